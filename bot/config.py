@@ -1,0 +1,254 @@
+"""One typed, validated settings object, loaded from YAML with `${VAR}` read from the environment.
+
+Every problem is reported with its key path (``sources.0.poll_interval: ...``) so a user can fix the
+file without reading a traceback; unknown keys are errors because a typo must not silently do nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from bot.core.model import Category, Vocabulary
+
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
+DEFAULT_DISCORD_GATEWAY = "wss://gateway.discord.gg/"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; `problems` lists one ``key.path: reason`` line each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+TimeZoneName = Annotated[str, Field(min_length=1)]
+
+
+class CategoryConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    aliases: list[str] = []
+    keywords: list[str] = []
+    color: int | None = Field(default=None, ge=0, le=0xFFFFFF)
+
+    def to_category(self) -> Category:
+        return Category(
+            id=self.id,
+            name_zh=self.zh,
+            name_en=self.en,
+            aliases=tuple(self.aliases),
+            keywords=tuple(self.keywords),
+            color=self.color,
+        )
+
+
+class DirectorySource(_Strict):
+    name: str = Field(min_length=1)
+    type: Literal["directory"]
+    path: Path
+    poll_interval: float = Field(default=5.0, gt=0)
+    pattern: str = "*.md"
+
+
+class FeedSource(_Strict):
+    name: str = Field(min_length=1)
+    type: Literal["feed"]
+    url: str = Field(pattern=r"^https?://")
+    poll_interval: float = Field(default=600.0, gt=0)
+    timeout: float = Field(default=20.0, gt=0)
+
+
+Source = Annotated[DirectorySource | FeedSource, Field(discriminator="type")]
+
+
+class RateLimits(_Strict):
+    """Sends allowed before the platform has to refuse; per_group only applies to Telegram groups."""
+
+    global_per_second: float = Field(gt=0)
+    per_chat_per_second: float = Field(gt=0)
+    per_group_per_minute: float | None = Field(default=None, gt=0)
+
+
+class TelegramConfig(_Strict):
+    token: SecretStr = SecretStr("")
+    base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    base_file_url: str | None = None
+    admins: list[int] = []
+    rate_limits: RateLimits = RateLimits(
+        global_per_second=30, per_chat_per_second=1, per_group_per_minute=20
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value().strip())
+
+
+class DiscordConfig(_Strict):
+    token: SecretStr = SecretStr("")
+    api_base: str = DEFAULT_DISCORD_API_BASE
+    gateway_url: str = DEFAULT_DISCORD_GATEWAY
+    guilds: list[int] = []
+    admins: list[int] = []
+    rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value().strip())
+
+
+class Broadcast(_Strict):
+    """A chat or channel the operator subscribes from config; synced into the subscriptions table."""
+
+    platform: Literal["telegram", "discord", "console"]
+    chat: str = Field(min_length=1)
+    thread: str | None = None
+    categories: list[str] = []
+    include: list[str] = []
+    exclude: list[str] = []
+    schedule: str = "instant"
+    timezone: str | None = None
+    language: Literal["zh", "en"] | None = None
+
+
+class DeliveryConfig(_Strict):
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base: float = Field(default=2.0, gt=0)
+    backoff_max: float = Field(default=600.0, gt=0)
+    concurrency: int = Field(default=16, ge=1)
+    shutdown_grace: float = Field(default=10.0, ge=0)
+
+
+class Settings(_Strict):
+    database: Path = Path("digestbot.db")
+    timezone: str = "UTC"
+    language: Literal["zh", "en"] = "zh"
+    max_digest_bytes: int = Field(default=1_000_000, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sources: list[Source] = []
+    categories: list[CategoryConfig] = []
+    broadcasts: list[Broadcast] = []
+    telegram: TelegramConfig = TelegramConfig()
+    discord: DiscordConfig = DiscordConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+
+    _check_timezone = field_validator("timezone")(_check_zone)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        names = [s.name for s in self.sources]
+        duplicate = {n for n in names if names.count(n) > 1}
+        if duplicate:
+            raise ValueError(f"duplicate source names: {', '.join(sorted(duplicate))}")
+        Vocabulary(c.to_category() for c in self.categories)
+        return self
+
+    def vocabulary(self) -> Vocabulary:
+        """The configured categories, with the catch-all 'other' added when the config lacks it."""
+        categories = [c.to_category() for c in self.categories]
+        if not any(c.id == "other" for c in categories):
+            categories.append(Category(id="other", name_zh="其他", name_en="Other", aliases=("misc",)))
+        return Vocabulary(categories)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, so logging can redact them wherever they appear."""
+        values = [self.telegram.token.get_secret_value(), self.discord.token.get_secret_value()]
+        return [v for v in values if v]
+
+
+def _interpolate(value: Any, path: str, problems: list[str]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string with the environment's value."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}.{i}", problems) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        problems.append(f"{path}: environment variable {name} is not set")
+        return ""
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _format_error(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"] if part not in ("directory", "feed"))
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{location or '(top level)'}: {message}"
+
+
+def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
+    """Validate already-loaded YAML data; relative paths are taken relative to the config file."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["(top level): expected a mapping of keys"])
+    problems: list[str] = []
+    data = _interpolate(data, "", problems)
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
+    return _resolve_paths(settings, base_dir)
+
+
+def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
+    def resolve(path: Path) -> Path:
+        return path if path.is_absolute() or str(path) == ":memory:" else base_dir / path
+
+    sources = [
+        s.model_copy(update={"path": resolve(s.path)}) if isinstance(s, DirectorySource) else s
+        for s in settings.sources
+    ]
+    return settings.model_copy(update={"database": resolve(settings.database), "sources": sources})
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate a YAML config file; every problem comes back in one ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), [f"{where}invalid YAML: {problem}"]) from None
+    return parse_settings(data, str(path), path.resolve().parent)

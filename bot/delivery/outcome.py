@@ -1,0 +1,79 @@
+"""What a platform adapter reports after one send, and the one Protocol every adapter implements.
+
+The engine decides retries, pausing and fallbacks from these outcomes alone, so adapters stay thin
+translators and the engine is tested without any platform library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a message goes: platform chat id plus an optional thread/topic id."""
+
+    platform: str
+    chat_id: str
+    thread_id: str | None = None
+    kind: str = "private"
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAfter:
+    """The platform asked us to wait (Telegram 429 retry_after)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transient:
+    """Timeouts, network errors, 5xx: retried with exponential backoff and jitter up to a limit."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatGone:
+    """Blocked, kicked, chat not found, missing access: pause the subscription, never retry."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormatRejected:
+    """The platform refused the formatting: resend once as plain text, then record the failure."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Migrated:
+    """A Telegram group became a supergroup: update the chat id and resend."""
+
+    new_chat_id: str
+
+
+Outcome = Sent | RetryAfter | Transient | ChatGone | FormatRejected | Migrated
+
+
+class Sender(Protocol):
+    """The only thing the delivery engine needs from a platform."""
+
+    platform: str
+
+    async def send(self, target: Target, payload: Payload) -> Outcome:
+        """Send one rendered payload; never raises for platform errors, returns an outcome instead."""
+        ...
+
+    def plain(self, payload: Payload) -> Payload:
+        """The same message without formatting, for the one resend after FormatRejected."""
+        ...
