@@ -1,0 +1,187 @@
+"""CJK-aware keyword matching, shared by classification and by subscription keyword filters.
+
+Rules for one keyword ("term"):
+- Matching ignores case; text is folded with `fold` (str.lower) once, terms are folded when compiled.
+- Where a term begins or ends with a Latin letter or digit, the neighbouring text character must not be a
+  Latin letter or digit: "AI" matches "AI芯片", "Meta's AI." and "AI-native" but not "said" or "OpenAI".
+  CJK characters (Han, kana, hangul, bopomofo) count as boundaries, since Chinese and Japanese put no
+  spaces between words; a term edge that is CJK has no boundary rule, so CJK terms match as substrings.
+- A trailing `*` makes a prefix match: "robot*" matches "robot", "robots" and "robotics". Without it a
+  Latin term matches the whole word only ("robot" does not match "robots"): predictable beats clever.
+- Inside a term, spaces and hyphens match any run of spaces and hyphens ("open source" matches
+  "open-source"); between a CJK and a non-CJK character any spacing is allowed ("AI芯片" matches "AI 芯片").
+- Text is not Unicode-normalised (NFKC costs ~50 µs per item, too much for fan-out); terms are, so a
+  full-width term typed by a user ("ＡＩ") still matches ASCII text.
+
+A `TermSet` compiles all its terms into one regex whose alternatives all start with a literal, so the
+regex engine can skip ahead by first character; the Latin left boundary is therefore written as a
+lookbehind placed after the term's first character. `compile_terms` caches TermSets by their terms
+because the same subscription filters are applied to every digest.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import pairwise
+
+MAX_TERM_LENGTH = 100
+
+_CJK = (
+    "\u1100-\u11ff"  # Hangul Jamo
+    "\u2e80-\u2fdf"  # CJK and Kangxi radicals
+    "\u3005-\u3007\u3021-\u3029"  # ideographic iteration mark, closing mark, number zero, Hangzhou numerals
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3100-\u312f\u3130-\u318f\u31a0-\u31bf\u31f0-\u31ff"  # Bopomofo, Hangul compat. Jamo, Katakana ext.
+    "\u3400-\u4dbf\u4e00-\u9fff"  # CJK Unified Ideographs (+ extension A)
+    "\ua960-\ua97f\uac00-\ud7ff"  # Hangul Jamo extended, syllables
+    "\uf900-\ufaff\uff66-\uff9f"  # CJK compatibility ideographs, half-width Katakana
+    "\U00020000-\U0003134f"  # CJK Unified Ideographs extensions B-H
+)
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+# A "Latin word character": a letter or digit that is not CJK. Underscore counts as a boundary.
+_WORD = f"[^\\W_{_CJK}]"
+_WORD_CHAR = re.compile(_WORD)
+_SEPARATOR_CHARS = "\\s\\-\u2010-\u2015"
+_SEPARATORS = re.compile(f"[{_SEPARATOR_CHARS}]+")
+_JOIN_REQUIRED = f"[{_SEPARATOR_CHARS}]+"
+_JOIN_OPTIONAL = f"[{_SEPARATOR_CHARS}]*"
+
+
+class KeywordError(ValueError):
+    """A keyword that cannot be compiled; names the keyword so a user can fix their filter."""
+
+    def __init__(self, term: str, reason: str) -> None:
+        self.term = term
+        self.reason = reason
+        super().__init__(f"keyword {term!r}: {reason}")
+
+
+def is_cjk(char: str) -> bool:
+    """True for a Han, kana, hangul or bopomofo character."""
+    return _CJK_CHAR.fullmatch(char) is not None
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_CHAR.search(text) is not None
+
+
+def fold(text: str) -> str:
+    """The form of a text that TermSets match against; fold an item's text once, match it many times."""
+    return text.lower()
+
+
+def _tokens(folded: str) -> list[str]:
+    """Split at separators and at every change between CJK and non-CJK characters."""
+    tokens: list[str] = []
+    for piece in _SEPARATORS.split(folded):
+        start = 0
+        for index in range(1, len(piece)):
+            if is_cjk(piece[index]) != is_cjk(piece[index - 1]):
+                tokens.append(piece[start:index])
+                start = index
+        if piece:
+            tokens.append(piece[start:])
+    return tokens
+
+
+def _canonical(tokens: list[str]) -> str:
+    """One spelling for every text a term matches; maps a regex match back to the term it came from."""
+    out = tokens[0]
+    for previous, token in pairwise(tokens):
+        latin_pair = not is_cjk(previous[-1]) and not is_cjk(token[0])
+        out += (" " if latin_pair else "") + token
+    return out
+
+
+class _Term:
+    """One validated keyword: its display form, canonical key and regex source."""
+
+    __slots__ = ("canonical", "pattern", "prefix", "text")
+
+    def __init__(self, raw: str) -> None:
+        if not isinstance(raw, str):
+            raise KeywordError(repr(raw), "must be text")
+        text = " ".join(unicodedata.normalize("NFKC", raw).split())
+        if len(text) > MAX_TERM_LENGTH:
+            raise KeywordError(raw, f"longer than {MAX_TERM_LENGTH} characters")
+        self.prefix = text.endswith("*")
+        body = text[:-1] if self.prefix else text
+        if "*" in body:
+            raise KeywordError(raw, "'*' is only allowed at the end, for a prefix match")
+        tokens = _tokens(fold(body))
+        if not tokens:
+            raise KeywordError(raw, "is empty")
+        self.text = text
+        self.canonical = _canonical(tokens)
+        self.pattern = self._regex(tokens)
+
+    def _regex(self, tokens: list[str]) -> str:
+        first = tokens[0][0]
+        parts = [re.escape(first)]
+        if _WORD_CHAR.fullmatch(first):
+            # Left boundary, checked after the first character so the alternative still starts with a literal.
+            parts.append(f"(?<!{_WORD}{re.escape(first)})")
+        parts.append(re.escape(tokens[0][1:]))
+        for previous, token in pairwise(tokens):
+            latin_pair = not is_cjk(previous[-1]) and not is_cjk(token[0])
+            parts.append(_JOIN_REQUIRED if latin_pair else _JOIN_OPTIONAL)
+            parts.append(re.escape(token))
+        if not self.prefix and _WORD_CHAR.fullmatch(tokens[-1][-1]):
+            parts.append(f"(?!{_WORD})")
+        return "".join(parts)
+
+
+class TermSet:
+    """A compiled, immutable set of keywords; empty sets match nothing."""
+
+    __slots__ = ("_by_canonical", "_pattern", "terms")
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        compiled: dict[str, _Term] = {}
+        for raw in terms:
+            term = _Term(raw)
+            known = compiled.get(term.canonical)
+            # A prefix term covers the exact term with the same spelling; keep one so counts are not split.
+            if known is None or (term.prefix and not known.prefix):
+                compiled[term.canonical] = term
+        ordered = sorted(compiled.values(), key=lambda t: (-len(t.canonical), t.canonical))
+        self.terms: tuple[str, ...] = tuple(t.text for t in ordered)
+        self._by_canonical = {t.canonical: t.text for t in ordered}
+        # Longest first: at one position the longest term wins, so nested keywords count once.
+        self._pattern = re.compile("|".join(t.pattern for t in ordered)) if ordered else None
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __repr__(self) -> str:
+        return f"TermSet({list(self.terms)!r})"
+
+    def search(self, text: str) -> bool:
+        """True if any term occurs in `text`."""
+        return self.search_folded(fold(text))
+
+    def search_folded(self, folded: str) -> bool:
+        """`search` for a text already passed through `fold` (the hot path of subscription fan-out)."""
+        return self._pattern is not None and self._pattern.search(folded) is not None
+
+    def counts(self, text: str) -> dict[str, int]:
+        """Occurrences of each term that occurs (non-overlapping, longest match first at each position)."""
+        return self.counts_folded(fold(text))
+
+    def counts_folded(self, folded: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        if self._pattern is None:
+            return found
+        for match in self._pattern.finditer(folded):
+            term = self._by_canonical[_canonical(_tokens(match.group()))]
+            found[term] = found.get(term, 0) + 1
+        return found
+
+
+@lru_cache(maxsize=8192)
+def compile_terms(terms: tuple[str, ...]) -> TermSet:
+    """A cached TermSet: one compile per distinct keyword list, however many items it is matched against."""
+    return TermSet(terms)
