@@ -1,0 +1,221 @@
+"""When a subscription may receive messages: its schedule, its quiet hours and its time zone.
+
+Everything here is pure wall-clock arithmetic on aware datetimes, so the scheduler can store the
+next due instant (UTC) in the database and tests can cover DST transitions without sleeping.
+DST rules: a scheduled local time that does not exist (spring-forward gap) fires at the first
+instant after the gap; a local time that occurs twice (fall-back) fires once, at its first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+MAX_TIMES = 24
+_TIME = re.compile(r"(\d{1,2})[:：](\d{2})")
+_AT = re.compile(r"at(?:\s+(.*))?", re.IGNORECASE | re.DOTALL)
+_SEPARATORS = re.compile(r"[,，、\s]+")
+_SCHEDULE_HELP = 'use "instant" or "at HH:MM" (several times separated by commas, e.g. "at 08:00, 20:30")'
+
+
+def _parse_time(text: str, what: str) -> time:
+    """One ``H:MM``/``HH:MM`` wall-clock time; the error names the offending text."""
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f'invalid {what} "{text.strip()}": expected HH:MM, e.g. 08:00')
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23:
+        raise ValueError(f'invalid {what} "{text.strip()}": the hour must be 00-23')
+    if minute > 59:
+        raise ValueError(f'invalid {what} "{text.strip()}": the minutes must be 00-59')
+    return time(hour, minute)
+
+
+def _check_wall_time(value: time) -> None:
+    if value.tzinfo is not None or value.second or value.microsecond:
+        raise ValueError(f"schedule times are whole local minutes without a time zone, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Either instant delivery (no times) or delivery at fixed local times, kept sorted and unique."""
+
+    times: tuple[time, ...] = ()
+
+    def __post_init__(self) -> None:
+        for value in self.times:
+            _check_wall_time(value)
+        if len(set(self.times)) > MAX_TIMES:
+            raise ValueError(f"a schedule has at most {MAX_TIMES} times, got {len(set(self.times))}")
+        object.__setattr__(self, "times", tuple(sorted(set(self.times))))
+
+    @property
+    def is_instant(self) -> bool:
+        return not self.times
+
+    def __str__(self) -> str:
+        if self.is_instant:
+            return "instant"
+        return "at " + ",".join(t.strftime("%H:%M") for t in self.times)
+
+
+INSTANT = Schedule()
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Parse ``instant`` or ``at HH:MM[,HH:MM...]`` (case-insensitive; commas and/or spaces between)."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise ValueError(f"the schedule is empty: {_SCHEDULE_HELP}")
+    if cleaned.casefold() == "instant":
+        return INSTANT
+    match = _AT.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(f'unknown schedule "{cleaned}": {_SCHEDULE_HELP}')
+    parts = [p for p in _SEPARATORS.split(match.group(1) or "") if p]
+    if not parts:
+        raise ValueError(f'the schedule "{cleaned}" lists no times: {_SCHEDULE_HELP}')
+    times = {_parse_time(part, "time") for part in parts}
+    if len(times) > MAX_TIMES:
+        raise ValueError(f"too many times in the schedule ({len(times)}): at most {MAX_TIMES}")
+    return Schedule(tuple(times))
+
+
+def _local(day: date, wall: time, tz: tzinfo, fold: int = 0) -> datetime:
+    return datetime.combine(day, wall, tzinfo=tz).replace(fold=fold)
+
+
+def _exists(moment: datetime) -> bool:
+    """False for a wall time inside a spring-forward gap (it does not survive a UTC round trip)."""
+    back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    return back.replace(tzinfo=None, fold=0) == moment.replace(tzinfo=None, fold=0)
+
+
+def _gap_end(moment: datetime) -> datetime:
+    """The first real instant after the gap that swallowed `moment`, found by bisecting UTC seconds.
+
+    zoneinfo exposes no transition table; fold=1 and fold=0 map a gap time to UTC instants on either
+    side of the transition, and the offset changes exactly once between them.
+    """
+    low = moment.replace(fold=1).astimezone(UTC)
+    high = moment.replace(fold=0).astimezone(UTC)
+    if low > high:
+        low, high = high, low
+    tz = moment.tzinfo
+    before = low.astimezone(tz).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        middle = middle.replace(microsecond=0)
+        if middle <= low:
+            break
+        if middle.astimezone(tz).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _instants(day: date, wall: time, tz: tzinfo, *, both_folds: bool) -> list[datetime]:
+    """The UTC instants at which `wall` happens on `day` in `tz` (gap times resolved to the gap's end)."""
+    first = _local(day, wall, tz)
+    if not _exists(first):
+        return [_gap_end(first)]
+    result = [first.astimezone(UTC)]
+    if both_folds:
+        second = _local(day, wall, tz, fold=1).astimezone(UTC)
+        if second != result[0]:
+            result.append(second)
+    return result
+
+
+def _next_wall(wall: time, after: datetime, tz: tzinfo, *, both_folds: bool) -> datetime:
+    """The first instant strictly after `after` at which local wall time `wall` happens."""
+    start = after.astimezone(tz).date()
+    for offset in range(-1, 4):
+        day = start + timedelta(days=offset)
+        for instant in _instants(day, wall, tz, both_folds=both_folds):
+            if instant > after:
+                return instant
+    raise ValueError(f"no occurrence of {wall:%H:%M} in {tz} within days of {after.isoformat()}")
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime, got naive {value.isoformat()}")
+
+
+def next_due(schedule: Schedule, after: datetime, tz: tzinfo) -> datetime | None:
+    """The first scheduled local time strictly after `after`, as aware UTC; None for instant delivery."""
+    _require_aware(after, "after")
+    if schedule.is_instant:
+        return None
+    return min(_next_wall(t, after, tz, both_folds=False) for t in schedule.times)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily local period without messages, start inclusive, end exclusive; may wrap midnight."""
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        _check_wall_time(self.start)
+        _check_wall_time(self.end)
+        if self.start == self.end:
+            raise ValueError(f"quiet hours {self} start and end at the same time")
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """Parse ``HH:MM-HH:MM`` such as ``22:00-07:00`` (an en dash or ``~`` also works)."""
+        cleaned = text.strip()
+        parts = re.split(r"\s*[-–~～]\s*", cleaned)
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f'invalid quiet hours "{cleaned}": expected HH:MM-HH:MM, e.g. 22:00-07:00')
+        start = _parse_time(parts[0], "quiet hours start")
+        end = _parse_time(parts[1], "quiet hours end")
+        if start == end:
+            raise ValueError(f'invalid quiet hours "{cleaned}": start and end are the same time')
+        return cls(start, end)
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    def contains(self, wall: time) -> bool:
+        """Whether local wall time `wall` falls inside the quiet period."""
+        if self.start < self.end:
+            return self.start <= wall < self.end
+        return wall >= self.start or wall < self.end
+
+
+def quiet_until(quiet: QuietHours | None, at: datetime, tz: tzinfo) -> datetime | None:
+    """If `at` falls inside the quiet hours, the aware UTC instant they end; otherwise None."""
+    _require_aware(at, "at")
+    if quiet is None:
+        return None
+    wall = at.astimezone(tz).time().replace(tzinfo=None)
+    if not quiet.contains(wall):
+        return None
+    return _next_wall(quiet.end, at, tz, both_folds=True)
+
+
+@lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    """An IANA zone by name (``Asia/Shanghai``); a wrongly cased name is accepted, unknown ones raise."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise ValueError('the time zone name is empty: use an IANA name such as "Asia/Shanghai" or "UTC"')
+    try:
+        return ZoneInfo(cleaned)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        proper = _zones_by_folded_name().get(cleaned.casefold())
+        if proper is not None:
+            return ZoneInfo(proper)
+    raise ValueError(f'unknown time zone "{cleaned}": use an IANA name such as "Asia/Shanghai" or "UTC"')

@@ -1,0 +1,42 @@
+"""What every source hands to the pipeline: one new or changed document, parsed or with its error.
+
+Sources report each version of a document once per process; the store de-duplicates across restarts
+by (source, key, content_hash), so a source may re-announce everything on its first poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.errors import DigestError
+from bot.core.model import Digest
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """`key` is the file path or feed entry id; `content_hash` the sha256 hex of the raw document."""
+
+    source: str
+    key: str
+    content_hash: str
+    result: Digest | DigestError
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.result, Digest)
+
+
+class Source(Protocol):
+    """What the app runs for each configured source: one task per source, all feeding one queue."""
+
+    name: str
+
+    async def poll(self) -> list[Incoming]:
+        """What is new or changed since the previous poll; never raises for bad input or I/O."""
+        ...
+
+    async def run(self, queue: asyncio.Queue[Incoming]) -> None:
+        """Poll on the source's own interval until cancelled."""
+        ...

@@ -1,0 +1,39 @@
+"""Config source entries -> running sources, so the composition root needs one call per source."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+import aiohttp
+
+from bot.config import DirectorySource, FeedSource
+from bot.sources.base import Source
+from bot.sources.directory import DirectoryWatcher
+from bot.sources.feed import FeedPoller
+
+
+def build_source(
+    spec: DirectorySource | FeedSource,
+    *,
+    default_tz: tzinfo,
+    max_bytes: int,
+    session: aiohttp.ClientSession | None = None,
+) -> Source:
+    """A watcher or poller for one `sources:` entry; `session` is shared by feed pollers when given."""
+    if isinstance(spec, DirectorySource):
+        return DirectoryWatcher(
+            spec.name,
+            spec.path,
+            pattern=spec.pattern,
+            poll_interval=spec.poll_interval,
+            max_bytes=max_bytes,
+            default_tz=default_tz,
+        )
+    return FeedPoller(
+        spec.name,
+        spec.url,
+        poll_interval=spec.poll_interval,
+        timeout=spec.timeout,
+        default_tz=default_tz,
+        session=session,
+    )

@@ -1,0 +1,210 @@
+"""A site feed, polled politely: conditional GETs, a timeout, and exponential backoff while it fails.
+
+A failing feed is logged once when it starts failing (and again only if the reason changes), once
+when it recovers, and never raises out of `poll()`, so one broken site cannot stop the other sources.
+The ETag / Last-Modified validators are kept only after a body parsed, so a broken document is
+fetched again in full instead of being hidden behind a 304.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from bot.core.errors import DigestError
+from bot.sources.base import Incoming
+from bot.sources.feed_entries import FeedEntry, FeedFormatError, entry_to_digest, parse_feed
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "digestbot/0.1 (feed poller)"
+ACCEPT = (
+    "application/feed+json, application/atom+xml, application/rss+xml, "
+    "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+class FeedFailure(Exception):
+    """One failed poll: unreachable, timed out, an HTTP error or a document that is not a feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    body: bytes
+    headers: dict[str, str]
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password, fit for logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class FeedPoller:
+    """Polls one RSS/Atom/JSON feed; `poll()` returns entries that are new or changed since last time.
+
+    `session` may be shared with other pollers (it is then not closed here); without one, the poller
+    opens its own on first use and closes it in `aclose()` or when `run()` ends.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        poll_interval: float = 600.0,
+        timeout: float = 20.0,
+        default_tz: tzinfo | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_backoff: float = 3600.0,
+        max_bytes: int = 10_000_000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError(f"source {name!r}: feed url must be http(s), got {url!r}")
+        if poll_interval <= 0 or timeout <= 0 or max_backoff <= 0 or max_bytes <= 0:
+            raise ValueError(
+                f"source {name!r}: poll_interval, timeout, max_backoff and max_bytes must be positive"
+            )
+        self.name = name
+        self.url = url
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.default_tz = default_tz
+        self.max_backoff = max(max_backoff, poll_interval)
+        self.max_bytes = max_bytes
+        self.failures = 0
+        self._clock = clock
+        self._session = session
+        self._owns_session = session is None
+        self._etag: str | None = None
+        self._last_modified: str | None = None
+        self._seen: dict[str, str] = {}
+        self._problem: str | None = None
+
+    @property
+    def next_delay(self) -> float:
+        """Seconds until the next poll: the interval, doubled per consecutive failure, capped."""
+        return min(self.poll_interval * 2 ** min(self.failures, 32), self.max_backoff)
+
+    async def run(self, queue: asyncio.Queue[Incoming]) -> None:
+        """Poll until cancelled, waiting `next_delay` between polls."""
+        try:
+            while True:
+                try:
+                    found = await self.poll()
+                except Exception:
+                    log.exception("feed %s: polling %s failed unexpectedly", self.name, redact_url(self.url))
+                    found = []
+                for incoming in found:
+                    await queue.put(incoming)
+                await asyncio.sleep(self.next_delay)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def poll(self) -> list[Incoming]:
+        """One conditional GET; never raises for network, HTTP or format problems (they are logged)."""
+        try:
+            fetched = await self._fetch()
+            entries = (
+                []
+                if fetched is None
+                else await asyncio.to_thread(parse_feed, fetched.body, self.url, fetched.headers)
+            )
+        except (FeedFailure, FeedFormatError) as exc:
+            self._failed(str(exc))
+            return []
+        self._succeeded()
+        if fetched is None:
+            return []
+        self._etag = fetched.headers.get("etag") or None
+        self._last_modified = fetched.headers.get("last-modified") or None
+        return await asyncio.to_thread(self._changed, entries, self._clock())
+
+    async def _fetch(self) -> _Fetched | None:
+        """The feed body, or None for 304 Not Modified."""
+        headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
+        if self._etag:
+            headers["If-None-Match"] = self._etag
+        if self._last_modified:
+            headers["If-Modified-Since"] = self._last_modified
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.get(
+                self.url, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
+            ) as response:
+                if response.status == 304:
+                    return None
+                if not 200 <= response.status < 300:
+                    raise FeedFailure(f"HTTP {response.status} {response.reason or ''}".rstrip())
+                body = await self._read_body(response)
+                return _Fetched(body, {k.lower(): v for k, v in response.headers.items()})
+        except TimeoutError:
+            raise FeedFailure(f"no complete response within {self.timeout:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise FeedFailure(f"request failed: {exc or type(exc).__name__}") from None
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FeedFailure(f"response larger than {self.max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _changed(self, entries: list[FeedEntry], now: datetime) -> list[Incoming]:
+        """Entries whose (id, content hash) was not in the previous document, oldest first."""
+        unique: dict[str, FeedEntry] = {}
+        for entry in entries:
+            unique.setdefault(entry.key, entry)
+        hashes = {key: entry.content_hash() for key, entry in unique.items()}
+        fresh = [entry for key, entry in unique.items() if self._seen.get(key) != hashes[key]]
+        self._seen = hashes
+        fresh.reverse()
+        fresh.sort(key=lambda entry: entry.published or _FAR_FUTURE)
+        return [self._incoming(entry, hashes[entry.key], now) for entry in fresh]
+
+    def _incoming(self, entry: FeedEntry, content_hash: str, now: datetime) -> Incoming:
+        try:
+            result = entry_to_digest(entry, feed_url=self.url, default_tz=self.default_tz, now=now)
+        except DigestError as exc:
+            result = exc
+        except Exception as exc:
+            log.exception("feed %s: the parser failed on entry %s", self.name, entry.key)
+            result = DigestError(entry.link or entry.key, f"could not be parsed ({type(exc).__name__})")
+        return Incoming(source=self.name, key=entry.key, content_hash=content_hash, result=result)
+
+    def _failed(self, reason: str) -> None:
+        self.failures += 1
+        if reason != self._problem:
+            log.error(
+                "feed %s (%s): %s; retrying in %g s", self.name, redact_url(self.url), reason, self.next_delay
+            )
+            self._problem = reason
+        else:
+            log.debug("feed %s still failing: %s", self.name, reason)
+
+    def _succeeded(self) -> None:
+        if self._problem is not None:
+            log.info("feed %s (%s) recovered", self.name, redact_url(self.url))
+            self._problem = None
+        self.failures = 0

@@ -1,0 +1,264 @@
+"""Feed documents (RSS 2.0, Atom, JSON Feed 1/1.1) -> entries -> digests; pure, no network.
+
+Kept apart from the poller so every odd feed can be tested from bytes alone. An entry's identity is
+its feed id (RSS guid, Atom id, JSON Feed id), else its link; its version is a hash of everything
+that ends up in the digest, so an edited entry comes again and a re-served one does not.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+
+from bot.core.html_items import parse_html_digest
+from bot.core.model import Digest
+
+JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/1"
+# The same stamp rule as bot.core.parse: a title starting "2025.11.07.08 ..." names that digest.
+_STAMP = re.compile(r"\d{4}[.-]\d{1,2}[.-]\d{1,2}(?:[.-]\d{1,4})*(?=\s|$)")
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+class FeedFormatError(Exception):
+    """The document is not a usable feed; the message says why, for the log line with the URL."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """The parts of one feed entry a digest is built from; `html` is the entry's content."""
+
+    key: str
+    title: str
+    link: str | None
+    html: str
+    published: datetime | None
+    tags: tuple[str, ...]
+    author: str | None = None
+
+    def content_hash(self) -> str:
+        """sha256 hex of the entry's canonical JSON: changes whenever the resulting digest could."""
+        canonical = json.dumps(
+            [
+                self.key,
+                self.title,
+                self.link,
+                self.html,
+                self.published.isoformat() if self.published else None,
+                list(self.tags),
+                self.author,
+            ],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def parse_feed(data: bytes, url: str, headers: Mapping[str, str] | None = None) -> list[FeedEntry]:
+    """Entries in document order; JSON Feed is recognised by content type or a leading ``{``."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    content_type = headers.get("content-type", "").lower()
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if "json" in content_type or head == b"{":
+        return parse_json_feed(data)
+    return parse_xml_feed(data, url, headers)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """feedparser's parsed dates are UTC struct_time tuples."""
+    if not value:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+
+
+def _content_html(entry: Mapping[str, Any]) -> str:
+    """content:encoded / Atom content first (HTML preferred), then the summary; plain text escaped."""
+    candidates = list(entry.get("content") or [])
+    if entry.get("summary_detail"):
+        candidates.append(entry["summary_detail"])
+    elif entry.get("summary"):
+        candidates.append({"value": entry["summary"], "type": "text/html"})
+    candidates = [c for c in candidates if (c.get("value") or "").strip()]
+    if not candidates:
+        return ""
+    chosen = next((c for c in candidates if c.get("type", "text/html") in _HTML_TYPES), candidates[0])
+    value = chosen["value"]
+    return value if chosen.get("type", "text/html") in _HTML_TYPES else _text_to_html(value)
+
+
+def _text_to_html(text: str) -> str:
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def parse_xml_feed(data: bytes, url: str, headers: Mapping[str, str] | None = None) -> list[FeedEntry]:
+    """RSS/Atom through feedparser (bytes in a stream, so the body is never taken for a path or URL)."""
+    response_headers = {
+        "content-location": url,
+        "content-type": "application/xml",
+        **{k.lower(): v for k, v in (headers or {}).items()},
+    }
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=response_headers)
+    if not parsed.entries:
+        if parsed.bozo:
+            raise FeedFormatError(f"malformed feed: {parsed.get('bozo_exception')}")
+        if not parsed.get("version"):
+            raise FeedFormatError("not an RSS, Atom or JSON feed")
+    entries: list[FeedEntry] = []
+    for entry in parsed.entries:
+        link = entry.get("link") or None
+        title = (entry.get("title") or "").strip()
+        content = _content_html(entry)
+        key = entry.get("id") or link or _fallback_key(title, content)
+        tags = tuple(
+            t
+            for t in ((tag.get("term") or tag.get("label") or "").strip() for tag in entry.get("tags", []))
+            if t
+        )
+        entries.append(
+            FeedEntry(
+                key=key,
+                title=title,
+                link=link,
+                html=content,
+                published=_timestamp(entry.get("published_parsed") or entry.get("updated_parsed")),
+                tags=tags,
+                author=entry.get("author") or None,
+            )
+        )
+    return entries
+
+
+def _fallback_key(title: str, content: str) -> str:
+    return "sha256:" + hashlib.sha256(f"{title}\n{content}".encode()).hexdigest()[:16]
+
+
+def _iso_date(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _json_author(item: Mapping[str, Any]) -> str | None:
+    authors = item.get("authors")
+    if isinstance(authors, list) and authors and isinstance(authors[0], dict):
+        return authors[0].get("name") or None
+    author = item.get("author")
+    return (author.get("name") or None) if isinstance(author, dict) else None
+
+
+def parse_json_feed(data: bytes) -> list[FeedEntry]:
+    """JSON Feed 1 / 1.1; items that are not objects are skipped, a bad document is an error."""
+    try:
+        document = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise FeedFormatError(f"invalid JSON{where}: {reason}") from None
+    if not isinstance(document, dict):
+        raise FeedFormatError("not a JSON Feed: the document is not an object")
+    version = document.get("version")
+    if not isinstance(version, str) or not version.startswith(JSON_FEED_VERSION_PREFIX):
+        raise FeedFormatError(f"not a JSON Feed 1.x document (version {version!r})")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FeedFormatError("JSON Feed without an 'items' list")
+    entries: list[FeedEntry] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = item.get("url") or item.get("external_url") or None
+        title = str(item.get("title") or "").strip()
+        if isinstance(item.get("content_html"), str) and item["content_html"].strip():
+            content = item["content_html"]
+        else:
+            text = item.get("content_text") or item.get("summary") or ""
+            content = _text_to_html(text) if isinstance(text, str) else ""
+        raw_id = item.get("id")
+        key = str(raw_id) if raw_id not in (None, "") else (link or _fallback_key(title, content))
+        raw_tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+        entries.append(
+            FeedEntry(
+                key=key,
+                title=title,
+                link=link if isinstance(link, str) else None,
+                html=content,
+                published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
+                tags=tuple(t.strip() for t in raw_tags if isinstance(t, str) and t.strip()),
+                author=_json_author(item),
+            )
+        )
+    return entries
+
+
+def _slug(text: str) -> str:
+    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))[:48].strip("-")
+
+
+def entry_stamp(entry: FeedEntry) -> str | None:
+    """The digest stamp (``2025.11.07.08``) leading the entry's title, as the markdown parser reads it."""
+    match = _STAMP.match(entry.title)
+    return match.group(0) if match else None
+
+
+def entry_digest_id(entry: FeedEntry) -> str:
+    """The stamp when there is one (same id as the digest file), else a readable slug plus a hash."""
+    stamp = entry_stamp(entry)
+    if stamp:
+        return stamp
+    short = hashlib.sha256(entry.key.encode()).hexdigest()[:8]
+    target = entry.link or entry.key
+    segments = [s for s in urlsplit(target).path.split("/") if s] if "://" in target else [target]
+    slug = _slug(segments[-1]) if segments else ""
+    return f"{slug}-{short}" if slug else f"entry-{short}"
+
+
+def _stamp_date(stamp: str, tz: tzinfo) -> datetime | None:
+    """Year, month, day and optional hour of a stamp, as local time in `tz`."""
+    year, month, day, *rest = (int(p) for p in re.split(r"[.-]", stamp))
+    try:
+        return datetime(year, month, day, rest[0] if rest else 0, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def entry_to_digest(entry: FeedEntry, *, feed_url: str, default_tz: tzinfo | None, now: datetime) -> Digest:
+    """One entry as a digest. Date: published/updated, else the title stamp in `default_tz`, else `now`.
+
+    Raises DigestError (from the HTML parser) when the content cannot be used.
+    """
+    stamp = entry_stamp(entry)
+    date = entry.published or (_stamp_date(stamp, default_tz or UTC) if stamp else None) or now
+    digest_id = entry_digest_id(entry)
+    metadata = {
+        key: value
+        for key, value in (
+            ("feed", feed_url),
+            ("entry_id", entry.key),
+            ("link", entry.link),
+            ("author", entry.author),
+        )
+        if value
+    }
+    return parse_html_digest(
+        entry.html,
+        source=entry.link or f"{feed_url}#{entry.key}",
+        id=digest_id,
+        title=entry.title or digest_id,
+        date=date,
+        categories=entry.tags,
+        metadata=metadata,
+    )
