@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import os
 import re
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.model import Category, Vocabulary
+from bot.core.textmatch import compile_terms
+from bot.delivery.schedule import parse_schedule, parse_timezone
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -36,15 +46,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
-    return value
+def _check_zone(value: str | None) -> str | None:
+    return None if value is None else parse_timezone(value).key
 
 
-TimeZoneName = Annotated[str, Field(min_length=1)]
+def _check_schedule(value: str) -> str:
+    return str(parse_schedule(value))
 
 
 class CategoryConfig(_Strict):
@@ -93,14 +100,23 @@ class RateLimits(_Strict):
     per_group_per_minute: float | None = Field(default=None, gt=0)
 
 
+class TelegramWebhook(_Strict):
+    """Webhook mode instead of long polling: Telegram posts updates to `url`, we listen locally."""
+
+    url: str = Field(pattern=r"^https://")
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8443, ge=1, le=65535)
+    path: str = ""
+    secret_token: SecretStr | None = None
+
+
 class TelegramConfig(_Strict):
     token: SecretStr = SecretStr("")
+    webhook: TelegramWebhook | None = None
     base_url: str = DEFAULT_TELEGRAM_BASE_URL
     base_file_url: str | None = None
     admins: list[int] = []
-    rate_limits: RateLimits = RateLimits(
-        global_per_second=30, per_chat_per_second=1, per_group_per_minute=20
-    )
+    rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
 
     @property
     def enabled(self) -> bool:
@@ -132,6 +148,15 @@ class Broadcast(_Strict):
     schedule: str = "instant"
     timezone: str | None = None
     language: Literal["zh", "en"] | None = None
+
+    _check_timezone = field_validator("timezone")(_check_zone)
+    _check_schedule = field_validator("schedule")(_check_schedule)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _check_keywords(cls, terms: list[str]) -> list[str]:
+        compile_terms(tuple(terms))
+        return terms
 
 
 class DeliveryConfig(_Strict):
@@ -176,6 +201,8 @@ class Settings(_Strict):
     def secrets(self) -> list[str]:
         """Every configured secret, so logging can redact them wherever they appear."""
         values = [self.telegram.token.get_secret_value(), self.discord.token.get_secret_value()]
+        if self.telegram.webhook is not None and self.telegram.webhook.secret_token is not None:
+            values.append(self.telegram.webhook.secret_token.get_secret_value())
         return [v for v in values if v]
 
 
@@ -236,8 +263,11 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     return settings.model_copy(update={"database": resolve(settings.database), "sources": sources})
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate a YAML config file; every problem comes back in one ConfigError."""
+def load_settings(path: Path, base_dir: Path | None = None) -> Settings:
+    """Read and validate a YAML config file; every problem comes back in one ConfigError.
+
+    Relative paths in it are relative to the file's folder (not following symlinks), or `base_dir`.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -251,4 +281,9 @@ def load_settings(path: Path) -> Settings:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(str(path), [f"{where}invalid YAML: {problem}"]) from None
-    return parse_settings(data, str(path), path.resolve().parent)
+    return parse_settings(data, str(path), base_dir or path.absolute().parent)
+
+
+def packaged_defaults(base_dir: Path) -> Settings:
+    """The bundled example config (shipped inside the package), with paths relative to `base_dir`."""
+    return load_settings(Path(str(files("bot") / "config.example.yaml")), base_dir)

@@ -14,12 +14,13 @@ Payload = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where a message goes: platform chat id plus an optional thread/topic id."""
+    """Where a message goes: chat id, optional thread/topic id, and which part of a multi-part message."""
 
     platform: str
     chat_id: str
     thread_id: str | None = None
     kind: str = "private"
+    part: int = 1
 
 
 @dataclass(frozen=True, slots=True)

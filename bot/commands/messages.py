@@ -1,0 +1,134 @@
+"""Every user-facing reply in Chinese and English, so the command service never hard-codes a language."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "welcome": {
+        "zh": "你好！我会把 AI 新闻摘要推送到这个聊天，只推送你选择的分类。\n"
+        "发送 /subscribe 订阅全部分类，或 /subscribe 机器人 就业市场 只订阅部分分类。\n"
+        "/categories 选择分类，/schedule 选择推送时间，/help 查看全部命令。",
+        "en": "Hi! I push AI news digests to this chat, only the categories you choose.\n"
+        "Send /subscribe for every category, or /subscribe robotics jobs for some of them.\n"
+        "/categories picks categories, /schedule picks delivery times, /help lists every command.",
+    },
+    "help": {
+        "zh": "命令：\n"
+        "/subscribe [分类...] 订阅（不带参数为全部分类）\n"
+        "/unsubscribe 取消订阅\n"
+        "/categories 选择分类\n"
+        "/keywords +词 -词 只看/屏蔽包含关键词的条目（clear 清空）\n"
+        "/schedule instant | at HH:MM[,HH:MM] [时区] 推送时间\n"
+        "/quiet HH:MM-HH:MM | off 免打扰时段\n"
+        "/latest 最新一期摘要（按本聊天的筛选）\n"
+        "/status 订阅状态\n"
+        "/language zh|en 语言\n"
+        "分类：{categories}",
+        "en": "Commands:\n"
+        "/subscribe [category...] subscribe (no argument: every category)\n"
+        "/unsubscribe stop deliveries\n"
+        "/categories pick categories\n"
+        "/keywords +word -word only/never items with these words (clear to reset)\n"
+        "/schedule instant | at HH:MM[,HH:MM] [Area/City] when to deliver\n"
+        "/quiet HH:MM-HH:MM | off quiet hours\n"
+        "/latest the latest digest through this chat's filter\n"
+        "/status this chat's subscription\n"
+        "/language zh|en reply language\n"
+        "Categories: {categories}",
+    },
+    "subscribed": {"zh": "已订阅：{categories}。", "en": "Subscribed: {categories}."},
+    "resubscribed": {
+        "zh": "已恢复订阅，保留原有设置：{categories}。",
+        "en": "Subscription resumed with its previous settings: {categories}.",
+    },
+    "updated": {"zh": "已更新分类：{categories}。", "en": "Categories updated: {categories}."},
+    "unsubscribed": {
+        "zh": "已取消订阅。设置已保留，再次 /subscribe 即可恢复。",
+        "en": "Unsubscribed. Your settings are kept; /subscribe again to resume.",
+    },
+    "not_subscribed": {
+        "zh": "这个聊天还没有订阅。发送 /subscribe 开始。",
+        "en": "This chat is not subscribed. Send /subscribe to start.",
+    },
+    "unknown_categories": {
+        "zh": "未知分类：{unknown}。可用分类：{valid}",
+        "en": "Unknown categories: {unknown}. Valid categories: {valid}",
+    },
+    "all_categories": {"zh": "全部分类", "en": "all categories"},
+    "picker": {
+        "zh": "点选要接收的分类（都不选 = 全部），完成后点“完成”。",
+        "en": "Tap the categories you want (none = all), then “Done”.",
+    },
+    "picker_done": {"zh": "分类已保存：{categories}。", "en": "Categories saved: {categories}."},
+    "keywords_show": {
+        "zh": "包含：{include}\n排除：{exclude}\n用法：/keywords +词 -词，或 /keywords clear",
+        "en": "Include: {include}\nExclude: {exclude}\nUsage: /keywords +word -word, or /keywords clear",
+    },
+    "none": {"zh": "无", "en": "none"},
+    "keywords_bad": {
+        "zh": "关键词有误：{reason}。用法：/keywords +词 -词，或 /keywords clear",
+        "en": "Bad keywords: {reason}. Usage: /keywords +word -word, or /keywords clear",
+    },
+    "schedule_set": {
+        "zh": "推送时间：{schedule}（{timezone}）。",
+        "en": "Schedule: {schedule} ({timezone}).",
+    },
+    "schedule_bad": {
+        "zh": "推送时间有误：{reason}。用法：/schedule instant 或 /schedule at 08:00,20:00 Asia/Shanghai",
+        "en": "Bad schedule: {reason}. Usage: /schedule instant or /schedule at 08:00,20:00 Europe/Berlin",
+    },
+    "quiet_set": {"zh": "免打扰：{quiet}。", "en": "Quiet hours: {quiet}."},
+    "quiet_off": {"zh": "已关闭免打扰。", "en": "Quiet hours off."},
+    "quiet_bad": {
+        "zh": "免打扰时段有误：{reason}。用法：/quiet 22:00-07:00 或 /quiet off",
+        "en": "Bad quiet hours: {reason}. Usage: /quiet 22:00-07:00 or /quiet off",
+    },
+    "language_set": {"zh": "语言已设为中文。", "en": "Language set to English."},
+    "language_bad": {"zh": "用法：/language zh 或 /language en", "en": "Usage: /language zh or /language en"},
+    "no_digest": {"zh": "还没有任何摘要。", "en": "No digest has arrived yet."},
+    "latest_empty": {
+        "zh": "最新一期（{title}）没有符合本聊天筛选的条目。",
+        "en": "The latest digest ({title}) has no items matching this chat's filter.",
+    },
+    "latest": {"zh": "最新一期：{title}", "en": "Latest digest: {title}"},
+    "status": {
+        "zh": "状态：{status}\n分类：{categories}\n关键词：包含 {include}；排除 {exclude}\n"
+        "推送：{schedule}（{timezone}）\n免打扰：{quiet}\n语言：{language}\n"
+        "上次送达：{last_sent}\n待发送：{pending}{last_error}",
+        "en": "Status: {status}\nCategories: {categories}\nKeywords: include {include}; exclude {exclude}\n"
+        "Schedule: {schedule} ({timezone})\nQuiet hours: {quiet}\nLanguage: {language}\n"
+        "Last delivery: {last_sent}\nPending: {pending}{last_error}",
+    },
+    "status_active": {"zh": "正常", "en": "active"},
+    "status_paused": {"zh": "已暂停（{reason}，{since}）", "en": "paused ({reason}, since {since})"},
+    "status_unsubscribed": {"zh": "已取消订阅", "en": "unsubscribed"},
+    "last_error": {"zh": "\n最近错误：{error}", "en": "\nLast error: {error}"},
+    "never": {"zh": "尚无", "en": "never"},
+    "not_allowed": {
+        "zh": "抱歉，只有本聊天的管理员可以更改订阅。/latest、/status 和 /help 所有人都可以用。",
+        "en": "Sorry, only this chat's administrators can change its subscription. "
+        "Anyone may use /latest, /status and /help.",
+    },
+    "owner_only": {
+        "zh": "这个命令只对机器人管理员开放。",
+        "en": "This command is for the bot's owners only.",
+    },
+    "unknown_command": {
+        "zh": "未知命令 /{name}。发送 /help 查看全部命令。",
+        "en": "Unknown command /{name}. Send /help for the list.",
+    },
+    "too_long": {
+        "zh": "参数太长（最多 {limit} 个字符）。",
+        "en": "Arguments are too long (at most {limit} characters).",
+    },
+    "stats": {
+        "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}",
+        "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}",
+    },
+}
+
+
+def text(key: str, language: str, /, **values: object) -> str:
+    """The message `key` in `language` (zh or en; anything else falls back to English)."""
+    variants = MESSAGES[key]
+    template = variants["zh"] if language.startswith("zh") else variants["en"]
+    return template.format(**values) if values else template

@@ -1,0 +1,67 @@
+"""Platform-neutral command and reply shapes: adapters build a Command and render the Reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.model import Digest
+from bot.render.options import RenderOptions
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """The chat a command is about (for a Telegram channel managed from private chat: the channel)."""
+
+    platform: str
+    chat_id: str
+    thread_id: str | None = None
+    kind: str = "private"
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent the command; the adapter decides `can_manage` from the platform's admin rules."""
+
+    user_id: str
+    language: str | None = None
+    can_manage: bool = True
+    is_owner: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    args: tuple[str, ...]
+    chat: ChatRef
+    caller: Caller
+
+
+@dataclass(frozen=True, slots=True)
+class PickerOption:
+    id: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryPicker:
+    """Toggle state for an inline keyboard or select menu; nothing selected means every category."""
+
+    options: tuple[PickerOption, ...]
+    done: bool = False
+
+    @property
+    def all_selected(self) -> bool:
+        return not any(o.selected for o in self.options)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Plain text (the adapter escapes it), plus an optional digest to render or category picker."""
+
+    text: str
+    digest: Digest | None = None
+    render_options: RenderOptions | None = None
+    picker: CategoryPicker | None = None
+    error: bool = False

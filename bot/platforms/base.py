@@ -1,0 +1,22 @@
+"""What the composition root needs from a platform: a sender for the engine and a lifecycle."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.delivery.outcome import Sender
+
+
+class Platform(Protocol):
+    """A running chat platform: receives commands (start/stop) and sends payloads (sender)."""
+
+    name: str
+    sender: Sender
+
+    async def start(self) -> None:
+        """Connect and begin handling updates in the background; returns once started."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving, close connections; safe to call after a failed start."""
+        ...

@@ -1,0 +1,115 @@
+"""A local chat on stdin/stdout: the same commands as on Telegram, deliveries printed as text.
+
+It is how a new user sees the bot work in the first minute, with no token at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import shlex
+import sys
+from typing import TextIO
+
+from bot.commands.model import Caller, ChatRef, Command, Reply
+from bot.commands.service import CommandService
+from bot.delivery.outcome import Outcome, Payload, Sent, Target
+from bot.render.text import render_text
+
+log = logging.getLogger(__name__)
+CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", kind="console", title="console")
+
+
+class ConsoleSender:
+    """Prints each delivered part; payloads are `{"text": ...}` from the text renderer."""
+
+    platform = "console"
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._ids = itertools.count(1)
+
+    async def send(self, target: Target, payload: Payload) -> Outcome:
+        self._out.write(f"\n📬 {payload['text']}\n")
+        self._out.flush()
+        return Sent(str(next(self._ids)))
+
+    def plain(self, payload: Payload) -> Payload:
+        return payload
+
+
+def parse_line(line: str) -> tuple[str, tuple[str, ...]] | None:
+    """`/name arg "quoted arg"` -> (name, args); None for blank lines. Unbalanced quotes split on spaces."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    name = words[0].removeprefix("/").lower()
+    return name, tuple(words[1:])
+
+
+class ConsolePlatform:
+    """Reads commands from stdin in the bot's loop; the console user owns and manages its chat."""
+
+    name = "console"
+
+    def __init__(
+        self,
+        service: CommandService,
+        *,
+        language: str,
+        stdin: TextIO | None = None,
+        out: TextIO | None = None,
+    ) -> None:
+        self._service = service
+        self._language = language
+        self._stdin = stdin or sys.stdin
+        self._out = out or sys.stdout
+        self.sender = ConsoleSender(self._out)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._write("digestbot console: type /help for commands, /subscribe to start.")
+        self._task = asyncio.create_task(self._read_loop(), name="console-input")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def handle_line(self, line: str) -> Reply | None:
+        parsed = parse_line(line)
+        if parsed is None:
+            return None
+        name, args = parsed
+        caller = Caller(user_id="console", language=self._language, can_manage=True, is_owner=True)
+        reply = await self._service.handle(Command(name, args, CONSOLE_CHAT, caller))
+        self._show(reply)
+        return reply
+
+    async def _read_loop(self) -> None:
+        while True:
+            line = await asyncio.to_thread(self._stdin.readline)
+            if not line:
+                log.info("console input closed; deliveries continue")
+                return
+            await self.handle_line(line)
+
+    def _show(self, reply: Reply) -> None:
+        self._write(reply.text)
+        if reply.picker is not None and not reply.picker.done:
+            for option in reply.picker.options:
+                mark = "[x]" if option.selected else "[ ]"
+                self._write(f"  {mark} {option.id:<12} {option.label}")
+            self._write("  /categories toggle <id> | /categories all | /categories done")
+        if reply.digest is not None and reply.render_options is not None:
+            for part in render_text(reply.digest, reply.render_options):
+                self._write(part)
+
+    def _write(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()

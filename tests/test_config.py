@@ -1,0 +1,104 @@
+"""Config loading: typed validation with key paths, ${ENV} interpolation, relative paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid() -> None:
+    settings = load_settings(Path("config.example.yaml"))
+    vocabulary = settings.vocabulary()
+    assert "other" in vocabulary
+    assert vocabulary.resolve("机器人") is not None
+    assert not settings.telegram.enabled or settings.telegram.token.get_secret_value()
+
+
+def test_env_interpolation_and_secret_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TG_TOKEN", "123456:secret-token-value")
+    settings = load_settings(write(tmp_path, "telegram:\n  token: ${TG_TOKEN}\n"))
+    assert settings.telegram.enabled
+    assert "secret-token-value" not in repr(settings)
+    assert settings.secrets() == ["123456:secret-token-value"]
+
+
+def test_env_default_and_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOPE", raising=False)
+    settings = load_settings(write(tmp_path, "discord:\n  token: ${NOPE:-}\n"))
+    assert not settings.discord.enabled
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "discord:\n  token: ${NOPE}\n"))
+    assert info.value.problems == ["discord.token: environment variable NOPE is not set"]
+
+
+def test_every_problem_reported_with_key_path(tmp_path: Path) -> None:
+    text = (
+        "timezone: Mars/Olympus\n"
+        "databse: x.db\n"
+        "sources:\n"
+        "  - {name: a, type: directory, path: posts, poll_interval: -1}\n"
+        "  - {name: b, type: carrier-pigeon}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    problems = info.value.problems
+    assert any(p.startswith("timezone: ") and "Mars/Olympus" in p for p in problems)
+    assert "databse: unknown key" in problems
+    assert any(p.startswith("sources.0.poll_interval: ") for p in problems)
+    assert any(p.startswith("sources.1") for p in problems)
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "database: a.db\nsources: [\n  - x: : y\n"))
+    assert "line " in info.value.problems[0]
+
+
+def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_settings(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_relative_paths_follow_config_folder(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(tmp_path, "database: data/bot.db\nsources:\n  - {name: a, type: directory, path: posts}\n")
+    )
+    assert settings.database == tmp_path / "data" / "bot.db"
+    assert settings.sources[0].path == tmp_path / "posts"  # type: ignore[union-attr]
+    assert settings.sources[0].poll_interval == 5.0
+
+
+def test_fractional_poll_interval_and_duplicate_names() -> None:
+    data = {"sources": [{"name": "a", "type": "directory", "path": "p", "poll_interval": 0.25}]}
+    assert parse_settings(data, "c", Path("/")).sources[0].poll_interval == 0.25
+    data["sources"].append({"name": "a", "type": "feed", "url": "https://example.com/feed"})
+    with pytest.raises(ConfigError, match="duplicate source names: a"):
+        parse_settings(data, "c", Path("/"))
+
+
+def test_duplicate_category_id_rejected() -> None:
+    categories = [{"id": "x", "zh": "甲", "en": "X"}, {"id": "x", "zh": "乙", "en": "Y"}]
+    with pytest.raises(ConfigError, match="duplicate category id"):
+        parse_settings({"categories": categories}, "c", Path("/"))
+
+
+def test_broadcast_schedule_and_timezone_validated() -> None:
+    good = {"platform": "telegram", "chat": "@news", "schedule": "at 8:00, 20:30", "timezone": "asia/shanghai"}
+    broadcast = parse_settings({"broadcasts": [good]}, "c", Path("/")).broadcasts[0]
+    assert (broadcast.schedule, broadcast.timezone) == ("at 08:00,20:30", "Asia/Shanghai")
+    bad = {"platform": "discord", "chat": "1", "schedule": "at 25:00", "timezone": "Nowhere/Land"}
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"broadcasts": [bad]}, "c", Path("/"))
+    assert any(p.startswith("broadcasts.0.schedule: ") and "25:00" in p for p in info.value.problems)
+    assert any(p.startswith("broadcasts.0.timezone: ") for p in info.value.problems)

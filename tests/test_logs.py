@@ -1,0 +1,33 @@
+"""No log line may ever contain a secret, whoever logs it (our code, httpx, PTB, exceptions)."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from bot.logs import REDACTED, setup_logging
+
+TOKEN = "7512345678:AAF-secretSECRETsecretSECRETsecret12"
+
+
+def test_redacts_known_secret_args_and_exceptions() -> None:
+    stream = io.StringIO()
+    setup_logging("DEBUG", [TOKEN, "discord-secret"], stream)
+    log = logging.getLogger("httpx")
+    log.info("HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN)
+    logging.getLogger("x").warning("discord token %s", "discord-secret")
+    try:
+        raise RuntimeError(f"failed https://api.telegram.org/bot{TOKEN}/sendMessage")
+    except RuntimeError:
+        logging.getLogger("x").exception("boom")
+    output = stream.getvalue()
+    assert TOKEN not in output
+    assert "discord-secret" not in output
+    assert output.count(REDACTED) >= 3
+
+
+def test_redacts_token_shaped_strings_it_was_not_told_about() -> None:
+    stream = io.StringIO()
+    setup_logging("INFO", [], stream)
+    logging.getLogger("telegram.ext").info("url .../bot%s/getUpdates", TOKEN)
+    assert TOKEN not in stream.getvalue()
