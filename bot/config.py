@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -286,4 +285,4 @@ def load_settings(path: Path, base_dir: Path | None = None) -> Settings:
 
 def packaged_defaults(base_dir: Path) -> Settings:
     """The bundled example config (shipped inside the package), with paths relative to `base_dir`."""
-    return load_settings(Path(str(files("bot") / "config.example.yaml")), base_dir)
+    return load_settings(Path(__file__).with_name("config.example.yaml"), base_dir)

@@ -75,9 +75,9 @@ class CommandService:
         """Display names in vocabulary order; the empty set reads as 'all categories'."""
         if not ids:
             return text("all_categories", language)
-        return "、".join(c.display(language) for c in self.vocabulary if c.id in ids) or ", ".join(
-            sorted(ids)
-        )
+        separator = "、" if language.startswith("zh") else ", "
+        names = [c.display(language) for c in self.vocabulary if c.id in ids]
+        return separator.join(names or sorted(ids))
 
     def all_names(self, language: str) -> str:
         return ", ".join(f"{c.display(language)} ({c.id})" for c in self.vocabulary)

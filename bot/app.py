@@ -1,0 +1,200 @@
+"""Composition root: builds store, sources, planner, scheduler, engine and platforms in one loop.
+
+Everything runs as tasks of one asyncio loop (Telegram is started with initialize/start/polling, not
+run_polling, so it cannot own the loop); SIGTERM/SIGINT stop intake first, then let in-flight sends
+finish within the grace period, then close the platforms and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import TextIO
+
+from bot.commands.service import CommandService
+from bot.config import Settings
+from bot.core.classify import classify
+from bot.core.model import Vocabulary
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.planner import Planner
+from bot.delivery.schedule import parse_timezone
+from bot.delivery.scheduler import Scheduler
+from bot.logs import setup_logging
+from bot.platforms.base import Platform
+from bot.platforms.console import ConsolePlatform
+from bot.sources.base import Incoming, Source
+from bot.sources.factory import build_source
+from bot.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    """The running bot. `start()` returns once everything runs; `stop()` shuts it down in order."""
+
+    def __init__(
+        self, settings: Settings, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+    ) -> None:
+        self.settings = settings
+        self.vocabulary: Vocabulary = settings.vocabulary()
+        self._stdin = stdin
+        self._stdout = stdout
+        self._tasks: list[asyncio.Task[None]] = []
+        self._intake: list[asyncio.Task[None]] = []
+        self.platforms: list[Platform] = []
+        self.store: Store | None = None
+        self.engine: DeliveryEngine | None = None
+        self.scheduler: Scheduler | None = None
+        self.sources: list[Source] = []
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.store = store = await Store.open(settings.database)
+        await store.sync_broadcasts(settings.broadcasts, self.vocabulary)
+        self.service = CommandService(
+            store,
+            self.vocabulary,
+            default_language=settings.language,
+            default_timezone=settings.timezone,
+            on_change=self._schedules_changed,
+        )
+        self.platforms = await self._start_platforms()
+        limits = {"telegram": settings.telegram.rate_limits, "discord": settings.discord.rate_limits}
+        self.engine = DeliveryEngine(
+            store, {p.name: p.sender for p in self.platforms}, limits, settings.delivery
+        )
+        self.planner = Planner(store, self.vocabulary)
+        self.scheduler = Scheduler(store, self.vocabulary, on_enqueued=self.engine.wake)
+        await self.planner.plan_pending()
+        self._tasks = [
+            asyncio.create_task(self.engine.run(), name="engine"),
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+        ]
+        queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=100)
+        timezone = parse_timezone(settings.timezone)
+        self.sources = [
+            build_source(spec, default_tz=timezone, max_bytes=settings.max_digest_bytes)
+            for spec in settings.sources
+        ]
+        self._intake = [asyncio.create_task(s.run(queue), name=f"source-{s.name}") for s in self.sources]
+        self._intake.append(asyncio.create_task(self._ingest(queue), name="ingest"))
+        names = ", ".join(p.name for p in self.platforms)
+        log.info("digestbot running: %d sources, platforms: %s", len(self.sources), names)
+
+    async def _start_platforms(self) -> list[Platform]:
+        """Every platform whose token is set; the console when there is none. A failed one is skipped."""
+        settings = self.settings
+        wanted: list[Platform] = []
+        if settings.telegram.enabled:
+            from bot.platforms.telegram.adapter import TelegramPlatform
+
+            wanted.append(
+                TelegramPlatform(settings.telegram, self.service, default_language=settings.language)
+            )
+        if settings.discord.enabled:
+            from bot.platforms.discord.client import DiscordPlatform
+
+            wanted.append(DiscordPlatform(settings.discord, self.service, default_language=settings.language))
+        if not wanted:
+            wanted.append(
+                ConsolePlatform(self.service, language=settings.language, stdin=self._stdin, out=self._stdout)
+            )
+        started: list[Platform] = []
+        for platform in wanted:
+            try:
+                await platform.start()
+            except Exception as exc:
+                log.error("platform %s failed to start: %s", platform.name, exc)
+                await platform.stop()
+                continue
+            started.append(platform)
+        if not started:
+            raise RuntimeError("no platform could be started")
+        return started
+
+    async def _ingest(self, queue: asyncio.Queue[Incoming]) -> None:
+        """Classify, store and fan out what the sources find; one bad digest never stops the rest."""
+        assert self.store is not None and self.engine is not None
+        while True:
+            incoming = await queue.get()
+            try:
+                if incoming.ok:
+                    incoming = Incoming(
+                        incoming.source,
+                        incoming.key,
+                        incoming.content_hash,
+                        classify(incoming.result, self.vocabulary),  # type: ignore[arg-type]
+                    )
+                result = await self.store.record_incoming(incoming)
+                if result.deliverable and result.seq is not None:
+                    planned = await self.planner.plan_digest(result.seq)
+                    log.info("digest seq %d planned: %d messages", result.seq, planned)
+                    self.engine.wake()
+            except Exception:
+                log.exception("could not ingest %s from %s", incoming.key, incoming.source)
+
+    @property
+    def core_tasks(self) -> list[asyncio.Task[None]]:
+        """Engine and scheduler: if one of them dies the bot cannot deliver and must say so."""
+        return self._tasks
+
+    def _schedules_changed(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.wake()
+
+    async def stop(self) -> None:
+        """Stop intake, then sending (grace period), then platforms, then the database."""
+        for task in self._intake:
+            task.cancel()
+        await asyncio.gather(*self._intake, return_exceptions=True)
+        for source in self.sources:
+            close = getattr(source, "aclose", None)
+            if close is not None:
+                await close()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.engine is not None:
+            await self.engine.stop(self.settings.delivery.shutdown_grace)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for platform in self.platforms:
+            try:
+                await platform.stop()
+            except Exception as exc:
+                log.error("platform %s did not stop cleanly: %s", platform.name, exc)
+        if self.store is not None:
+            await self.store.close()
+        log.info("digestbot stopped")
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT (or a crashed core task), then shut down cleanly."""
+    app = App(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await app.start()
+    except Exception as exc:
+        log.error("could not start: %s", exc)
+        await app.stop()
+        return 1
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([waiter, *app.core_tasks], return_when=asyncio.FIRST_COMPLETED)
+    status = 0
+    if waiter not in done:
+        for task in done:
+            log.error("%s stopped unexpectedly: %r", task.get_name(), task.exception())
+        status = 1
+    waiter.cancel()
+    await app.stop()
+    return status
+
+
+def run_app(settings: Settings) -> int:
+    setup_logging(settings.log_level, settings.secrets())
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(serve(settings))
+    return 0

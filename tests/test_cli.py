@@ -1,0 +1,96 @@
+"""The command line as users and acceptance checks run it: real subprocesses, exit codes, stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "digests" / "2025.11.20.20.md"
+BAD = ROOT / "tests" / "fixtures" / "digests" / "bad"
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_preview_json_telegram_payloads() -> None:
+    result = run("preview", str(SAMPLE), "--platform", "telegram", "--json")
+    assert result.returncode == 0, result.stderr
+    payloads = json.loads(result.stdout)
+    assert payloads and all(p["parse_mode"] == "HTML" and p["text"] for p in payloads)
+
+
+def test_preview_json_discord_with_categories() -> None:
+    result = run("preview", str(SAMPLE), "--platform", "discord", "--categories", "机器人,Jobs", "--json")
+    assert result.returncode == 0, result.stderr
+    bodies = json.loads(result.stdout)
+    embeds = [e for body in bodies for e in body.get("embeds", [])]
+    assert embeds and len(embeds) < 8
+
+
+def test_preview_text_is_readable() -> None:
+    result = run("preview", str(SAMPLE), "--platform", "text")
+    assert result.returncode == 0, result.stderr
+    assert "人形机器人" in result.stdout
+
+
+def test_bad_file_one_line_error_others_still_previewed() -> None:
+    bad = BAD / "invalid_yaml.md"
+    result = run("preview", str(bad), str(SAMPLE), "--platform", "telegram", "--json")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0]
+    assert "Traceback" not in result.stderr
+    assert json.loads(result.stdout)
+
+
+def test_every_bad_fixture_is_a_clean_error() -> None:
+    """Zone-less dates are bad only without a default zone; the config gives one, so they pass."""
+    needs_zone = {"bare_date.md", "naive_date.md"}
+    bad = sorted(p for p in BAD.iterdir() if p.name not in needs_zone)
+    result = run("preview", *map(str, bad), "--platform", "text")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(bad)
+    for path, line in zip(bad, lines, strict=True):
+        assert line.startswith(f"digestbot: error: {path}")
+
+
+def test_missing_file_and_unknown_category() -> None:
+    result = run("preview", "/nonexistent/x.md", "--platform", "text")
+    assert result.returncode == 2 and "/nonexistent/x.md" in result.stderr
+    result = run("preview", str(SAMPLE), "--platform", "text", "--categories", "robotics,unicorns")
+    assert result.returncode == 2 and "--categories" in result.stderr and "unicorns" in result.stderr
+
+
+def test_bad_platform_is_a_usage_error() -> None:
+    result = run("preview", str(SAMPLE), "--platform", "myspace")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_check_config_lists_problems(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("timezone: Nowhere/Land\nsources:\n  - {name: a, type: directory}\nbogus: 1\n")
+    result = run("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "timezone" in result.stderr and "sources.0.path" in result.stderr and "bogus" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_ok_and_packaged_defaults(tmp_path: Path) -> None:
+    assert run("check-config", "--config", str(ROOT / "config.example.yaml")).returncode == 0
+    result = run("check-config", cwd=tmp_path)
+    assert result.returncode == 0 and "packaged defaults" in result.stdout
+
+
+def test_run_with_broken_config_exits_cleanly(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("telegram:\n  token: ${DIGESTBOT_TEST_UNSET_VAR}\n")
+    result = run("run", "--config", str(config))
+    assert result.returncode == 2 and "DIGESTBOT_TEST_UNSET_VAR" in result.stderr

@@ -1,0 +1,163 @@
+"""The platform-neutral command service against a real SQLite store: every command, every refusal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.commands.model import Caller, ChatRef, Command
+from bot.commands.service import CommandService
+from bot.config import load_settings
+from bot.core.classify import classify
+from bot.core.parse import load_digest
+from bot.sources.base import Incoming
+from bot.store.db import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+VOCABULARY = load_settings(ROOT / "config.example.yaml").vocabulary()
+PRIVATE = ChatRef("telegram", "42", kind="private", title="Ann")
+GROUP = ChatRef("telegram", "-100", kind="supergroup", title="Readers")
+ADMIN = Caller("42", language="en")
+MEMBER = Caller("43", language="zh-hans", can_manage=False)
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
+    store = await Store.open(tmp_path / "bot.db")
+    changes: list[int] = []
+    service = CommandService(
+        store, VOCABULARY, default_timezone="Asia/Shanghai", on_change=lambda: changes.append(1)
+    )
+    yield service
+    await store.close()
+
+
+async def cmd(service: CommandService, line: str, chat: ChatRef = PRIVATE, caller: Caller = ADMIN):
+    name, *args = line.split()
+    return await service.handle(Command(name, tuple(args), chat, caller))
+
+
+async def test_subscribe_by_id_and_display_names_case_insensitively(service: CommandService) -> None:
+    reply = await cmd(service, "subscribe ROBOTICS 就业市场,Open-Source")
+    assert not reply.error
+    assert "Robotics" in reply.text and "Job Market" in reply.text
+    sub = await service.store.get_subscription("telegram", "42")
+    assert sub is not None and sub.filter.categories == {"robotics", "jobs", "open-source"}
+    assert sub.language == "en" and sub.timezone == "Asia/Shanghai"
+
+
+async def test_unknown_category_lists_valid_ones(service: CommandService) -> None:
+    reply = await cmd(service, "subscribe robotics unicorns")
+    assert reply.error and "unicorns" in reply.text and "robotics" in reply.text
+    assert await service.store.get_subscription("telegram", "42") is None
+
+
+async def test_group_member_refused_but_may_read(service: CommandService) -> None:
+    await cmd(service, "subscribe", chat=GROUP)
+    for line in (
+        "subscribe robotics",
+        "unsubscribe",
+        "categories",
+        "keywords +x",
+        "schedule instant",
+        "quiet off",
+    ):
+        reply = await cmd(service, line, chat=GROUP, caller=MEMBER)
+        assert reply.error and "administrators" in reply.text, line
+    for line in ("status", "latest", "help"):
+        assert not (await cmd(service, line, chat=GROUP, caller=MEMBER)).error, line
+
+
+async def test_commands_before_subscribing_explain_how(service: CommandService) -> None:
+    for line in ("unsubscribe", "categories", "keywords +x", "schedule instant", "quiet off"):
+        reply = await cmd(service, line)
+        assert reply.error and "/subscribe" in reply.text, line
+
+
+async def test_unsubscribe_keeps_settings_and_resubscribe_resumes(service: CommandService) -> None:
+    await cmd(service, "subscribe robotics")
+    await cmd(service, "keywords +humanoid")
+    assert not (await cmd(service, "unsubscribe")).error
+    reply = await cmd(service, "subscribe")
+    assert "previous settings" in reply.text
+    sub = await service.store.get_subscription("telegram", "42")
+    assert sub is not None and sub.status == "active"
+    assert sub.filter.categories == {"robotics"} and sub.filter.include == ("humanoid",)
+
+
+async def test_chat_gone_pauses_and_subscribe_resumes(service: CommandService) -> None:
+    await cmd(service, "subscribe", chat=GROUP)
+    await service.chat_gone(GROUP, "bot was kicked from the group chat")
+    status = await cmd(service, "status", chat=GROUP)
+    assert "kicked" in status.text
+    reply = await cmd(service, "subscribe", chat=GROUP)
+    assert "previous settings" in reply.text
+
+
+async def test_category_picker_toggles_all_and_done(service: CommandService) -> None:
+    await cmd(service, "subscribe")
+    picker = (await cmd(service, "categories")).picker
+    assert picker is not None and picker.all_selected and len(picker.options) == len(VOCABULARY)
+    picker = (await cmd(service, "categories toggle robotics")).picker
+    assert picker is not None and [o.id for o in picker.options if o.selected] == ["robotics"]
+    picker = (await cmd(service, "categories toggle robotics")).picker
+    assert picker is not None and picker.all_selected
+    await cmd(service, "categories set jobs safety")
+    reply = await cmd(service, "categories done")
+    assert reply.picker is not None and reply.picker.done and "Job Market" in reply.text
+    assert (await cmd(service, "categories toggle dragons")).error
+
+
+async def test_keywords_validation(service: CommandService) -> None:
+    await cmd(service, "subscribe")
+    assert "宇树" in (await cmd(service, "keywords +宇树 -广告")).text
+    assert (await cmd(service, "keywords +ro*bot")).error
+    assert (await cmd(service, "keywords -")).error
+    assert (await cmd(service, "keywords +" + "x" * 60)).error
+    many = " ".join(f"+w{i}" for i in range(25))
+    assert (await cmd(service, f"keywords {many}")).error
+    reply = await cmd(service, "keywords clear")
+    sub = await service.store.get_subscription("telegram", "42")
+    assert sub is not None and sub.filter.include == () and sub.filter.exclude == () and not reply.error
+
+
+async def test_schedule_and_quiet(service: CommandService) -> None:
+    await cmd(service, "subscribe")
+    reply = await cmd(service, "schedule at 08:00,20:30 Europe/Berlin")
+    assert not reply.error and "Europe/Berlin" in reply.text
+    sub = await service.store.get_subscription("telegram", "42")
+    assert sub is not None and sub.schedule == "at 08:00,20:30" and sub.next_due_at is not None
+    assert (await cmd(service, "schedule at 25:00")).error
+    assert (await cmd(service, "schedule at 08:00 Mars/Base")).error
+    assert (await cmd(service, "schedule sometimes")).error
+    assert not (await cmd(service, "schedule instant")).error
+    assert "22:00-07:00" in (await cmd(service, "quiet 22:00-07:00")).text
+    assert (await cmd(service, "quiet 22:00")).error
+    assert not (await cmd(service, "quiet off")).error
+
+
+async def test_language_unknown_command_and_too_long(service: CommandService) -> None:
+    await cmd(service, "subscribe")
+    assert "中文" in (await cmd(service, "language zh")).text
+    assert "状态" in (await cmd(service, "status")).text
+    assert (await cmd(service, "language fr")).error
+    assert (await cmd(service, "frobnicate")).error
+    assert (await cmd(service, "subscribe " + "a" * 600)).error
+
+
+async def test_latest_filters_through_subscription(service: CommandService) -> None:
+    assert "No digest" in (await cmd(service, "latest")).text
+    digest = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
+    await service.store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
+    await cmd(service, "subscribe robotics")
+    reply = await cmd(service, "latest")
+    assert reply.digest is not None and reply.render_options is not None
+    assert reply.digest.items and all("robotics" in item.categories for item in reply.digest.items)
+
+
+async def test_stats_for_owners_only(service: CommandService) -> None:
+    assert (await cmd(service, "stats")).error
+    owner = Caller("1", language="en", is_owner=True)
+    assert not (await cmd(service, "stats", caller=owner)).error
