@@ -1,0 +1,42 @@
+"""What a renderer needs to know about the reader: vocabulary, time zone, language and chosen categories.
+
+Kept apart from the renderers so the delivery engine can build one RenderOptions per subscription
+without importing any platform code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+
+from bot.core.model import Vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Per-reader rendering choices; `selected` holds category ids (empty = the reader wants all)."""
+
+    vocabulary: Vocabulary
+    timezone: tzinfo = UTC
+    language: str = "zh"
+    selected: frozenset[str] = field(default_factory=frozenset)
+    link_previews: bool = False
+    discord_embeds: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.vocabulary, Vocabulary):
+            raise TypeError(f"RenderOptions.vocabulary must be a Vocabulary, got {self.vocabulary!r}")
+        if not isinstance(self.timezone, tzinfo):
+            raise TypeError(f"RenderOptions.timezone must be a tzinfo, got {self.timezone!r}")
+        if not isinstance(self.language, str) or not self.language.strip():
+            raise ValueError(f"RenderOptions.language must be a code like 'zh', got {self.language!r}")
+        if not _is_id_collection(self.selected):
+            raise TypeError(f"RenderOptions.selected must be a set of category ids, got {self.selected!r}")
+        object.__setattr__(self, "selected", frozenset(self.selected))
+
+
+def _is_id_collection(value: object) -> bool:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return False
+    return all(isinstance(item, str) for item in value)
