@@ -1,0 +1,145 @@
+"""The Telegram platform: a python-telegram-bot Application sharing the bot's one asyncio loop.
+
+Started with `initialize()/start()/updater.start_polling()` (not `run_polling`, which would own the
+loop), or with an aiohttp webhook server when `telegram.webhook` is configured.
+
+Rate limiting: PTB's AIORateLimiter is deliberately not used. It would sit under every request,
+including the engine's digest sends, which the engine already paces with the same limits; it would
+double the waits, hold a worker while it sleeps, and (with retries) swallow the 429s the engine must
+see as RetryAfter to reschedule. Command replies instead take tokens from a RateLimiter built from
+the same `telegram.rate_limits`; the composition root should hand over the engine's limiter with
+`share_rate_limiter` so replies and digests to a chat draw from one budget.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.commands.service import CommandService
+from bot.config import TelegramConfig
+from bot.delivery.ratelimit import RateLimiter, SystemClock
+from bot.logs import redact
+from bot.platforms.telegram.handlers import TelegramHandlers, describe
+from bot.platforms.telegram.menus import register_menus
+from bot.platforms.telegram.replies import ReplySender
+from bot.platforms.telegram.sender import TelegramSender
+from bot.platforms.telegram.translate import PLATFORM
+from bot.platforms.telegram.webhook import WebhookServer
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+CONCURRENT_UPDATES = 16
+POLL_TIMEOUT_SECONDS = 30
+REJECTED_TOKEN = "telegram: the bot token was rejected (check telegram.token)"
+
+
+class TelegramStartError(Exception):
+    """Telegram could not be reached or refused the token; the message never contains the token."""
+
+
+class TelegramPlatform:
+    """Receives commands over PTB and exposes a Sender for the delivery engine."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        service: CommandService,
+        *,
+        default_language: str,
+    ) -> None:
+        if not config.enabled:
+            raise TelegramStartError("telegram: telegram.token is empty; set it or leave Telegram disabled")
+        self._config = config
+        self._token = config.token.get_secret_value().strip()
+        builder = (
+            Application.builder()
+            .token(self._token)
+            .base_url(config.base_url)
+            .concurrent_updates(CONCURRENT_UPDATES)
+        )
+        if config.base_file_url:
+            builder = builder.base_file_url(config.base_file_url)
+        if config.webhook is not None:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.sender = TelegramSender(self.application.bot)
+        limiter = RateLimiter({PLATFORM: config.rate_limits}, SystemClock())
+        self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
+        handlers = TelegramHandlers(
+            service, self._replies, owners=frozenset(config.admins), default_language=default_language
+        )
+        self._default_language = default_language
+        self._webhook = (
+            WebhookServer(self.application, config.webhook, ALLOWED_UPDATES) if config.webhook else None
+        )
+        app = self.application
+        commands = filters.UpdateType.MESSAGE & (filters.COMMAND | filters.StatusUpdate.MIGRATE)
+        app.add_handler(MessageHandler(commands, handlers.on_message))
+        app.add_handler(CallbackQueryHandler(handlers.on_callback))
+        app.add_handler(ChatMemberHandler(handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_error_handler(handlers.on_error)
+
+    def share_rate_limiter(self, limiter: RateLimiter) -> None:
+        """Pace command replies with the engine's limiter (which exists only after our sender does)."""
+        self._replies.limiter = limiter
+
+    async def start(self) -> None:
+        """Connect, install menus, begin polling (or listening); on failure, undo and raise clearly."""
+        try:
+            await self._start()
+        except BaseException as exc:
+            await self.stop()
+            if isinstance(exc, InvalidToken):
+                raise TelegramStartError(REJECTED_TOKEN) from None
+            if isinstance(exc, TelegramError):
+                raise TelegramStartError(f"telegram: cannot start: {self._clean(describe(exc))}") from None
+            if isinstance(exc, OSError) and self._webhook is not None:
+                raise TelegramStartError(f"telegram: webhook server cannot listen: {exc}") from None
+            raise
+
+    async def _start(self) -> None:
+        app = self.application
+        await app.initialize()
+        log.info("telegram: connected as @%s", app.bot.username)
+        try:
+            await register_menus(app.bot, self._config.admins, self._default_language)
+        except TelegramError as exc:
+            log.warning("telegram: command menus not installed: %s", self._clean(describe(exc)))
+        await app.start()
+        if self._webhook is not None:
+            await self._webhook.start()
+        elif app.updater is not None:
+            await app.updater.start_polling(
+                timeout=POLL_TIMEOUT_SECONDS,
+                allowed_updates=list(ALLOWED_UPDATES),
+                error_callback=self._polling_error,
+            )
+
+    async def stop(self) -> None:
+        """Stop polling or listening, finish in-flight updates, close connections; idempotent."""
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if self._webhook is not None:
+            await self._webhook.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        """PTB retries polling by itself; one line per failure is enough (the default logs a trace)."""
+        log.warning("telegram: polling failed, retrying: %s", self._clean(describe(exc)))
+
+    def _clean(self, text: str) -> str:
+        return redact(text, [self._token])

@@ -1,0 +1,70 @@
+"""Python-telegram-bot exceptions translated into delivery outcomes, in one pure function.
+
+The engine decides retries and pauses from the outcome alone, so every rule about which Telegram
+error means what lives here and is unit-tested without a network.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+
+from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, Outcome, Transient
+from bot.delivery.outcome import RetryAfter as RetryLater
+
+# 400 descriptions that mean "this chat (or topic) will not take messages from us any more".
+_CHAT_GONE_MARKERS = (
+    "chat not found",
+    "not enough rights",
+    "need administrator rights",
+    "have no rights to send",
+    "chat_write_forbidden",
+    "chat_restricted",
+    "topic_closed",
+    "topic closed",
+    "topic_deleted",
+    "message thread not found",
+    "group chat was deactivated",
+    "bot was kicked",
+    "bot is not a member",
+    "user is deactivated",
+    "peer_id_invalid",
+)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """The wait Telegram asked for, whether PTB hands it out as seconds or (PTB_TIMEDELTA) a timedelta.
+
+    PTB 22 warns on every read while it migrates the attribute's type; both types are handled here,
+    so the warning carries no information for us.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def outcome_for(exc: TelegramError) -> Outcome:
+    """The outcome of a failed send.
+
+    Order matters: BadRequest subclasses NetworkError, so it is tested before the transient group.
+    A 400 we do not recognise is FormatRejected rather than Transient: the same request would fail
+    the same way again, and FormatRejected means one plain-text resend and then a recorded failure,
+    bounded and without pausing a chat that may be perfectly fine.
+    """
+    if isinstance(exc, ChatMigrated):
+        return Migrated(str(exc.new_chat_id))
+    if isinstance(exc, RetryAfter):
+        return RetryLater(max(retry_seconds(exc), 0.0))
+    if isinstance(exc, Forbidden):
+        return ChatGone(exc.message)
+    if isinstance(exc, BadRequest):
+        lowered = exc.message.lower()
+        if any(marker in lowered for marker in _CHAT_GONE_MARKERS):
+            return ChatGone(exc.message)
+        return FormatRejected(exc.message)
+    if isinstance(exc, TimedOut):
+        return Transient(f"timed out: {exc.message}")
+    return Transient(f"{type(exc).__name__}: {exc.message}")

@@ -1,0 +1,243 @@
+"""PTB update callbacks: turn messages, button presses and membership changes into service calls.
+
+Every callback catches its own failures and logs one line (never the token: logging redacts it, and
+we never format request URLs ourselves), so no update can stop the bot. Per-chat locks keep picker
+presses and setting changes for one chat in order while other chats are handled concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.commands.model import Caller, ChatRef, Command
+from bot.commands.service import MANAGING, CommandService
+from bot.platforms.telegram.keyboards import decode, picker_keyboard
+from bot.platforms.telegram.menus import DESCRIPTIONS
+from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
+from bot.platforms.telegram.replies import ReplySender, Where
+from bot.platforms.telegram.texts import tr
+from bot.platforms.telegram.translate import (
+    PLATFORM,
+    ParsedCommand,
+    caller_id,
+    chat_ref,
+    gone_reason,
+    is_channel_ref,
+    language_of,
+    parse_command,
+    topic_id,
+)
+
+log = logging.getLogger(__name__)
+KNOWN = frozenset(DESCRIPTIONS)
+CHANNEL_COMMANDS = frozenset(MANAGING | {"latest", "status"})
+_LOST_ACCESS = frozenset({"channel_not_found", "bot_not_admin"})
+MAX_ALERT = 200
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming an error, for logs."""
+    message = exc.message if isinstance(exc, TelegramError) else str(exc)
+    return f"{type(exc).__name__}: {' '.join(message.split())[:300]}"
+
+
+class TelegramHandlers:
+    """The adapter's update callbacks, bound to one command service and one reply sender."""
+
+    def __init__(
+        self,
+        service: CommandService,
+        replies: ReplySender,
+        *,
+        owners: frozenset[int],
+        default_language: str,
+    ) -> None:
+        self._service = service
+        self._replies = replies
+        self._owners = owners
+        self._default_language = default_language
+        self._locks: weakref.WeakValueDictionary[tuple[str, str | None], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, chat: ChatRef) -> asyncio.Lock:
+        """One lock per chat and topic, dropped when nobody holds or waits for it."""
+        key = (chat.chat_id, chat.thread_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    # -- messages ------------------------------------------------------------------------------
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None:
+            return
+        if message.migrate_to_chat_id is not None:
+            await self._migrated(message)
+            return
+        parsed = parse_command(message.text, context.bot.username)
+        if parsed is None:
+            return
+        if message.chat.type != "private" and parsed.name not in KNOWN and not parsed.addressed:
+            return  # probably another bot's command in a shared group
+        await self._run(context.bot, message, parsed)
+
+    async def _run(self, bot: Bot, message: Message, parsed: ParsedCommand) -> None:
+        user = message.from_user
+        language = language_of(user.language_code if user else None, self._default_language)
+        private = message.chat.type == "private"
+        reply_to = None if private else message.message_id
+        where = Where(message.chat.id, message.chat.type, topic_id(message), reply_to)
+        try:
+            built = await self._build(bot, message, parsed, language)
+            if isinstance(built, str):
+                await self._replies.text(where, built)
+                return
+            async with self._lock(built.chat):
+                reply = await self._service.handle(built)
+            target = built.chat.chat_id if built.chat.chat_id != str(message.chat.id) else None
+            await self._replies.reply(where, reply, language=language, target=target)
+        except TelegramError as exc:
+            log.warning("telegram: /%s in chat %s failed: %s", parsed.name, message.chat.id, describe(exc))
+            await self._try_text(where, tr("telegram_failed", language))
+        except Exception as exc:
+            log.error("telegram: /%s in chat %s failed: %s", parsed.name, message.chat.id, describe(exc))
+            log.debug("telegram: traceback of the failure above", exc_info=True)
+            await self._try_text(where, tr("internal_error", language))
+
+    async def _try_text(self, where: Where, text: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await self._replies.text(where, text)
+
+    async def _build(self, bot: Bot, message: Message, parsed: ParsedCommand, language: str) -> Command | str:
+        """The Command for a message, or the text of a refusal the adapter gives itself."""
+        user = message.from_user
+        owner = user is not None and message.sender_chat is None and user.id in self._owners
+        user_language = user.language_code if user is not None else None
+        args = parsed.args
+        if args and parsed.name in CHANNEL_COMMANDS and is_channel_ref(args[0]):
+            if message.chat.type != "private" or user is None:
+                return tr("channels_in_private", language)
+            access = await self._channel(bot, args[0], user.id, need_post=parsed.name == "subscribe")
+            if isinstance(access, Refusal):
+                return tr(access.key, language, channel=args[0])
+            caller = Caller(str(user.id), user_language, can_manage=True, is_owner=owner)
+            return Command(parsed.name, args[1:], access, caller)
+        manage = parsed.name in MANAGING and await can_manage(bot, message)
+        caller = Caller(caller_id(message), user_language, can_manage=manage, is_owner=owner)
+        return Command(parsed.name, args, chat_ref(message.chat, topic_id(message)), caller)
+
+    async def _channel(self, bot: Bot, ref: str, user_id: int, *, need_post: bool) -> ChatRef | Refusal:
+        """Channel access, or, when the bot lost it, the subscription this user created for that id.
+
+        A removed bot cannot ask Telegram who administers the channel any more, but its creator must
+        still be able to see why it is paused and to unsubscribe.
+        """
+        access = await channel_access(bot, ref, user_id, need_post=need_post)
+        if isinstance(access, ChatRef) or need_post or access.key not in _LOST_ACCESS:
+            return access
+        sub = await self._service.store.get_subscription(PLATFORM, ref, None)
+        if sub is None or sub.created_by != str(user_id):
+            return access
+        return ChatRef(PLATFORM, sub.chat_id, None, sub.kind, sub.title)
+
+    async def _migrated(self, message: Message) -> None:
+        old, new = str(message.chat.id), str(message.migrate_to_chat_id)
+        try:
+            await self._service.store.migrate_chat(PLATFORM, old, new)
+        except Exception as exc:
+            log.error("telegram: moving chat %s to %s failed: %s", old, new, describe(exc))
+            return
+        log.info("telegram: chat %s became supergroup %s", old, new)
+
+    # -- category picker buttons ---------------------------------------------------------------
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        language = language_of(query.from_user.language_code, self._default_language)
+        try:
+            alert = await self._press(context.bot, update, language)
+            await query.answer(alert[:MAX_ALERT] if alert else None, show_alert=bool(alert))
+        except TelegramError as exc:
+            log.warning("telegram: button press in %s failed: %s", _chat_of(update), describe(exc))
+            with contextlib.suppress(TelegramError):
+                await query.answer(tr("telegram_failed", language), show_alert=True)
+        except Exception as exc:
+            log.error("telegram: button press in %s failed: %s", _chat_of(update), describe(exc))
+            log.debug("telegram: traceback of the failure above", exc_info=True)
+            with contextlib.suppress(TelegramError):
+                await query.answer(tr("internal_error", language), show_alert=True)
+
+    async def _press(self, bot: Bot, update: Update, language: str) -> str | None:
+        """Apply one press and edit the picker in place; returns an alert text when refused."""
+        query = update.callback_query
+        assert query is not None
+        press = decode(query.data)
+        message = query.message
+        if press is None or not isinstance(message, Message):
+            return tr("button_expired", language)
+        user = query.from_user
+        owner = user.id in self._owners
+        if press.target is not None:
+            access = await self._channel(bot, press.target, user.id, need_post=False)
+            if isinstance(access, Refusal):
+                return tr(access.key, language, channel=press.target)
+            chat, manage = access, True
+        else:
+            chat = chat_ref(message.chat, topic_id(message))
+            manage = message.chat.type == "private" or await is_chat_admin(bot, message.chat.id, user.id)
+        caller = Caller(str(user.id), user.language_code, manage, owner)
+        command = Command("categories", press.args(), chat, caller)
+        async with self._lock(chat):
+            reply = await self._service.handle(command)
+            if reply.error or reply.picker is None:
+                return reply.text
+            keyboard = None
+            if not reply.picker.done:
+                keyboard = picker_keyboard(reply.picker, reply.picker.language, press.target)
+            await self._edit(message, reply.text, keyboard)
+        return None
+
+    async def _edit(self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+        try:
+            await message.edit_text(text, reply_markup=keyboard)
+        except TelegramError as exc:
+            if "not modified" not in exc.message.lower():
+                raise
+
+    # -- membership ----------------------------------------------------------------------------
+
+    async def on_my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        change = update.my_chat_member
+        if change is None:
+            return
+        reason = gone_reason(change)
+        if reason is None:
+            return
+        try:
+            await self._service.chat_gone(chat_ref(change.chat), reason)
+        except Exception as exc:
+            log.error("telegram: pausing chat %s failed: %s", change.chat.id, describe(exc))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Last resort for anything the callbacks above did not catch: one line, no traceback."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        error = context.error
+        log.error("telegram: update %s failed: %s", update_id, describe(error) if error else "unknown error")
+
+
+def _chat_of(update: Update) -> str:
+    chat = update.effective_chat
+    return str(chat.id) if chat is not None else "?"

@@ -1,0 +1,124 @@
+"""Command replies into the chat (and topic) a command came from, paced by the shared rate limiter.
+
+Replies are plain text (no parse_mode), so nothing a user typed can break them; a digest attached to
+a reply (/latest) is rendered with the Telegram renderer and sent part by part, falling back to plain
+text once if Telegram refuses the formatting, exactly as the engine does for deliveries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.error import BadRequest, RetryAfter
+
+from bot.commands.model import Reply
+from bot.core.model import Vocabulary
+from bot.delivery.outcome import FormatRejected, Target
+from bot.delivery.ratelimit import RateLimiter
+from bot.platforms.telegram.errors import outcome_for, retry_seconds
+from bot.platforms.telegram.keyboards import picker_keyboard
+from bot.platforms.telegram.sender import send_kwargs
+from bot.platforms.telegram.translate import PLATFORM
+from bot.render.limits import TELEGRAM_TEXT, utf16_length
+from bot.render.telegram import plain_telegram, render_telegram
+
+MAX_ATTEMPTS = 3
+MAX_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where a reply goes: the command's chat, its forum topic, and the message it answers."""
+
+    chat_id: int
+    kind: str
+    thread_id: int | None = None
+    reply_to: int | None = None
+
+    def target(self) -> Target:
+        thread = str(self.thread_id) if self.thread_id is not None else None
+        return Target(PLATFORM, str(self.chat_id), thread, self.kind)
+
+
+def split_text(text: str, limit: int = TELEGRAM_TEXT.max_size) -> list[str]:
+    """Plain text cut into messages of at most `limit` UTF-16 units, at line breaks when possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if utf16_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current.strip():
+            parts.append(current)
+        current = ""
+        while utf16_length(line) > limit:
+            cut = limit
+            while utf16_length(line[:cut]) > limit:
+                cut -= 1
+            parts.append(line[:cut])
+            line = line[cut:]
+        current = line
+    if current.strip():
+        parts.append(current)
+    return parts or ["…"]
+
+
+class ReplySender:
+    """Sends replies; a 429 is honoured (the limiter is told) and retried a few times, then raised."""
+
+    def __init__(self, bot: Bot, limiter: RateLimiter, vocabulary: Vocabulary, default_language: str) -> None:
+        self._bot = bot
+        self.limiter = limiter
+        self._vocabulary = vocabulary
+        self._default_language = default_language
+
+    async def _send(self, where: Where, kwargs: dict[str, Any]) -> Message:
+        attempt = 1
+        while True:
+            await self.limiter.acquire(PLATFORM, str(where.chat_id), where.kind)
+            try:
+                return await self._bot.send_message(**kwargs)
+            except RetryAfter as exc:
+                seconds = retry_seconds(exc)
+                if attempt >= MAX_ATTEMPTS or seconds > MAX_WAIT_SECONDS:
+                    raise
+                self.limiter.penalize(PLATFORM, str(where.chat_id), seconds)
+                attempt += 1
+
+    async def text(self, where: Where, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """Plain text, split if needed; the keyboard rides on the last part."""
+        parts = split_text(text)
+        for index, part in enumerate(parts):
+            kwargs: dict[str, Any] = {"chat_id": where.chat_id, "text": part}
+            if where.thread_id is not None:
+                kwargs["message_thread_id"] = where.thread_id
+            if where.reply_to is not None and index == 0:
+                kwargs["reply_parameters"] = ReplyParameters(where.reply_to, allow_sending_without_reply=True)
+            if keyboard is not None and index == len(parts) - 1:
+                kwargs["reply_markup"] = keyboard
+            await self._send(where, kwargs)
+
+    async def digest_part(self, where: Where, payload: dict[str, Any]) -> None:
+        """One rendered part; refused formatting is resent once as plain text."""
+        try:
+            await self._send(where, send_kwargs(where.target(), payload))
+        except BadRequest as exc:
+            if not isinstance(outcome_for(exc), FormatRejected):
+                raise
+            await self._send(where, send_kwargs(where.target(), plain_telegram(payload)))
+
+    async def reply(self, where: Where, reply: Reply, *, language: str, target: str | None = None) -> None:
+        """Everything a Reply carries: its digest parts, or its text with the picker keyboard."""
+        if reply.digest is not None and reply.render_options is not None:
+            payloads = render_telegram(reply.digest, reply.render_options)
+            if payloads:
+                for payload in payloads:
+                    await self.digest_part(where, payload)
+                return
+        keyboard = None
+        if reply.picker is not None and not reply.picker.done:
+            keyboard = picker_keyboard(reply.picker, reply.picker.language, target)
+        await self.text(where, reply.text, keyboard)

@@ -1,0 +1,77 @@
+"""Webhook mode on aiohttp: Telegram POSTs updates to us and they join PTB's update queue.
+
+PTB's own `Updater.start_webhook` needs tornado (the `webhooks` extra); aiohttp is already a
+dependency and is what the tests' fake server runs on, so the webhook path is tested end to end
+without another web framework. This is PTB's documented "custom webhook" arrangement: an Application
+without an Updater, fed through `application.update_queue`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot.config import TelegramWebhook
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY_BYTES = 1 << 20
+
+
+def local_path(config: TelegramWebhook) -> str:
+    """The path we listen on: `path` when set, else the public URL's path (proxies often keep it)."""
+    path = config.path or urlsplit(config.url).path or "/"
+    return path if path.startswith("/") else f"/{path}"
+
+
+class WebhookServer:
+    """Listens on `listen:port`, registers `url` with Telegram, queues every authentic update."""
+
+    def __init__(
+        self, application: Application, config: TelegramWebhook, allowed_updates: Sequence[str]
+    ) -> None:
+        self._application = application
+        self._config = config
+        self._allowed_updates = list(allowed_updates)
+        self._secret = config.secret_token.get_secret_value() if config.secret_token else ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post(local_path(self._config), self._receive)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._runner = runner
+        await web.TCPSite(runner, self._config.listen, self._config.port).start()
+        await self._application.bot.set_webhook(
+            self._config.url, secret_token=self._secret or None, allowed_updates=self._allowed_updates
+        )
+        log.info("telegram: webhook listening on %s:%s", self._config.listen, self._config.port)
+
+    async def stop(self) -> None:
+        """Stop listening; the webhook stays registered so Telegram queues updates until we return."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        if self._secret and not hmac.compare_digest(
+            request.headers.get(SECRET_HEADER, "").encode(), self._secret.encode()
+        ):
+            return web.Response(status=403, text="wrong secret token")
+        try:
+            data = await request.json()
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("expected a JSON object with an update_id")
+            update = Update.de_json(data, self._application.bot)
+        except Exception as exc:
+            log.warning("telegram: webhook body rejected: %s", type(exc).__name__)
+            return web.Response(status=400, text="not a Telegram update")
+        await self._application.update_queue.put(update)
+        return web.Response(text="ok")
