@@ -1,0 +1,204 @@
+"""Interactions in, command-service calls out: the Discord half of "Command in, Reply out".
+
+Decides the chat a command is about (the `channel` option, else the channel it was used in; a DM
+subscribes the user), who may manage it (Manage Channels there, checked on every use), whether the
+bot can deliver there before subscribing (naming each missing permission), and renders the Reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+
+from bot.commands.args import resolve_categories
+from bot.commands.model import Caller, ChatRef, Command
+from bot.commands.service import CommandService
+from bot.platforms.discord import permissions, texts
+from bot.platforms.discord.channels import DM, GUILD_CHANNEL, chat_kind, chat_ref
+from bot.platforms.discord.replies import CATEGORY_MENU, NO_MENTIONS, escape, respond, send_reply
+
+log = logging.getLogger(__name__)
+ChannelOption = app_commands.AppCommandChannel | app_commands.AppCommandThread
+_LIST_SEPARATORS = re.compile(r"[,，、;；]+")
+_PIECE = re.compile(r"^(?P<done>.*[\s,，、;；])?(?P<partial>[^\s,，、;；]*)$", re.S)
+# Configuration changes are announced in the channel; lookups, menus and errors only to the caller.
+PUBLIC_REPLIES = frozenset({"subscribe", "unsubscribe", "keywords", "schedule", "quiet", "language"})
+MAX_CHOICES = 25
+CHOICE_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTarget:
+    """The chat a command is about, its Discord channel type, and the caller's rights there."""
+
+    chat: ChatRef
+    channel_type: discord.ChannelType
+    caller_permissions: discord.Permissions
+
+
+def category_args(text: str | None) -> tuple[str, ...]:
+    """The `categories` option as arguments: comma-separated pieces, each resolved whole first (so a
+    multi-word name works) and split on spaces by the service otherwise."""
+    return tuple(piece.strip() for piece in _LIST_SEPARATORS.split(text or "") if piece.strip())
+
+
+def word_args(text: str | None) -> tuple[str, ...]:
+    return tuple((text or "").split())
+
+
+class Bridge:
+    """Runs slash commands and menu submissions against the command service."""
+
+    def __init__(self, service: CommandService, *, owners: Collection[int], default_language: str) -> None:
+        self.service = service
+        self.owners = frozenset(owners)
+        self.default_language = default_language
+
+    # -- slash commands ---------------------------------------------------------------------
+
+    async def run(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        args: tuple[str, ...] = (),
+        channel: ChannelOption | None = None,
+        *,
+        public: bool | None = None,
+    ) -> None:
+        """Handle `/digest <name>` (or a member command) for the chosen channel; `public` overrides
+        whether the answer is visible to everyone (only /latest offers it)."""
+        ephemeral = not public if public is not None else name not in PUBLIC_REPLIES
+        language = self.language(interaction)
+        target = self.target(interaction, channel)
+        if target is None:
+            where = channel.mention if channel is not None else _here(interaction)
+            await _refuse(interaction, texts.text("unsupported_channel", language, channel=where))
+            return
+        manage = target.chat.kind == DM or permissions.can_manage(target.caller_permissions)
+        caller = self.caller(interaction, can_manage=manage)
+        if name == "subscribe" and caller.can_manage and target.chat.kind != DM:
+            lacking = permissions.missing(
+                await permissions.bot_permissions(interaction, int(target.chat.chat_id)), target.channel_type
+            )
+            if lacking:
+                names = texts.permission_names(lacking, language)
+                where = f"<#{target.chat.chat_id}>"
+                await _refuse(
+                    interaction, texts.text("missing_permissions", language, channel=where, permissions=names)
+                )
+                return
+        if name == "latest":
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        await self._answer(
+            interaction, Command(name, args, target.chat, caller), language, ephemeral=ephemeral
+        )
+
+    def target(self, interaction: discord.Interaction, channel: ChannelOption | None) -> CommandTarget | None:
+        """The chat named by the `channel` option, else the one the command was used in."""
+        if channel is not None:
+            kind = chat_kind(channel.type)
+            if kind is None:
+                return None
+            return CommandTarget(chat_ref(channel.id, kind, channel.name), channel.type, channel.permissions)
+        here = interaction.channel
+        if here is None:
+            return None
+        kind = chat_kind(here.type)
+        if kind is None:
+            return None
+        title = getattr(here, "name", None) or f"DM {interaction.user.name}"
+        return CommandTarget(chat_ref(here.id, kind, title), here.type, interaction.permissions)
+
+    def caller(self, interaction: discord.Interaction, *, can_manage: bool) -> Caller:
+        return Caller(
+            user_id=str(interaction.user.id),
+            language=self.language(interaction),
+            can_manage=can_manage,
+            is_owner=interaction.user.id in self.owners,
+        )
+
+    def language(self, interaction: discord.Interaction) -> str:
+        return texts.language_of(interaction.locale.value, self.default_language)
+
+    async def _answer(
+        self, interaction: discord.Interaction, command: Command, language: str, *, ephemeral: bool
+    ) -> None:
+        try:
+            reply = await self.service.handle(command)
+        except Exception:
+            log.exception("discord: /digest %s failed", command.name)
+            await _refuse(interaction, texts.text("failed", language))
+            return
+        await send_reply(
+            interaction, reply, chat_id=command.chat.chat_id, language=language, ephemeral=ephemeral
+        )
+
+    # -- the category menu ------------------------------------------------------------------
+
+    async def menu_submitted(self, interaction: discord.Interaction) -> bool:
+        """Apply a category menu submission; False when the component is not ours."""
+        data = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        if interaction.type is not discord.InteractionType.component or not custom_id.startswith(
+            CATEGORY_MENU
+        ):
+            return False
+        chat_id = custom_id.removeprefix(CATEGORY_MENU)
+        if not chat_id.isdigit():
+            return False
+        if interaction.guild is None:
+            kind, manage = DM, True
+        else:
+            cached = interaction.guild.get_channel_or_thread(int(chat_id))
+            kind = (chat_kind(cached.type) if cached is not None else None) or GUILD_CHANNEL
+            manage = permissions.can_manage(permissions.member_permissions(interaction, int(chat_id)))
+        values = tuple(str(v) for v in data.get("values", []))
+        caller = self.caller(interaction, can_manage=manage)
+        command = Command("categories", ("set", *values), chat_ref(int(chat_id), kind, ""), caller)
+        try:
+            reply = await self.service.handle(command)
+        except Exception:
+            log.exception("discord: category menu for %s failed", chat_id)
+            await _refuse(interaction, texts.text("failed", self.language(interaction)))
+            return True
+        if reply.error:
+            await _refuse(interaction, reply.text)
+        else:
+            await interaction.response.edit_message(content=escape(reply.text), view=None)
+        return True
+
+    # -- autocomplete -----------------------------------------------------------------------
+
+    def category_choices(self, current: str, locale: str) -> list[app_commands.Choice[str]]:
+        """Complete the last category being typed; earlier ones stay as typed (or as ids)."""
+        match = _PIECE.match(current)
+        done, partial = (match.group("done") or "", match.group("partial")) if match else ("", current)
+        language = texts.language_of(locale, self.default_language)
+        chosen, _unknown = resolve_categories(category_args(done), self.service.vocabulary)
+        needle = partial.casefold()
+        choices: list[app_commands.Choice[str]] = []
+        for category in self.service.vocabulary:
+            if category.id in chosen or not any(needle in name.casefold() for name in category.names()):
+                continue
+            value = f"{done}{category.id}"
+            label = f"{done}{category.display(language)} ({category.id})"
+            if len(value) > CHOICE_LIMIT:
+                continue
+            label = label if len(label) <= CHOICE_LIMIT else label[-CHOICE_LIMIT:]
+            choices.append(app_commands.Choice(name=label, value=value))
+        return choices[:MAX_CHOICES]
+
+
+def _here(interaction: discord.Interaction) -> str:
+    channel = interaction.channel
+    return f"<#{channel.id}>" if channel is not None else "?"
+
+
+async def _refuse(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral error, as the response or (after a defer) as a followup."""
+    await respond(interaction, content=escape(message), ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -1,0 +1,229 @@
+"""The Discord platform: a discord.py client in the bot's own asyncio loop, plus its Sender.
+
+Started with `login()` and a background `connect()` task (not `run()`/`start()`, which would own the
+lifecycle), so it lives beside Telegram and the engine and stops cleanly with them.
+
+Routing through proxies. discord.py has no per-client setting for the API host or the gateway:
+REST URLs are built from the class attribute `discord.http.Route.BASE` and the first gateway
+connection uses `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`. Both are process-wide state,
+so `start()` sets them from `discord.api_base` / `discord.gateway_url` and `stop()` puts the old
+values back; one process therefore serves one Discord configuration. After READY, discord.py would
+resume on the `resume_gateway_url` Discord hands out (a discord.gg host that bypasses a gateway
+proxy); when a custom gateway is configured, every session is pinned back to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.commands.service import CommandService
+from bot.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
+from bot.logs import redact
+from bot.platforms.discord.bridge import Bridge
+from bot.platforms.discord.channels import PLATFORM, chat_kind, chat_ref
+from bot.platforms.discord.commands import all_commands
+from bot.platforms.discord.permissions import invite_url
+from bot.platforms.discord.sender import DiscordSender
+from bot.platforms.discord.texts import text
+from bot.platforms.discord.translator import DigestTranslator
+
+log = logging.getLogger(__name__)
+MAX_RATELIMIT_WAIT = 30.0  # discord.py's minimum; longer waits surface as RetryAfter to the engine
+REJECTED_TOKEN = "discord: the bot token was rejected (check discord.token)"
+
+
+class DiscordStartError(Exception):
+    """Discord could not be reached or refused the token; the message never contains the token."""
+
+
+def intents() -> discord.Intents:
+    """Only GUILDS: channels, threads, roles and the bot's own member for permission checks, and the
+    guild/channel removals that pause subscriptions. Slash commands need no intent at all."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    return chosen
+
+
+class DigestClient(discord.Client):
+    """A discord.py client whose events feed the bridge and the command service."""
+
+    def __init__(self, platform: DiscordPlatform, *, guild_ready_timeout: float) -> None:
+        # This bot never joins voice: skip discord.py's start-up warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        super().__init__(
+            intents=intents(),
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.platform = platform
+        self.tree = app_commands.CommandTree(self)
+        self.tree.error(self._command_failed)
+        for command in all_commands(platform.bridge):
+            self.tree.add_command(command)
+
+    async def setup_hook(self) -> None:
+        await self.tree.set_translator(DigestTranslator())
+        await self.platform.sync_commands()
+
+    async def on_connect(self) -> None:
+        self.platform.pin_gateway()
+
+    async def on_ready(self) -> None:
+        log.info("discord: ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self.platform.bridge.menu_submitted(interaction)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        reason = f"removed from the Discord server {guild.name!r}"
+        for channel in (*guild.channels, *guild.threads):
+            await self.platform.chat_gone(channel, reason)
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.platform.chat_gone(channel, "the channel was deleted")
+
+    async def on_thread_delete(self, thread: discord.Thread) -> None:
+        await self.platform.chat_gone(thread, "the thread was deleted")
+
+    async def _command_failed(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """An error discord.py raised around a command (bad option, failed check): log, tell the user."""
+        log.error("discord: command failed: %s", redact(str(error), self.platform.secrets), exc_info=error)
+        if interaction.type is discord.InteractionType.autocomplete or interaction.response.is_done():
+            return
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.response.send_message(
+                text("failed", self.platform.bridge.language(interaction)), ephemeral=True
+            )
+
+
+class DiscordPlatform:
+    """Receives slash commands and menu choices over the gateway and exposes a Sender."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        config: DiscordConfig,
+        service: CommandService,
+        *,
+        default_language: str,
+        ready_timeout: float = 60.0,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        self._config = config
+        self._token = config.token.get_secret_value().strip()
+        self._service = service
+        self._ready_timeout = ready_timeout
+        self.secrets = [self._token] if self._token else []
+        self.bridge = Bridge(service, owners=config.admins, default_language=default_language)
+        self.client = DigestClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.sender = DiscordSender(self.client)
+        self._connection: asyncio.Task[None] | None = None
+        self._saved_routes: tuple[str, yarl.URL] | None = None
+
+    async def start(self) -> None:
+        """Log in, sync commands, connect and wait for READY; on failure undo and raise clearly."""
+        try:
+            await self._start()
+        except BaseException as exc:
+            await self.stop()
+            if isinstance(exc, discord.LoginFailure):
+                raise DiscordStartError(REJECTED_TOKEN) from None
+            if isinstance(exc, discord.DiscordException | aiohttp.ClientError | OSError | TimeoutError):
+                raise DiscordStartError(f"discord: cannot start: {self._clean(exc)}") from None
+            raise
+
+    async def _start(self) -> None:
+        self._route()
+        await self.client.login(self._token)
+        log.info("discord: logged in; invite URL: %s", invite_url(self.client.application_id or 0))
+        self._connection = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._connection}, timeout=self._ready_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            if self._connection in done:
+                self._connection.result()
+                raise DiscordStartError("discord: the gateway closed before READY")
+            raise DiscordStartError(f"discord: the gateway was not ready within {self._ready_timeout:g} s")
+
+    async def stop(self) -> None:
+        """Close the gateway and HTTP session, wait for the connection task; idempotent."""
+        if not self.client.is_closed():
+            await self.client.close()
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                await asyncio.wait_for(connection, timeout=10)
+            except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("discord: gateway task ended with %s", self._clean(exc))
+            except asyncio.CancelledError:
+                if not connection.cancelled():
+                    raise
+        self._unroute()
+
+    async def sync_commands(self) -> None:
+        """Register the commands: globally, or only in `discord.guilds` (instant, for testing), in
+        which case the global list is emptied so nothing shows twice. Failure is logged, not fatal:
+        commands registered earlier keep working."""
+        tree = self.client.tree
+        try:
+            if not self._config.guilds:
+                await tree.sync()
+                log.info("discord: commands synced globally")
+                return
+            for guild_id in self._config.guilds:
+                guild = discord.Object(guild_id)
+                tree.copy_global_to(guild=guild)
+                await tree.sync(guild=guild)
+            tree.clear_commands(guild=None)
+            await tree.sync()
+            log.info("discord: commands synced to %d servers", len(self._config.guilds))
+        except discord.HTTPException as exc:
+            log.error("discord: cannot sync commands: %s", self._clean(exc))
+
+    def pin_gateway(self) -> None:
+        """Keep resumes on the configured gateway (a proxy) instead of Discord's resume URL."""
+        if self._config.gateway_url != DEFAULT_DISCORD_GATEWAY and self.client.ws is not None:
+            self.client.ws.gateway = yarl.URL(self._config.gateway_url)
+
+    async def chat_gone(self, channel: discord.abc.GuildChannel | discord.Thread, reason: str) -> None:
+        """Pause the channel's subscription, if it has one (a failure here must not kill the event)."""
+        kind = chat_kind(channel.type)
+        if kind is None:
+            return
+        try:
+            await self._service.chat_gone(chat_ref(channel.id, kind, channel.name), reason)
+        except Exception:
+            log.exception("discord: cannot pause the subscription of channel %s", channel.id)
+
+    def _route(self) -> None:
+        """Point discord.py's process-wide REST base and gateway at the configured hosts."""
+        if self._saved_routes is None:
+            self._saved_routes = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        Route.BASE = self._config.api_base.rstrip("/")
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._config.gateway_url)
+
+    def _unroute(self) -> None:
+        if self._saved_routes is not None:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_routes
+            self._saved_routes = None
+
+    def _clean(self, exc: BaseException) -> str:
+        return redact(f"{type(exc).__name__}: {exc}", self.secrets)

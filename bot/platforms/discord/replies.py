@@ -1,0 +1,107 @@
+"""Command-service Replies as interaction responses: escaped text, the category menu, digest embeds.
+
+Reply text is plain, so it is escaped for Discord markdown and can never ping anyone. A digest is
+rendered with the Discord renderer and every body is sent: the first as the response (or the first
+followup after a defer), the rest as followups. Interaction messages go through discord.py's public
+API, so each body is rebuilt from `discord.Embed.from_dict`, which keeps every field the renderer
+writes (title, url, description, author, footer, color).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.commands.model import CategoryPicker, Reply
+from bot.delivery.outcome import Payload
+from bot.platforms.discord import texts
+from bot.render.discord import SUPPRESS_EMBEDS, render_discord
+from bot.render.limits import DISCORD
+
+CATEGORY_MENU = "digest:categories:"
+MENU_OPTIONS = 25
+MENU_TIMEOUT = 15 * 60  # an interaction token lives 15 minutes; later submits still work (on_interaction)
+NO_MENTIONS = discord.AllowedMentions.none()
+_ELLIPSIS = "…"
+
+
+def escape(text: str) -> str:
+    """Plain text that Discord shows literally, cut to fit one message."""
+    escaped = discord.utils.escape_markdown(text)
+    if len(escaped) <= DISCORD.content:
+        return escaped
+    return escaped[: DISCORD.content - 1].rstrip("\\") + _ELLIPSIS
+
+
+def message_kwargs(payload: Payload) -> dict[str, Any]:
+    """discord.py keyword arguments that send this Create Message body."""
+    kwargs: dict[str, Any] = {"allowed_mentions": mentions(payload.get("allowed_mentions"))}
+    if payload.get("content"):
+        kwargs["content"] = payload["content"]
+    if payload.get("embeds"):
+        kwargs["embeds"] = [discord.Embed.from_dict(embed) for embed in payload["embeds"]]
+    if int(payload.get("flags") or 0) & SUPPRESS_EMBEDS:
+        kwargs["suppress_embeds"] = True
+    return kwargs
+
+
+def mentions(spec: Any) -> discord.AllowedMentions:
+    """AllowedMentions from the body's `allowed_mentions`; anything unexpected pings nobody."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("parse"), list):
+        return NO_MENTIONS
+    parse = set(spec["parse"])
+    return discord.AllowedMentions(
+        everyone="everyone" in parse, users="users" in parse, roles="roles" in parse, replied_user=False
+    )
+
+
+def menu_id(chat_id: str) -> str:
+    return f"{CATEGORY_MENU}{chat_id}"
+
+
+def category_menu(picker: CategoryPicker, chat_id: str, language: str) -> discord.ui.View:
+    """A multi-select of up to 25 categories, pre-selected like the filter; none selected = all."""
+    options = [
+        discord.SelectOption(label=option.label[:100], value=option.id, default=option.selected)
+        for option in picker.options[:MENU_OPTIONS]
+    ]
+    menu: discord.ui.Select[discord.ui.View] = discord.ui.Select(
+        custom_id=menu_id(chat_id),
+        placeholder=texts.text("categories_placeholder", language)[:150],
+        min_values=0,
+        max_values=len(options),
+        options=options,
+    )
+    view = discord.ui.View(timeout=MENU_TIMEOUT)
+    view.add_item(menu)
+    return view
+
+
+async def respond(interaction: discord.Interaction, **kwargs: Any) -> None:
+    """The interaction response if none was sent yet (nor deferred), else a followup."""
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs)
+    else:
+        await interaction.response.send_message(**kwargs)
+
+
+async def send_reply(
+    interaction: discord.Interaction, reply: Reply, *, chat_id: str, language: str, ephemeral: bool
+) -> None:
+    """Send a Reply: errors are always ephemeral; a digest goes out as rendered bodies."""
+    private = ephemeral or reply.error
+    if reply.digest is not None and reply.render_options is not None:
+        for payload in render_discord(reply.digest, reply.render_options):
+            await respond(interaction, ephemeral=private, **message_kwargs(payload))
+        return
+    kwargs: dict[str, Any] = {
+        "content": escape(reply.text),
+        "allowed_mentions": NO_MENTIONS,
+        "ephemeral": private,
+    }
+    if reply.picker is not None and not reply.picker.done and reply.picker.options:
+        # The service's prompt speaks of a "Done" button; a Discord select saves when it closes.
+        kwargs["content"] = escape(texts.text("menu_prompt", language))
+        kwargs["view"] = category_menu(reply.picker, chat_id, language)
+    await respond(interaction, **kwargs)

@@ -1,0 +1,145 @@
+"""Sends rendered Create Message bodies to Discord and turns every failure into a delivery outcome.
+
+The renderer's JSON goes to the API unchanged through discord.py's HTTPClient (`send_message` /
+`start_thread_in_forum` with the raw payload), not rebuilt from `discord.Embed` objects: the bodies
+are already checked against Discord's limits, and a round trip through the object model could only
+drop or reshape fields. The HTTPClient still applies discord.py's per-route buckets and handles 429s;
+a wait longer than the client's `max_ratelimit_timeout` comes back as RetryAfter for the engine.
+
+A forum channel takes one new post per digest: part 1 of a digest creates the post (named after the
+digest's header) and later parts go into that post.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import MultipartParameters
+
+from bot.delivery.outcome import (
+    ChatGone,
+    FormatRejected,
+    Outcome,
+    Payload,
+    RetryAfter,
+    Sent,
+    Target,
+    Transient,
+)
+from bot.platforms.discord.channels import FORUM, PLATFORM
+from bot.render.discord import plain_discord
+
+POST_NAME_LIMIT = 100
+DEFAULT_POST_NAME = "Digest"
+# Discord error codes that mean "this chat cannot take our messages any more": never retried.
+GONE_CODES = {
+    10003: "Unknown Channel",
+    50001: "Missing Access",
+    50013: "Missing Permissions",
+    50007: "Cannot send messages to this user",
+    50008: "Cannot send messages in a non-text channel",
+    50083: "Thread is archived",
+    160005: "Thread is locked",
+}
+INVALID_FORM_BODY = 50035
+
+
+class DiscordSender:
+    """The delivery engine's view of Discord: sends through `client`'s HTTPClient once it is ready."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+        self._open_posts: dict[str, int] = {}
+
+    async def send(self, target: Target, payload: Payload) -> Outcome:
+        if not target.chat_id.isdigit():
+            return ChatGone(f"{target.chat_id[:40]!r} is not a Discord channel id (a number)")
+        if not self._client.is_ready():
+            # Before READY the channel cache (which tells forums apart) is empty; the engine retries.
+            return Transient("discord gateway is not connected yet")
+        try:
+            if self._is_forum(target):
+                message_id = await self._post_in_forum(target, payload)
+            else:
+                data = await self._client.http.send_message(int(target.chat_id), params=_raw(payload))
+                message_id = str(data["id"])
+        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
+            return outcome_for(exc)
+        return Sent(message_id)
+
+    def plain(self, payload: Payload) -> Payload:
+        return plain_discord(payload)
+
+    def _is_forum(self, target: Target) -> bool:
+        """Stored kind first; the cache corrects a forum configured as a plain channel (broadcasts)."""
+        if target.kind == FORUM:
+            return True
+        channel = self._client.get_channel(int(target.chat_id))
+        return isinstance(channel, discord.ForumChannel)
+
+    async def _post_in_forum(self, target: Target, payload: Payload) -> str:
+        """Part 1 opens a post; later parts of the same digest continue it (a new post if unknown)."""
+        # `part` is the 1-based part of the digest being sent, when the engine's Target carries it.
+        part: int = getattr(target, "part", 1)
+        open_post = self._open_posts.get(target.chat_id)
+        if part > 1 and open_post is not None:
+            data = await self._client.http.send_message(open_post, params=_raw(payload))
+            return str(data["id"])
+        body = {"name": post_name(payload), "message": payload}
+        thread = await self._client.http.start_thread_in_forum(int(target.chat_id), params=_raw(body))
+        self._open_posts[target.chat_id] = int(thread["id"])
+        return str((thread.get("message") or thread)["id"])
+
+
+def _raw(payload: dict[str, Any]) -> MultipartParameters:
+    return MultipartParameters(payload=payload, multipart=None, files=None)
+
+
+def post_name(payload: Payload) -> str:
+    """A forum post title from the body: its first content line, else its first embed's title."""
+    lines = [
+        discord.utils.remove_markdown(line).strip() for line in str(payload.get("content") or "").splitlines()
+    ]
+    titles = [str(e.get("title") or "").strip() for e in payload.get("embeds") or () if isinstance(e, dict)]
+    name = next((text for text in (*lines, *titles) if text), DEFAULT_POST_NAME)
+    return name if len(name) <= POST_NAME_LIMIT else name[: POST_NAME_LIMIT - 1].rstrip() + "…"
+
+
+def outcome_for(exc: BaseException) -> Outcome:
+    """The engine outcome for a failed Discord call.
+
+    403 and 404 (Missing Access 50001, Missing Permissions 50013, Unknown Channel 10003, ...) and the
+    codes for archived/locked threads mean the chat is gone: the subscription pauses and the channel
+    is not hit again (Discord bans bots that keep making refused requests). 400 Invalid Form Body
+    (50035) means the body was refused; 5xx, 401, timeouts and network errors are transient.
+    """
+    if isinstance(exc, discord.RateLimited):
+        return RetryAfter(exc.retry_after)
+    if isinstance(exc, discord.HTTPException):
+        code, status = exc.code, exc.status
+        detail = f"HTTP {status}, code {code}: {exc.text or GONE_CODES.get(code, 'no message')}"[:300]
+        if status == 429:
+            return RetryAfter(_retry_after(exc))
+        if code in GONE_CODES:
+            return ChatGone(f"{GONE_CODES[code]} ({code})")
+        if status in (403, 404):
+            return ChatGone(detail)
+        if status >= 500 or status == 401:
+            return Transient(detail)
+        if code == INVALID_FORM_BODY or status == 400:
+            return FormatRejected(detail)
+        return Transient(detail)
+    return Transient(f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _retry_after(exc: discord.HTTPException) -> float:
+    """A 429 discord.py gave up on (e.g. one without Discord's proxy header): wait what it says."""
+    header = exc.response.headers.get("Retry-After") if exc.response is not None else None
+    try:
+        return max(float(header), 1.0) if header is not None else 5.0
+    except ValueError:
+        return 5.0
