@@ -52,7 +52,12 @@ class App:
     async def start(self) -> None:
         settings = self.settings
         self.store = store = await Store.open(settings.database)
-        await store.sync_broadcasts(settings.broadcasts, self.vocabulary)
+        await store.sync_broadcasts(
+            settings.broadcasts,
+            self.vocabulary,
+            default_timezone=settings.timezone,
+            default_language=settings.language,
+        )
         self.service = CommandService(
             store,
             self.vocabulary,
@@ -65,7 +70,11 @@ class App:
         self.engine = DeliveryEngine(
             store, {p.name: p.sender for p in self.platforms}, limits, settings.delivery
         )
-        self.planner = Planner(store, self.vocabulary)
+        for platform in self.platforms:
+            share = getattr(platform, "share_rate_limiter", None)
+            if share is not None:
+                share(self.engine.limiter)
+        self.planner = Planner(store, self.vocabulary, on_enqueued=self.engine.wake)
         self.scheduler = Scheduler(store, self.vocabulary, on_enqueued=self.engine.wake)
         await self.planner.plan_pending()
         self._tasks = [
@@ -129,8 +138,7 @@ class App:
                     )
                 result = await self.store.record_incoming(incoming)
                 if result.deliverable and result.seq is not None:
-                    planned = await self.planner.plan_digest(result.seq)
-                    log.info("digest seq %d planned: %d messages", result.seq, planned)
+                    await self.planner.plan_digest(result.seq)
                     self.engine.wake()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)

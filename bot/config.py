@@ -108,6 +108,14 @@ class TelegramWebhook(_Strict):
     path: str = ""
     secret_token: SecretStr | None = None
 
+    @field_validator("secret_token")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in a webhook secret."""
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
 
 class TelegramConfig(_Strict):
     token: SecretStr = SecretStr("")

@@ -96,6 +96,16 @@ async def test_chat_gone_pauses_and_subscribe_resumes(service: CommandService) -
     assert "previous settings" in reply.text
 
 
+async def test_chat_gone_pauses_every_topic_of_the_chat(service: CommandService) -> None:
+    topic = ChatRef("telegram", "-100", thread_id="7", kind="supergroup")
+    await cmd(service, "subscribe", chat=GROUP)
+    await cmd(service, "subscribe robotics", chat=topic)
+    await service.chat_gone(GROUP, "bot was kicked from the group chat")
+    for chat in (GROUP, topic):
+        sub = await service.store.get_subscription("telegram", "-100", chat.thread_id)
+        assert sub is not None and sub.status == "paused" and "kicked" in (sub.paused_reason or "")
+
+
 async def test_category_picker_toggles_all_and_done(service: CommandService) -> None:
     await cmd(service, "subscribe")
     picker = (await cmd(service, "categories")).picker

@@ -94,7 +94,12 @@ def test_duplicate_category_id_rejected() -> None:
 
 
 def test_broadcast_schedule_and_timezone_validated() -> None:
-    good = {"platform": "telegram", "chat": "@news", "schedule": "at 8:00, 20:30", "timezone": "asia/shanghai"}
+    good = {
+        "platform": "telegram",
+        "chat": "@news",
+        "schedule": "at 8:00, 20:30",
+        "timezone": "asia/shanghai",
+    }
     broadcast = parse_settings({"broadcasts": [good]}, "c", Path("/")).broadcasts[0]
     assert (broadcast.schedule, broadcast.timezone) == ("at 08:00,20:30", "Asia/Shanghai")
     bad = {"platform": "discord", "chat": "1", "schedule": "at 25:00", "timezone": "Nowhere/Land"}

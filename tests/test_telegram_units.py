@@ -318,7 +318,6 @@ def test_picker_keyboard_marks_selected_and_all() -> None:
     assert everything.inline_keyboard[0][0].callback_data == "c:-100123:t:robotics"
 
 
-
 # -- menus and reply splitting -------------------------------------------------------------------
 
 

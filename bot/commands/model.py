@@ -50,6 +50,7 @@ class CategoryPicker:
 
     options: tuple[PickerOption, ...]
     done: bool = False
+    language: str = "zh"
 
     @property
     def all_selected(self) -> bool:

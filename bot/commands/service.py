@@ -89,11 +89,25 @@ class CommandService:
         )
 
     async def chat_gone(self, chat: ChatRef, reason: str) -> None:
-        """The bot left or lost access to a chat: pause (never delete) its subscription."""
-        sub = await self.store.get_subscription(chat.platform, chat.chat_id, chat.thread_id)
-        if sub is not None and sub.status == "active":
-            await self.store.pause(sub.id, reason)
-            log.warning("paused %s chat %s: %s", chat.platform, chat.chat_id, reason)
+        """The bot left or lost access to a chat: pause (never delete) its subscriptions.
+
+        Without a thread id the whole chat is gone, so every forum topic's subscription pauses too.
+        """
+        if chat.thread_id is None:
+            paused = await self.store.pause_chat(chat.platform, chat.chat_id, reason)
+        else:
+            sub = await self.store.get_subscription(chat.platform, chat.chat_id, chat.thread_id)
+            paused = [sub.id] if sub is not None and sub.status == "active" else []
+            for subscription_id in paused:
+                await self.store.pause(subscription_id, reason)
+        if paused:
+            log.warning(
+                "paused %d subscription(s) of %s chat %s: %s",
+                len(paused),
+                chat.platform,
+                chat.chat_id,
+                reason,
+            )
 
     # -- handlers -------------------------------------------------------------------------------
 
@@ -165,6 +179,7 @@ class CommandService:
         picker = CategoryPicker(
             tuple(PickerOption(c.id, c.display(language), c.id in selected) for c in self.vocabulary),
             done=action in ("done", "set"),
+            language=language,
         )
         if picker.done:
             names = self.category_names(frozenset(selected), language)

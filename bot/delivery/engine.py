@@ -1,0 +1,359 @@
+"""The delivery engine: sends due ledger rows through platform senders, at most once each.
+
+Each row is marked `sending` (and committed) before its platform call, after the rate limiter has
+let it through, so a crash leaves only the few in-flight rows in doubt; they become `interrupted` at
+the next start-up and are never resent. Memory is bounded by the concurrency: rows are claimed a
+few at a time, and a row whose own chat is rate-limited for a while is put back with a later due
+time instead of occupying a worker.
+
+Outcomes: Sent records the message id; RetryAfter waits as told (not a failure); Transient backs
+off exponentially with jitter up to `max_attempts`; ChatGone pauses the subscription and drops its
+unsent rows; FormatRejected resends once as plain text; Migrated moves the chat and resends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from bot.config import DeliveryConfig, RateLimits
+from bot.delivery.outcome import (
+    ChatGone,
+    FormatRejected,
+    Migrated,
+    Outcome,
+    Payload,
+    RetryAfter,
+    Sender,
+    Sent,
+    Target,
+    Transient,
+)
+from bot.delivery.ratelimit import Clock, RateLimiter, SystemClock
+from bot.store.db import Store
+from bot.store.deliveries import Delivery
+
+log = logging.getLogger(__name__)
+
+DEFER_AFTER = 0.5  # seconds of per-chat wait worth giving a worker back for
+IDLE_POLL = 60.0
+PROGRESS_EVERY = 60.0
+MAX_MIGRATIONS = 3
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts for one delivery batch (from busy to idle), logged as one INFO line."""
+
+    sent: int = 0
+    failed: int = 0
+    retry: int = 0
+    started: float | None = None  # when the first row of the batch was claimed
+
+    def busy(self) -> bool:
+        return bool(self.sent or self.failed or self.retry)
+
+
+@dataclass(slots=True)
+class _Attempt:
+    delivery: Delivery
+    target: Target
+    payload: Payload
+    migrations: int = 0
+    plain: bool = False
+
+
+class DeliveryEngine:
+    """Drains the ledger: `run()` until `await stop(grace)`; `wake()` when new rows were written."""
+
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        limits: Mapping[str, RateLimits],
+        config: DeliveryConfig,
+        clock: Clock | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._senders = dict(senders)
+        self._config = config
+        self._clock = clock or SystemClock()
+        self._limiter = RateLimiter(limits, self._clock)
+        self._rng = rng or random.Random()
+        self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue()
+        self._claimed: set[int] = set()
+        self._sending: set[int] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._running: asyncio.Future[None] | None = None
+        self._grace = config.shutdown_grace
+        self._refill_below = config.concurrency // 2
+        self._horizon: float | None = None
+        self._tally = Tally()
+        self._last_progress = 0.0
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """Shared with platform adapters whose command replies must respect the same budget."""
+        return self._limiter
+
+    def wake(self) -> None:
+        """New rows were planned or scheduled: look for due work now."""
+        self._wake.set()
+
+    async def recover(self) -> int:
+        """Rows a previous process left `sending` become `interrupted`; they are never resent."""
+        count = await self._store.recover_interrupted()
+        if count:
+            log.warning("%d deliveries were in flight when the bot last stopped; not resending them", count)
+        return count
+
+    async def run(self) -> None:
+        """Send due rows until `stop()`; at most config.concurrency sends at a time."""
+        if self._running is not None:
+            raise RuntimeError("the delivery engine is already running")
+        self._running = asyncio.get_running_loop().create_future()
+        self._stopping = False
+        workers: list[asyncio.Task[None]] = []
+        try:
+            await self.recover()
+            workers = [asyncio.create_task(self._worker()) for _ in range(self._config.concurrency)]
+            await self._claim_loop()
+        finally:
+            try:
+                await self._shutdown(workers)
+            finally:
+                self._running.set_result(None)
+                self._running = None
+
+    async def drain(self, horizon: float = 1.0) -> None:
+        """Send everything due within `horizon` seconds, then return (one-shot runs and tests)."""
+        self._horizon = horizon
+        try:
+            await self.run()
+        finally:
+            self._horizon = None
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; sends in flight get `grace` seconds, unstarted rows stay pending.
+
+        Returns once `run()` has finished (immediately if it is not running).
+        """
+        self._grace = self._config.shutdown_grace if grace is None else grace
+        self._stopping = True
+        self._wake.set()
+        if self._running is not None:
+            await asyncio.shield(self._running)
+
+    async def _claim_loop(self) -> None:
+        self._tally = Tally()
+        self._last_progress = self._clock.monotonic()
+        platforms = list(self._senders)
+        target = max(1, self._config.concurrency)
+        while not self._stopping:
+            self._wake.clear()
+            if self._queue.qsize() <= self._refill_below:
+                rows = await self._store.claim_due(
+                    self._clock.now(), target - self._queue.qsize(), platforms, self._claimed
+                )
+                for row in rows:
+                    self._claimed.add(row.id)
+                    self._queue.put_nowait(row)
+                if rows:
+                    if self._tally.started is None:
+                        self._tally.started = self._clock.monotonic()
+                    continue
+            self._log_batch(idle=not self._claimed)
+            if not await self._idle_wait(platforms):
+                return
+
+    async def _idle_wait(self, platforms: list[str]) -> bool:
+        """Until a worker finishes, rows are announced, or the next retry falls due; False = done."""
+        timeout = 1.0
+        if not self._claimed:
+            upcoming = await self._store.next_attempt_at(platforms)
+            timeout = IDLE_POLL
+            if upcoming is not None:
+                timeout = min(IDLE_POLL, max(0.0, (upcoming - self._clock.now()).total_seconds()))
+            if self._horizon is not None and (upcoming is None or timeout > self._horizon):
+                return False
+        sleeper = asyncio.ensure_future(self._clock.sleep(timeout))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+        return True
+
+    async def _shutdown(self, workers: list[asyncio.Task[None]]) -> None:
+        self._stopping = True
+        while not self._queue.empty():
+            row = self._queue.get_nowait()
+            if row is not None:
+                self._claimed.discard(row.id)
+        for _ in workers:
+            self._queue.put_nowait(None)
+        done, pending = await asyncio.wait(workers, timeout=self._grace) if workers else (set(), set())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._sending:
+            count = await self._store.interrupt(list(self._sending), self._clock.now())
+            log.warning("%d sends did not finish within %.1f s; marked interrupted", count, self._grace)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("delivery worker failed", exc_info=task.exception())
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._sending.clear()
+        self._claimed.clear()
+        self._log_batch(idle=True)
+
+    async def _worker(self) -> None:
+        while True:
+            row = await self._queue.get()
+            if row is None:
+                return
+            try:
+                await self._deliver(row)
+            except Exception:
+                log.exception("delivery %d failed unexpectedly; retrying it in %.0f s", row.id, IDLE_POLL)
+                await self._park(row)
+            finally:
+                self._claimed.discard(row.id)
+                if self._queue.qsize() <= self._refill_below:
+                    self._wake.set()  # only when the claim loop has something to do
+
+    async def _park(self, row: Delivery) -> None:
+        """After a bug, keep an unstarted row from being claimed again at once (a `sending` row is
+        left as it is: its fate is unknown, so it becomes `interrupted`, never resent)."""
+        if row.id not in self._sending:
+            now = self._clock.now()
+            with contextlib.suppress(Exception):
+                await self._store.defer_delivery(row.id, now + timedelta(seconds=IDLE_POLL), now)
+
+    async def _deliver(self, row: Delivery) -> None:
+        sender = self._senders[row.platform]
+        target = Target(row.platform, row.chat_id, row.thread_id, row.kind)
+        attempt = _Attempt(
+            row, target, sender.plain(row.payload) if row.plain else row.payload, plain=row.plain
+        )
+        delay = self._limiter.chat_delay(row.platform, row.chat_id, row.kind)
+        if delay > DEFER_AFTER:
+            now = self._clock.now()
+            await self._store.defer_delivery(row.id, now + timedelta(seconds=delay), now)
+            return
+        await self._limiter.acquire(row.platform, row.chat_id, row.kind)
+        if self._stopping or not await self._store.mark_sending(row.id, self._clock.now()):
+            return
+        # Until the outcome is recorded the send's fate is unknown: a shutdown that cancels us
+        # here finds the id in _sending and marks the row interrupted.
+        self._sending.add(row.id)
+        while await self._record(sender, attempt, await self._send(sender, attempt)):
+            await self._limiter.acquire(row.platform, attempt.target.chat_id, attempt.target.kind)
+        self._sending.discard(row.id)
+
+    async def _send(self, sender: Sender, attempt: _Attempt) -> Outcome:
+        try:
+            return await sender.send(attempt.target, attempt.payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("sender %s raised instead of returning an outcome", sender.platform)
+            return Transient(f"{type(exc).__name__}: {exc}")
+
+    async def _record(self, sender: Sender, attempt: _Attempt, outcome: Outcome) -> bool:
+        """Store the outcome; True when the same row must be sent again right away."""
+        row, now = attempt.delivery, self._clock.now()
+        match outcome:
+            case Sent(message_id):
+                await self._store.mark_sent(row.id, message_id, now)
+                self._tally.sent += 1
+            case RetryAfter(seconds):
+                self._limiter.penalize(row.platform, attempt.target.chat_id, seconds)
+                at = now + timedelta(seconds=seconds)
+                await self._store.retry_delivery(row.id, at, f"retry after {seconds:g} s", now, refund=True)
+                self._tally.retry += 1
+            case Transient(reason):
+                attempts = row.attempts + 1
+                if attempts >= self._config.max_attempts:
+                    await self._store.fail_delivery(
+                        row.id, f"gave up after {attempts} attempts: {reason}", now
+                    )
+                    self._tally.failed += 1
+                else:
+                    at = now + timedelta(seconds=self._backoff(attempts))
+                    await self._store.retry_delivery(row.id, at, reason, now)
+                    self._tally.retry += 1
+            case ChatGone(reason):
+                await self._store.chat_gone(row, reason, now)
+                self._tally.failed += 1
+                log.warning(
+                    "paused subscription %d (%s chat %s): %s",
+                    row.subscription_id,
+                    row.platform,
+                    attempt.target.chat_id,
+                    reason,
+                )
+            case FormatRejected(reason):
+                if attempt.plain:
+                    await self._store.fail_delivery(
+                        row.id, f"format rejected even as plain text: {reason}", now
+                    )
+                    self._tally.failed += 1
+                else:
+                    await self._store.use_plain(row.id, f"format rejected: {reason}", now)
+                    attempt.plain = True
+                    try:
+                        attempt.payload = sender.plain(row.payload)
+                    except Exception as exc:
+                        await self._store.fail_delivery(row.id, f"format rejected, no plain form: {exc}", now)
+                        self._tally.failed += 1
+                        return False
+                    return True
+            case Migrated(new_chat_id):
+                if attempt.migrations >= MAX_MIGRATIONS:
+                    await self._store.fail_delivery(row.id, f"chat keeps migrating (now {new_chat_id})", now)
+                    self._tally.failed += 1
+                    return False
+                moved = await self._store.migrate_chat(row.platform, attempt.target.chat_id, new_chat_id)
+                if row.subscription_id not in moved:  # the new chat has its own subscription
+                    await self._store.fail_delivery(
+                        row.id, f"chat migrated to {new_chat_id}, which is subscribed on its own", now
+                    )
+                    self._tally.failed += 1
+                    return False
+                kind = "supergroup" if attempt.target.kind == "group" else attempt.target.kind
+                attempt.target = replace(attempt.target, chat_id=new_chat_id, kind=kind)
+                attempt.migrations += 1
+                return True
+        return False
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential in the attempt number, capped, with jitter so retries do not arrive in step."""
+        ceiling = min(self._config.backoff_max, self._config.backoff_base * 2 ** (attempts - 1))
+        return ceiling * self._rng.uniform(0.5, 1.0)
+
+    def _log_batch(self, *, idle: bool) -> None:
+        tally, now = self._tally, self._clock.monotonic()
+        if not tally.busy() or (not idle and now - self._last_progress < PROGRESS_EVERY):
+            return
+        log.info(
+            "deliveries%s: %d sent, %d failed, %d to retry in %.1f s",
+            "" if idle else " (in progress)",
+            tally.sent,
+            tally.failed,
+            tally.retry,
+            now - (tally.started if tally.started is not None else now),
+        )
+        self._last_progress = now
+        if idle:
+            self._tally = Tally()

@@ -1,0 +1,267 @@
+"""Fan-out: turn one new digest into ledger rows, one per (instant subscription, message part).
+
+Subscriptions are streamed from the database in id order, one batch per transaction, and the
+digest row remembers the last id planned; a crash resumes after that id, and the ledger's unique
+(subscription, unit, part) key makes replaying a batch harmless. Most chats share a filter, time
+zone and language, so selection and rendering are cached per combination: the cost of fan-out
+is then mostly inserting rows. `at HH:MM` subscriptions are skipped here; the scheduler serves them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.codec import filter_from_dict
+from bot.core.model import Digest, Filter, Vocabulary
+from bot.core.select import PreparedDigest
+from bot.delivery.ratelimit import Clock, SystemClock
+from bot.delivery.schedule import QuietHours, quiet_until
+from bot.render import RENDERERS, Renderer
+from bot.render.options import RenderOptions
+from bot.store.db import Store
+from bot.store.deliveries import NewDelivery, StoredPayload
+from bot.store.subscriptions import Recipient
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+CACHE_SIZE = 2048
+
+
+def platform_renderers() -> dict[str, Renderer]:
+    """Renderer per subscription platform: the console prints the plain-text rendering."""
+    return {"telegram": RENDERERS["telegram"], "discord": RENDERERS["discord"], "console": RENDERERS["text"]}
+
+
+def as_payload(rendered: Any) -> dict[str, Any]:
+    """Senders take dicts; the text renderer's strings travel as {"text": ...}."""
+    return rendered if isinstance(rendered, dict) else {"text": str(rendered)}
+
+
+@lru_cache(maxsize=256)
+def _filter(text: str) -> Filter:
+    return filter_from_dict(json.loads(text))
+
+
+@lru_cache(maxsize=256)
+def _quiet(text: str) -> QuietHours:
+    return QuietHours.parse(text)
+
+
+class Lru(OrderedDict[Hashable, Any]):
+    """A small bounded cache (least recently used entries go first); None is never a value."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self._size = size
+
+    def put(self, key: Hashable, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self._size:
+            self.popitem(last=False)
+        return value
+
+    def find(self, key: Hashable) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+
+class Composer:
+    """select + render with bounded caches, shared by every subscription with the same settings.
+
+    `digest_key` identifies the digest (its seq, or the seqs of a merge) so one Composer can serve
+    several digests without mixing them up.
+    """
+
+    def __init__(
+        self, vocabulary: Vocabulary, renderers: Mapping[str, Renderer], size: int = CACHE_SIZE
+    ) -> None:
+        self._vocabulary = vocabulary
+        self._renderers = renderers
+        self._prepared = Lru(8)
+        self._selected = Lru(size)
+        self._by_settings = Lru(size)
+        self._by_content = Lru(size)
+
+    def compose(
+        self, digest_key: Hashable, digest: Digest, platform: str, filter: str, timezone: str, language: str
+    ) -> tuple[StoredPayload, ...]:
+        """The payloads one subscription gets (empty when nothing matches its filter)."""
+        key = (digest_key, platform, filter, timezone, language)
+        found = self._by_settings.find(key)
+        if found is None:
+            try:
+                found = self._compose(digest_key, digest, platform, filter, timezone, language)
+            except Exception:
+                log.exception(
+                    "cannot compose digest %s for %s subscribers; they get nothing", digest.id, platform
+                )
+                found = ()
+            self._by_settings.put(key, found)
+        return found
+
+    def _compose(
+        self, digest_key: Hashable, digest: Digest, platform: str, filter: str, timezone: str, language: str
+    ) -> tuple[StoredPayload, ...]:
+        wanted = _filter(filter)
+        selected = self._selected.find((digest_key, filter))
+        if selected is None:
+            prepared = self._prepared.find(digest_key) or self._prepared.put(
+                digest_key, PreparedDigest(digest)
+            )
+            selected = self._selected.put((digest_key, filter), prepared.select(wanted))
+        if not selected.items:
+            return ()
+        # Keyword filters often keep the same items as their category-only neighbours: render once.
+        # Items are compared by value (numbers repeat across the digests of a merge).
+        content = (digest_key, platform, selected.items, wanted.categories, timezone, language)
+        found = self._by_content.find(content)
+        if found is None:
+            found = self._by_content.put(
+                content, self._render(selected, platform, wanted, timezone, language)
+            )
+        return found
+
+    def _render(
+        self, selected: Digest, platform: str, wanted: Filter, timezone: str, language: str
+    ) -> tuple[StoredPayload, ...]:
+        renderer = self._renderers.get(platform)
+        if renderer is None:
+            raise LookupError(f"no renderer for platform {platform!r}")
+        options = RenderOptions(
+            self._vocabulary.merged(selected.extra_categories),
+            ZoneInfo(timezone),
+            language,
+            selected=wanted.categories,
+        )
+        return tuple(StoredPayload.of(as_payload(part)) for part in renderer(selected, options))
+
+
+def deliveries_for(
+    recipient: Recipient,
+    payloads: Sequence[StoredPayload],
+    *,
+    unit: str,
+    digest_seq: int,
+    due_at: datetime,
+) -> list[NewDelivery]:
+    return [
+        NewDelivery(
+            subscription_id=recipient.id,
+            unit=unit,
+            part=index,
+            parts=len(payloads),
+            digest_seq=digest_seq,
+            platform=recipient.platform,
+            chat_id=recipient.chat_id,
+            thread_id=recipient.thread_id or None,
+            kind=recipient.kind,
+            payload=payload,
+            due_at=due_at,
+        )
+        for index, payload in enumerate(payloads, start=1)
+    ]
+
+
+class Planner:
+    """Plans every digest the store marked pending, resuming any fan-out a crash interrupted."""
+
+    def __init__(
+        self,
+        store: Store,
+        vocabulary: Vocabulary,
+        *,
+        renderers: Mapping[str, Renderer] | None = None,
+        clock: Clock | None = None,
+        batch_size: int = BATCH_SIZE,
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_enqueued` (e.g. engine.wake) runs after each committed batch that added rows, so
+        sending starts while a large fan-out is still being planned."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self._store = store
+        self._vocabulary = vocabulary
+        self._renderers = platform_renderers() if renderers is None else renderers
+        self._clock = clock or SystemClock()
+        self._batch = batch_size
+        self._on_enqueued = on_enqueued
+
+    async def plan_pending(self) -> int:
+        """Plan all digests waiting for fan-out, oldest first; returns the number of rows created."""
+        async with self._store.transaction(write=False) as tx:
+            pending = await tx.digests.to_plan()
+        total = 0
+        for seq in pending:
+            total += await self.plan_digest(seq)
+        return total
+
+    async def plan_digest(self, seq: int) -> int:
+        """Fan one digest out in committed batches; safe to call again after a crash or twice."""
+        async with self._store.transaction(write=False) as tx:
+            position = await tx.digests.plan_position(seq)
+        if position is None:
+            return 0
+        digest, composer = position.digest, Composer(self._vocabulary, self._renderers)
+        started, added, planned = self._clock.monotonic(), 0, 0
+        while True:
+            async with self._store.transaction() as tx:
+                cursor = await tx.digests.plan_cursor(seq)
+                if cursor is None:
+                    break
+                recipients = await tx.subscriptions.instant_after(cursor, self._batch)
+                now = self._clock.now()
+                quiet_ends: dict[tuple[str, str], datetime] = {}
+                rows: list[NewDelivery] = []
+                for recipient in recipients:
+                    payloads = composer.compose(
+                        seq,
+                        digest,
+                        recipient.platform,
+                        recipient.filter,
+                        recipient.timezone,
+                        recipient.language,
+                    )
+                    if payloads:
+                        due = _due(recipient, now, quiet_ends)
+                        rows.extend(
+                            deliveries_for(recipient, payloads, unit=f"d{seq}", digest_seq=seq, due_at=due)
+                        )
+                batch_added = await tx.deliveries.add(rows, now)
+                done = len(recipients) < self._batch
+                last = recipients[-1].id if recipients else cursor
+                await tx.digests.advance_plan(seq, last, done=done, now=now)
+            added += batch_added
+            planned += len(recipients)
+            if batch_added and self._on_enqueued is not None:
+                self._on_enqueued()
+            if done:
+                break
+        log.info(
+            "planned digest %s: %d messages for %d subscriptions in %.2f s",
+            digest.id,
+            added,
+            planned,
+            self._clock.monotonic() - started,
+        )
+        return added
+
+
+def _due(recipient: Recipient, now: datetime, cache: dict[tuple[str, str], datetime]) -> datetime:
+    """Now, or the end of the recipient's quiet hours (same answer for every chat sharing them)."""
+    if recipient.quiet is None:
+        return now
+    key = (recipient.quiet, recipient.timezone)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = quiet_until(_quiet(recipient.quiet), now, ZoneInfo(recipient.timezone)) or now
+    return found

@@ -1,0 +1,182 @@
+"""Pacing sends below what each platform tolerates, so it never has to refuse us.
+
+Token buckets, one global per platform, one per chat, and one per Telegram group (20/min). A send
+takes a token from every bucket that applies, all at once, only when all of them have one; it never
+reserves a token it cannot use yet, so a slow chat does not hold back the global budget. Buckets of
+chats that have been idle long enough are indistinguishable from new ones and are dropped, so memory
+follows the number of recently active chats, not the number of subscriptions.
+
+The `Clock` lives here because pacing is where time matters most; the engine and scheduler use it
+too, and tests replace it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.config import RateLimits
+
+GROUP_KINDS = frozenset({"group", "supergroup", "channel"})
+GLOBAL_BURST_SECONDS = 0.05
+PRUNE_ABOVE = 1024
+EPSILON = 1e-9  # float refills land a hair short of a whole token; without this a waiter could spin
+
+
+class Clock(Protocol):
+    """Wall time for the database, monotonic time for pacing, and sleeping; tests fake all three."""
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """`rate` tokens per second, at most `capacity` saved up; starts full.
+
+    `stamp` may lie in the future: a token taken "at" a later instant is a reservation, and the
+    next one becomes available only 1/rate after it, which queues waiters fairly (first come,
+    first served) and wakes each of them exactly once.
+    """
+
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float
+
+    @classmethod
+    def full(cls, rate: float, capacity: float, now: float) -> TokenBucket:
+        if rate <= 0 or capacity < 1:
+            raise ValueError(f"a token bucket needs rate > 0 and capacity >= 1, got {rate}, {capacity}")
+        return cls(rate, capacity, capacity, now)
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def available_at(self, now: float) -> float:
+        """The earliest instant, not before `now`, at which a token can be taken."""
+        self._refill(now)
+        if self.tokens >= 1 - EPSILON:
+            return max(now, self.stamp)
+        return self.stamp + (1 - self.tokens) / self.rate
+
+    def delay(self, now: float) -> float:
+        """Seconds until a token is available (0 if one is now)."""
+        return self.available_at(now) - now
+
+    def take(self, at: float) -> None:
+        """Take the token available at `at` (now, or a reserved future instant)."""
+        self._refill(at)
+        self.tokens -= 1
+
+    def block(self, now: float, seconds: float) -> None:
+        """No token before `seconds` from now (the platform said "retry after")."""
+        until = now + seconds
+        if self.available_at(now) < until:
+            self.tokens, self.stamp = 1.0, until
+
+    def idle(self, now: float) -> bool:
+        """Full and unreserved: indistinguishable from a new bucket, so it can be forgotten."""
+        self._refill(now)
+        return self.stamp <= now and self.tokens >= self.capacity - EPSILON
+
+
+def _global_bucket(per_second: float, now: float) -> TokenBucket:
+    """A small burst (50 ms worth) absorbs scheduling hiccups; the refill rate is lowered by the same
+    amount so that no one-second window ever holds more than `per_second` sends."""
+    burst = max(1.0, per_second * GLOBAL_BURST_SECONDS)
+    return TokenBucket.full(max(per_second - burst, per_second / 2), burst, now)
+
+
+class RateLimiter:
+    """Per-platform limits from config; a platform without limits is only bounded by concurrency."""
+
+    def __init__(self, limits: Mapping[str, RateLimits], clock: Clock) -> None:
+        self._limits = dict(limits)
+        self._clock = clock
+        now = clock.monotonic()
+        self._global = {
+            platform: _global_bucket(limit.global_per_second, now) for platform, limit in limits.items()
+        }
+        self._chats: dict[tuple[str, str, str], TokenBucket] = {}
+        self._prune_above = PRUNE_ABOVE
+
+    def _bucket(self, scope: str, platform: str, chat_id: str, rate: float, now: float) -> TokenBucket:
+        key = (scope, platform, chat_id)
+        bucket = self._chats.get(key)
+        if bucket is None:
+            if len(self._chats) >= self._prune_above:
+                self._prune(now)
+            bucket = self._chats[key] = TokenBucket.full(rate, 1.0, now)
+        return bucket
+
+    def _prune(self, now: float) -> None:
+        """Drop idle chats; the next prune waits until the table doubles, so pruning stays O(1) per send."""
+        for key in [k for k, b in self._chats.items() if b.idle(now)]:
+            del self._chats[key]
+        self._prune_above = max(PRUNE_ABOVE, 2 * len(self._chats))
+
+    def _chat_buckets(
+        self, limit: RateLimits, platform: str, chat_id: str, kind: str, now: float
+    ) -> list[TokenBucket]:
+        buckets = [self._bucket("chat", platform, chat_id, limit.per_chat_per_second, now)]
+        if limit.per_group_per_minute is not None and kind in GROUP_KINDS:
+            buckets.append(self._bucket("group", platform, chat_id, limit.per_group_per_minute / 60, now))
+        return buckets
+
+    def chat_delay(self, platform: str, chat_id: str, kind: str) -> float:
+        """How long this chat's own limits (not the global one) would make a send wait."""
+        limit = self._limits.get(platform)
+        if limit is None:
+            return 0.0
+        now = self._clock.monotonic()
+        return max(b.delay(now) for b in self._chat_buckets(limit, platform, chat_id, kind, now))
+
+    async def acquire(self, platform: str, chat_id: str, kind: str) -> None:
+        """Wait for the chat's own limits, then reserve the next global slot and sleep until it."""
+        limit = self._limits.get(platform)
+        if limit is None:
+            return
+        while True:
+            now = self._clock.monotonic()
+            own = self._chat_buckets(limit, platform, chat_id, kind, now)
+            wait = max(b.delay(now) for b in own)
+            if wait <= EPSILON:
+                break
+            await self._clock.sleep(wait)
+        shared = self._global[platform]
+        slot = shared.available_at(now)
+        for bucket in (shared, *own):
+            bucket.take(slot)
+        if slot > now:
+            await self._clock.sleep(slot - now)
+
+    def penalize(self, platform: str, chat_id: str, seconds: float) -> None:
+        """Honour a platform's "retry after": nothing more to this chat for `seconds`."""
+        limit = self._limits.get(platform)
+        if limit is not None:
+            now = self._clock.monotonic()
+            self._bucket("chat", platform, chat_id, limit.per_chat_per_second, now).block(now, seconds)
+
+    def tracked_chats(self) -> int:
+        return len(self._chats)

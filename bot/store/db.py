@@ -1,0 +1,425 @@
+"""The one Store: an aiosqlite connection, its migrations, and every operation the bot needs.
+
+One connection serves the whole process; an asyncio lock makes each operation its own transaction,
+so the planner, scheduler, engine and command handlers never see (or commit) each other's half-done
+work. WAL lets other processes (e.g. `digestbot stats`) read while the bot writes.
+synchronous=NORMAL keeps every commit safe from a process crash (the case the ledger's
+exactly-once promise is about) without an fsync per commit; an OS crash may lose the last commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+
+from bot.core.model import Digest, Filter, Vocabulary
+from bot.store.deliveries import Delivery, DeliveryRepo
+from bot.store.digests import DigestRepo, RecordResult
+from bot.store.subscriptions import _UNSET, Subscription, SubscriptionRepo
+
+if TYPE_CHECKING:
+    from bot.config import Broadcast
+    from bot.sources.base import Incoming
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """The database cannot be used: unreadable file, failed migration, or a schema from the future."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """The packaged `NNN_name.sql` files in order; numbering must be 1, 2, 3... without gaps."""
+    folder = files("bot.store").joinpath("migrations")
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, _ = entry.name.partition("_")
+            if not number.isdigit():
+                raise StoreError(f"migration {entry.name}: name must start with a number, e.g. 002_x.sql")
+            found.append(Migration(int(number), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise StoreError(f"migration {migration.name}: expected number {expected:03d}")
+    return found
+
+
+def split_statements(sql: str) -> list[str]:
+    """Complete SQL statements of a script, split where sqlite3 itself says a statement ends."""
+    statements: list[str] = []
+    current = ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    leftover = "\n".join(line for line in current.splitlines() if not line.strip().startswith("--"))
+    if leftover.strip():
+        raise StoreError(f"unterminated SQL statement: {current.strip()[:80]!r}")
+    return statements
+
+
+class Transaction:
+    """The repositories bound to the connection inside one open transaction."""
+
+    __slots__ = ("deliveries", "digests", "subscriptions")
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.digests = DigestRepo(conn)
+        self.subscriptions = SubscriptionRepo(conn)
+        self.deliveries = DeliveryRepo(conn)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Open with `await Store.open(path)`; every public method is one committed transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+        self.clock = clock
+
+    @classmethod
+    async def open(cls, path: str | Path, *, clock: Callable[[], datetime] = _utcnow) -> Store:
+        """Connect, set the pragmas and apply pending migrations in one transaction."""
+        try:
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the database: {exc}") from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await _migrate(conn, str(path))
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(f"{path}: cannot use the database: {exc}") from exc
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, str(path), clock)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[Transaction]:
+        """One transaction at a time; rolled back on any exception, including cancellation."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield Transaction(self._conn)
+                await self._conn.commit()
+            except BaseException:
+                if self._conn.in_transaction:
+                    await self._conn.rollback()
+                raise
+
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[Transaction]:
+        """For exactly one SQL statement: autocommit makes it atomic by itself, in one round trip
+        to the database thread instead of three (BEGIN, statement, COMMIT). The hot path of the
+        engine (claim, mark sending, record outcome) runs through here."""
+        async with self._lock:
+            yield Transaction(self._conn)
+
+    # -- digests -----------------------------------------------------------------------------
+
+    async def record_incoming(self, incoming: Incoming) -> RecordResult:
+        """Store one source result: new | duplicate | changed (kept, not resent) | error (logged once)."""
+        async with self.transaction() as tx:
+            return await tx.digests.record(incoming, self.clock())
+
+    async def latest_digest(self) -> Digest | None:
+        async with self._statement() as tx:
+            return await tx.digests.latest()
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    async def get_subscription(
+        self, platform: str, chat_id: str, thread_id: str | None = None
+    ) -> Subscription | None:
+        async with self._statement() as tx:
+            return await tx.subscriptions.get(platform, chat_id, thread_id)
+
+    async def get_subscription_by_id(self, subscription_id: int) -> Subscription | None:
+        async with self._statement() as tx:
+            return await tx.subscriptions.get_by_id(subscription_id)
+
+    async def subscribe(
+        self,
+        platform: str,
+        chat_id: str,
+        thread_id: str | None,
+        *,
+        kind: str,
+        title: str,
+        created_by: str | None,
+        language: str,
+        timezone: str,
+        categories: frozenset[str] | None = None,
+    ) -> tuple[Subscription, bool]:
+        """Create (returns created=True) or re-activate an existing row keeping its settings.
+
+        `categories`, when given, replaces the existing category filter (keywords are kept);
+        `language` and `timezone` are only the defaults for a new subscription.
+        """
+        async with self.transaction() as tx:
+            return await tx.subscriptions.subscribe(
+                platform,
+                chat_id,
+                thread_id,
+                kind=kind,
+                title=title,
+                created_by=created_by,
+                language=language,
+                timezone=timezone,
+                categories=categories,
+                now=self.clock(),
+            )
+
+    async def _deactivate(self, subscription_id: int, status: str, reason: str | None) -> None:
+        async with self.transaction() as tx:
+            now = self.clock()
+            await tx.subscriptions.require(subscription_id)
+            await tx.subscriptions.set_inactive(subscription_id, status, reason, now)
+            await tx.deliveries.skip_pending(
+                subscription_id, f"{status}: {reason}" if reason else status, now
+            )
+
+    async def unsubscribe(self, subscription_id: int) -> None:
+        """Status unsubscribed (settings kept for a later /subscribe); unsent messages are dropped."""
+        await self._deactivate(subscription_id, "unsubscribed", None)
+
+    async def pause(self, subscription_id: int, reason: str) -> None:
+        await self._deactivate(subscription_id, "paused", reason)
+
+    async def pause_chat(self, platform: str, chat_id: str, reason: str) -> list[int]:
+        """Pause every active subscription of a chat (all its topics): the bot left or lost it."""
+        async with self.transaction(write=False) as tx:
+            ids = await tx.subscriptions.active_in_chat(platform, chat_id)
+        for subscription_id in ids:
+            await self.pause(subscription_id, reason)
+        return ids
+
+    async def resume(self, subscription_id: int) -> Subscription:
+        """Active again; digests published while paused are not delivered afterwards."""
+        async with self.transaction() as tx:
+            return await tx.subscriptions.resume(subscription_id, self.clock())
+
+    async def update_subscription(
+        self,
+        subscription_id: int,
+        *,
+        filter: Filter | None = None,
+        schedule: str | None = None,
+        timezone: str | None = None,
+        language: str | None = None,
+        quiet: str | None = _UNSET,
+        title: str | None = None,
+    ) -> Subscription:
+        """Change settings; None leaves one unchanged, except `quiet=None`, which clears quiet hours.
+
+        Raises ValueError naming the bad value (schedule, time zone, language, quiet hours) and
+        KeyError for an unknown id; a changed schedule or time zone recomputes the next due time.
+        """
+        async with self.transaction() as tx:
+            return await tx.subscriptions.update(
+                subscription_id,
+                self.clock(),
+                filter=filter,
+                schedule=schedule,
+                timezone=timezone,
+                language=language,
+                quiet=quiet,
+                title=title,
+            )
+
+    async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> list[int]:
+        """A Telegram group became a supergroup: its subscriptions and unsent messages follow it.
+
+        Returns the ids of the subscriptions that moved; one whose thread is already subscribed in
+        the new chat is unsubscribed instead (and its unsent messages dropped).
+        """
+        async with self.transaction() as tx:
+            now = self.clock()
+            moved, retired = await tx.subscriptions.migrate_chat(platform, old_chat_id, new_chat_id, now)
+            for subscription_id in moved:
+                await tx.deliveries.retarget(subscription_id, new_chat_id, now)
+            for subscription_id in retired:
+                await tx.deliveries.skip_pending(subscription_id, f"chat migrated to {new_chat_id}", now)
+        return moved
+
+    async def list_subscriptions_for(self, platform: str, created_by: str) -> list[Subscription]:
+        """Subscriptions (not unsubscribed) a user created: the channels they manage."""
+        async with self.transaction(write=False) as tx:
+            return await tx.subscriptions.list_for_creator(platform, created_by)
+
+    async def sync_broadcasts(
+        self,
+        broadcasts: Iterable[Broadcast],
+        vocabulary: Vocabulary,
+        *,
+        default_timezone: str = "UTC",
+        default_language: str = "zh",
+    ) -> list[Subscription]:
+        """Make origin=config rows match the config; raises ValueError naming `broadcasts.N...`."""
+        async with self.transaction() as tx:
+            return await tx.subscriptions.sync_broadcasts(
+                broadcasts,
+                vocabulary,
+                default_timezone=default_timezone,
+                default_language=default_language,
+                now=self.clock(),
+            )
+
+    # -- reports -----------------------------------------------------------------------------
+
+    async def stats(self, now: datetime) -> dict[str, Any]:
+        """Owner statistics: subscriptions by platform/kind/status, 24 h deliveries, the last fan-out."""
+        async with self.transaction(write=False) as tx:
+            subscriptions = await tx.subscriptions.counts()
+            deliveries = await tx.deliveries.counts_since(now - timedelta(days=1))
+            open_rows = await tx.deliveries.open_count()
+            last = await tx.digests.last_info()
+            if last is not None:
+                fanout = await tx.deliveries.fanout(last["seq"])
+                states: dict[str, int] = fanout["states"]
+                done = not states.get("pending") and not states.get("sending")
+                last_sent = fanout["last_sent_at"]
+                last = {
+                    **last,
+                    "deliveries": states,
+                    "fanout_seconds": round((last_sent - last["stored_at"]).total_seconds(), 3)
+                    if done and last_sent
+                    else None,
+                }
+        return {
+            "subscriptions": subscriptions,
+            "deliveries_24h": deliveries,
+            "open": open_rows,
+            "last_digest": last,
+        }
+
+    async def delivery_summary(self, subscription_id: int) -> dict[str, Any]:
+        """For /status: last_sent_at, pending (unsent rows), last_error and last_error_at."""
+        async with self.transaction(write=False) as tx:
+            return await tx.deliveries.summary(subscription_id)
+
+    # -- delivery engine ---------------------------------------------------------------------
+
+    async def recover_interrupted(self) -> int:
+        """At start-up: rows a crash left `sending` become `interrupted` and are never resent."""
+        async with self._statement() as tx:
+            return await tx.deliveries.interrupt_sending(self.clock())
+
+    async def claim_due(
+        self, now: datetime, limit: int, platforms: Collection[str], exclude: Collection[int] = ()
+    ) -> list[Delivery]:
+        async with self._statement() as tx:
+            return await tx.deliveries.claim(now, limit, platforms, exclude)
+
+    async def next_attempt_at(self, platforms: Collection[str]) -> datetime | None:
+        async with self._statement() as tx:
+            return await tx.deliveries.next_attempt_at(platforms)
+
+    async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
+        """Committed before the platform call: the record that a send may have happened."""
+        async with self._statement() as tx:
+            return await tx.deliveries.mark_sending(delivery_id, now)
+
+    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
+        async with self._statement() as tx:
+            await tx.deliveries.mark_sent(delivery_id, message_id, now)
+
+    async def retry_delivery(
+        self, delivery_id: int, at: datetime, error: str, now: datetime, *, refund: bool = False
+    ) -> None:
+        async with self._statement() as tx:
+            await tx.deliveries.retry(delivery_id, at, error, now, refund=refund)
+
+    async def defer_delivery(self, delivery_id: int, at: datetime, now: datetime) -> None:
+        async with self._statement() as tx:
+            await tx.deliveries.defer(delivery_id, at, now)
+
+    async def fail_delivery(self, delivery_id: int, error: str, now: datetime) -> None:
+        async with self._statement() as tx:
+            await tx.deliveries.fail(delivery_id, error, now)
+
+    async def use_plain(self, delivery_id: int, error: str, now: datetime) -> None:
+        """The platform refused the formatting: this row is sent as plain text from now on."""
+        async with self._statement() as tx:
+            await tx.deliveries.set_plain(delivery_id, error, now)
+
+    async def chat_gone(self, delivery: Delivery, reason: str, now: datetime) -> None:
+        """Fail this row, skip the subscription's other unsent rows and pause it, all at once."""
+        async with self.transaction() as tx:
+            await tx.deliveries.fail(delivery.id, reason, now)
+            await tx.deliveries.skip_pending(delivery.subscription_id, f"chat gone: {reason}", now)
+            await tx.subscriptions.set_inactive(delivery.subscription_id, "paused", reason, now)
+
+    async def interrupt(self, delivery_ids: Collection[int], now: datetime) -> int:
+        """Sends abandoned at shutdown: their fate is unknown, so they are never retried."""
+        async with self._statement() as tx:
+            return await tx.deliveries.interrupt(delivery_ids, now)
+
+
+async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
+    """Apply every migration newer than PRAGMA user_version, all in one transaction."""
+    migrations = load_migrations()
+    rows = await conn.execute_fetchall("PRAGMA user_version")
+    current = int(next(iter(rows))[0])
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise StoreError(f"{path}: schema version {current} is newer than this program knows ({latest})")
+    pending = [m for m in migrations if m.version > current]
+    if not pending:
+        return
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        for migration in pending:
+            for statement in split_statements(migration.sql):
+                try:
+                    await conn.execute(statement)
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{path}: migration {migration.name} failed: {exc}") from exc
+        await conn.execute(f"PRAGMA user_version = {latest}")
+    except BaseException:
+        await conn.rollback()
+        raise
+    await conn.commit()
+    log.info("database %s migrated from schema %d to %d", path, current, latest)

@@ -1,0 +1,201 @@
+"""The digests table: every document a source produced, parsed or broken, in arrival order.
+
+De-duplication lives here because only the database remembers across restarts what was seen:
+the same (source, key, hash) or the same (digest id, hash) is a duplicate; a known digest id with a
+new hash is a *changed* digest, recorded for /latest but never sent again (chats would see the same
+news twice); a broken document is stored once with its file, line and reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import aiosqlite
+
+from bot.core.codec import CodecError, digest_from_dict, digest_to_dict
+from bot.core.errors import DigestError
+from bot.core.model import Digest
+from bot.store.times import from_db, to_db
+
+if TYPE_CHECKING:
+    from bot.sources.base import Incoming
+
+log = logging.getLogger(__name__)
+
+RecordStatus = Literal["new", "duplicate", "changed", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What `record_incoming` did; `seq` is the stored row (None for a duplicate)."""
+
+    status: RecordStatus
+    source: str
+    key: str
+    seq: int | None = None
+    digest: Digest | None = None
+    error: DigestError | None = None
+
+    @property
+    def deliverable(self) -> bool:
+        """True when the planner has new work: only brand-new ok digests are fanned out."""
+        return self.status == "new"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPosition:
+    """How far fan-out of one digest got: subscriptions with id <= cursor are already planned."""
+
+    seq: int
+    digest: Digest
+    cursor: int
+
+
+def encode_digest(digest: Digest) -> str:
+    return json.dumps(digest_to_dict(digest), ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_digest(text: str) -> Digest:
+    return digest_from_dict(json.loads(text))
+
+
+class DigestRepo:
+    """Digest queries on one connection; the caller owns the transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _exists(self, sql: str, params: tuple[object, ...]) -> bool:
+        return bool(await self._conn.execute_fetchall(sql, params))
+
+    async def record(self, incoming: Incoming, now: datetime) -> RecordResult:
+        source, key, content_hash = incoming.source, incoming.key, incoming.content_hash
+        if await self._exists(
+            "SELECT 1 FROM digests WHERE source = ? AND key = ? AND content_hash = ?",
+            (source, key, content_hash),
+        ):
+            return RecordResult("duplicate", source, key)
+        result = incoming.result
+        if isinstance(result, Digest):
+            try:
+                model = encode_digest(result)
+            except CodecError as exc:
+                result = DigestError(key, f"cannot store the parsed digest: {exc}")
+        if isinstance(result, DigestError):
+            seq = await self._insert(
+                "INSERT INTO digests (source, key, content_hash, status, error_reason, error_line,"
+                " error_source, stored_at, plan_state) VALUES (?, ?, ?, 'error', ?, ?, ?, ?, 'none')",
+                (source, key, content_hash, result.reason, result.line, result.source, to_db(now)),
+            )
+            log.warning("digest rejected: %s", result)
+            return RecordResult("error", source, key, seq=seq, error=result)
+        known = await self._conn.execute_fetchall(
+            "SELECT seq, content_hash FROM digests WHERE digest_id = ? AND status = 'ok' ORDER BY seq",
+            (result.id,),
+        )
+        if any(row["content_hash"] == content_hash for row in known):
+            return RecordResult("duplicate", source, key, digest=result)
+        first = next(iter(known))["seq"] if known else None
+        seq = await self._insert(
+            "INSERT INTO digests (digest_id, source, key, content_hash, status, model, revision_of,"
+            " stored_at, plan_state) VALUES (?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
+            (
+                result.id,
+                source,
+                key,
+                content_hash,
+                model,
+                first,
+                to_db(now),
+                "pending" if first is None else "none",
+            ),
+        )
+        if first is not None:
+            log.warning(
+                "digest %s changed after it was published (%s); stored, not sent again", result.id, key
+            )
+            return RecordResult("changed", source, key, seq=seq, digest=result)
+        log.info("new digest %s from %s (%s, %d items)", result.id, source, key, len(result.items))
+        return RecordResult("new", source, key, seq=seq, digest=result)
+
+    async def _insert(self, sql: str, params: tuple[object, ...]) -> int:
+        cursor = await self._conn.execute(sql, params)
+        return int(cursor.lastrowid or 0)
+
+    async def latest(self) -> Digest | None:
+        rows = await self._conn.execute_fetchall(
+            "SELECT model FROM digests WHERE status = 'ok' ORDER BY seq DESC LIMIT 1"
+        )
+        return decode_digest(next(iter(rows))["model"]) if rows else None
+
+    async def to_plan(self) -> list[int]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT seq FROM digests WHERE plan_state = 'pending' ORDER BY seq"
+        )
+        return [row["seq"] for row in rows]
+
+    async def plan_position(self, seq: int) -> PlanPosition | None:
+        """Where fan-out of digest `seq` stands; None once it is finished (or never needed)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT model, plan_cursor FROM digests WHERE seq = ? AND plan_state = 'pending'", (seq,)
+        )
+        if not rows:
+            return None
+        row = next(iter(rows))
+        return PlanPosition(seq, decode_digest(row["model"]), row["plan_cursor"])
+
+    async def plan_cursor(self, seq: int) -> int | None:
+        """The fan-out cursor of a digest still being planned; None once it is done."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT plan_cursor FROM digests WHERE seq = ? AND plan_state = 'pending'", (seq,)
+        )
+        return next(iter(rows))[0] if rows else None
+
+    async def advance_plan(self, seq: int, cursor: int, *, done: bool, now: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE digests SET plan_cursor = ?, plan_state = ?, planned_at = ? WHERE seq = ?",
+            (cursor, "done" if done else "pending", to_db(now) if done else None, seq),
+        )
+
+    async def deliverable_seqs_after(self, after_seq: int, limit: int) -> list[int]:
+        """Fanned-out digests (not changed revisions) newer than `after_seq`, oldest first.
+
+        At most the newest `limit`: after a long outage a scheduled post carries the latest news,
+        not a merge of everything missed.
+        """
+        rows = await self._conn.execute_fetchall(
+            "SELECT seq FROM digests WHERE seq > ? AND status = 'ok' AND revision_of IS NULL"
+            " ORDER BY seq DESC LIMIT ?",
+            (after_seq, limit),
+        )
+        return [row["seq"] for row in reversed(list(rows))]
+
+    async def load(self, seqs: Collection[int]) -> dict[int, Digest]:
+        """Stored ok digests by seq (missing or broken seqs are simply absent)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT seq, model FROM digests WHERE status = 'ok' AND seq IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(seqs)),),
+        )
+        return {row["seq"]: decode_digest(row["model"]) for row in rows}
+
+    async def last_info(self) -> dict[str, Any] | None:
+        rows = await self._conn.execute_fetchall(
+            "SELECT seq, digest_id, source, stored_at, planned_at, model FROM digests"
+            " WHERE status = 'ok' AND revision_of IS NULL ORDER BY seq DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        row = next(iter(rows))
+        return {
+            "seq": row["seq"],
+            "id": row["digest_id"],
+            "title": decode_digest(row["model"]).title,
+            "source": row["source"],
+            "stored_at": from_db(row["stored_at"]),
+            "planned_at": from_db(row["planned_at"]),
+        }

@@ -1,0 +1,214 @@
+"""Store basics: opening and migrating a real SQLite file, and recording what sources produce."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.errors import DigestError
+from bot.core.model import Digest, Item, Span
+from bot.sources.base import Incoming
+from bot.store.db import Store, StoreError, load_migrations, split_statements
+from bot.store.deliveries import NewDelivery, StoredPayload
+
+T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class StepClock:
+    """A settable wall clock for the store (the store only needs `now`)."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+def make_digest(digest_id: str = "2025.06.01.08", *, items: int = 3, extra: str = "") -> Digest:
+    """A small digest in the real format's shape: numbered items, categories, rich summaries."""
+    cats = ["tech", "policy", "jobs", "industry"]
+    return Digest(
+        id=digest_id,
+        title=f"{digest_id} 过去4小时的新闻{extra}",
+        date=datetime(2025, 6, 1, 8, 0, tzinfo=SHANGHAI),
+        items=tuple(
+            Item(
+                number=n,
+                title=f"第{n}条：测试新闻 {extra}",
+                author="编辑部",
+                url=f"https://news.example/{digest_id}/{n}",
+                summary=((Span("这是摘要，"), Span("重点内容", bold=True), Span(f" item {n}.")),),
+                categories=(cats[(n - 1) % len(cats)],),
+            )
+            for n in range(1, items + 1)
+        ),
+        categories=("技术进展", "政策与治理"),
+        source="folder",
+    )
+
+
+def incoming(digest: Digest | DigestError, key: str = "/d/a.md", content_hash: str = "h1") -> Incoming:
+    return Incoming(source="folder", key=key, content_hash=content_hash, result=digest)
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: StepClock) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "bot.db", clock=clock)
+    yield opened
+    await opened.close()
+
+
+async def test_open_applies_migrations_once_and_sets_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with await Store.open(path):
+        pass
+    async with await Store.open(path) as store, store.transaction(write=False) as tx:
+        assert tx is not None
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == len(load_migrations())
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"digests", "subscriptions", "deliveries", "payloads"} <= tables
+
+
+async def test_foreign_keys_are_enforced(store: Store) -> None:
+    orphan = NewDelivery(
+        999, "d1", 1, 1, 1, "telegram", "1", None, "private", StoredPayload.of({"text": "x"}), T0
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        async with store.transaction() as tx:
+            await tx.deliveries.add([orphan], T0)
+
+
+async def test_a_failed_transaction_is_rolled_back(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.digests.record(incoming(make_digest()), T0)
+            raise RuntimeError("boom")
+    assert await store.latest_digest() is None
+    assert (await store.record_incoming(incoming(make_digest()))).status == "new"
+
+
+async def test_schema_from_the_future_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    with pytest.raises(StoreError, match="schema version 999 is newer"):
+        await Store.open(path)
+
+
+async def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"this is not sqlite, just some text that is long enough" * 40)
+    with pytest.raises(StoreError, match=r"notes\.db"):
+        await Store.open(path)
+
+
+def test_split_statements_handles_semicolons_in_strings_and_comments() -> None:
+    sql = (
+        "CREATE TABLE a (x TEXT DEFAULT ';');\n"
+        "-- a comment; with a semicolon\n"
+        "INSERT INTO a VALUES ('b;c');\n"
+    )
+    assert split_statements(sql) == [
+        "CREATE TABLE a (x TEXT DEFAULT ';');",
+        "-- a comment; with a semicolon\nINSERT INTO a VALUES ('b;c');",
+    ]
+    with pytest.raises(StoreError, match="unterminated"):
+        split_statements("CREATE TABLE b (x)")
+
+
+def test_packaged_migrations_are_numbered_from_one() -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert migrations[0].name == "001_initial.sql"
+
+
+async def test_new_digest_is_stored_and_planned(store: Store) -> None:
+    digest = make_digest()
+    result = await store.record_incoming(incoming(digest))
+    assert result.status == "new" and result.deliverable and result.seq == 1
+    assert await store.latest_digest() == digest
+    async with store.transaction(write=False) as tx:
+        assert await tx.digests.to_plan() == [1]
+
+
+async def test_same_key_and_hash_is_a_duplicate(store: Store) -> None:
+    await store.record_incoming(incoming(make_digest()))
+    again = await store.record_incoming(incoming(make_digest()))
+    assert again.status == "duplicate" and again.seq is None and not again.deliverable
+
+
+async def test_same_id_and_hash_from_another_key_is_a_duplicate(store: Store) -> None:
+    await store.record_incoming(incoming(make_digest(), key="/d/a.md"))
+    copy = await store.record_incoming(incoming(make_digest(), key="/d/copy-of-a.md"))
+    assert copy.status == "duplicate"
+
+
+async def test_changed_digest_is_recorded_but_not_planned(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    await store.record_incoming(incoming(make_digest(), content_hash="h1"))
+    edited = make_digest(extra="（更正）")
+    with caplog.at_level(logging.WARNING):
+        result = await store.record_incoming(incoming(edited, content_hash="h2"))
+    assert result.status == "changed" and not result.deliverable
+    assert "changed" in caplog.text
+    assert await store.latest_digest() == edited
+    async with store.transaction(write=False) as tx:
+        assert await tx.digests.to_plan() == [1]
+        assert await tx.digests.deliverable_seqs_after(0, 10) == [1]
+        assert await tx.digests.load([1, 2, 99]) == {1: make_digest(), 2: edited}
+
+
+async def test_broken_input_is_stored_once_with_file_line_and_reason(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    error = DigestError("/d/bad.md", "front matter: date is not a date", line=3)
+    with caplog.at_level(logging.WARNING):
+        first = await store.record_incoming(incoming(error, key="/d/bad.md", content_hash="bad1"))
+        second = await store.record_incoming(incoming(error, key="/d/bad.md", content_hash="bad1"))
+    assert first.status == "error" and first.error is error and first.seq == 1
+    assert second.status == "duplicate"
+    assert caplog.text.count("/d/bad.md:3: front matter: date is not a date") == 1
+    async with store.transaction(write=False) as tx:
+        assert await tx.digests.to_plan() == []
+    assert await store.latest_digest() is None
+
+
+async def test_fixed_file_after_an_error_is_new(store: Store) -> None:
+    await store.record_incoming(incoming(DigestError("/d/a.md", "no title"), content_hash="v1"))
+    fixed = await store.record_incoming(incoming(make_digest(), content_hash="v2"))
+    assert fixed.status == "new"
+
+
+async def test_digest_the_codec_cannot_store_becomes_an_error(store: Store) -> None:
+    odd = Digest("odd", "t", datetime(2025, 1, 1, tzinfo=UTC), metadata={"x": {1, 2}})
+    result = await store.record_incoming(incoming(odd))
+    assert result.status == "error"
+    assert result.error is not None and "metadata.x" in result.error.reason
+
+
+async def test_naive_datetimes_are_refused_by_the_store(store: Store) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        await store.claim_due(datetime(2025, 1, 1), 1, ["telegram"])
+
+
+async def test_a_database_in_a_missing_folder_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"missing/bot\.db: cannot open the database"):
+        await Store.open(tmp_path / "missing" / "bot.db")
