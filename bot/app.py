@@ -18,12 +18,13 @@ from bot.config import Settings
 from bot.core.classify import classify
 from bot.core.model import Vocabulary
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.planner import Planner, platform_renderers
 from bot.delivery.schedule import parse_timezone
 from bot.delivery.scheduler import Scheduler
 from bot.logs import setup_logging
 from bot.platforms.base import Platform
 from bot.platforms.console import ConsolePlatform
+from bot.render import with_preferences
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
 from bot.store.db import Store
@@ -74,8 +75,12 @@ class App:
             share = getattr(platform, "share_rate_limiter", None)
             if share is not None:
                 share(self.engine.limiter)
-        self.planner = Planner(store, self.vocabulary, on_enqueued=self.engine.wake)
-        self.scheduler = Scheduler(store, self.vocabulary, on_enqueued=self.engine.wake)
+        renderers = platform_renderers()
+        for name in ("telegram", "discord"):
+            preferences = getattr(settings, name).render_preferences()
+            renderers[name] = with_preferences(renderers[name], **preferences)
+        self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
+        self.scheduler = Scheduler(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         await self.planner.plan_pending()
         self._tasks = [
             asyncio.create_task(self.engine.run(), name="engine"),

@@ -123,7 +123,12 @@ class TelegramConfig(_Strict):
     base_url: str = DEFAULT_TELEGRAM_BASE_URL
     base_file_url: str | None = None
     admins: list[int] = []
+    link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+
+    def render_preferences(self) -> dict[str, bool]:
+        """Operator-wide rendering choices applied to every Telegram reader."""
+        return {"link_previews": self.link_previews}
 
     @property
     def enabled(self) -> bool:
@@ -136,7 +141,13 @@ class DiscordConfig(_Strict):
     gateway_url: str = DEFAULT_DISCORD_GATEWAY
     guilds: list[int] = []
     admins: list[int] = []
+    embeds: bool = True
+    link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
+
+    def render_preferences(self) -> dict[str, bool]:
+        """Operator-wide rendering choices applied to every Discord reader."""
+        return {"discord_embeds": self.embeds, "link_previews": self.link_previews}
 
     @property
     def enabled(self) -> bool:

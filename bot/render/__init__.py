@@ -7,6 +7,7 @@ parameters for "telegram", Create Message bodies for "discord", plain-text parts
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from bot.core.model import Digest
@@ -23,6 +24,18 @@ RENDERERS: dict[str, Renderer] = {
     "text": render_text,
 }
 
+
+def with_preferences(renderer: Renderer, **preferences: Any) -> Renderer:
+    """A renderer that applies operator-wide choices (link previews, embeds) to every reader's options."""
+    if not preferences:
+        return renderer
+
+    def render(digest: Digest, options: RenderOptions) -> list[Any]:
+        return renderer(digest, replace(options, **preferences))
+
+    return render
+
+
 __all__ = [
     "RENDERERS",
     "RenderOptions",
@@ -32,4 +45,5 @@ __all__ = [
     "render_discord",
     "render_telegram",
     "render_text",
+    "with_preferences",
 ]
