@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.commands.args import resolve_categories
 from bot.config import ConfigError, Settings, load_settings, packaged_defaults
 from bot.core.classify import classify
 from bot.core.errors import DigestError
@@ -44,14 +45,21 @@ def _error(message: str) -> None:
     print(f"digestbot: error: {' '.join(message.split())}", file=sys.stderr)
 
 
-def cmd_check_config(args: argparse.Namespace) -> int:
-    path = _config_path(args.config)
+def _settings_or_report(args: argparse.Namespace) -> Settings | None:
+    """The validated settings, or None after printing one line per config problem."""
     try:
-        settings = load_config(args.config)
+        return load_config(args.config)
     except ConfigError as exc:
         for problem in exc.problems:
             _error(f"{exc.source}: {problem}")
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _settings_or_report(args)
+    if settings is None:
         return EXIT_BAD_INPUT
+    path = _config_path(args.config)
     platforms = [name for name in ("telegram", "discord") if getattr(settings, name).enabled] or ["console"]
     print(
         f"{path or 'packaged defaults'}: OK ({len(settings.sources)} sources, "
@@ -62,16 +70,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    try:
-        settings = load_config(args.config)
-    except ConfigError as exc:
-        _error(str(exc))
+    settings = _settings_or_report(args)
+    if settings is None:
         return EXIT_BAD_INPUT
     vocabulary = settings.vocabulary()
     wanted: frozenset[str] = frozenset()
     if args.categories:
-        from bot.commands.args import resolve_categories
-
         wanted, unknown = resolve_categories([args.categories], vocabulary)
         if unknown:
             valid = ", ".join(c.id for c in vocabulary)
@@ -113,11 +117,8 @@ def _print_parts(name: str, parts: Sequence[object]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            _error(f"{exc.source}: {problem}")
+    settings = _settings_or_report(args)
+    if settings is None:
         return EXIT_BAD_INPUT
     from bot.app import run_app
 
