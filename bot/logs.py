@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterable
 
 _TELEGRAM_TOKEN = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{30,}")
+# Discord interaction and webhook tokens ride in URL paths that discord.py logs at DEBUG.
+_DISCORD_URL_TOKEN = re.compile(r"(/(?:interactions|webhooks)/[0-9]+/)[A-Za-z0-9_.-]{20,}")
 REDACTED = "[REDACTED]"
 
 
@@ -29,6 +31,7 @@ class RedactingFormatter(logging.Formatter):
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
+    text = _DISCORD_URL_TOKEN.sub(rf"\1{REDACTED}", text)
     return _TELEGRAM_TOKEN.sub(REDACTED, text)
 
 
@@ -41,6 +44,8 @@ def setup_logging(level: str, secrets: Iterable[str], stream: object = None) -> 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in ("markdown_it", "aiosqlite"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.INFO))
     if level != "DEBUG":
-        for noisy in ("httpx", "httpcore", "discord.gateway", "discord.client", "aiosqlite"):
+        for noisy in ("httpx", "httpcore", "discord.gateway", "discord.client"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

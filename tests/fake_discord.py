@@ -376,7 +376,8 @@ class _GatewaySession:
 class FakeDiscord:
     """Start with `await fake.start()`; point the bot at `fake.api_base` and `fake.gateway_url`."""
 
-    def __init__(self, token: str = "fake-bot-token", *, route_limit: int = 50) -> None:
+    def __init__(self, token: str = "fake-bot-token", *, route_limit: int = 50, port: int = 0) -> None:
+        """`port` 0 picks a free one; a fixed port lets a test start the server after the bot."""
         self.token = token
         self.application_id = snowflake()
         self.bot = User(snowflake(), "digestbot", bot=True)
@@ -399,7 +400,7 @@ class FakeDiscord:
         self._sessions: list[_GatewaySession] = []
         self._message_event = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -429,7 +430,8 @@ class FakeDiscord:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
         self.port = listener.getsockname()[1]
         await web.SockSite(self._runner, listener).start()
 

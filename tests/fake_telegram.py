@@ -132,7 +132,8 @@ class Refused:
 class FakeTelegram:
     """The server plus its state; use `async with FakeTelegram(token) as fake:`."""
 
-    def __init__(self, token: str, *, flood_rules: FloodRules | None = None) -> None:
+    def __init__(self, token: str, *, flood_rules: FloodRules | None = None, port: int = 0) -> None:
+        """`port` 0 picks a free one; a fixed port lets a test start the server after the bot."""
         self.token = token
         self.rules = flood_rules or FloodRules()
         self.bot_user: JSON = {
@@ -161,7 +162,7 @@ class FakeTelegram:
         self._buckets: dict[tuple[str, int], _Bucket] = {}
         self._runner: web.AppRunner | None = None
         self._closing = False
-        self.port = 0
+        self.port = port
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -170,7 +171,7 @@ class FakeTelegram:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self

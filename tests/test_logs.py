@@ -31,3 +31,14 @@ def test_redacts_token_shaped_strings_it_was_not_told_about() -> None:
     setup_logging("INFO", [], stream)
     logging.getLogger("telegram.ext").info("url .../bot%s/getUpdates", TOKEN)
     assert TOKEN not in stream.getvalue()
+
+
+def test_redacts_discord_interaction_and_webhook_tokens() -> None:
+    stream = io.StringIO()
+    setup_logging("DEBUG", [], stream)
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"
+    log = logging.getLogger("discord.http")
+    log.debug("POST https://discord.com/api/v10/interactions/123456/%s/callback", token)
+    log.debug("PATCH https://discord.com/api/v10/webhooks/987654/%s/messages/@original", token)
+    assert token not in stream.getvalue()
+    assert "/interactions/123456/[REDACTED]/callback" in stream.getvalue()

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from app_helpers import FOLDER, running_app, settings_for
 from fake_telegram import FakeTelegram, FloodRules, flood
 
-from bot.app import App
-from bot.config import parse_settings
+from bot.config import Settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")
 TOKEN = "7512345678:AAF-appAPPappAPPappAPPappAPPapp1234"
@@ -51,40 +49,20 @@ categories: ["机器人", "就业市场"]
 """
 
 
-def settings_for(tmp_path: Path, fake: FakeTelegram, **extra: Any) -> Any:
-    folder = tmp_path / "digests"
-    folder.mkdir(exist_ok=True)
-    data: dict[str, Any] = {
-        "database": str(tmp_path / "db.sqlite"),
-        "language": "en",
-        "sources": [{"name": "local", "type": "directory", "path": str(folder), "poll_interval": 0.05}],
-        "categories": CATEGORIES,
-        "telegram": {
-            "token": TOKEN,
-            "base_url": fake.base_url,
-            "rate_limits": {"global_per_second": 150, "per_chat_per_second": 5, "per_group_per_minute": 60},
-        },
-        "delivery": {"backoff_base": 0.05, "shutdown_grace": 1},
+def telegram_settings(tmp_path: Path, fake: FakeTelegram, **extra: Any) -> Settings:
+    telegram = {
+        "token": TOKEN,
+        "base_url": fake.base_url,
+        "rate_limits": {"global_per_second": 150, "per_chat_per_second": 5, "per_group_per_minute": 60},
     }
-    data.update(extra)
-    return parse_settings(data, "test", tmp_path)
-
-
-@asynccontextmanager
-async def running_app(settings: Any) -> AsyncIterator[App]:
-    app = App(settings)
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
+    return settings_for(tmp_path, categories=CATEGORIES, telegram=telegram, **extra)
 
 
 async def test_a_digest_dropped_in_the_folder_reaches_only_its_subscribers(tmp_path: Path) -> None:
     async with FakeTelegram(TOKEN, flood_rules=FloodRules()) as fake:
         robots_fan = fake.user(100, language="en")
         jobs_fan = fake.user(101, language="zh-CN")
-        async with running_app(settings_for(tmp_path, fake)):
+        async with running_app(telegram_settings(tmp_path, fake)):
             for chat, sender, text in (
                 (100, robots_fan, "/subscribe robotics"),
                 (101, jobs_fan, "/subscribe 就业市场"),
@@ -94,7 +72,7 @@ async def test_a_digest_dropped_in_the_folder_reaches_only_its_subscribers(tmp_p
             assert fake.sent_to(100)[0].text == "Subscribed: Robotics."
             assert fake.sent_to(101)[0].text == "已订阅：就业市场。"
 
-            (tmp_path / "digests" / "2025.11.21.08.md").write_text(DIGEST, encoding="utf-8")
+            (tmp_path / FOLDER / "2025.11.21.08.md").write_text(DIGEST, encoding="utf-8")
             await fake.wait_for(lambda: len(fake.sent_to(100)) >= 2 and len(fake.sent_to(101)) >= 2)
             await asyncio.sleep(0.3)  # a wrongly addressed or repeated message would arrive by now
 
@@ -120,9 +98,9 @@ async def test_429_storm_during_a_broadcast_to_200_chats(tmp_path: Path) -> None
             {"platform": "telegram", "chat": str(chat), "categories": ["robotics"] if chat % 2 else []}
             for chat in chats
         ]
-        async with running_app(settings_for(tmp_path, fake, broadcasts=broadcasts)):
+        async with running_app(telegram_settings(tmp_path, fake, broadcasts=broadcasts)):
             fake.fail(None, lambda: flood(1), times=60)
-            (tmp_path / "digests" / "2025.11.21.08.md").write_text(DIGEST, encoding="utf-8")
+            (tmp_path / FOLDER / "2025.11.21.08.md").write_text(DIGEST, encoding="utf-8")
             await fake.wait_for(lambda: all(fake.sent_to(chat) for chat in chats), timeout=60)
             await asyncio.sleep(0.3)
 

@@ -20,3 +20,13 @@ class Platform(Protocol):
     async def stop(self) -> None:
         """Stop receiving, close connections; safe to call after a failed start."""
         ...
+
+
+class PlatformStartError(Exception):
+    """A platform that did not start. `retryable` when the cause may pass by itself (the server is
+    unreachable, times out or answers 5xx), not when it never will (a rejected token, a bad setting).
+    The message never contains a secret."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable

@@ -28,6 +28,7 @@ from discord.http import Route
 from bot.commands.service import CommandService
 from bot.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
 from bot.logs import redact
+from bot.platforms.base import PlatformStartError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.channels import PLATFORM, chat_kind, chat_ref
 from bot.platforms.discord.commands import all_commands
@@ -39,10 +40,22 @@ from bot.platforms.discord.translator import DigestTranslator
 log = logging.getLogger(__name__)
 MAX_RATELIMIT_WAIT = 30.0  # discord.py's minimum; longer waits surface as RetryAfter to the engine
 REJECTED_TOKEN = "discord: the bot token was rejected (check discord.token)"
+# Gateway close codes that no retry can fix: bad token, invalid shard or API version, bad intents.
+FATAL_CLOSE_CODES = frozenset({4004, 4010, 4011, 4012, 4013, 4014})
 
 
-class DiscordStartError(Exception):
+class DiscordStartError(PlatformStartError):
     """Discord could not be reached or refused the token; the message never contains the token."""
+
+
+def retryable(exc: BaseException) -> bool:
+    """Unreachable, timed out, 5xx or a gateway that closed for a passing reason: worth another try."""
+    if isinstance(exc, discord.ConnectionClosed):
+        return exc.code not in FATAL_CLOSE_CODES
+    return isinstance(
+        exc,
+        discord.DiscordServerError | discord.GatewayNotFound | aiohttp.ClientError | OSError | TimeoutError,
+    )
 
 
 def intents() -> discord.Intents:
@@ -128,6 +141,7 @@ class DiscordPlatform:
         self._token = config.token.get_secret_value().strip()
         self._service = service
         self._ready_timeout = ready_timeout
+        self._guild_ready_timeout = guild_ready_timeout
         self.secrets = [self._token] if self._token else []
         self.bridge = Bridge(service, owners=config.admins, default_language=default_language)
         self.client = DigestClient(self, guild_ready_timeout=guild_ready_timeout)
@@ -144,10 +158,17 @@ class DiscordPlatform:
             if isinstance(exc, discord.LoginFailure):
                 raise DiscordStartError(REJECTED_TOKEN) from None
             if isinstance(exc, discord.DiscordException | aiohttp.ClientError | OSError | TimeoutError):
-                raise DiscordStartError(f"discord: cannot start: {self._clean(exc)}") from None
+                raise DiscordStartError(
+                    f"discord: cannot start: {self._clean(exc)}", retryable=retryable(exc)
+                ) from None
             raise
 
     async def _start(self) -> None:
+        if self.client.is_closed():
+            # A failed start closed the client, and discord.py cannot reopen one (its HTTP session
+            # stays closed): a retry gets a fresh client, which the existing sender sends through.
+            self.client = DigestClient(self, guild_ready_timeout=self._guild_ready_timeout)
+            self.sender.use(self.client)
         self._route()
         await self.client.login(self._token)
         log.info("discord: logged in; invite URL: %s", invite_url(self.client.application_id or 0))
@@ -160,8 +181,10 @@ class DiscordPlatform:
             ready.cancel()
             if self._connection in done:
                 self._connection.result()
-                raise DiscordStartError("discord: the gateway closed before READY")
-            raise DiscordStartError(f"discord: the gateway was not ready within {self._ready_timeout:g} s")
+                raise DiscordStartError("discord: the gateway closed before READY", retryable=True)
+            raise DiscordStartError(
+                f"discord: the gateway was not ready within {self._ready_timeout:g} s", retryable=True
+            )
 
     async def stop(self) -> None:
         """Close the gateway and HTTP session, wait for the connection task; idempotent."""

@@ -55,6 +55,11 @@ class DiscordSender:
         self._client = client
         self._open_posts: dict[str, int] = {}
 
+    def use(self, client: discord.Client) -> None:
+        """Send through `client` from now on (the platform replaced a client whose start failed)."""
+        self._client = client
+        self._open_posts.clear()
+
     async def send(self, target: Target, payload: Payload) -> Outcome:
         if not target.chat_id.isdigit():
             return ChatGone(f"{target.chat_id[:40]!r} is not a Discord channel id (a number)")

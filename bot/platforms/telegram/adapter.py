@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -28,6 +28,7 @@ from bot.commands.service import CommandService
 from bot.config import TelegramConfig
 from bot.delivery.ratelimit import RateLimiter, SystemClock
 from bot.logs import redact
+from bot.platforms.base import PlatformStartError
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
 from bot.platforms.telegram.replies import ReplySender
@@ -42,8 +43,14 @@ POLL_TIMEOUT_SECONDS = 30
 REJECTED_TOKEN = "telegram: the bot token was rejected (check telegram.token)"
 
 
-class TelegramStartError(Exception):
+class TelegramStartError(PlatformStartError):
     """Telegram could not be reached or refused the token; the message never contains the token."""
+
+
+def retryable(exc: TelegramError) -> bool:
+    """Unreachable, timed out, 5xx or flood-limited: worth another try. A rejected token, a 4xx
+    (BadRequest is a NetworkError subclass in PTB) or a refused permission is not."""
+    return isinstance(exc, NetworkError | RetryAfter) and not isinstance(exc, BadRequest)
 
 
 class TelegramPlatform:
@@ -103,7 +110,9 @@ class TelegramPlatform:
             if isinstance(exc, InvalidToken):
                 raise TelegramStartError(REJECTED_TOKEN) from None
             if isinstance(exc, TelegramError):
-                raise TelegramStartError(f"telegram: cannot start: {self._clean(describe(exc))}") from None
+                raise TelegramStartError(
+                    f"telegram: cannot start: {self._clean(describe(exc))}", retryable=retryable(exc)
+                ) from None
             if isinstance(exc, OSError) and self._webhook is not None:
                 raise TelegramStartError(f"telegram: webhook server cannot listen: {exc}") from None
             raise
