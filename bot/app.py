@@ -24,6 +24,7 @@ from bot.delivery.scheduler import Scheduler
 from bot.logs import setup_logging
 from bot.platforms.base import Platform
 from bot.platforms.console import ConsolePlatform
+from bot.platforms.starter import Starter
 from bot.render import with_preferences
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
@@ -45,6 +46,7 @@ class App:
         self._tasks: list[asyncio.Task[None]] = []
         self._intake: list[asyncio.Task[None]] = []
         self.platforms: list[Platform] = []
+        self._starters: list[Starter] = []
         self.store: Store | None = None
         self.engine: DeliveryEngine | None = None
         self.scheduler: Scheduler | None = None
@@ -65,19 +67,20 @@ class App:
             default_language=settings.language,
             default_timezone=settings.timezone,
             on_change=self._schedules_changed,
+            render_preferences=self._render_preferences(),
         )
-        self.platforms = await self._start_platforms()
+        self._starters = await self._start_platforms()
+        self.platforms = [s.platform for s in self._starters]
         limits = {"telegram": settings.telegram.rate_limits, "discord": settings.discord.rate_limits}
         self.engine = DeliveryEngine(
-            store, {p.name: p.sender for p in self.platforms}, limits, settings.delivery
+            store, {s.platform.name: s.sender for s in self._starters}, limits, settings.delivery
         )
         for platform in self.platforms:
             share = getattr(platform, "share_rate_limiter", None)
             if share is not None:
                 share(self.engine.limiter)
         renderers = platform_renderers()
-        for name in ("telegram", "discord"):
-            preferences = getattr(settings, name).render_preferences()
+        for name, preferences in self._render_preferences().items():
             renderers[name] = with_preferences(renderers[name], **preferences)
         self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         self.scheduler = Scheduler(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
@@ -94,11 +97,18 @@ class App:
         ]
         self._intake = [asyncio.create_task(s.run(queue), name=f"source-{s.name}") for s in self.sources]
         self._intake.append(asyncio.create_task(self._ingest(queue), name="ingest"))
-        names = ", ".join(p.name for p in self.platforms)
+        names = ", ".join(
+            s.platform.name if s.started.is_set() else f"{s.platform.name} (still starting)"
+            for s in self._starters
+        )
         log.info("digestbot running: %d sources, platforms: %s", len(self.sources), names)
 
-    async def _start_platforms(self) -> list[Platform]:
-        """Every platform whose token is set; the console when there is none. A failed one is skipped."""
+    async def _start_platforms(self) -> list[Starter]:
+        """Every platform whose token is set; the console when there is none.
+
+        One that cannot start for good (rejected token, bad setting) is skipped; one that cannot
+        reach its server yet keeps trying in the background (see bot.platforms.starter).
+        """
         settings = self.settings
         wanted: list[Platform] = []
         if settings.telegram.enabled:
@@ -115,15 +125,15 @@ class App:
             wanted.append(
                 ConsolePlatform(self.service, language=settings.language, stdin=self._stdin, out=self._stdout)
             )
-        started: list[Platform] = []
+        started: list[Starter] = []
         for platform in wanted:
+            starter = Starter(platform)
             try:
-                await platform.start()
+                await starter.start()
             except Exception as exc:
                 log.error("platform %s failed to start: %s", platform.name, exc)
-                await platform.stop()
                 continue
-            started.append(platform)
+            started.append(starter)
         if not started:
             raise RuntimeError("no platform could be started")
         return started
@@ -142,11 +152,15 @@ class App:
                         classify(incoming.result, self.vocabulary),  # type: ignore[arg-type]
                     )
                 result = await self.store.record_incoming(incoming)
-                if result.deliverable and result.seq is not None:
-                    await self.planner.plan_digest(result.seq)
+                if result.deliverable:
+                    await self.planner.plan_pending()  # also any fan-out an earlier error cut short
                     self.engine.wake()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)
+
+    def _render_preferences(self) -> dict[str, dict[str, bool]]:
+        """Operator-wide rendering choices per platform, for planned posts and /latest alike."""
+        return {name: getattr(self.settings, name).render_preferences() for name in ("telegram", "discord")}
 
     @property
     def core_tasks(self) -> list[asyncio.Task[None]]:
@@ -171,11 +185,11 @@ class App:
         if self.engine is not None:
             await self.engine.stop(self.settings.delivery.shutdown_grace)
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for platform in self.platforms:
+        for starter in self._starters:
             try:
-                await platform.stop()
+                await starter.stop()
             except Exception as exc:
-                log.error("platform %s did not stop cleanly: %s", platform.name, exc)
+                log.error("platform %s did not stop cleanly: %s", starter.platform.name, exc)
         if self.store is not None:
             await self.store.close()
         log.info("digestbot stopped")

@@ -171,3 +171,19 @@ async def test_stats_for_owners_only(service: CommandService) -> None:
     assert (await cmd(service, "stats")).error
     owner = Caller("1", language="en", is_owner=True)
     assert not (await cmd(service, "stats", caller=owner)).error
+
+
+async def test_latest_carries_the_platforms_render_preferences(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "prefs.db")
+    try:
+        prefs = {"telegram": {"link_previews": True}}
+        service = CommandService(store, VOCABULARY, render_preferences=prefs)
+        digest = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
+        await store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
+        reply = await cmd(service, "latest")
+        assert reply.render_options is not None and reply.render_options.link_previews
+        discord = ChatRef("discord", "5", kind="guild_channel")
+        reply = await cmd(service, "latest", chat=discord)
+        assert reply.render_options is not None and not reply.render_options.link_previews
+    finally:
+        await store.close()

@@ -7,9 +7,10 @@ Replies; every rule about subscriptions lives here so Telegram, Discord and the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands.args import MAX_ARGS_CHARS, parse_keywords, resolve_categories
@@ -27,7 +28,11 @@ MANAGING = frozenset({"subscribe", "unsubscribe", "categories", "keywords", "sch
 
 
 class CommandService:
-    """Handles commands against the store; `on_change` wakes the scheduler after schedule edits."""
+    """Handles commands against the store; `on_change` wakes the scheduler after schedule edits.
+
+    `render_preferences` (platform -> RenderOptions fields) carries the operator's link-preview and
+    embed choices into /latest, so it looks like the scheduled deliveries.
+    """
 
     def __init__(
         self,
@@ -37,8 +42,10 @@ class CommandService:
         default_language: str = "zh",
         default_timezone: str = "UTC",
         on_change: Callable[[], None] | None = None,
+        render_preferences: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.store = store
+        self._render_preferences = render_preferences or {}
         self.vocabulary = vocabulary
         self.default_language = default_language
         self.default_timezone = default_timezone
@@ -259,6 +266,7 @@ class CommandService:
             language=language,
             selected=wanted.categories,
         )
+        options = replace(options, **self._render_preferences.get(command.chat.platform, {}))
         return Reply(text("latest", language, title=digest.title), digest=selected, render_options=options)
 
     async def status(self, command: Command, sub: Subscription | None, language: str) -> Reply:
