@@ -17,6 +17,7 @@ from test_store import incoming, make_digest
 
 from bot.core.errors import DigestError
 from bot.core.model import Filter
+from bot.delivery.planner import Planner
 from bot.delivery.scheduler import Scheduler
 from bot.store.db import Store
 
@@ -44,10 +45,12 @@ async def _scheduled(store: Store, chat: str = "1", schedule: str = "at 08:00", 
 
 
 async def _publish(store: Store, digest_id: str, key: str | None = None) -> None:
+    """Store and fan out a digest, as the app does: its instant fan-out is over before the next step."""
     result = await store.record_incoming(
         incoming(make_digest(digest_id), key=key or digest_id, content_hash=digest_id)
     )
-    assert result.status == "new"
+    assert result.status == "new" and result.seq is not None
+    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_digest(result.seq)
 
 
 def _rows(store: Store) -> list[tuple[Any, ...]]:

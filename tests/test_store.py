@@ -172,7 +172,7 @@ async def test_changed_digest_is_recorded_but_not_planned(
     assert await store.latest_digest() == edited
     async with store.transaction(write=False) as tx:
         assert await tx.digests.to_plan() == [1]
-        assert await tx.digests.deliverable_seqs_after(0, 10) == [1]
+        assert await tx.digests.scheduled_after(1, 0, 2, 10) == [(1, 2)]  # sent as its latest version
         assert await tx.digests.load([1, 2, 99]) == {1: make_digest(), 2: edited}
 
 

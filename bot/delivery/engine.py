@@ -9,6 +9,8 @@ time instead of occupying a worker.
 Outcomes: Sent records the message id; RetryAfter waits as told (not a failure); Transient backs
 off exponentially with jitter up to `max_attempts`; ChatGone pauses the subscription and drops its
 unsent rows; FormatRejected resends once as plain text; Migrated moves the chat and resends.
+A sender that does not answer within `send_timeout` is abandoned like a send cut off by a crash:
+the row becomes `interrupted` (it may have arrived, so it is not resent) and the chat's next rows go on.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ DEFER_AFTER = 0.5  # seconds of per-chat wait worth giving a worker back for
 IDLE_POLL = 60.0
 PROGRESS_EVERY = 60.0
 MAX_MIGRATIONS = 3
+SEND_TIMEOUT = 120.0  # far above any adapter's own HTTP timeout: only a hung sender reaches it
+MIN_RETRY_AFTER = 1.0  # a "retry after 0" must not turn into a tight loop of refused requests
+MAX_RETRY_AFTER = 86_400.0
 
 
 @dataclass(slots=True)
@@ -80,8 +85,12 @@ class DeliveryEngine:
         clock: Clock | None = None,
         *,
         rng: random.Random | None = None,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
+        if send_timeout <= 0:
+            raise ValueError(f"send_timeout must be positive, got {send_timeout}")
         self._store = store
+        self._send_timeout = send_timeout
         self._senders = dict(senders)
         self._config = config
         self._clock = clock or SystemClock()
@@ -225,7 +234,7 @@ class DeliveryEngine:
             try:
                 await self._deliver(row)
             except Exception:
-                log.exception("delivery %d failed unexpectedly; retrying it in %.0f s", row.id, IDLE_POLL)
+                log.exception("delivery %d failed unexpectedly", row.id)
                 await self._park(row)
             finally:
                 self._claimed.discard(row.id)
@@ -233,11 +242,15 @@ class DeliveryEngine:
                     self._wake.set()  # only when the claim loop has something to do
 
     async def _park(self, row: Delivery) -> None:
-        """After a bug, keep an unstarted row from being claimed again at once (a `sending` row is
-        left as it is: its fate is unknown, so it becomes `interrupted`, never resent)."""
-        if row.id not in self._sending:
-            now = self._clock.now()
-            with contextlib.suppress(Exception):
+        """After a bug, keep an unstarted row from being claimed again at once; a row already
+        `sending` has an unknown fate, so it becomes `interrupted` (never resent) right away rather
+        than at the next start, where until then it would hold back its chat's later rows."""
+        now = self._clock.now()
+        with contextlib.suppress(Exception):
+            if row.id in self._sending:
+                await self._store.interrupt([row.id], now)
+                self._sending.discard(row.id)
+            else:
                 await self._store.defer_delivery(row.id, now + timedelta(seconds=IDLE_POLL), now)
 
     async def _deliver(self, row: Delivery) -> None:
@@ -257,18 +270,41 @@ class DeliveryEngine:
         # Until the outcome is recorded the send's fate is unknown: a shutdown that cancels us
         # here finds the id in _sending and marks the row interrupted.
         self._sending.add(row.id)
-        while await self._record(sender, attempt, await self._send(sender, attempt)):
+        while True:
+            outcome = await self._send(sender, attempt)
+            if outcome is None:
+                await self._abandon(attempt)
+                break
+            if not await self._record(sender, attempt, outcome):
+                break
             await self._limiter.acquire(row.platform, attempt.target.chat_id, attempt.target.kind)
         self._sending.discard(row.id)
 
-    async def _send(self, sender: Sender, attempt: _Attempt) -> Outcome:
+    async def _send(self, sender: Sender, attempt: _Attempt) -> Outcome | None:
+        """The sender's outcome; None when it did not answer within the send timeout."""
+        deadline = asyncio.timeout(self._send_timeout)
         try:
-            return await sender.send(attempt.target, attempt.payload)
+            async with deadline:
+                return await sender.send(attempt.target, attempt.payload)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                return None
             log.exception("sender %s raised instead of returning an outcome", sender.platform)
             return Transient(f"{type(exc).__name__}: {exc}")
+
+    async def _abandon(self, attempt: _Attempt) -> None:
+        row = attempt.delivery
+        await self._store.interrupt([row.id], self._clock.now())
+        self._tally.failed += 1
+        log.warning(
+            "%s sender gave no answer for delivery %d (chat %s) within %.0f s; marked interrupted",
+            row.platform,
+            row.id,
+            attempt.target.chat_id,
+            self._send_timeout,
+        )
 
     async def _record(self, sender: Sender, attempt: _Attempt, outcome: Outcome) -> bool:
         """Store the outcome; True when the same row must be sent again right away."""
@@ -277,7 +313,8 @@ class DeliveryEngine:
             case Sent(message_id):
                 await self._store.mark_sent(row.id, message_id, now)
                 self._tally.sent += 1
-            case RetryAfter(seconds):
+            case RetryAfter(asked):
+                seconds = min(asked, MAX_RETRY_AFTER) if asked >= MIN_RETRY_AFTER else MIN_RETRY_AFTER
                 self._limiter.penalize(row.platform, attempt.target.chat_id, seconds)
                 at = now + timedelta(seconds=seconds)
                 await self._store.retry_delivery(row.id, at, f"retry after {seconds:g} s", now, refund=True)
@@ -320,12 +357,15 @@ class DeliveryEngine:
                         return False
                     return True
             case Migrated(new_chat_id):
-                if attempt.migrations >= MAX_MIGRATIONS:
+                if attempt.migrations >= MAX_MIGRATIONS or new_chat_id == attempt.target.chat_id:
                     await self._store.fail_delivery(row.id, f"chat keeps migrating (now {new_chat_id})", now)
                     self._tally.failed += 1
                     return False
-                moved = await self._store.migrate_chat(row.platform, attempt.target.chat_id, new_chat_id)
-                if row.subscription_id not in moved:  # the new chat has its own subscription
+                await self._store.migrate_chat(row.platform, attempt.target.chat_id, new_chat_id)
+                # Moved by this call or by a concurrent send to another topic of the same chat;
+                # otherwise the new chat has its own subscription (or the answer made no sense).
+                sub = await self._store.get_subscription_by_id(row.subscription_id)
+                if sub is None or sub.chat_id != new_chat_id or sub.status != "active":
                     await self._store.fail_delivery(
                         row.id, f"chat migrated to {new_chat_id}, which is subscribed on its own", now
                     )

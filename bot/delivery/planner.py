@@ -218,7 +218,7 @@ class Planner:
                 cursor = await tx.digests.plan_cursor(seq)
                 if cursor is None:
                     break
-                recipients = await tx.subscriptions.instant_after(cursor, self._batch)
+                recipients = await tx.subscriptions.instant_after(cursor, self._batch, seq)
                 now = self._clock.now()
                 quiet_ends: dict[tuple[str, str], datetime] = {}
                 rows: list[NewDelivery] = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.model import Digest, Vocabulary
 from bot.delivery.merge import merge_digests
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_DIGESTS_PER_POST = 20
 DUE_BATCH = 100
 MAX_SLEEP = 60.0
+FAILED_RETRY = timedelta(minutes=10)
 
 
 class Scheduler:
@@ -97,14 +98,20 @@ class Scheduler:
         """Fire every subscription due now; returns the number of ledger rows created."""
         total = 0
         fired = 0
-        while True:
+        while not self._stopping:  # on shutdown the rest stay due and fire after the restart
             now = self._clock.now()
             async with self._store.transaction(write=False) as tx:
                 due = await tx.subscriptions.due(now, DUE_BATCH)
             if not due:
                 break
             for sub in due:
-                total += await self._fire(sub, now)
+                if self._stopping:
+                    break
+                try:
+                    total += await self._fire(sub, now)
+                except Exception:
+                    log.exception("scheduled post for subscription %d failed; trying again later", sub.id)
+                    await self._postpone(sub, now)
                 fired += 1
         if fired:
             log.info("scheduled posts: %d subscriptions due, %d messages queued", fired, total)
@@ -112,8 +119,18 @@ class Scheduler:
                 self._on_enqueued()
         return total
 
+    async def _postpone(self, sub: Subscription, now: datetime) -> None:
+        """Retry a post that could not be built a little later, keeping its cursor, so one bad
+        subscription neither blocks the others nor is retried in a tight loop."""
+        async with self._store.transaction() as tx:
+            current = await tx.subscriptions.get_by_id(sub.id)
+            if current is None or current.next_due_at != sub.next_due_at:
+                return  # changed meanwhile: its new due time stands
+            covered = await tx.subscriptions.schedule_seq(sub.id)
+            await tx.subscriptions.advance_schedule(sub.id, now + FAILED_RETRY, covered, now)
+
     async def _merged(self, tx: Transaction, seqs: tuple[int, ...]) -> Digest:
-        """The merge of `seqs`, decoded and merged once for all the chats due with the same cursor."""
+        """The merge of `seqs`, decoded and merged once for all the chats due with the same digests."""
         merged = self._merges.find(seqs)
         if merged is None:
             missing = [seq for seq in seqs if self._digests.find(seq) is None]
@@ -123,25 +140,31 @@ class Scheduler:
         return merged
 
     async def _fire(self, sub: Subscription, now: datetime) -> int:
+        """One scheduled post. A subscription that was switched to instant gets one last catch-up
+        post here, limited to digests whose fan-out will not reach it (see SubscriptionRepo._reschedule)."""
         async with self._store.transaction() as tx:
             current = await tx.subscriptions.get_by_id(sub.id)
             if current is None or current.next_due_at != sub.next_due_at or current.status != "active":
                 return 0
-            cursor = await tx.subscriptions.schedule_seq(sub.id)
-            seqs = tuple(await tx.digests.deliverable_seqs_after(cursor, self._max_digests))
+            covered = await tx.subscriptions.schedule_seq(sub.id)
+            if current.schedule == "instant":
+                upto = await tx.subscriptions.fanout_floor(sub.id, covered)
+            else:
+                upto = await tx.digests.max_seq()
+            found = await tx.digests.scheduled_after(sub.id, covered, upto, self._max_digests)
             added = 0
-            if seqs:
-                merged = await self._merged(tx, seqs)
+            if found:
+                versions = tuple(version for _, version in found)  # cache keys: immutable rows
+                merged = await self._merged(tx, versions)
                 recipient = _recipient(current)
                 payloads = self._composer.compose(
-                    seqs, merged, current.platform, recipient.filter, current.timezone, current.language
+                    versions, merged, current.platform, recipient.filter, current.timezone, current.language
                 )
                 unit = f"s{to_db(sub.next_due_at or now)}"
-                rows = deliveries_for(recipient, payloads, unit=unit, digest_seq=seqs[-1], due_at=now)
+                rows = deliveries_for(recipient, payloads, unit=unit, digest_seq=found[-1][0], due_at=now)
                 added = await tx.deliveries.add(rows, now)
-                cursor = seqs[-1]
             upcoming = next_due(parse_schedule(current.schedule), now, parse_timezone(current.timezone))
-            await tx.subscriptions.advance_schedule(sub.id, upcoming, cursor, now)
+            await tx.subscriptions.advance_schedule(sub.id, upcoming, max(covered, upto), now)
         return added
 
 

@@ -138,15 +138,19 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[Transaction]:
-        """One transaction at a time; rolled back on any exception, including cancellation."""
+        """One transaction at a time; rolled back on any exception, including cancellation.
+
+        BEGIN is inside the try and the rollback is unconditional (a no-op without a transaction):
+        a task cancelled while its BEGIN is still queued on the database thread must not leave the
+        shared connection inside a transaction that every later statement would silently join.
+        """
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
+                await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield Transaction(self._conn)
                 await self._conn.commit()
             except BaseException:
-                if self._conn.in_transaction:
-                    await self._conn.rollback()
+                await self._conn.rollback()
                 raise
 
     @asynccontextmanager
@@ -297,15 +301,21 @@ class Store:
         default_timezone: str = "UTC",
         default_language: str = "zh",
     ) -> list[Subscription]:
-        """Make origin=config rows match the config; raises ValueError naming `broadcasts.N...`."""
+        """Make origin=config rows match the config; raises ValueError naming `broadcasts.N...`.
+
+        Unsent messages of broadcasts no longer listed are dropped with them, as on /unsubscribe.
+        """
         async with self.transaction() as tx:
-            return await tx.subscriptions.sync_broadcasts(
+            now = self.clock()
+            kept = await tx.subscriptions.sync_broadcasts(
                 broadcasts,
                 vocabulary,
                 default_timezone=default_timezone,
                 default_language=default_language,
-                now=self.clock(),
+                now=now,
             )
+            await tx.deliveries.skip_inactive(now)
+        return kept
 
     # -- reports -----------------------------------------------------------------------------
 

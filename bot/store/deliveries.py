@@ -185,10 +185,15 @@ class DeliveryRepo:
         )
 
     async def retry(self, delivery_id: int, at: datetime, error: str, now: datetime, *, refund: bool) -> None:
-        """Back to pending at `at`; `refund` un-counts the attempt (the platform only said 'slow down')."""
+        """Back to pending at `at`; `refund` un-counts the attempt (the platform only said 'slow down').
+
+        A subscription paused or unsubscribed while this send was in flight had its other rows
+        skipped then; this one is skipped now instead of going out after all.
+        """
         await self._update(
-            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?,"
-            " attempts = attempts - ?, updated_at = ? WHERE id = ?",
+            "UPDATE deliveries SET state = CASE WHEN (SELECT s.status FROM subscriptions s"
+            " WHERE s.id = deliveries.subscription_id) = 'active' THEN 'pending' ELSE 'skipped' END,"
+            " next_attempt_at = ?, last_error = ?, attempts = attempts - ?, updated_at = ? WHERE id = ?",
             (to_db(at), error, 1 if refund else 0, to_db(now), delivery_id),
         )
 
@@ -217,6 +222,18 @@ class DeliveryRepo:
             "UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ?"
             " WHERE subscription_id = ? AND state = 'pending'",
             (reason, to_db(now), subscription_id),
+        )
+
+    async def skip_inactive(self, now: datetime) -> int:
+        """Pending rows of every subscription that is not active (e.g. a broadcast just removed from
+        the config), with the same reason text as pausing or unsubscribing gives."""
+        return await self._update(
+            "UPDATE deliveries SET state = 'skipped', updated_at = ?, last_error ="
+            " (SELECT s.status || ifnull(': ' || s.paused_reason, '') FROM subscriptions s"
+            "  WHERE s.id = deliveries.subscription_id)"
+            " WHERE state = 'pending' AND"
+            " (SELECT s.status FROM subscriptions s WHERE s.id = deliveries.subscription_id) != 'active'",
+            (to_db(now),),
         )
 
     async def retarget(self, subscription_id: int, chat_id: str, now: datetime) -> None:

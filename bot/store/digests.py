@@ -162,18 +162,30 @@ class DigestRepo:
             (cursor, "done" if done else "pending", to_db(now) if done else None, seq),
         )
 
-    async def deliverable_seqs_after(self, after_seq: int, limit: int) -> list[int]:
-        """Fanned-out digests (not changed revisions) newer than `after_seq`, oldest first.
+    async def max_seq(self) -> int:
+        rows = await self._conn.execute_fetchall("SELECT ifnull(max(seq), 0) FROM digests")
+        return int(next(iter(rows))[0])
 
-        At most the newest `limit`: after a long outage a scheduled post carries the latest news,
-        not a merge of everything missed.
+    async def scheduled_after(
+        self, subscription_id: int, after_seq: int, upto_seq: int, limit: int
+    ) -> list[tuple[int, int]]:
+        """What one scheduled post covers: (seq, seq of its newest version), oldest first.
+
+        Fanned-out digests in (after_seq, upto_seq], minus those the subscription already got on
+        their own (it was instant when they were planned), each in its latest version: an edit that
+        arrived before the post is not news to this chat yet. At most the newest `limit`: after a
+        long outage a scheduled post carries the latest news, not a merge of everything missed.
         """
         rows = await self._conn.execute_fetchall(
-            "SELECT seq FROM digests WHERE seq > ? AND status = 'ok' AND revision_of IS NULL"
-            " ORDER BY seq DESC LIMIT ?",
-            (after_seq, limit),
+            "SELECT d.seq, (SELECT max(r.seq) FROM digests r WHERE r.digest_id = d.digest_id"
+            " AND r.status = 'ok') FROM digests d"
+            " WHERE d.seq > ? AND d.seq <= ? AND d.status = 'ok' AND d.revision_of IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.subscription_id = ?"
+            " AND x.unit = 'd' || d.seq)"
+            " ORDER BY d.seq DESC LIMIT ?",
+            (after_seq, upto_seq, subscription_id, limit),
         )
-        return [row["seq"] for row in reversed(list(rows))]
+        return [(row[0], row[1]) for row in reversed(list(rows))]
 
     async def load(self, seqs: Collection[int]) -> dict[int, Digest]:
         """Stored ok digests by seq (missing or broken seqs are simply absent)."""

@@ -19,11 +19,13 @@ import aiosqlite
 from bot.core.codec import filter_from_dict, filter_to_dict
 from bot.core.model import Filter, Vocabulary
 from bot.delivery.schedule import QuietHours, next_due, parse_schedule, parse_timezone
+from bot.store.digests import DigestRepo
 from bot.store.times import from_db, to_db
 
 KINDS = frozenset({"private", "group", "supergroup", "channel", "guild_channel", "forum", "dm", "console"})
 LANGUAGES = frozenset({"zh", "en"})
 _UNSET: Any = object()
+_BEYOND_ANY_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +213,7 @@ class SubscriptionRepo:
                     zone,
                     language,
                     created_by,
-                    await self._max_digest_seq(),
+                    await self._starting_seq(),
                     to_db(now),
                     to_db(now),
                 ),
@@ -230,7 +232,8 @@ class SubscriptionRepo:
         return await self.require(existing.id), False
 
     async def _activate(self, sub: Subscription, now: datetime) -> None:
-        """Back to active without a backlog: a scheduled post covers only digests from now on."""
+        """Back to active without a backlog: only digests from now on (and any fan-out still under
+        way, which reaches it now) are delivered; nothing published while it was inactive."""
         await self._set(
             sub.id,
             now,
@@ -238,7 +241,7 @@ class SubscriptionRepo:
             paused_reason=None,
             paused_at=None,
             next_due_at=_db_or_none(_first_due(sub.schedule, sub.timezone, now)),
-            schedule_seq=await self._max_digest_seq(),
+            schedule_seq=await self.fanout_floor(sub.id, await self.schedule_seq(sub.id)),
         )
 
     async def set_inactive(
@@ -285,14 +288,52 @@ class SubscriptionRepo:
         new_schedule = sub.schedule if schedule is None else _normal_schedule(schedule)
         new_zone = sub.timezone if timezone is None else parse_timezone(timezone).key
         if (new_schedule, new_zone) != (sub.schedule, sub.timezone):
-            changes["schedule"] = new_schedule
-            changes["timezone"] = new_zone
-            changes["next_due_at"] = _db_or_none(_first_due(new_schedule, new_zone, now))
-            if sub.schedule == "instant" and new_schedule != "instant":
-                changes["schedule_seq"] = await self._max_digest_seq()
+            changes.update(await self._reschedule(sub, new_schedule, new_zone, now))
         if changes:
             await self._set(subscription_id, now, **changes)
         return await self.require(subscription_id)
+
+    async def _reschedule(self, sub: Subscription, schedule: str, zone: str, now: datetime) -> dict[str, Any]:
+        """Columns for a new schedule or time zone, so that switching loses and repeats nothing.
+
+        instant -> at: digests whose fan-out has not reached this subscription yet (so never will)
+        go into its first scheduled post. at -> instant: a catch-up post of what piled up since the
+        last scheduled one is due at once (the scheduler fires it and then leaves the chat to
+        fan-out), instead of that news being silently dropped; switching back before it fired
+        keeps that backlog for the next scheduled post.
+        """
+        changes: dict[str, Any] = {"schedule": schedule, "timezone": zone}
+        if schedule != "instant":
+            changes["next_due_at"] = _db_or_none(_first_due(schedule, zone, now))
+            if sub.schedule == "instant" and sub.next_due_at is None:
+                changes["schedule_seq"] = await self.fanout_floor(sub.id, await self.schedule_seq(sub.id))
+        elif sub.schedule != "instant":
+            changes["next_due_at"] = to_db(now) if await self._backlog(sub.id) else None
+        return changes  # instant -> instant in another zone: a pending catch-up stays due
+
+    async def _backlog(self, subscription_id: int) -> bool:
+        """Whether a scheduled subscription has digests waiting for its next post."""
+        covered = await self.schedule_seq(subscription_id)
+        upto = await self.fanout_floor(subscription_id, covered)
+        return bool(await DigestRepo(self._conn).scheduled_after(subscription_id, covered, upto, 1))
+
+    async def fanout_floor(self, subscription_id: int, above: int) -> int:
+        """The newest digest seq (at least `above`) below every fan-out still to reach this subscription.
+
+        Digests up to it were planned for the subscription already or were never its to get as
+        instant ones; newer ones are still on their way through the planner.
+        """
+        rows = await self._conn.execute_fetchall(
+            "SELECT min(seq) FROM digests WHERE plan_state = 'pending' AND plan_cursor < ? AND seq > ?",
+            (subscription_id, above),
+        )
+        first = next(iter(rows))[0]
+        return max(above, first - 1 if first is not None else await self._max_digest_seq())
+
+    async def _starting_seq(self) -> int:
+        """schedule_seq of a new subscription: it gets what is published from now on, plus the
+        digests whose fan-out is still under way (its id is beyond every fan-out cursor)."""
+        return await self.fanout_floor(_BEYOND_ANY_ID, 0)
 
     async def migrate_chat(
         self, platform: str, old_chat_id: str, new_chat_id: str, now: datetime
@@ -302,12 +343,14 @@ class SubscriptionRepo:
         When the new chat already has its own subscription for a thread, the old one is retired
         (unsubscribed) rather than merged, so the chat does not get each digest twice.
         """
+        moved: list[int] = []
+        retired: list[int] = []
+        if old_chat_id == new_chat_id:  # a confused platform answer; "moving" would retire the chat
+            return moved, retired
         rows = await self._conn.execute_fetchall(
             "SELECT id, thread_id, kind FROM subscriptions WHERE platform = ? AND chat_id = ?",
             (platform, old_chat_id),
         )
-        moved: list[int] = []
-        retired: list[int] = []
         for row in rows:
             if await self.get(platform, new_chat_id, row["thread_id"]) is not None:
                 await self.set_inactive(row["id"], "unsubscribed", f"chat migrated to {new_chat_id}", now)
@@ -341,7 +384,7 @@ class SubscriptionRepo:
         Validation results are cached per distinct value, so importing many rows costs little more
         than the inserts themselves.
         """
-        schedule_seq, stamp = await self._max_digest_seq(), to_db(now)
+        schedule_seq, stamp = await self._starting_seq(), to_db(now)
         zones: dict[str, str] = {}
         schedules: dict[str, str] = {}
         dues: dict[tuple[str, str], str | None] = {}
@@ -440,7 +483,7 @@ class SubscriptionRepo:
                         zone,
                         language,
                         _db_or_none(_first_due(schedule, zone, now)),
-                        await self._max_digest_seq(),
+                        await self._starting_seq(),
                         to_db(now),
                         to_db(now),
                     ),
@@ -448,7 +491,7 @@ class SubscriptionRepo:
                 kept.append(await self.require(cursor.lastrowid or 0))
                 continue
             if (existing.schedule, existing.timezone) != (schedule, zone):
-                settings["next_due_at"] = _db_or_none(_first_due(schedule, zone, now))
+                settings.update(await self._reschedule(existing, schedule, zone, now))
             await self._set(existing.id, now, **settings)
             if existing.status == "unsubscribed":
                 await self._activate(await self.require(existing.id), now)
@@ -463,13 +506,15 @@ class SubscriptionRepo:
         )
         return kept
 
-    async def instant_after(self, after_id: int, limit: int) -> list[Recipient]:
-        """Active instant subscriptions in id order after `after_id`: one fan-out batch."""
+    async def instant_after(self, after_id: int, limit: int, digest_seq: int) -> list[Recipient]:
+        """Active instant subscriptions in id order after `after_id`: one fan-out batch of digest
+        `digest_seq`. One whose schedule_seq already covers the digest is left out: it subscribed
+        or resumed after the digest arrived, or a scheduled post of its own carried it."""
         rows = await self._conn.execute_fetchall(
             "SELECT id, platform, chat_id, thread_id, kind, filter, timezone, language, quiet"
             " FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > ?"
-            " ORDER BY id LIMIT ?",
-            (after_id, limit),
+            " AND schedule_seq < ? ORDER BY id LIMIT ?",
+            (after_id, digest_seq, limit),
         )
         return [Recipient(*row) for row in rows]
 
