@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import replace
 from typing import TextIO
 
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
-from bot.core.model import Vocabulary
+from bot.core.model import Digest, Vocabulary
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner, platform_renderers
 from bot.delivery.schedule import parse_timezone
@@ -92,7 +93,12 @@ class App:
         queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=100)
         timezone = parse_timezone(settings.timezone)
         self.sources = [
-            build_source(spec, default_tz=timezone, max_bytes=settings.max_digest_bytes)
+            build_source(
+                spec,
+                default_tz=timezone,
+                max_bytes=settings.max_digest_bytes,
+                new_source=not await store.source_known(spec.name),
+            )
             for spec in settings.sources
         ]
         self._intake = [asyncio.create_task(s.run(queue), name=f"source-{s.name}") for s in self.sources]
@@ -144,13 +150,8 @@ class App:
         while True:
             incoming = await queue.get()
             try:
-                if incoming.ok:
-                    incoming = Incoming(
-                        incoming.source,
-                        incoming.key,
-                        incoming.content_hash,
-                        classify(incoming.result, self.vocabulary),  # type: ignore[arg-type]
-                    )
+                if isinstance(incoming.result, Digest):
+                    incoming = replace(incoming, result=classify(incoming.result, self.vocabulary))
                 result = await self.store.record_incoming(incoming)
                 if result.deliverable:
                     await self.planner.plan_pending()  # also any fan-out an earlier error cut short

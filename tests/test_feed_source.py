@@ -270,6 +270,25 @@ async def test_changed_entry_comes_again_unchanged_does_not(
     assert digests(changed)[0].items[0].summary[0][0].text == "修改后的摘要。"
 
 
+async def test_new_feed_first_poll_is_history_later_entries_are_news(
+    server: FeedServer, poller_factory: Factory
+) -> None:
+    server.respond = lambda request: web.Response(status=500, text="down")
+    poller = poller_factory(history_first=True)
+    assert await poller.poll() == []  # a failed first poll does not use up the history poll
+    server.serve(rss())
+    first = await poller.poll()
+    assert len(first) == 2 and all(i.history for i in first)
+    server.serve(rss(first_summary="新的一期。"))
+    later = await poller.poll()
+    assert len(later) == 1 and not later[0].history
+
+
+async def test_known_feed_first_poll_is_news(server: FeedServer, poller_factory: Factory) -> None:
+    server.serve(rss())
+    assert not any(i.history for i in await poller_factory().poll())
+
+
 # --- failures and backoff ---------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -146,6 +147,20 @@ async def test_new_digest_is_stored_and_planned(store: Store) -> None:
     assert await store.latest_digest() == digest
     async with store.transaction(write=False) as tx:
         assert await tx.digests.to_plan() == [1]
+
+
+async def test_history_is_stored_for_latest_but_never_planned_or_scheduled(store: Store) -> None:
+    assert not await store.source_known("folder")
+    old = make_digest("2025.05.31.20")
+    result = await store.record_incoming(replace(incoming(old), history=True))
+    assert result.status == "history" and not result.deliverable
+    assert await store.source_known("folder")
+    assert await store.latest_digest() == old
+    async with store.transaction(write=False) as tx:
+        assert await tx.digests.to_plan() == []
+        assert await tx.digests.scheduled_after(1, 0, 10, 20) == []
+    news = await store.record_incoming(incoming(make_digest(), key="/d/b.md", content_hash="h2"))
+    assert news.status == "new" and news.deliverable
 
 
 async def test_same_key_and_hash_is_a_duplicate(store: Store) -> None:

@@ -16,12 +16,17 @@ from bot.core.model import Digest
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """`key` is the file path or feed entry id; `content_hash` the sha256 hex of the raw document."""
+    """`key` is the file path or feed entry id; `content_hash` the sha256 hex of the raw document.
+
+    `history` marks what a newly added feed already held on its first poll: stored (for /latest),
+    never sent, so adding a feed does not flood every chat with its back catalogue.
+    """
 
     source: str
     key: str
     content_hash: str
     result: Digest | DigestError
+    history: bool = False
 
     @property
     def ok(self) -> bool:

@@ -18,8 +18,13 @@ def build_source(
     default_tz: tzinfo,
     max_bytes: int,
     session: aiohttp.ClientSession | None = None,
+    new_source: bool = False,
 ) -> Source:
-    """A watcher or poller for one `sources:` entry; `session` is shared by feed pollers when given."""
+    """A watcher or poller for one `sources:` entry; `session` is shared by feed pollers when given.
+
+    `new_source` (nothing of it stored yet): a feed's first poll is kept as history, not sent; a
+    folder's files are all sent, since the operator put them there to be published.
+    """
     if isinstance(spec, DirectorySource):
         return DirectoryWatcher(
             spec.name,
@@ -36,4 +41,5 @@ def build_source(
         timeout=spec.timeout,
         default_tz=default_tz,
         session=session,
+        history_first=new_source,
     )

@@ -70,6 +70,7 @@ class FeedPoller:
         max_backoff: float = 3600.0,
         max_bytes: int = 10_000_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        history_first: bool = False,
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError(f"source {name!r}: feed url must be http(s), got {url!r}")
@@ -92,6 +93,7 @@ class FeedPoller:
         self._last_modified: str | None = None
         self._seen: dict[str, str] = {}
         self._problem: str | None = None
+        self._history_next = history_first
 
     @property
     def next_delay(self) -> float:
@@ -181,9 +183,14 @@ class FeedPoller:
         self._seen = hashes
         fresh.reverse()
         fresh.sort(key=lambda entry: entry.published or _FAR_FUTURE)
-        return [self._incoming(entry, hashes[entry.key], now) for entry in fresh]
+        history, self._history_next = self._history_next, False
+        if history and fresh:
+            log.info(
+                "feed %s: first poll, %d existing entries kept as history (not sent)", self.name, len(fresh)
+            )
+        return [self._incoming(entry, hashes[entry.key], now, history) for entry in fresh]
 
-    def _incoming(self, entry: FeedEntry, content_hash: str, now: datetime) -> Incoming:
+    def _incoming(self, entry: FeedEntry, content_hash: str, now: datetime, history: bool) -> Incoming:
         try:
             result = entry_to_digest(entry, feed_url=self.url, default_tz=self.default_tz, now=now)
         except DigestError as exc:
@@ -191,7 +198,7 @@ class FeedPoller:
         except Exception as exc:
             log.exception("feed %s: the parser failed on entry %s", self.name, entry.key)
             result = DigestError(entry.link or entry.key, f"could not be parsed ({type(exc).__name__})")
-        return Incoming(source=self.name, key=entry.key, content_hash=content_hash, result=result)
+        return Incoming(self.name, entry.key, content_hash, result, history=history)
 
     def _failed(self, reason: str) -> None:
         self.failures += 1

@@ -168,6 +168,10 @@ class Store:
         async with self.transaction() as tx:
             return await tx.digests.record(incoming, self.clock())
 
+    async def source_known(self, source: str) -> bool:
+        async with self.transaction(write=False) as tx:
+            return await tx.digests.source_known(source)
+
     async def latest_digest(self) -> Digest | None:
         async with self._statement() as tx:
             return await tx.digests.latest()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RecordStatus = Literal["new", "duplicate", "changed", "error"]
+RecordStatus = Literal["new", "duplicate", "changed", "error", "history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class DigestRepo:
                 model,
                 first,
                 to_db(now),
-                "pending" if first is None else "none",
+                "pending" if first is None and not incoming.history else "none",
             ),
         )
         if first is not None:
@@ -120,12 +120,19 @@ class DigestRepo:
                 "digest %s changed after it was published (%s); stored, not sent again", result.id, key
             )
             return RecordResult("changed", source, key, seq=seq, digest=result)
+        if incoming.history:
+            log.info("digest %s from %s (%s) stored as history, not sent", result.id, source, key)
+            return RecordResult("history", source, key, seq=seq, digest=result)
         log.info("new digest %s from %s (%s, %d items)", result.id, source, key, len(result.items))
         return RecordResult("new", source, key, seq=seq, digest=result)
 
     async def _insert(self, sql: str, params: tuple[object, ...]) -> int:
         cursor = await self._conn.execute(sql, params)
         return int(cursor.lastrowid or 0)
+
+    async def source_known(self, source: str) -> bool:
+        """Whether anything of this source was ever stored (a new feed's first poll is history)."""
+        return await self._exists("SELECT 1 FROM digests WHERE source = ? LIMIT 1", (source,))
 
     async def latest(self) -> Digest | None:
         rows = await self._conn.execute_fetchall(
@@ -180,6 +187,7 @@ class DigestRepo:
             "SELECT d.seq, (SELECT max(r.seq) FROM digests r WHERE r.digest_id = d.digest_id"
             " AND r.status = 'ok') FROM digests d"
             " WHERE d.seq > ? AND d.seq <= ? AND d.status = 'ok' AND d.revision_of IS NULL"
+            " AND d.plan_state != 'none'"
             " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.subscription_id = ?"
             " AND x.unit = 'd' || d.seq)"
             " ORDER BY d.seq DESC LIMIT ?",
