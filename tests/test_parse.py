@@ -502,3 +502,20 @@ MARKDOWN_PIECES = st.sampled_from([*MARKERS, *STYLES])
 @given(st.lists(st.one_of(MARKDOWN_PIECES, st.text(max_size=5)), max_size=60))
 def test_random_markdown_bodies_parse(pieces: list[str]) -> None:
     parses_or_digest_error(HEAD + "".join(pieces))
+
+
+def test_summary_under_a_wide_marker_stays_with_its_item() -> None:
+    """`10.  [..]` needs five columns of indent in CommonMark; four still mean the item's summary."""
+    text = (
+        '---\ntitle: "2025.12.01.08 wide"\ndate: 2025-12-01T08:00:00+08:00\n---\n\n'
+        "9.  [Nine - A](https://example.com/9)\n\n    Summary **nine**.\n\n"
+        "10.  [Ten - B](https://example.com/10)\n\n    Summary **ten**.\n\n    Second paragraph.\n\n"
+        "11. [Eleven - C](https://example.com/11)\n\n    Summary eleven.\n\n"
+        "Closing remarks outside the list.\n\n    indented code after a paragraph\n"
+    )
+    items = parse_digest(text, "wide.md").items
+    assert [i.number for i in items] == [9, 10, 11]
+    ten = items[1]
+    assert [plain_text(p) for p in ten.summary] == ["Summary ten.", "Second paragraph."]
+    assert ten.summary[0][1] == Span("ten", bold=True)
+    assert [plain_text(p) for p in items[2].summary] == ["Summary eleven."]

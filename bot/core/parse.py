@@ -151,23 +151,34 @@ def _block_tree(tokens: Sequence[Token]) -> _Block:
 
 
 def markdown_items(body: str) -> tuple[Item, ...]:
-    """The items of every ordered list that is not itself inside a list item."""
-    items: list[Item] = []
-    for ordered in _ordered_lists(_block_tree(_MD.parse(body))):
-        start = _start(ordered)
-        for offset, list_item in enumerate(ordered.children):
-            item = build_item(start + offset, _blocks(list_item))
-            if item is not None:
-                items.append(item)
-    return tuple(items)
+    """The items of every ordered list that is not itself inside a list item.
+
+    An indented block right after a list belongs to its last item: under a wide marker such as
+    `10.  ` CommonMark wants five columns of indent, so a summary indented by four falls out of the
+    item as a code block, although the writer (and every reader) means it as that item's summary.
+    """
+    entries: list[tuple[int, list[list[Event]]]] = []
+    after_list = False
+    for node in _top_level(_block_tree(_MD.parse(body))):
+        if node.type == "ordered_list":
+            start = _start(node)
+            entries.extend((start + offset, _blocks(item)) for offset, item in enumerate(node.children))
+            after_list = True
+        elif node.type == "code_block" and after_list and entries:
+            entries[-1][1].extend(_blocks(_block_tree(_MD.parse(node.token.content))))
+        else:
+            after_list = False
+    built = (build_item(number, blocks) for number, blocks in entries)
+    return tuple(item for item in built if item is not None)
 
 
-def _ordered_lists(node: _Block) -> Iterator[_Block]:
+def _top_level(node: _Block) -> Iterator[_Block]:
+    """Blocks outside list items, in document order; a blockquote's blocks count as its own."""
     for child in node.children:
-        if child.type == "ordered_list":
+        if child.type == "blockquote":
+            yield from _top_level(child)
+        else:
             yield child
-        elif child.type == "blockquote":
-            yield from _ordered_lists(child)
 
 
 def _start(ordered: _Block) -> int:
