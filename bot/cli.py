@@ -163,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: not an error worth a message
+        sys.stderr.close()
+        return 141
     except Exception as exc:  # the last line of defence: one readable line instead of a traceback
         _error(f"unexpected {type(exc).__name__}: {exc}")
         return 1
