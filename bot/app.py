@@ -151,7 +151,8 @@ class App:
             incoming = await queue.get()
             try:
                 if isinstance(incoming.result, Digest):
-                    incoming = replace(incoming, result=classify(incoming.result, self.vocabulary))
+                    classified = await asyncio.to_thread(classify, incoming.result, self.vocabulary)
+                    incoming = replace(incoming, result=classified)
                 result = await self.store.record_incoming(incoming)
                 if result.deliverable:
                     await self.planner.plan_pending()  # also any fan-out an earlier error cut short

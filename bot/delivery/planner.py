@@ -9,6 +9,7 @@ is then mostly inserting rows. `at HH:MM` subscriptions are skipped here; the sc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -108,6 +109,14 @@ class Composer:
                 found = ()
             self._by_settings.put(key, found)
         return found
+
+    def compose_all(
+        self, digest_key: Hashable, digest: Digest, recipients: Sequence[Recipient]
+    ) -> list[tuple[StoredPayload, ...]]:
+        """`compose` for a batch of recipients, in order (one thread hop per batch, not per chat)."""
+        return [
+            self.compose(digest_key, digest, r.platform, r.filter, r.timezone, r.language) for r in recipients
+        ]
 
     def _compose(
         self, digest_key: Hashable, digest: Digest, platform: str, filter: str, timezone: str, language: str
@@ -222,15 +231,9 @@ class Planner:
                 now = self._clock.now()
                 quiet_ends: dict[tuple[str, str], datetime] = {}
                 rows: list[NewDelivery] = []
-                for recipient in recipients:
-                    payloads = composer.compose(
-                        seq,
-                        digest,
-                        recipient.platform,
-                        recipient.filter,
-                        recipient.timezone,
-                        recipient.language,
-                    )
+                # Rendering is CPU work: a thread keeps the loop (gateway heartbeats, polling) alive.
+                rendered = await asyncio.to_thread(composer.compose_all, seq, digest, recipients)
+                for recipient, payloads in zip(recipients, rendered, strict=True):
                     if payloads:
                         due = _due(recipient, now, quiet_ends)
                         rows.extend(

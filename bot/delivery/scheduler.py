@@ -157,8 +157,14 @@ class Scheduler:
                 versions = tuple(version for _, version in found)  # cache keys: immutable rows
                 merged = await self._merged(tx, versions)
                 recipient = _recipient(current)
-                payloads = self._composer.compose(
-                    versions, merged, current.platform, recipient.filter, current.timezone, current.language
+                payloads = await asyncio.to_thread(
+                    self._composer.compose,
+                    versions,
+                    merged,
+                    current.platform,
+                    recipient.filter,
+                    current.timezone,
+                    current.language,
                 )
                 unit = f"s{to_db(sub.next_due_at or now)}"
                 rows = deliveries_for(recipient, payloads, unit=unit, digest_seq=found[-1][0], due_at=now)
