@@ -189,7 +189,7 @@ class Settings(_Strict):
     database: Path = Path("digestbot.db")
     timezone: str = "UTC"
     language: Literal["zh", "en"] = "zh"
-    max_digest_bytes: int = Field(default=1_000_000, gt=0)
+    max_digest_bytes: int = Field(default=524_288, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sources: list[Source] = []
     categories: list[CategoryConfig] = []
