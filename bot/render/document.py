@@ -14,6 +14,7 @@ from datetime import UTC
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
+from bot.core.richtext import safe_url
 from bot.render.options import RenderOptions
 from bot.render.split import BLOCK_BREAK, LINE_BREAK, Block, Line
 
@@ -89,16 +90,10 @@ def hashtag(category: Category | str, language: str) -> str:
 def http_url(url: str | None) -> str | None:
     """`url` as an ASCII absolute http(s) URL (IDNA host, other non-ASCII percent-encoded), or None
     when it is not one: platforms reject or silently drop anything else."""
-    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    if url.isascii():
+    url = safe_url(url)
+    if url is None or url.isascii():
         return url
+    parts = urlsplit(url)
     netloc = parts.netloc
     try:
         netloc = netloc.replace(parts.hostname, parts.hostname.encode("idna").decode("ascii"))
