@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.commands.args import resolve_categories
 from bot.config import ConfigError, Settings, load_settings, packaged_defaults
@@ -17,6 +16,7 @@ from bot.core.errors import DigestError
 from bot.core.model import Filter
 from bot.core.parse import load_digest
 from bot.core.select import select
+from bot.delivery.schedule import parse_timezone
 from bot.render import RENDERERS
 from bot.render.options import RenderOptions
 
@@ -81,7 +81,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
             valid = ", ".join(c.id for c in vocabulary)
             _error(f"--categories: unknown category {', '.join(unknown)} (valid: {valid})")
             return EXIT_BAD_INPUT
-    timezone = ZoneInfo(args.timezone or settings.timezone)
+    try:
+        timezone = parse_timezone(args.timezone or settings.timezone)
+    except ValueError as exc:
+        _error(f"--timezone: {exc}")
+        return EXIT_BAD_INPUT
     render = RENDERERS[args.platform]
     payloads: list[object] = []
     failed = False
@@ -151,14 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "timezone", None):
-        from bot.delivery.schedule import parse_timezone
-
-        try:
-            parse_timezone(args.timezone)
-        except ValueError as exc:
-            _error(f"--timezone: {exc}")
-            return EXIT_BAD_INPUT
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

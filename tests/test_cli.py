@@ -94,3 +94,8 @@ def test_run_with_broken_config_exits_cleanly(tmp_path: Path) -> None:
     config.write_text("telegram:\n  token: ${DIGESTBOT_TEST_UNSET_VAR}\n")
     result = run("run", "--config", str(config))
     assert result.returncode == 2 and "DIGESTBOT_TEST_UNSET_VAR" in result.stderr
+
+
+def test_bad_timezone_flag_is_a_clean_error() -> None:
+    result = run("preview", str(SAMPLE), "--platform", "text", "--timezone", "Mars/Olympus")
+    assert result.returncode == 2 and "--timezone" in result.stderr and "Traceback" not in result.stderr
