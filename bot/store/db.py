@@ -24,7 +24,7 @@ import aiosqlite
 
 from bot.core.model import Digest, Filter, Vocabulary
 from bot.store.deliveries import Delivery, DeliveryRepo
-from bot.store.digests import DigestRepo, RecordResult
+from bot.store.digests import DigestRepo, RecordResult, decode_digest
 from bot.store.subscriptions import _UNSET, Subscription, SubscriptionRepo
 
 if TYPE_CHECKING:
@@ -173,8 +173,20 @@ class Store:
             return await tx.digests.source_known(source)
 
     async def latest_digest(self) -> Digest | None:
+        seq = await self.latest_seq()
+        return None if seq is None else (await self.load_digests([seq])).get(seq)
+
+    async def latest_seq(self) -> int | None:
+        """The version /latest shows; rows are never rewritten, so it keys caches of renderings."""
         async with self._statement() as tx:
-            return await tx.digests.latest()
+            return await tx.digests.latest_seq()
+
+    async def load_digests(self, seqs: Collection[int]) -> dict[int, Digest]:
+        """Stored ok digests by seq, decoded in a worker thread after the lock is released: a large
+        digest holds up neither the event loop nor anyone waiting for the database."""
+        async with self._statement() as tx:
+            models = await tx.digests.models(seqs)
+        return await asyncio.to_thread(_decode_all, models)
 
     # -- subscriptions -----------------------------------------------------------------------
 
@@ -410,6 +422,10 @@ class Store:
         """Sends abandoned at shutdown: their fate is unknown, so they are never retried."""
         async with self._statement() as tx:
             return await tx.deliveries.interrupt(delivery_ids, now)
+
+
+def _decode_all(models: dict[int, str]) -> dict[int, Digest]:
+    return {seq: decode_digest(model) for seq, model in models.items()}
 
 
 async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
