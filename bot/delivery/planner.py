@@ -14,6 +14,7 @@ meanwhile, so rows always match the subscriptions as they are when the rows are 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections import OrderedDict
@@ -262,8 +263,9 @@ class Planner:
 
         The transaction only reads the batch and writes its rows. Readings not rendered yet (all of
         them at first; later only those a subscription switched to meanwhile) are rendered in a
-        worker thread with no transaction open, then the batch is read again: each round renders
-        only what changed during the previous one, so the loop ends as soon as the batch holds still.
+        worker thread with no transaction open and their bodies stored a few at a time, then the
+        batch is read again: each round renders only what changed during the previous one, so the
+        loop ends as soon as the batch holds still.
         """
         rendered: dict[Reading, Payloads] = {}
         while True:
@@ -276,7 +278,9 @@ class Planner:
                 if not missing:
                     added = await self._write(tx, seq, cursor, recipients, rendered)
                     return added, len(recipients), len(recipients) < self._batch
-            rendered |= await asyncio.to_thread(composer.compose_each, seq, digest, missing)
+            fresh = await asyncio.to_thread(composer.compose_each, seq, digest, missing)
+            await self._store.save_payloads(itertools.chain.from_iterable(fresh.values()))
+            rendered |= fresh
 
     async def _write(
         self,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from bot.core.model import Digest, Filter, Vocabulary
-from bot.store.deliveries import Delivery, DeliveryRepo
+from bot.store.deliveries import Delivery, DeliveryRepo, StoredPayload
 from bot.store.digests import DigestRepo, RecordResult, decode_digest
 from bot.store.subscriptions import _UNSET, Subscription, SubscriptionRepo
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+PAYLOADS_PER_TRANSACTION = 64  # a Discord body is at most ~6 KB: under 0.5 MB per transaction
 
 
 class StoreError(Exception):
@@ -365,6 +366,17 @@ class Store:
         """For /status: last_sent_at, pending (unsent rows), last_error and last_error_at."""
         async with self.transaction(write=False) as tx:
             return await tx.deliveries.summary(subscription_id)
+
+    async def save_payloads(self, payloads: Iterable[StoredPayload]) -> None:
+        """Store rendered bodies ahead of the rows that use them, a few per transaction, so the
+        megabytes of a large fan-out never hold the lock for long. Bodies are keyed by their hash:
+        saving one twice, or one that no row ends up using, is harmless."""
+        bodies = {payload.hash: payload.body for payload in payloads}
+        hashes = list(bodies)
+        for start in range(0, len(hashes), PAYLOADS_PER_TRANSACTION):
+            async with self.transaction() as tx:
+                chunk = hashes[start : start + PAYLOADS_PER_TRANSACTION]
+                await tx.deliveries.save_payloads({h: bodies[h] for h in chunk})
 
     # -- delivery engine ---------------------------------------------------------------------
 
