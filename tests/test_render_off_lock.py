@@ -32,6 +32,7 @@ from bot.delivery.scheduler import Scheduler
 from bot.render import Renderer
 from bot.render.options import RenderOptions
 from bot.store.db import Store
+from bot.store.deliveries import StoredPayload
 from bot.store.subscriptions import NewSubscription
 
 WAIT = 10.0  # seconds a gate or a test waits at most before giving up (only ever reached on failure)
@@ -199,3 +200,25 @@ async def test_a_scheduled_post_renders_without_the_lock_and_follows_a_change_ma
     assert added == 1
     assert _payload_texts(store) == {sub.id: ["2025.06.01.08 [3] part 1"]}  # item 3 is the jobs item
     assert await scheduler.run_due() == 0  # the slot is spent: nothing fires twice
+
+
+async def test_two_planners_of_one_digest_add_every_row_once(store: Store) -> None:
+    result = await store.record_incoming(incoming(make_digest(items=4)))
+    assert result.seq is not None
+    subs = [await _instant(store, str(chat), language=["zh", "en"][chat % 2]) for chat in range(7)]
+    planners = [
+        Planner(store, VOCABULARY_SMALL, renderers={"telegram": SpyRenderer(parts=2)}, batch_size=2)
+        for _ in range(2)
+    ]
+    added = await asyncio.gather(*(planner.plan_digest(result.seq) for planner in planners))
+    assert sum(added) == 14
+    assert sorted(len(texts) for texts in _payload_texts(store).values()) == [2] * len(subs)
+
+
+async def test_bodies_saved_ahead_of_their_rows_are_stored_once(store: Store) -> None:
+    bodies = [StoredPayload.of({"text": f"message {n}"}) for n in range(150)]
+    await store.save_payloads(bodies + bodies[:10])
+    await store.save_payloads(bodies)
+    with closing(sqlite3.connect(store.path)) as raw:
+        stored = dict(raw.execute("SELECT hash, body FROM payloads").fetchall())
+    assert stored == {body.hash: body.body for body in bodies}
