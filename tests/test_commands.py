@@ -163,8 +163,10 @@ async def test_latest_filters_through_subscription(service: CommandService) -> N
     await service.store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
     await cmd(service, "subscribe robotics")
     reply = await cmd(service, "latest")
-    assert reply.digest is not None and reply.render_options is not None
-    assert reply.digest.items and all("robotics" in item.categories for item in reply.digest.items)
+    shown = "".join(part["text"] for part in reply.parts)
+    robotics = [item for item in digest.items if "robotics" in item.categories]
+    assert robotics and all(item.title in shown for item in robotics)
+    assert all(item.title not in shown for item in digest.items if item not in robotics)
 
 
 async def test_stats_for_owners_only(service: CommandService) -> None:
@@ -181,9 +183,9 @@ async def test_latest_carries_the_platforms_render_preferences(tmp_path: Path) -
         digest = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
         await store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
         reply = await cmd(service, "latest")
-        assert reply.render_options is not None and reply.render_options.link_previews
-        discord = ChatRef("discord", "5", kind="guild_channel")
-        reply = await cmd(service, "latest", chat=discord)
-        assert reply.render_options is not None and not reply.render_options.link_previews
+        assert reply.parts and all("link_preview_options" not in part for part in reply.parts)
+        unset = CommandService(store, VOCABULARY)
+        reply = await cmd(unset, "latest")
+        assert reply.parts and all(part["link_preview_options"]["is_disabled"] for part in reply.parts)
     finally:
         await store.close()

@@ -34,6 +34,7 @@ from bot.platforms.discord.replies import (
 )
 from bot.platforms.discord.sender import outcome_for, post_name
 from bot.platforms.discord.translator import TEXTS, DigestTranslator, ls
+from bot.render.discord import render_discord
 from bot.render.options import RenderOptions
 
 VOCABULARY = Vocabulary(
@@ -286,7 +287,8 @@ async def test_latest_defers_then_sends_every_rendered_body_as_followups() -> No
         for n in range(1, 5)
     )
     digest = Digest("d", "Digest title", datetime(2031, 1, 1, tzinfo=UTC), items=items)
-    reply = Reply("Latest", digest=digest, render_options=RenderOptions(VOCABULARY, language="en"))
+    parts = render_discord(digest, RenderOptions(VOCABULARY, language="en"))
+    reply = Reply("Latest", parts=tuple(parts))
     interaction = FakeInteraction(permissions=MEMBER)
     await bridge(RecordingService(reply)).run(interaction, "latest", public=False)  # type: ignore[arg-type]
     assert interaction.response.deferred == {"ephemeral": True, "thinking": True}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from bot.core.model import Digest
-from bot.render.options import RenderOptions
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +57,13 @@ class CategoryPicker:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """Plain text (the adapter escapes it), plus an optional digest to render or category picker."""
+    """Plain text (the adapter escapes it), plus optional rendered digest parts or a category picker.
+
+    `parts` are the platform's renderer output (payload dicts, or strings for the console), shared
+    with a cache: adapters send them as they are and never modify them.
+    """
 
     text: str
-    digest: Digest | None = None
-    render_options: RenderOptions | None = None
+    parts: tuple[Any, ...] = ()
     picker: CategoryPicker | None = None
     error: bool = False

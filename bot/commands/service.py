@@ -11,15 +11,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.commands.args import MAX_ARGS_CHARS, parse_keywords, resolve_categories
+from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
 from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, Reply
 from bot.core.model import Filter, Vocabulary
-from bot.core.select import select
+from bot.delivery.planner import platform_renderers
 from bot.delivery.schedule import QuietHours, parse_schedule, parse_timezone
-from bot.render.options import RenderOptions
+from bot.render import Renderer
 from bot.store.db import Store
 from bot.store.subscriptions import Subscription
 
@@ -31,7 +31,8 @@ class CommandService:
     """Handles commands against the store; `on_change` wakes the scheduler after schedule edits.
 
     `render_preferences` (platform -> RenderOptions fields) carries the operator's link-preview and
-    embed choices into /latest, so it looks like the scheduled deliveries.
+    embed choices into /latest, so it looks like the scheduled deliveries; `renderers` (platform ->
+    renderer) defaults to the ones deliveries use.
     """
 
     def __init__(
@@ -43,9 +44,15 @@ class CommandService:
         default_timezone: str = "UTC",
         on_change: Callable[[], None] | None = None,
         render_preferences: Mapping[str, Mapping[str, Any]] | None = None,
+        renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
         self.store = store
-        self._render_preferences = render_preferences or {}
+        self._latest = LatestRenderer(
+            store,
+            vocabulary,
+            platform_renderers() if renderers is None else renderers,
+            render_preferences or {},
+        )
         self.vocabulary = vocabulary
         self.default_language = default_language
         self.default_timezone = default_timezone
@@ -253,21 +260,14 @@ class CommandService:
         return Reply(text("language_set", choice))
 
     async def latest(self, command: Command, sub: Subscription | None, language: str) -> Reply:
-        digest = await self.store.latest_digest()
-        if digest is None:
-            return Reply(text("no_digest", language))
         wanted = sub.filter if sub is not None else Filter()
-        selected = select(digest, wanted)
-        if not selected.items:
-            return Reply(text("latest_empty", language, title=digest.title))
-        options = RenderOptions(
-            vocabulary=self.vocabulary.merged(digest.extra_categories),
-            timezone=ZoneInfo(sub.timezone if sub is not None else self.default_timezone),
-            language=language,
-            selected=wanted.categories,
-        )
-        options = replace(options, **self._render_preferences.get(command.chat.platform, {}))
-        return Reply(text("latest", language, title=digest.title), digest=selected, render_options=options)
+        timezone = sub.timezone if sub is not None else self.default_timezone
+        latest = await self._latest.latest(command.chat.platform, wanted, timezone, language)
+        if latest is None:
+            return Reply(text("no_digest", language))
+        if not latest.parts:
+            return Reply(text("latest_empty", language, title=latest.title))
+        return Reply(text("latest", language, title=latest.title), parts=latest.parts)
 
     async def status(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None:

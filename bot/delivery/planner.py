@@ -5,18 +5,23 @@ digest row remembers the last id planned; a crash resumes after that id, and the
 (subscription, unit, part) key makes replaying a batch harmless. Most chats share a filter, time
 zone and language, so selection and rendering are cached per combination: the cost of fan-out
 is then mostly inserting rows. `at HH:MM` subscriptions are skipped here; the scheduler serves them.
+
+Rendering happens outside any transaction (commands and deliveries must not wait for it); the
+short transaction that writes a batch reads the batch again and renders afresh whatever changed
+meanwhile, so rows always match the subscriptions as they are when the rows are committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.core.codec import filter_from_dict
@@ -26,7 +31,7 @@ from bot.delivery.ratelimit import Clock, SystemClock
 from bot.delivery.schedule import QuietHours, quiet_until
 from bot.render import RENDERERS, Renderer
 from bot.render.options import RenderOptions
-from bot.store.db import Store
+from bot.store.db import Store, Transaction
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import Recipient
 
@@ -54,6 +59,22 @@ def _filter(text: str) -> Filter:
 @lru_cache(maxsize=256)
 def _quiet(text: str) -> QuietHours:
     return QuietHours.parse(text)
+
+
+Payloads = tuple[StoredPayload, ...]
+
+
+class Reading(NamedTuple):
+    """Everything a subscription's rendering depends on besides the digest: chats sharing it share it."""
+
+    platform: str
+    filter: str
+    timezone: str
+    language: str
+
+    @classmethod
+    def of(cls, recipient: Recipient) -> Reading:
+        return cls(recipient.platform, recipient.filter, recipient.timezone, recipient.language)
 
 
 class Lru(OrderedDict[Hashable, Any]):
@@ -110,13 +131,11 @@ class Composer:
             self._by_settings.put(key, found)
         return found
 
-    def compose_all(
-        self, digest_key: Hashable, digest: Digest, recipients: Sequence[Recipient]
-    ) -> list[tuple[StoredPayload, ...]]:
-        """`compose` for a batch of recipients, in order (one thread hop per batch, not per chat)."""
-        return [
-            self.compose(digest_key, digest, r.platform, r.filter, r.timezone, r.language) for r in recipients
-        ]
+    def compose_each(
+        self, digest_key: Hashable, digest: Digest, readings: Iterable[Reading]
+    ) -> dict[Reading, Payloads]:
+        """`compose` for each of a batch's readings (one thread hop per batch, not per chat)."""
+        return {reading: self.compose(digest_key, digest, *reading) for reading in readings}
 
     def _compose(
         self, digest_key: Hashable, digest: Digest, platform: str, filter: str, timezone: str, language: str
@@ -217,34 +236,15 @@ class Planner:
     async def plan_digest(self, seq: int) -> int:
         """Fan one digest out in committed batches; safe to call again after a crash or twice."""
         async with self._store.transaction(write=False) as tx:
-            position = await tx.digests.plan_position(seq)
-        if position is None:
-            return 0
-        digest, composer = position.digest, Composer(self._vocabulary, self._renderers)
+            if await tx.digests.plan_cursor(seq) is None:
+                return 0
+        digest = (await self._store.load_digests([seq]))[seq]
+        composer = Composer(self._vocabulary, self._renderers)
         started, added, planned = self._clock.monotonic(), 0, 0
-        while True:
-            async with self._store.transaction() as tx:
-                cursor = await tx.digests.plan_cursor(seq)
-                if cursor is None:
-                    break
-                recipients = await tx.subscriptions.instant_after(cursor, self._batch, seq)
-                now = self._clock.now()
-                quiet_ends: dict[tuple[str, str], datetime] = {}
-                rows: list[NewDelivery] = []
-                # Rendering is CPU work: a thread keeps the loop (gateway heartbeats, polling) alive.
-                rendered = await asyncio.to_thread(composer.compose_all, seq, digest, recipients)
-                for recipient, payloads in zip(recipients, rendered, strict=True):
-                    if payloads:
-                        due = _due(recipient, now, quiet_ends)
-                        rows.extend(
-                            deliveries_for(recipient, payloads, unit=f"d{seq}", digest_seq=seq, due_at=due)
-                        )
-                batch_added = await tx.deliveries.add(rows, now)
-                done = len(recipients) < self._batch
-                last = recipients[-1].id if recipients else cursor
-                await tx.digests.advance_plan(seq, last, done=done, now=now)
+        while (batch := await self._plan_batch(seq, digest, composer)) is not None:
+            batch_added, batch_planned, done = batch
             added += batch_added
-            planned += len(recipients)
+            planned += batch_planned
             if batch_added and self._on_enqueued is not None:
                 self._on_enqueued()
             if done:
@@ -256,6 +256,52 @@ class Planner:
             planned,
             self._clock.monotonic() - started,
         )
+        return added
+
+    async def _plan_batch(self, seq: int, digest: Digest, composer: Composer) -> tuple[int, int, bool] | None:
+        """Plan the next batch: (rows added, subscriptions planned, fan-out done), None if it was done.
+
+        The transaction only reads the batch and writes its rows. Readings not rendered yet (all of
+        them at first; later only those a subscription switched to meanwhile) are rendered in a
+        worker thread with no transaction open and their bodies stored a few at a time, then the
+        batch is read again: each round renders only what changed during the previous one, so the
+        loop ends as soon as the batch holds still.
+        """
+        rendered: dict[Reading, Payloads] = {}
+        while True:
+            async with self._store.transaction() as tx:
+                cursor = await tx.digests.plan_cursor(seq)
+                if cursor is None:
+                    return None
+                recipients = await tx.subscriptions.instant_after(cursor, self._batch, seq)
+                missing = {Reading.of(r) for r in recipients}.difference(rendered)
+                if not missing:
+                    added = await self._write(tx, seq, cursor, recipients, rendered)
+                    return added, len(recipients), len(recipients) < self._batch
+            fresh = await asyncio.to_thread(composer.compose_each, seq, digest, missing)
+            await self._store.save_payloads(itertools.chain.from_iterable(fresh.values()))
+            rendered |= fresh
+
+    async def _write(
+        self,
+        tx: Transaction,
+        seq: int,
+        cursor: int,
+        recipients: Sequence[Recipient],
+        rendered: Mapping[Reading, Payloads],
+    ) -> int:
+        """The batch's rows and the advanced cursor, in the caller's transaction."""
+        now = self._clock.now()
+        quiet_ends: dict[tuple[str, str], datetime] = {}
+        rows: list[NewDelivery] = []
+        for recipient in recipients:
+            payloads = rendered[Reading.of(recipient)]
+            if payloads:
+                due = _due(recipient, now, quiet_ends)
+                rows.extend(deliveries_for(recipient, payloads, unit=f"d{seq}", digest_seq=seq, due_at=due))
+        added = await tx.deliveries.add(rows, now)
+        last = recipients[-1].id if recipients else cursor
+        await tx.digests.advance_plan(seq, last, done=len(recipients) < self._batch, now=now)
         return added
 
 

@@ -2,9 +2,11 @@
 
 One loop sleeps until the earliest due instant (or until woken because a subscription changed).
 For each due subscription, a single transaction reads the digests published since its last post
-(a cursor on digests.seq), merges them, selects and renders, writes the ledger rows, and advances
-both the cursor and the next due instant. A crash before the commit leaves everything as it was
-(the post happens after restart); after the commit the rows exist exactly once.
+(a cursor on digests.seq), writes the ledger rows, and advances both the cursor and the next due
+instant. Merging, selecting and rendering happen before it, outside any transaction; the writing
+transaction reads the post again and only uses a rendering made for exactly what it finds. A crash
+before the commit leaves everything as it was (the post happens after restart); after the commit
+the rows exist exactly once.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.model import Digest, Vocabulary
 from bot.delivery.merge import merge_digests
-from bot.delivery.planner import Composer, Lru, deliveries_for, platform_renderers
+from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_for, platform_renderers
 from bot.delivery.ratelimit import Clock, SystemClock
 from bot.delivery.schedule import next_due, parse_schedule, parse_timezone
 from bot.render import Renderer
@@ -129,49 +132,89 @@ class Scheduler:
             covered = await tx.subscriptions.schedule_seq(sub.id)
             await tx.subscriptions.advance_schedule(sub.id, now + FAILED_RETRY, covered, now)
 
-    async def _merged(self, tx: Transaction, seqs: tuple[int, ...]) -> Digest:
-        """The merge of `seqs`, decoded and merged once for all the chats due with the same digests."""
-        merged = self._merges.find(seqs)
-        if merged is None:
-            missing = [seq for seq in seqs if self._digests.find(seq) is None]
-            for seq, digest in (await tx.digests.load(missing)).items():
+    async def _read_post(self, tx: Transaction, sub: Subscription) -> Post | None:
+        """What `sub` should post now, or None when it changed since it was found due."""
+        current = await tx.subscriptions.get_by_id(sub.id)
+        if current is None or current.next_due_at != sub.next_due_at or current.status != "active":
+            return None
+        covered = await tx.subscriptions.schedule_seq(sub.id)
+        if current.schedule == "instant":
+            upto = await tx.subscriptions.fanout_floor(sub.id, covered)
+        else:
+            upto = await tx.digests.max_seq()
+        found = await tx.digests.scheduled_after(sub.id, covered, upto, self._max_digests)
+        return Post(current, covered, upto, tuple(found))
+
+    async def _compose(self, post: Post) -> Payloads:
+        """The post's payloads: digests loaded, merged and rendered with no transaction open."""
+        versions = post.versions
+        missing = [seq for seq in versions if self._digests.find(seq) is None]
+        if missing:
+            for seq, digest in (await self._store.load_digests(missing)).items():
                 self._digests.put(seq, digest)
-            merged = self._merges.put(seqs, merge_digests([self._digests.find(seq) for seq in seqs]))
-        return merged
+        digests = [self._digests.find(seq) for seq in versions]
+        reading = post.reading
+        # Merging and rendering are CPU work: a worker thread keeps the loop alive.
+        return await asyncio.to_thread(self._merge_and_compose, versions, digests, reading)
+
+    def _merge_and_compose(
+        self, versions: tuple[int, ...], digests: list[Digest], reading: Reading
+    ) -> Payloads:
+        """Merged once for all the chats due with the same digests (versions are immutable rows)."""
+        merged = self._merges.find(versions) or self._merges.put(versions, merge_digests(digests))
+        return self._composer.compose(versions, merged, *reading)
 
     async def _fire(self, sub: Subscription, now: datetime) -> int:
         """One scheduled post. A subscription that was switched to instant gets one last catch-up
-        post here, limited to digests whose fan-out will not reach it (see SubscriptionRepo._reschedule)."""
-        async with self._store.transaction() as tx:
-            current = await tx.subscriptions.get_by_id(sub.id)
-            if current is None or current.next_due_at != sub.next_due_at or current.status != "active":
-                return 0
-            covered = await tx.subscriptions.schedule_seq(sub.id)
-            if current.schedule == "instant":
-                upto = await tx.subscriptions.fanout_floor(sub.id, covered)
-            else:
-                upto = await tx.digests.max_seq()
-            found = await tx.digests.scheduled_after(sub.id, covered, upto, self._max_digests)
-            added = 0
-            if found:
-                versions = tuple(version for _, version in found)  # cache keys: immutable rows
-                merged = await self._merged(tx, versions)
-                recipient = _recipient(current)
-                payloads = await asyncio.to_thread(
-                    self._composer.compose,
-                    versions,
-                    merged,
-                    current.platform,
-                    recipient.filter,
-                    current.timezone,
-                    current.language,
-                )
-                unit = f"s{to_db(sub.next_due_at or now)}"
-                rows = deliveries_for(recipient, payloads, unit=unit, digest_seq=found[-1][0], due_at=now)
-                added = await tx.deliveries.add(rows, now)
-            upcoming = next_due(parse_schedule(current.schedule), now, parse_timezone(current.timezone))
-            await tx.subscriptions.advance_schedule(sub.id, upcoming, max(covered, upto), now)
+        post here, limited to digests whose fan-out will not reach it (see SubscriptionRepo._reschedule).
+
+        The post is rendered first; the writing transaction reads it again and renders afresh (with
+        the lock released) when the digests or the subscription's settings changed meanwhile.
+        """
+        rendered: dict[tuple[tuple[int, ...], Reading], Payloads] = {}
+        while True:
+            async with self._store.transaction() as tx:
+                post = await self._read_post(tx, sub)
+                if post is None:
+                    return 0
+                key = (post.versions, post.reading)
+                if not post.found or key in rendered:
+                    return await self._write(tx, sub, post, rendered.get(key, ()), now)
+            rendered[key] = await self._compose(post)
+
+    async def _write(
+        self, tx: Transaction, sub: Subscription, post: Post, payloads: Payloads, now: datetime
+    ) -> int:
+        """The post's rows and the advanced cursor and due instant, in the caller's transaction."""
+        added = 0
+        if payloads:
+            unit = f"s{to_db(sub.next_due_at or now)}"
+            recipient = _recipient(post.current)
+            rows = deliveries_for(recipient, payloads, unit=unit, digest_seq=post.found[-1][0], due_at=now)
+            added = await tx.deliveries.add(rows, now)
+        current = post.current
+        upcoming = next_due(parse_schedule(current.schedule), now, parse_timezone(current.timezone))
+        await tx.subscriptions.advance_schedule(sub.id, upcoming, max(post.covered, post.upto), now)
         return added
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One scheduled post as read from the database: the subscription, its cursor, what it covers."""
+
+    current: Subscription
+    covered: int
+    upto: int
+    found: tuple[tuple[int, int], ...]
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        """The newest version of each covered digest: cache keys, since stored rows never change."""
+        return tuple(version for _, version in self.found)
+
+    @property
+    def reading(self) -> Reading:
+        return Reading.of(_recipient(self.current))
 
 
 def _recipient(sub: Subscription) -> Recipient:

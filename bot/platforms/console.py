@@ -15,7 +15,6 @@ from typing import TextIO
 from bot.commands.model import Caller, ChatRef, Command, Reply
 from bot.commands.service import CommandService
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
-from bot.render.text import render_text
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", kind="console", title="console")
@@ -106,9 +105,8 @@ class ConsolePlatform:
                 mark = "[x]" if option.selected else "[ ]"
                 self._write(f"  {mark} {option.id:<12} {option.label}")
             self._write("  /categories toggle <id> | /categories all | /categories done")
-        if reply.digest is not None and reply.render_options is not None:
-            for part in render_text(reply.digest, reply.render_options):
-                self._write(part)
+        for part in reply.parts:
+            self._write(part)
 
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from bot.core.model import Digest, Filter, Vocabulary
-from bot.store.deliveries import Delivery, DeliveryRepo
-from bot.store.digests import DigestRepo, RecordResult
+from bot.store.deliveries import Delivery, DeliveryRepo, StoredPayload
+from bot.store.digests import DigestRepo, RecordResult, decode_digest
 from bot.store.subscriptions import _UNSET, Subscription, SubscriptionRepo
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+PAYLOADS_PER_TRANSACTION = 64  # a Discord body is at most ~6 KB: under 0.5 MB per transaction
 
 
 class StoreError(Exception):
@@ -173,8 +174,20 @@ class Store:
             return await tx.digests.source_known(source)
 
     async def latest_digest(self) -> Digest | None:
+        seq = await self.latest_seq()
+        return None if seq is None else (await self.load_digests([seq])).get(seq)
+
+    async def latest_seq(self) -> int | None:
+        """The version /latest shows; rows are never rewritten, so it keys caches of renderings."""
         async with self._statement() as tx:
-            return await tx.digests.latest()
+            return await tx.digests.latest_seq()
+
+    async def load_digests(self, seqs: Collection[int]) -> dict[int, Digest]:
+        """Stored ok digests by seq, decoded in a worker thread after the lock is released: a large
+        digest holds up neither the event loop nor anyone waiting for the database."""
+        async with self._statement() as tx:
+            models = await tx.digests.models(seqs)
+        return await asyncio.to_thread(_decode_all, models)
 
     # -- subscriptions -----------------------------------------------------------------------
 
@@ -354,6 +367,17 @@ class Store:
         async with self.transaction(write=False) as tx:
             return await tx.deliveries.summary(subscription_id)
 
+    async def save_payloads(self, payloads: Iterable[StoredPayload]) -> None:
+        """Store rendered bodies ahead of the rows that use them, a few per transaction, so the
+        megabytes of a large fan-out never hold the lock for long. Bodies are keyed by their hash:
+        saving one twice, or one that no row ends up using, is harmless."""
+        bodies = {payload.hash: payload.body for payload in payloads}
+        hashes = list(bodies)
+        for start in range(0, len(hashes), PAYLOADS_PER_TRANSACTION):
+            async with self.transaction() as tx:
+                chunk = hashes[start : start + PAYLOADS_PER_TRANSACTION]
+                await tx.deliveries.save_payloads({h: bodies[h] for h in chunk})
+
     # -- delivery engine ---------------------------------------------------------------------
 
     async def recover_interrupted(self) -> int:
@@ -410,6 +434,10 @@ class Store:
         """Sends abandoned at shutdown: their fate is unknown, so they are never retried."""
         async with self._statement() as tx:
             return await tx.deliveries.interrupt(delivery_ids, now)
+
+
+def _decode_all(models: dict[int, str]) -> dict[int, Digest]:
+    return {seq: decode_digest(model) for seq, model in models.items()}
 
 
 async def _migrate(conn: aiosqlite.Connection, path: str) -> None:

@@ -95,10 +95,14 @@ class DeliveryRepo:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def _payload_ids(self, payloads: dict[str, str]) -> dict[str, int]:
+    async def save_payloads(self, payloads: dict[str, str]) -> None:
+        """Bodies by hash; one already stored is left as it is (same hash, same body)."""
         await self._conn.executemany(
             "INSERT OR IGNORE INTO payloads (hash, body) VALUES (?, ?)", list(payloads.items())
         )
+
+    async def _payload_ids(self, payloads: dict[str, str]) -> dict[str, int]:
+        await self.save_payloads(payloads)
         rows = await self._conn.execute_fetchall(
             "SELECT hash, id FROM payloads WHERE hash IN (SELECT value FROM json_each(?))",
             (json.dumps(list(payloads)),),

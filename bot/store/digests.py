@@ -47,15 +47,6 @@ class RecordResult:
         return self.status == "new"
 
 
-@dataclass(frozen=True, slots=True)
-class PlanPosition:
-    """How far fan-out of one digest got: subscriptions with id <= cursor are already planned."""
-
-    seq: int
-    digest: Digest
-    cursor: int
-
-
 def encode_digest(digest: Digest) -> str:
     return json.dumps(digest_to_dict(digest), ensure_ascii=False, separators=(",", ":"))
 
@@ -134,27 +125,18 @@ class DigestRepo:
         """Whether anything of this source was ever stored (a new feed's first poll is history)."""
         return await self._exists("SELECT 1 FROM digests WHERE source = ? LIMIT 1", (source,))
 
-    async def latest(self) -> Digest | None:
+    async def latest_seq(self) -> int | None:
+        """The newest ok digest (a changed digest's new version included): what /latest shows."""
         rows = await self._conn.execute_fetchall(
-            "SELECT model FROM digests WHERE status = 'ok' ORDER BY seq DESC LIMIT 1"
+            "SELECT seq FROM digests WHERE status = 'ok' ORDER BY seq DESC LIMIT 1"
         )
-        return decode_digest(next(iter(rows))["model"]) if rows else None
+        return next(iter(rows))[0] if rows else None
 
     async def to_plan(self) -> list[int]:
         rows = await self._conn.execute_fetchall(
             "SELECT seq FROM digests WHERE plan_state = 'pending' ORDER BY seq"
         )
         return [row["seq"] for row in rows]
-
-    async def plan_position(self, seq: int) -> PlanPosition | None:
-        """Where fan-out of digest `seq` stands; None once it is finished (or never needed)."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT model, plan_cursor FROM digests WHERE seq = ? AND plan_state = 'pending'", (seq,)
-        )
-        if not rows:
-            return None
-        row = next(iter(rows))
-        return PlanPosition(seq, decode_digest(row["model"]), row["plan_cursor"])
 
     async def plan_cursor(self, seq: int) -> int | None:
         """The fan-out cursor of a digest still being planned; None once it is done."""
@@ -197,11 +179,15 @@ class DigestRepo:
 
     async def load(self, seqs: Collection[int]) -> dict[int, Digest]:
         """Stored ok digests by seq (missing or broken seqs are simply absent)."""
+        return {seq: decode_digest(model) for seq, model in (await self.models(seqs)).items()}
+
+    async def models(self, seqs: Collection[int]) -> dict[int, str]:
+        """The encoded models of `load`: callers holding the store's lock decode them after releasing it."""
         rows = await self._conn.execute_fetchall(
             "SELECT seq, model FROM digests WHERE status = 'ok' AND seq IN (SELECT value FROM json_each(?))",
             (json.dumps(list(seqs)),),
         )
-        return {row["seq"]: decode_digest(row["model"]) for row in rows}
+        return {row["seq"]: row["model"] for row in rows}
 
     async def last_info(self) -> dict[str, Any] | None:
         rows = await self._conn.execute_fetchall(

@@ -1,7 +1,7 @@
 """Command-service Replies as interaction responses: escaped text, the category menu, digest embeds.
 
-Reply text is plain, so it is escaped for Discord markdown and can never ping anyone. A digest is
-rendered with the Discord renderer and every body is sent: the first as the response (or the first
+Reply text is plain, so it is escaped for Discord markdown and can never ping anyone. Every body of
+a digest the service rendered with the Discord renderer is sent: the first as the response (or the first
 followup after a defer), the rest as followups. Interaction messages go through discord.py's public
 API, so each body is rebuilt from `discord.Embed.from_dict`, which keeps every field the renderer
 writes (title, url, description, author, footer, color).
@@ -16,7 +16,7 @@ import discord
 from bot.commands.model import CategoryPicker, Reply
 from bot.delivery.outcome import Payload
 from bot.platforms.discord import texts
-from bot.render.discord import SUPPRESS_EMBEDS, render_discord
+from bot.render.discord import SUPPRESS_EMBEDS
 from bot.render.limits import DISCORD
 
 CATEGORY_MENU = "digest:categories:"
@@ -91,8 +91,8 @@ async def send_reply(
 ) -> None:
     """Send a Reply: errors are always ephemeral; a digest goes out as rendered bodies."""
     private = ephemeral or reply.error
-    if reply.digest is not None and reply.render_options is not None:
-        for payload in render_discord(reply.digest, reply.render_options):
+    if reply.parts:
+        for payload in reply.parts:
             await respond(interaction, ephemeral=private, **message_kwargs(payload))
         return
     kwargs: dict[str, Any] = {

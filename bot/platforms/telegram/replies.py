@@ -1,8 +1,8 @@
 """Command replies into the chat (and topic) a command came from, paced by the shared rate limiter.
 
-Replies are plain text (no parse_mode), so nothing a user typed can break them; a digest attached to
-a reply (/latest) is rendered with the Telegram renderer and sent part by part, falling back to plain
-text once if Telegram refuses the formatting, exactly as the engine does for deliveries.
+Replies are plain text (no parse_mode), so nothing a user typed can break them; the digest parts a
+reply carries (/latest, rendered by the service with the Telegram renderer) are sent one by one,
+falling back to plain text once if Telegram refuses the formatting, as the engine does for deliveries.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.platforms.telegram.keyboards import picker_keyboard
 from bot.platforms.telegram.sender import send_kwargs
 from bot.platforms.telegram.translate import PLATFORM
 from bot.render.limits import TELEGRAM_TEXT, utf16_length
-from bot.render.telegram import plain_telegram, render_telegram
+from bot.render.telegram import plain_telegram
 
 MAX_ATTEMPTS = 3
 MAX_WAIT_SECONDS = 60.0
@@ -112,12 +112,10 @@ class ReplySender:
 
     async def reply(self, where: Where, reply: Reply, *, language: str, target: str | None = None) -> None:
         """Everything a Reply carries: its digest parts, or its text with the picker keyboard."""
-        if reply.digest is not None and reply.render_options is not None:
-            payloads = render_telegram(reply.digest, reply.render_options)
-            if payloads:
-                for payload in payloads:
-                    await self.digest_part(where, payload)
-                return
+        if reply.parts:
+            for payload in reply.parts:
+                await self.digest_part(where, payload)
+            return
         keyboard = None
         if reply.picker is not None and not reply.picker.done:
             keyboard = picker_keyboard(reply.picker, reply.picker.language, target)

@@ -1,0 +1,92 @@
+"""/latest, rendered once per (digest version, reader) in a worker thread, for every platform.
+
+Selecting and rendering a large digest takes seconds: on the event loop that stalled every chat, and
+per command it let a few members keep the CPU busy. Renderings are kept in a small LRU keyed by all
+they depend on: the digest's seq (stored rows never change; an edit is a new seq), the platform
+(which fixes the renderer and the operator's preview/embed choices), the filter, time zone and
+language. Concurrent requests for the same key share one rendering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.model import Digest, Filter, Vocabulary
+from bot.core.select import select
+from bot.delivery.planner import Lru
+from bot.render import Renderer, with_preferences
+from bot.render.options import RenderOptions
+from bot.store.db import Store
+
+CACHE_SIZE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The newest digest's title and its rendered parts for one reader (empty: nothing matched)."""
+
+    title: str
+    parts: tuple[Any, ...]
+
+
+class LatestRenderer:
+    """Renders the newest digest for a reader; `renderers` maps platform -> renderer."""
+
+    def __init__(
+        self,
+        store: Store,
+        vocabulary: Vocabulary,
+        renderers: Mapping[str, Renderer],
+        preferences: Mapping[str, Mapping[str, Any]],
+        size: int = CACHE_SIZE,
+    ) -> None:
+        self._store = store
+        self._vocabulary = vocabulary
+        self._renderers = {
+            name: with_preferences(renderer, **preferences.get(name, {}))
+            for name, renderer in renderers.items()
+        }
+        self._cache = Lru(size)
+
+    async def latest(self, platform: str, wanted: Filter, timezone: str, language: str) -> Latest | None:
+        """The newest digest for this reader, None when there is none yet."""
+        seq = await self._store.latest_seq()
+        if seq is None:
+            return None
+        key = (seq, platform, wanted, timezone, language)
+        task = self._cache.find(key)
+        if task is None:
+            task = self._cache.put(key, asyncio.ensure_future(self._render(seq, *key[1:])))
+        try:
+            # Shielded: one impatient caller must not cancel the rendering the others wait for.
+            result: Latest = await asyncio.shield(task)
+        except Exception:
+            if self._cache.get(key) is task:
+                del self._cache[key]  # a failure is not remembered: the next /latest tries again
+            raise
+        return result
+
+    async def _render(self, seq: int, platform: str, wanted: Filter, timezone: str, language: str) -> Latest:
+        renderer = self._renderers.get(platform)
+        if renderer is None:
+            raise LookupError(f"no renderer for platform {platform!r}")
+        digest = (await self._store.load_digests([seq]))[seq]
+        return await asyncio.to_thread(self._build, digest, renderer, wanted, timezone, language)
+
+    def _build(
+        self, digest: Digest, renderer: Renderer, wanted: Filter, timezone: str, language: str
+    ) -> Latest:
+        selected = select(digest, wanted)
+        if not selected.items:
+            return Latest(digest.title, ())
+        options = RenderOptions(
+            vocabulary=self._vocabulary.merged(digest.extra_categories),
+            timezone=ZoneInfo(timezone),
+            language=language,
+            selected=wanted.categories,
+        )
+        return Latest(digest.title, tuple(renderer(selected, options)))
