@@ -122,7 +122,10 @@ class CommandService:
         return Reply(text("welcome", language))
 
     async def help(self, command: Command, sub: Subscription | None, language: str) -> Reply:
-        return Reply(text("help", language, categories=self.all_names(language)))
+        shown = text("help", language, categories=self.all_names(language))
+        if command.chat.platform == "console":  # only a terminal has a Ctrl-D to mention
+            shown += text("help_console", language)
+        return Reply(shown)
 
     async def subscribe(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         ids, unknown = resolve_categories(command.args, self.vocabulary)
