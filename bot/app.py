@@ -70,6 +70,7 @@ class App:
             default_timezone=settings.timezone,
             on_change=self._schedules_changed,
             render_preferences=self._render_preferences(),
+            secrets=settings.secrets(),
         )
         self._starters = await self._start_platforms()
         self.platforms = [s.platform for s in self._starters]

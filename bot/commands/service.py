@@ -7,7 +7,7 @@ Replies; every rule about subscriptions lives here so Telegram, Discord and the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, R
 from bot.core.model import Filter, Vocabulary
 from bot.core.select import select
 from bot.delivery.schedule import QuietHours, parse_schedule, parse_timezone
+from bot.logs import redact
 from bot.render.options import RenderOptions
 from bot.store.db import Store
 from bot.store.subscriptions import Subscription
@@ -31,7 +32,8 @@ class CommandService:
     """Handles commands against the store; `on_change` wakes the scheduler after schedule edits.
 
     `render_preferences` (platform -> RenderOptions fields) carries the operator's link-preview and
-    embed choices into /latest, so it looks like the scheduled deliveries.
+    embed choices into /latest, so it looks like the scheduled deliveries. `secrets` are scrubbed
+    from /status's last error like from the logs (platform errors may quote a request URL).
     """
 
     def __init__(
@@ -43,8 +45,10 @@ class CommandService:
         default_timezone: str = "UTC",
         on_change: Callable[[], None] | None = None,
         render_preferences: Mapping[str, Mapping[str, Any]] | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.store = store
+        self._secrets = tuple(secrets)
         self._render_preferences = render_preferences or {}
         self.vocabulary = vocabulary
         self.default_language = default_language
@@ -277,7 +281,7 @@ class CommandService:
             return Reply(text("not_subscribed", language))
         summary = await self.store.delivery_summary(sub.id)
         none = text("none", language)
-        last_error = summary.get("last_error")
+        shown_error = redact(summary.get("last_error") or "", self._secrets)
         return Reply(
             text(
                 "status",
@@ -292,7 +296,7 @@ class CommandService:
                 language=sub.language,
                 last_sent=_when(summary.get("last_sent_at")) or text("never", language),
                 pending=summary.get("pending", 0),
-                last_error=text("last_error", language, error=last_error) if last_error else "",
+                last_error=text("last_error", language, error=shown_error) if shown_error else "",
             )
         )
 
