@@ -72,7 +72,9 @@ async def test_ctrl_c_pressed_again_and_again_exits_promptly_and_cleanly(tmp_pat
         deadline = asyncio.get_running_loop().time() + GRACE
         while bot.process.returncode is None and asyncio.get_running_loop().time() < deadline:
             with contextlib.suppress(ProcessLookupError):
-                bot.process.send_signal(signal.SIGINT)
+                # os.kill, not send_signal: Popen.send_signal polls first and could reap the child
+                # under asyncio's watcher, which then reports an exit status of 255.
+                os.kill(bot.process.pid, signal.SIGINT)
                 presses += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(bot.process.wait(), 0.01)

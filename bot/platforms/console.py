@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any, TextIO
 
-from bot.commands.messages import text
+from bot.commands import messages
 from bot.commands.model import Caller, ChatRef, Command, Reply
 from bot.commands.service import CommandService
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
@@ -102,7 +102,7 @@ class ConsolePlatform:
     async def handle_line(self, line: str | TooLong) -> Reply | None:
         """One typed line; a line over MAX_LINE gets one refusal and is never parsed."""
         if isinstance(line, TooLong) or len(line) > MAX_LINE:
-            reply = Reply(text("line_too_long", self._language, limit=MAX_LINE), error=True)
+            reply = Reply(messages.text("line_too_long", self._language, limit=MAX_LINE), error=True)
             self._show(reply)
             return reply
         parsed = parse_line(line)
