@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import replace
-from typing import TextIO
+from typing import IO, Any, TextIO
 
 from bot.commands.service import CommandService
 from bot.config import Settings
@@ -38,9 +38,10 @@ class App:
     """The running bot. `start()` returns once everything runs; `stop()` shuts it down in order."""
 
     def __init__(
-        self, settings: Settings, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+        self, settings: Settings, *, stdin: IO[Any] | None = None, stdout: TextIO | None = None
     ) -> None:
         self.settings = settings
+        self.stop_requested = asyncio.Event()  # a signal, or Ctrl-D in the console
         self.vocabulary: Vocabulary = settings.vocabulary()
         self._stdin = stdin
         self._stdout = stdout
@@ -69,6 +70,7 @@ class App:
             default_timezone=settings.timezone,
             on_change=self._schedules_changed,
             render_preferences=self._render_preferences(),
+            secrets=settings.secrets(),
         )
         self._starters = await self._start_platforms()
         self.platforms = [s.platform for s in self._starters]
@@ -129,7 +131,13 @@ class App:
             wanted.append(DiscordPlatform(settings.discord, self.service, default_language=settings.language))
         if not wanted:
             wanted.append(
-                ConsolePlatform(self.service, language=settings.language, stdin=self._stdin, out=self._stdout)
+                ConsolePlatform(
+                    self.service,
+                    language=settings.language,
+                    stdin=self._stdin,
+                    out=self._stdout,
+                    on_close=self.stop_requested.set,
+                )
             )
         started: list[Starter] = []
         for platform in wanted:
@@ -198,19 +206,19 @@ class App:
 
 
 async def serve(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT (or a crashed core task), then shut down cleanly."""
+    """Run until SIGTERM/SIGINT, Ctrl-D in a console terminal or a crashed core task; then shut down."""
     app = App(settings)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, app.stop_requested.set)
     try:
         await app.start()
     except Exception as exc:
         log.error("could not start: %s", exc)
         await app.stop()
+        _ignore_late_interrupts(loop)
         return 1
-    waiter = asyncio.create_task(stop.wait())
+    waiter = asyncio.create_task(app.stop_requested.wait())
     done, _ = await asyncio.wait([waiter, *app.core_tasks], return_when=asyncio.FIRST_COMPLETED)
     status = 0
     if waiter not in done:
@@ -219,7 +227,18 @@ async def serve(settings: Settings) -> int:
         status = 1
     waiter.cancel()
     await app.stop()
+    _ignore_late_interrupts(loop)
     return status
+
+
+def _ignore_late_interrupts(loop: asyncio.AbstractEventLoop) -> None:
+    """Once the bot has stopped, another Ctrl-C could only turn a clean exit into a traceback.
+
+    (Closing the loop would reinstate Python's KeyboardInterrupt handler; removing ours first
+    keeps the loop from touching SIGINT again.)
+    """
+    loop.remove_signal_handler(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_app(settings: Settings) -> int:

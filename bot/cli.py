@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.commands.args import resolve_categories
@@ -17,6 +17,7 @@ from bot.core.model import Filter
 from bot.core.parse import load_digest
 from bot.core.select import select
 from bot.delivery.schedule import parse_timezone
+from bot.logs import redact
 from bot.render import RENDERERS
 from bot.render.options import RenderOptions
 
@@ -41,18 +42,24 @@ def load_config(explicit: str | None) -> Settings:
     return load_settings(path) if path is not None else packaged_defaults(Path.cwd())
 
 
-def _error(message: str) -> None:
-    print(f"digestbot: error: {' '.join(message.split())}", file=sys.stderr)
+def _error(message: str, secrets: Iterable[str] = ()) -> None:
+    """One line on stderr, scrubbed like a log line (an exception's text may quote a token)."""
+    print(f"digestbot: error: {redact(' '.join(message.split()), secrets)}", file=sys.stderr)
 
 
 def _settings_or_report(args: argparse.Namespace) -> Settings | None:
-    """The validated settings, or None after printing one line per config problem."""
+    """The validated settings, or None after printing one line per config problem.
+
+    Their secrets are kept in `args` for main's last-resort error line.
+    """
     try:
-        return load_config(args.config)
+        settings = load_config(args.config)
     except ConfigError as exc:
         for problem in exc.problems:
             _error(f"{exc.source}: {problem}")
         return None
+    args.secrets = settings.secrets()
+    return settings
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -131,6 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digestbot", description=__doc__)
+    parser.set_defaults(secrets=[])
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the bot (sources, scheduler, delivery, platforms)")
@@ -163,5 +171,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 141
     except Exception as exc:  # the last line of defence: one readable line instead of a traceback
-        _error(f"unexpected {type(exc).__name__}: {exc}")
+        _error(f"unexpected {type(exc).__name__}: {exc}", args.secrets)
         return 1

@@ -22,14 +22,18 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
         super().__init__(fmt)
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets = tuple(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record), self._secrets)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
+    """`text` for a person's eyes (a log line, /status, a CLI error): no secret, no token-shaped run.
+
+    Longer secrets go first, so one that contains another is replaced whole.
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     text = _DISCORD_URL_TOKEN.sub(rf"\1{REDACTED}", text)
     return _TELEGRAM_TOKEN.sub(REDACTED, text)

@@ -138,7 +138,9 @@ class BotProcess:
 
 
 @asynccontextmanager
-async def bot_process(config: Path, log: Path) -> AsyncIterator[BotProcess]:
+async def bot_process(
+    config: Path, log: Path, stdin: int = asyncio.subprocess.DEVNULL
+) -> AsyncIterator[BotProcess]:
     env = dict(os.environ, TELEGRAM_TOKEN=TELEGRAM_TOKEN, DISCORD_TOKEN=DISCORD_TOKEN)
     env.pop("DIGESTBOT_CONFIG", None)
     # The code under test is this checkout, whatever copy an editable install happens to point at.
@@ -154,7 +156,7 @@ async def bot_process(config: Path, log: Path) -> AsyncIterator[BotProcess]:
             str(config),
             cwd=config.parent,
             env=env,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=stdin,
             stdout=sink,
             stderr=sink,
         )

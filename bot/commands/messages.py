@@ -35,6 +35,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "/language zh|en reply language\n"
         "Categories: {categories}",
     },
+    "help_console": {
+        "zh": "\nCtrl-D（在终端中）结束对话并停止机器人。",
+        "en": "\nCtrl-D (in a terminal) ends the chat and stops the bot.",
+    },
     "subscribed": {"zh": "已订阅：{categories}。", "en": "Subscribed: {categories}."},
     "resubscribed": {
         "zh": "已恢复订阅，保留原有设置：{categories}。",
@@ -119,6 +123,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "too_long": {
         "zh": "参数太长（最多 {limit} 个字符）。",
         "en": "Arguments are too long (at most {limit} characters).",
+    },
+    "line_too_long": {
+        "zh": "这一行超过 {limit} 字节，已忽略。",
+        "en": "Line ignored: longer than {limit} bytes.",
     },
     "stats": {
         "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}",

@@ -7,7 +7,7 @@ Replies; every rule about subscriptions lives here so Telegram, Discord and the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, R
 from bot.core.model import Filter, Vocabulary
 from bot.delivery.planner import platform_renderers
 from bot.delivery.schedule import QuietHours, parse_schedule, parse_timezone
+from bot.logs import redact
 from bot.render import Renderer
 from bot.store.db import Store
 from bot.store.subscriptions import Subscription
@@ -32,7 +33,8 @@ class CommandService:
 
     `render_preferences` (platform -> RenderOptions fields) carries the operator's link-preview and
     embed choices into /latest, so it looks like the scheduled deliveries; `renderers` (platform ->
-    renderer) defaults to the ones deliveries use.
+    renderer) defaults to the ones deliveries use. `secrets` are scrubbed
+    from /status's last error like from the logs (platform errors may quote a request URL).
     """
 
     def __init__(
@@ -45,8 +47,10 @@ class CommandService:
         on_change: Callable[[], None] | None = None,
         render_preferences: Mapping[str, Mapping[str, Any]] | None = None,
         renderers: Mapping[str, Renderer] | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.store = store
+        self._secrets = tuple(secrets)
         self._latest = LatestRenderer(
             store,
             vocabulary,
@@ -129,7 +133,10 @@ class CommandService:
         return Reply(text("welcome", language))
 
     async def help(self, command: Command, sub: Subscription | None, language: str) -> Reply:
-        return Reply(text("help", language, categories=self.all_names(language)))
+        shown = text("help", language, categories=self.all_names(language))
+        if command.chat.platform == "console":  # only a terminal has a Ctrl-D to mention
+            shown += text("help_console", language)
+        return Reply(shown)
 
     async def subscribe(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         ids, unknown = resolve_categories(command.args, self.vocabulary)
@@ -274,7 +281,7 @@ class CommandService:
             return Reply(text("not_subscribed", language))
         summary = await self.store.delivery_summary(sub.id)
         none = text("none", language)
-        last_error = summary.get("last_error")
+        shown_error = redact(summary.get("last_error") or "", self._secrets)
         return Reply(
             text(
                 "status",
@@ -289,7 +296,7 @@ class CommandService:
                 language=sub.language,
                 last_sent=_when(summary.get("last_sent_at")) or text("never", language),
                 pending=summary.get("pending", 0),
-                last_error=text("last_error", language, error=last_error) if last_error else "",
+                last_error=text("last_error", language, error=shown_error) if shown_error else "",
             )
         )
 

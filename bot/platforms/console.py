@@ -8,16 +8,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import shlex
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import IO, Any, TextIO
 
+from bot.commands import messages
 from bot.commands.model import Caller, ChatRef, Command, Reply
 from bot.commands.service import CommandService
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
+from bot.platforms.console_input import InputReader, TooLong
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", kind="console", title="console")
+# Bytes read per line (and characters parsed): far above any real command, far below slow parsing.
+MAX_LINE = 4096
 
 
 class ConsoleSender:
@@ -52,7 +58,11 @@ def parse_line(line: str) -> tuple[str, tuple[str, ...]] | None:
 
 
 class ConsolePlatform:
-    """Reads commands from stdin in the bot's loop; the console user owns and manages its chat."""
+    """Reads commands from stdin in the bot's loop; the console user owns and manages its chat.
+
+    End of input from a terminal (Ctrl-D) calls `on_close` (the app stops); from anything else (a
+    pipe, a file, /dev/null under a service manager) the bot keeps delivering without input.
+    """
 
     name = "console"
 
@@ -61,26 +71,39 @@ class ConsolePlatform:
         service: CommandService,
         *,
         language: str,
-        stdin: TextIO | None = None,
+        stdin: IO[Any] | None = None,
         out: TextIO | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self._service = service
         self._language = language
-        self._stdin = stdin or sys.stdin
+        self._stdin = stdin if stdin is not None else sys.stdin
         self._out = out or sys.stdout
+        self._on_close = on_close or (lambda: None)
         self.sender = ConsoleSender(self._out)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._write("digestbot console: type /help for commands, /subscribe to start.")
-        self._task = asyncio.create_task(self._read_loop(), name="console-input")
+        fd = _fileno(self._stdin)
+        if fd is None:
+            log.info("console has no input; deliveries continue")
+            return
+        reader = InputReader(fd, MAX_LINE)
+        reader.start()
+        self._task = asyncio.create_task(self._read_loop(reader, os.isatty(fd)), name="console-input")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def handle_line(self, line: str) -> Reply | None:
+    async def handle_line(self, line: str | TooLong) -> Reply | None:
+        """One typed line; a line over MAX_LINE gets one refusal and is never parsed."""
+        if isinstance(line, TooLong) or len(line) > MAX_LINE:
+            reply = Reply(messages.text("line_too_long", self._language, limit=MAX_LINE), error=True)
+            self._show(reply)
+            return reply
         parsed = parse_line(line)
         if parsed is None:
             return None
@@ -90,13 +113,14 @@ class ConsolePlatform:
         self._show(reply)
         return reply
 
-    async def _read_loop(self) -> None:
-        while True:
-            line = await asyncio.to_thread(self._stdin.readline)
-            if not line:
-                log.info("console input closed; deliveries continue")
-                return
+    async def _read_loop(self, reader: InputReader, terminal: bool) -> None:
+        while (line := await reader.get()) is not None:
             await self.handle_line(line)
+        if terminal:
+            log.info("console closed (Ctrl-D): stopping")
+            self._on_close()
+        else:
+            log.info("console input closed; deliveries continue")
 
     def _show(self, reply: Reply) -> None:
         self._write(reply.text)
@@ -111,3 +135,13 @@ class ConsolePlatform:
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
+
+
+def _fileno(stream: IO[Any] | None) -> int | None:
+    """The descriptor behind `stream`; None when there is none (stdin closed, an in-memory stream)."""
+    if stream is None:
+        return None
+    try:
+        return stream.fileno()
+    except (OSError, ValueError):
+        return None
