@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import json
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from telegram_html import TelegramBadRequest, check_send_message
 
@@ -30,6 +32,8 @@ MAX_CALLBACK_BYTES = 64
 STRING_KEYS = frozenset(
     {"text", "parse_mode", "callback_query_id", "language_code", "url", "secret_token", "caption"}
 )
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SEND_METHODS = frozenset({"sendmessage"})
 EDIT_METHODS = frozenset({"editmessagetext", "editmessagereplymarkup"})
 
@@ -317,6 +321,18 @@ class FakeTelegram:
             },
         )
 
+    async def post_webhook(self, url: str, update: JSON | bytes, *, secret: str | None = None) -> int:
+        """POST one update (or raw bytes) to the bot's webhook as Telegram does: with the registered
+        secret header, or `secret` when given to forge one ("" sends none). Returns the HTTP status."""
+        secret = (self.webhook or {}).get("secret_token") if secret is None else secret
+        headers = {SECRET_HEADER: secret} if secret else {}
+        body = update if isinstance(update, bytes) else json.dumps(update).encode()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, data=body, headers=headers) as response,
+        ):
+            return response.status
+
     # -- inspecting ----------------------------------------------------------------------------
 
     def sent_to(self, chat_id: int) -> list[FakeMessage]:
@@ -366,6 +382,10 @@ class FakeTelegram:
         return True
 
     async def _m_setwebhook(self, params: JSON) -> bool:
+        """Records the registration, secret_token included, refusing a secret Telegram would refuse."""
+        secret = params.get("secret_token")
+        if secret is not None and not WEBHOOK_SECRET.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         self.webhook = params
         return True
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from fake_telegram import (
     BOT_USERNAME,
@@ -30,7 +30,7 @@ from fake_telegram import (
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import RateLimits, TelegramConfig, TelegramWebhook
+from bot.config import RateLimits, Settings, TelegramConfig, TelegramWebhook
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, RetryAfter, Sent, Target, Transient
 from bot.logs import REDACTED, setup_logging
@@ -553,49 +553,92 @@ async def test_unreachable_server_fails_start_and_stop_is_safe(tmp_path: Path) -
     await store.close()
 
 
-async def test_webhook_mode_receives_authentic_updates_only(tmp_path: Path) -> None:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def command_update(update_id: int, chat: dict[str, Any], sender: dict[str, Any], text: str) -> dict[str, Any]:
+    """A message update exactly as Telegram posts it to a webhook."""
+    command = text.split()[0]
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": chat,
+            "from": sender,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+        },
+    }
+
+
+@pytest.mark.parametrize("configured", [True, False], ids=["configured-secret", "generated-secret"])
+async def test_webhook_refuses_updates_without_the_secret(tmp_path: Path, configured: bool) -> None:
+    port = free_port()
     async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
+        secret = {"secret_token": SecretStr("s3cret-value")} if configured else {}
         webhook = TelegramWebhook(
-            url="https://bot.example.test/hook/abc",
-            listen="127.0.0.1",
-            port=port,
-            secret_token=SecretStr("s3cret-value"),
+            url="https://bot.example.test/hook/abc", listen="127.0.0.1", port=port, **secret
         )
-        async with running(tmp_path, fake, telegram_config(fake, webhook=webhook)):
+        async with running(tmp_path, fake, telegram_config(fake, webhook=webhook)) as bot:
             assert fake.webhook is not None
             assert fake.webhook["url"] == "https://bot.example.test/hook/abc"
-            assert fake.webhook["secret_token"] == "s3cret-value"
             assert "message" in fake.webhook["allowed_updates"]
-            ann = fake.user(900_100, language="en")
-            update = {
-                "update_id": 1,
-                "message": {
-                    "message_id": 1,
-                    "date": 0,
-                    "chat": fake.chats[900_100],
-                    "from": ann,
-                    "text": "/help",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-                },
-            }
+            registered = fake.webhook["secret_token"]
+            if configured:
+                assert registered == "s3cret-value"
+            else:
+                assert re.fullmatch(r"[A-Za-z0-9_-]{43}", registered)
+                assert registered == webhook.secret_token.get_secret_value()
             url = f"http://127.0.0.1:{port}/hook/abc"
-            async with aiohttp.ClientSession() as http:
-                async with http.post(url, json=update) as response:
-                    assert response.status == 403
-                headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
-                async with http.post(url, json=update, headers=headers) as response:
-                    assert response.status == 403
-                headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
-                async with http.post(url, data=b"not json", headers=headers) as response:
-                    assert response.status == 400
-                async with http.post(url, json=update, headers=headers) as response:
-                    assert response.status == 200
-            await fake.wait_for(lambda: len(fake.sent_to(900_100)) == 1)
-            assert fake.sent_to(900_100)[0].text.startswith("Commands:")
+            group = fake.add_chat(-2100, "supergroup", title="Readers")
+            admin = fake.user(900_100, language="en")
+            fake.set_member(-2100, 900_100, "administrator")
+            assert await fake.post_webhook(url, command_update(1, group, admin, "/subscribe")) == 200
+            await fake.wait_for(lambda: len(fake.sent_to(-2100)) == 1)
+            assert fake.sent_to(-2100)[0].text.startswith("Subscribed")
+
+            # The forgery that used to unsubscribe a group: its id, but "private" so nobody is asked.
+            private = {"id": -2100, "type": "private", "first_name": "x"}
+            forged = command_update(2, private, admin, "/unsubscribe")
+            assert await fake.post_webhook(url, forged, secret="") == 403
+            assert await fake.post_webhook(url, forged, secret="wrong") == 403
+            assert await fake.post_webhook(url, forged, secret=registered + "x") == 403
+            assert await fake.post_webhook(url, b"x" * (2 << 20)) == 413
+            assert await fake.post_webhook(url, b"not json") == 400
+            assert await fake.post_webhook(url, command_update(3, group, admin, "/status")) == 200
+            await fake.wait_for(lambda: len(fake.sent_to(-2100)) == 2)
+            assert "Status: active" in fake.sent_to(-2100)[1].text
+            sub = await bot.store.get_subscription("telegram", "-2100")
+            assert sub is not None and sub.status == "active"
             assert fake.calls("getUpdates") == []
+
+
+async def test_a_generated_webhook_secret_never_reaches_the_logs(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    port = free_port()
+    try:
+        async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
+            webhook = TelegramWebhook(url="https://bot.example.test/hook", listen="127.0.0.1", port=port)
+            settings = Settings(telegram=telegram_config(fake, webhook=webhook))
+            setup_logging("DEBUG", settings.secrets(), stream)
+            async with running(tmp_path, fake, settings.telegram):
+                assert fake.webhook is not None
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+    output = stream.getvalue()
+    assert "setWebhook" in output and "secret_token" in output  # PTB logged the call's parameters...
+    assert webhook.secret_token.get_secret_value() not in output  # ...without the secret
+    assert REDACTED in output
 
 
 async def test_a_refused_reply_waits_as_told_and_arrives_once(bot: Bot) -> None:
