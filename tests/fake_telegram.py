@@ -158,6 +158,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.webhook: JSON | None = None
         self._faults: dict[int | None, list[tuple[Callable[[], ApiError], int | None]]] = defaultdict(list)
+        self._lookup_faults: dict[tuple[str, int], Callable[[], ApiError]] = {}
         self._updates: list[JSON] = []
         self._next_update_id = 1
         self._next_message_id: dict[int, int] = defaultdict(lambda: 1)
@@ -234,6 +235,18 @@ class FakeTelegram:
     def fail(self, chat_id: int | None, error: Callable[[], ApiError], times: int | None = None) -> None:
         """Answer sends/edits to `chat_id` (None: every chat) with `error`, `times` times or forever."""
         self._faults[chat_id].append((error, times))
+
+    def fail_lookups(
+        self,
+        chat_id: int,
+        error: Callable[[], ApiError],
+        methods: Iterable[str] = ("getChat", "getChatMember"),
+    ) -> None:
+        """Answer `methods` about `chat_id` with `error`: a bot removed from a private channel gets
+        400 "chat not found" even from getChat; a demoted one may still read the chat but not its
+        members (400 "member list is inaccessible", 403 "bot is not a member")."""
+        for method in methods:
+            self._lookup_faults[(method.lower(), chat_id)] = error
 
     def clear_faults(self, chat_id: int | None = None) -> None:
         self._faults.pop(chat_id, None)
@@ -465,7 +478,7 @@ class FakeTelegram:
         return True
 
     async def _m_getchat(self, params: JSON) -> JSON:
-        chat = self._chat(params.get("chat_id"))
+        chat = self._chat(params.get("chat_id"), "getchat")
         return {
             **chat,
             "accent_color_id": 0,
@@ -480,7 +493,7 @@ class FakeTelegram:
         }
 
     async def _m_getchatmember(self, params: JSON) -> JSON:
-        chat = self._chat(params.get("chat_id"))
+        chat = self._chat(params.get("chat_id"), "getchatmember")
         user_id = int(params["user_id"])
         if chat["type"] == "private":
             status = {"status": "member"} if user_id in (chat["id"], BOT_ID) else {"status": "left"}
@@ -511,18 +524,20 @@ class FakeTelegram:
 
     # -- rules -----------------------------------------------------------------------------------
 
-    def _chat(self, chat_id: object) -> JSON:
+    def _chat(self, chat_id: object, method: str = "") -> JSON:
+        """The chat `chat_id` names, or the error Telegram gives `method` for it."""
+        chat: JSON | None = None
         if isinstance(chat_id, str) and chat_id.startswith("@"):
-            for chat in self.chats.values():
-                if chat.get("username", "").lower() == chat_id[1:].lower():
-                    return chat
-            raise chat_not_found()
-        try:
-            chat = self.chats.get(int(chat_id))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            chat = None
+            wanted = chat_id[1:].lower()
+            chat = next((c for c in self.chats.values() if c.get("username", "").lower() == wanted), None)
+        else:
+            with contextlib.suppress(TypeError, ValueError):
+                chat = self.chats.get(int(chat_id))  # type: ignore[arg-type]
         if chat is None:
             raise chat_not_found()
+        fault = self._lookup_faults.get((method, chat["id"]))
+        if fault is not None:
+            raise fault()
         return chat
 
     def _find(self, params: JSON) -> FakeMessage:

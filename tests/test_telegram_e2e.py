@@ -8,7 +8,7 @@ import io
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fake_telegram import (
     BOT_USERNAME,
+    ApiError,
     FakeMessage,
     FakeTelegram,
     FloodRules,
@@ -356,6 +357,63 @@ async def test_channel_refusals_are_clear(bot: Bot) -> None:
     bot.fake.set_member(-2004, 302, "administrator")
     hint = await bot.say(-2004, "/subscribe @ai_news", sender=group_admin)
     assert "private chat" in hint.text
+
+
+async def subscribed_channel(bot: Bot, channel: int, creator: dict[str, Any]) -> None:
+    """A channel subscribed (robotics only) by `creator` while the bot could still verify it."""
+    bot.fake.add_chat(channel, "channel", title="Lost", username=f"lost{-channel % 10_000}")
+    bot.fake.set_bot_admin(channel)
+    bot.fake.set_member(channel, creator["id"], "creator")
+    assert (await bot.say(creator["id"], f"/subscribe {channel} robotics", sender=creator)).text.startswith(
+        "Subscribed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("methods", "error", "refusal"),
+    [
+        (("getChat", "getChatMember"), chat_not_found, "was not found"),
+        (("getChatMember",), lambda: ApiError(400, "Bad Request: member list is inaccessible"), "no longer"),
+        (
+            ("getChatMember",),
+            lambda: ApiError(403, "Forbidden: bot is not a member of the channel chat"),
+            "no longer",
+        ),
+    ],
+    ids=["removed", "demoted-400", "demoted-403"],
+)
+async def test_a_lost_channel_allows_its_creator_only_status_and_unsubscribe(
+    bot: Bot, methods: tuple[str, ...], error: Callable[[], ApiError], refusal: str
+) -> None:
+    channel = -1001000005100
+    creator = bot.fake.user(310, language="en")
+    await subscribed_channel(bot, channel, creator)
+    picker = await bot.say(310, f"/categories {channel}", sender=creator)
+    bot.fake.fail_lookups(channel, error, methods)
+
+    for command in (f"/keywords {channel} +ai", f"/schedule {channel} at 08:00", f"/categories {channel}"):
+        assert refusal in (await bot.say(310, command, sender=creator)).text, command
+    answer = await bot.press(picker, "Tech", sender=creator)
+    assert answer["show_alert"] is True and refusal in answer["text"]
+    sub = await bot.store.get_subscription("telegram", str(channel))
+    assert sub is not None and sub.filter.categories == {"robotics"} and sub.filter.include == ()
+    assert sub.schedule == "instant"
+
+    stranger = bot.fake.user(311, language="en")
+    assert refusal in (await bot.say(311, f"/status {channel}", sender=stranger)).text
+    assert "Status: active" in (await bot.say(310, f"/status {channel}", sender=creator)).text
+    assert (await bot.say(310, f"/unsubscribe {channel}", sender=creator)).text.startswith("Unsubscribed")
+
+
+async def test_a_demoted_creator_is_refused_even_status_when_telegram_says_so(bot: Bot) -> None:
+    channel = -1001000005101
+    creator = bot.fake.user(312, language="en")
+    await subscribed_channel(bot, channel, creator)
+    bot.fake.set_member(channel, 312, "member")
+    for command in (f"/status {channel}", f"/unsubscribe {channel}", f"/keywords {channel} +ai"):
+        assert "Only administrators" in (await bot.say(312, command, sender=creator)).text, command
+    sub = await bot.store.get_subscription("telegram", str(channel))
+    assert sub is not None and sub.status == "active" and sub.filter.include == ()
 
 
 async def test_removed_bot_pauses_and_resubscribe_resumes(bot: Bot) -> None:

@@ -38,7 +38,8 @@ from bot.platforms.telegram.translate import (
 log = logging.getLogger(__name__)
 KNOWN = frozenset(DESCRIPTIONS)
 CHANNEL_COMMANDS = frozenset(MANAGING | {"latest", "status"})
-_LOST_ACCESS = frozenset({"channel_not_found", "bot_not_admin"})
+# What the subscriber of a channel may still do once nobody can verify its administrators.
+UNVERIFIED_COMMANDS = frozenset({"status", "unsubscribe"})
 MAX_ALERT = 200
 
 
@@ -128,7 +129,7 @@ class TelegramHandlers:
         if args and parsed.name in CHANNEL_COMMANDS and is_channel_ref(args[0]):
             if message.chat.type != "private" or user is None:
                 return tr("channels_in_private", language)
-            access = await self._channel(bot, args[0], user.id, need_post=parsed.name == "subscribe")
+            access = await self._channel(bot, args[0], user.id, parsed.name)
             if isinstance(access, Refusal):
                 return tr(access.key, language, channel=args[0])
             caller = Caller(str(user.id), user_language, can_manage=True, is_owner=owner)
@@ -137,14 +138,16 @@ class TelegramHandlers:
         caller = Caller(caller_id(message), user_language, can_manage=manage, is_owner=owner)
         return Command(parsed.name, args, chat_ref(message.chat, topic_id(message)), caller)
 
-    async def _channel(self, bot: Bot, ref: str, user_id: int, *, need_post: bool) -> ChatRef | Refusal:
-        """Channel access, or, when the bot lost it, the subscription this user created for that id.
+    async def _channel(self, bot: Bot, ref: str, user_id: int, command: str) -> ChatRef | Refusal:
+        """Channel access for `command`, or, when the bot lost the channel, the subscription this
+        user created for that id, for /status and /unsubscribe only.
 
-        A removed bot cannot ask Telegram who administers the channel any more, but its creator must
-        still be able to see why it is paused and to unsubscribe.
+        A removed or demoted bot cannot ask Telegram who administers the channel any more. The
+        creator must still see why it is paused and be able to stop it, but a creator who may since
+        have been demoted too must not change its settings on the strength of an old record.
         """
-        access = await channel_access(bot, ref, user_id, need_post=need_post)
-        if isinstance(access, ChatRef) or need_post or access.key not in _LOST_ACCESS:
+        access = await channel_access(bot, ref, user_id, need_post=command == "subscribe")
+        if isinstance(access, ChatRef) or access.verified or command not in UNVERIFIED_COMMANDS:
             return access
         sub = await self._service.store.get_subscription(PLATFORM, ref, None)
         if sub is None or sub.created_by != str(user_id):
@@ -191,7 +194,7 @@ class TelegramHandlers:
         user = query.from_user
         owner = user.id in self._owners
         if press.target is not None:
-            access = await self._channel(bot, press.target, user.id, need_post=False)
+            access = await self._channel(bot, press.target, user.id, "categories")
             if isinstance(access, Refusal):
                 return tr(access.key, language, channel=press.target)
             chat, manage = access, True
