@@ -357,6 +357,47 @@ async def test_a_member_cannot_use_someone_elses_menu(world: World) -> None:
     assert (await world.subscription(world.news)).filter.categories == {"jobs"}
 
 
+async def test_forged_menus_naming_another_channel_change_nothing(world: World) -> None:
+    fake, news = world.fake, world.news
+    await world.command(world.admin, news, "subscribe", {"categories": "jobs"})
+    dm = fake.add_dm(world.admin)
+    await world.command(world.admin, dm, "subscribe")
+    dm_menu = (await world.command(world.admin, dm, "categories")).messages[0]
+
+    other_guild = fake.add_guild("elsewhere")
+    elsewhere = fake.add_channel(other_guild, "general")
+    stranger = fake.add_member(other_guild, "mallory", [fake.add_role(other_guild, "mods", MANAGE_CHANNELS)])
+    await fake.rejoin(other_guild)
+    forgeries = [
+        (world.admin, dm, f"digest:categories:{news.id}"),  # the old form, trusted blindly before
+        (world.admin, dm, f"digest:categories:{news.id}:{dm.id}:{world.admin.id}"),  # DM menu -> #news
+        (world.member, news, f"digest:categories:{news.id}:{news.id}:{world.member.id}"),  # no rights
+        (stranger, elsewhere, f"digest:categories:{news.id}:{elsewhere.id}:{stranger.id}"),  # other server
+        (world.member, news, f"digest:categories:{news.id}:{news.id}:{world.admin.id}"),  # someone else's
+    ]
+    for user, channel, custom_id in forgeries:
+        record = await fake.interact(
+            fake.select(user, channel, dm_menu, ["tech"], forged_custom_id=custom_id)
+        )
+        refused = await fake.answered(record)
+        assert refused.ephemeral() and refused.callbacks[0]["type"] == 4, custom_id
+    assert (await world.subscription(news)).filter.categories == {"jobs"}
+    assert (await world.subscription(dm)).filter.categories == frozenset()
+    own_id = dm_menu["components"][0]["components"][0]["custom_id"]
+    assert own_id == f"digest:categories:{dm.id}:{dm.id}:{world.admin.id}"
+
+
+async def test_the_menu_rechecks_manage_channels_when_the_choice_arrives(world: World) -> None:
+    await world.command(world.admin, world.news, "subscribe", {"categories": "jobs"})
+    body = (await world.command(world.admin, world.news, "categories")).messages[0]
+    world.fake.set_overwrite(world.news, world.admin.id, deny=MANAGE_CHANNELS, member=True)
+    refused = await world.fake.answered(
+        await world.fake.interact(world.fake.select(world.admin, world.news, body, ["tech"]))
+    )
+    assert refused.ephemeral() and "only this chat's administrators" in refused.text()
+    assert (await world.subscription(world.news)).filter.categories == {"jobs"}
+
+
 async def test_subscribe_names_the_permission_the_bot_lacks(world: World) -> None:
     world.fake.set_overwrite(world.news, world.fake.bot.id, deny=EMBED_LINKS, member=True)
     answer = await world.command(world.admin, world.news, "subscribe")
