@@ -101,6 +101,14 @@ class RateLimits(_Strict):
     per_group_per_minute: float | None = Field(default=None, gt=0)
 
 
+class CommandBudgetConfig(_Strict):
+    """Commands one user may send: `burst` in a row, then one every `refill_seconds`; beyond that one
+    "slow down" reply and silence, so a flood cannot delay other users' replies."""
+
+    burst: int = Field(default=5, ge=1, le=1000)
+    refill_seconds: float = Field(default=3.0, gt=0, le=3600)
+
+
 class TelegramWebhook(_Strict):
     """Webhook mode instead of long polling: Telegram posts updates to `url`, we listen locally."""
 
@@ -134,6 +142,7 @@ class TelegramConfig(_Strict):
     admins: list[int] = []
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    command_budget: CommandBudgetConfig = CommandBudgetConfig()
 
     def render_preferences(self) -> dict[str, bool]:
         """Operator-wide rendering choices applied to every Telegram reader."""
@@ -153,6 +162,7 @@ class DiscordConfig(_Strict):
     embeds: bool = True
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
+    command_budget: CommandBudgetConfig = CommandBudgetConfig()
 
     def render_preferences(self) -> dict[str, bool]:
         """Operator-wide rendering choices applied to every Discord reader."""

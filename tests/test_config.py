@@ -121,3 +121,13 @@ def test_a_missing_webhook_secret_is_generated_for_each_start_and_redacted(tmp_p
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, text + "    secret_token: 'not allowed!'\n"))
     assert info.value.problems[0].startswith("telegram.webhook.secret_token: ")
+
+
+def test_command_budget_is_per_platform_and_bounded(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "discord:\n  command_budget: {burst: 2, refill_seconds: 0.5}\n"))
+    assert (settings.discord.command_budget.burst, settings.discord.command_budget.refill_seconds) == (2, 0.5)
+    assert (settings.telegram.command_budget.burst, settings.telegram.command_budget.refill_seconds) == (5, 3)
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "telegram:\n  command_budget: {burst: 0, per: 3}\n"))
+    assert any(p.startswith("telegram.command_budget.burst: ") for p in info.value.problems)
+    assert "telegram.command_budget.per: unknown key" in info.value.problems

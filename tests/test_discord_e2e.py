@@ -34,7 +34,13 @@ from fake_discord import (
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import DEFAULT_DISCORD_API_BASE, DeliveryConfig, DiscordConfig, RateLimits
+from bot.config import (
+    DEFAULT_DISCORD_API_BASE,
+    CommandBudgetConfig,
+    DeliveryConfig,
+    DiscordConfig,
+    RateLimits,
+)
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Sent, Target, Transient
@@ -54,6 +60,7 @@ VOCABULARY = Vocabulary(
         Category("other", "其他", "Other"),
     ]
 )
+ROOMY = CommandBudgetConfig(burst=1000, refill_seconds=1)  # for tests that are not about floods
 FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000)
 
 
@@ -95,6 +102,7 @@ def discord_config(fake: FakeDiscord, **extra: Any) -> DiscordConfig:
         "api_base": fake.api_base,
         "gateway_url": fake.gateway_url,
         "rate_limits": FAST,
+        "command_budget": ROOMY,
     }
     values.update(extra)
     return DiscordConfig(**values)
@@ -721,3 +729,22 @@ async def test_a_deleted_channel_or_thread_pauses_its_subscription(world: World)
     await eventually(both_paused)
     assert (await world.subscription(thread)).paused_reason == "the thread was deleted"
     assert (await world.subscription(world.news)).paused_reason == "the channel was deleted"
+
+
+async def test_a_flood_of_interactions_gets_one_slow_down_and_others_are_served(tmp_path: Path) -> None:
+    async for world in build_world(tmp_path, command_budget=CommandBudgetConfig()):
+        fake = world.fake
+        records = [
+            await fake.interact(fake.slash(world.member, world.news, "status", None)) for _ in range(8)
+        ]
+        other = await world.command(world.admin, world.news, None, group="status")
+        assert other.ephemeral() and other.callbacks[0]["type"] == 4
+        for record in records[:6]:
+            await fake.answered(record)
+        await asyncio.sleep(0.2)
+        answered = [r for r in records if r.callbacks]
+        # The budget of 5, then one "slow down" (the fake refuses answers after Discord's 3 s);
+        # the rest get no answer at all.
+        assert len(answered) == 6
+        slow = [r for r in answered if r.text().startswith("Too many commands")]
+        assert len(slow) == 1 and slow[0].ephemeral() and slow[0] is records[5]

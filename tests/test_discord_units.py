@@ -18,6 +18,7 @@ import pytest
 from discord import ChannelType, Locale
 from discord.app_commands import TranslationContext, TranslationContextLocation, locale_str
 
+from bot.commands.budget import CommandBudget
 from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, Reply
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Transient
@@ -127,7 +128,8 @@ def option(id: int, type: ChannelType, perms: discord.Permissions, name: str = "
 
 
 def bridge(service: RecordingService) -> Bridge:
-    return Bridge(service, owners=[OWNER], default_language="zh")  # type: ignore[arg-type]
+    roomy = CommandBudget(burst=1000, refill_seconds=1)  # these tests are not about floods
+    return Bridge(service, roomy, owners=[OWNER], default_language="zh")  # type: ignore[arg-type]
 
 
 # -- interaction -> Command ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ from fake_telegram import (
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import RateLimits, Settings, TelegramConfig, TelegramWebhook
+from bot.config import CommandBudgetConfig, RateLimits, Settings, TelegramConfig, TelegramWebhook
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, RetryAfter, Sent, Target, Transient
 from bot.logs import REDACTED, setup_logging
@@ -44,6 +44,7 @@ from bot.store.subscriptions import Subscription
 
 TOKEN = "7512345678:AAF-fakeFAKEfakeFAKEfakeFAKEfake12"
 OWNER = 900
+ROOMY = CommandBudgetConfig(burst=1000, refill_seconds=1)  # for tests that are not about floods
 FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
 VOCABULARY = Vocabulary(
     [
@@ -92,6 +93,7 @@ def telegram_config(fake: FakeTelegram, **extra: Any) -> TelegramConfig:
         "base_url": fake.base_url,
         "admins": [OWNER],
         "rate_limits": FAST,
+        "command_budget": ROOMY,
     }
     values.update(extra)
     return TelegramConfig(**values)
@@ -735,3 +737,55 @@ async def test_webhook_port_in_use_is_a_clear_start_error(tmp_path: Path) -> Non
                 await platform.start()
             await platform.stop()
             await store.close()
+
+
+# -- floods --------------------------------------------------------------------------------------
+
+# Telegram's real pacing, a bit faster per chat so the test stays short; the default command budget.
+PACED = RateLimits(global_per_second=30, per_chat_per_second=4, per_group_per_minute=20)
+
+
+@asynccontextmanager
+async def paced_bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    rules = FloodRules(per_chat_per_second=4.0)
+    async with FakeTelegram(TOKEN, flood_rules=rules) as fake:
+        config = telegram_config(fake, rate_limits=PACED, command_budget=CommandBudgetConfig())
+        async with running(tmp_path, fake, config) as harness:
+            yield harness
+
+
+async def reply_time(bot: Bot, chat_id: int, sender: dict[str, Any]) -> float:
+    """Seconds from a /help in `chat_id` until its answer arrives."""
+    clock = asyncio.get_running_loop().time
+    started = clock()
+    await bot.say(chat_id, "/help", sender=sender)
+    return clock() - started
+
+
+async def test_one_users_flood_neither_delays_others_nor_gets_more_than_one_slow_down(tmp_path: Path) -> None:
+    async with paced_bot(tmp_path) as bot:
+        flooder = bot.fake.user(950, language="en")
+        other = bot.fake.user(951, language="en")
+        for _ in range(40):
+            bot.fake.push_message(950, "/status", sender=flooder)
+        assert await reply_time(bot, 951, other) < 1.0
+
+        await bot.fake.wait_for(lambda: len(bot.fake.sent_to(950)) >= 6)
+        await asyncio.sleep(0.6)  # time for a seventh reply, were there one
+        replies = [message.text for message in bot.fake.sent_to(950)]
+        slow_down = [text for text in replies if text.startswith("Too many commands")]
+        assert len(slow_down) == 1 and len(replies) == 6
+        assert bot.fake.refused == []  # and Telegram never had to refuse a send
+
+
+async def test_a_busy_group_does_not_hold_up_other_chats(tmp_path: Path) -> None:
+    async with paced_bot(tmp_path) as bot:
+        group = -2200
+        bot.fake.add_chat(group, "supergroup", title="Busy")
+        for member in range(960, 980):  # twenty members, each well within their own budget
+            bot.fake.push_message(group, "/status", sender=bot.fake.user(member, language="en"))
+        await bot.fake.wait_for(lambda: len(bot.fake.sent_to(group)) >= 1)
+        # The group may get one reply every 3 s (20/min); the others wait for it outside PTB's
+        # update slots, so a private chat is answered at once.
+        assert await reply_time(bot, 981, bot.fake.user(981, language="en")) < 1.0
+        assert len(bot.fake.sent_to(group)) < 20

@@ -16,10 +16,11 @@ import discord
 from discord import app_commands
 
 from bot.commands.args import resolve_categories
+from bot.commands.budget import CommandBudget, Verdict
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
-from bot.platforms.discord.channels import DM, GUILD_CHANNEL, chat_kind, chat_ref
+from bot.platforms.discord.channels import DM, GUILD_CHANNEL, PLATFORM, chat_kind, chat_ref
 from bot.platforms.discord.menus import MenuBinding, is_menu, parse_menu
 from bot.platforms.discord.replies import NO_MENTIONS, escape, respond, send_reply
 
@@ -55,10 +56,27 @@ def word_args(text: str | None) -> tuple[str, ...]:
 class Bridge:
     """Runs slash commands and menu submissions against the command service."""
 
-    def __init__(self, service: CommandService, *, owners: Collection[int], default_language: str) -> None:
+    def __init__(
+        self,
+        service: CommandService,
+        budget: CommandBudget,
+        *,
+        owners: Collection[int],
+        default_language: str,
+    ) -> None:
         self.service = service
+        self.budget = budget
         self.owners = frozenset(owners)
         self.default_language = default_language
+
+    async def _admitted(self, interaction: discord.Interaction) -> bool:
+        """Whether the user's command budget lets this interaction run. Checked at once, never waited
+        for (Discord wants an answer within 3 s); the first refusal is an ephemeral "slow down", later
+        ones get no answer until the budget recovers."""
+        verdict = self.budget.admit(PLATFORM, str(interaction.user.id))
+        if verdict is Verdict.SLOW_DOWN:
+            await _refuse(interaction, self.budget.slow_down(self.language(interaction)))
+        return verdict is Verdict.RUN
 
     # -- slash commands ---------------------------------------------------------------------
 
@@ -73,6 +91,8 @@ class Bridge:
     ) -> None:
         """Handle `/digest <name>` (or a member command) for the chosen channel; `public` overrides
         whether the answer is visible to everyone (only /latest offers it)."""
+        if not await self._admitted(interaction):
+            return
         ephemeral = not public if public is not None else name not in PUBLIC_REPLIES
         language = self.language(interaction)
         target = self.target(interaction, channel)
@@ -151,6 +171,8 @@ class Bridge:
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is not discord.InteractionType.component or not is_menu(custom_id):
             return False
+        if not await self._admitted(interaction):
+            return True
         language = self.language(interaction)
         binding = parse_menu(custom_id)
         if binding is None:
