@@ -778,6 +778,21 @@ async def test_one_users_flood_neither_delays_others_nor_gets_more_than_one_slow
         assert bot.fake.refused == []  # and Telegram never had to refuse a send
 
 
+async def test_button_presses_count_against_the_same_budget(tmp_path: Path) -> None:
+    async with paced_bot(tmp_path) as bot:
+        ann = bot.fake.user(955, language="en")
+        await bot.say(955, "/subscribe", sender=ann)
+        picker = await bot.say(955, "/categories", sender=ann)  # two commands: three presses left
+        data = next(b["callback_data"] for b in picker.buttons() if b["text"] == "Jobs")
+        queries = [bot.fake.push_callback(picker, data, sender=ann) for _ in range(6)]
+        await bot.fake.wait_for(lambda: len(bot.fake.callback_answers) >= 4)
+        await asyncio.sleep(0.3)  # time for a fifth answer, were there one
+        answers = {a["callback_query_id"]: a for a in bot.fake.callback_answers}
+        assert [q in answers for q in queries] == [True] * 4 + [False] * 2
+        assert answers[queries[3]]["text"].startswith("Too many commands")
+        assert picker.edits == 3
+
+
 async def test_a_busy_group_does_not_hold_up_other_chats(tmp_path: Path) -> None:
     async with paced_bot(tmp_path) as bot:
         group = -2200

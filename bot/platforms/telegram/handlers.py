@@ -208,11 +208,11 @@ class TelegramHandlers:
             return
         language = language_of(query.from_user.language_code, self._default_language)
         verdict = self._budget.admit(PLATFORM, str(query.from_user.id))
-        if verdict is not Verdict.RUN:
-            alert = self._budget.slow_down(language) if verdict is Verdict.SLOW_DOWN else None
+        if verdict is Verdict.SLOW_DOWN:
             with contextlib.suppress(TelegramError):
-                await query.answer(alert, show_alert=alert is not None)
-            return
+                await query.answer(self._budget.slow_down(language), show_alert=True)
+        if verdict is not Verdict.RUN:
+            return  # an ignored press is not even answered: a flood costs no requests
         try:
             alert = await self._press(context.bot, update, language)
             await query.answer(alert[:MAX_ALERT] if alert else None, show_alert=bool(alert))
