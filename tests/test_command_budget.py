@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.commands.budget import CommandBudget, Verdict
@@ -61,6 +61,7 @@ def test_idle_users_are_forgotten_so_memory_follows_active_users() -> None:
     assert limits.tracked_users() <= 2048
 
 
+@settings(max_examples=60)
 @given(st.lists(st.tuples(st.sampled_from("ab"), st.floats(0, 5)), max_size=200))
 def test_no_user_ever_runs_more_than_the_budget_allows(events: list[tuple[str, float]]) -> None:
     clock = Clock()
