@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,6 +30,7 @@ from bot.delivery.schedule import parse_schedule, parse_timezone
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_DISCORD_GATEWAY = "wss://gateway.discord.gg/"
+GENERATED_SECRET_BYTES = 32  # 43 characters
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -99,6 +101,14 @@ class RateLimits(_Strict):
     per_group_per_minute: float | None = Field(default=None, gt=0)
 
 
+class CommandBudgetConfig(_Strict):
+    """Commands one user may send: `burst` in a row, then one every `refill_seconds`; beyond that one
+    "slow down" reply and silence, so a flood cannot delay other users' replies."""
+
+    burst: int = Field(default=5, ge=1, le=1000)
+    refill_seconds: float = Field(default=3.0, gt=0, le=3600)
+
+
 class TelegramWebhook(_Strict):
     """Webhook mode instead of long polling: Telegram posts updates to `url`, we listen locally."""
 
@@ -106,13 +116,20 @@ class TelegramWebhook(_Strict):
     listen: str = "0.0.0.0"
     port: int = Field(default=8443, ge=1, le=65535)
     path: str = ""
-    secret_token: SecretStr | None = None
+    secret_token: SecretStr = Field(default=None, validate_default=True)  # type: ignore[assignment]
+
+    @field_validator("secret_token", mode="before")
+    @classmethod
+    def _generate_secret(cls, value: object) -> object:
+        """Without a secret anyone who learns the URL can post forged updates, so a missing or empty
+        one is generated (token_urlsafe uses only A-Z, a-z, 0-9, _ and -), new for every start."""
+        return secrets.token_urlsafe(GENERATED_SECRET_BYTES) if value in (None, "") else value
 
     @field_validator("secret_token")
     @classmethod
-    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
         """Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in a webhook secret."""
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
@@ -125,6 +142,7 @@ class TelegramConfig(_Strict):
     admins: list[int] = []
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    command_budget: CommandBudgetConfig = CommandBudgetConfig()
 
     def render_preferences(self) -> dict[str, bool]:
         """Operator-wide rendering choices applied to every Telegram reader."""
@@ -144,6 +162,7 @@ class DiscordConfig(_Strict):
     embeds: bool = True
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
+    command_budget: CommandBudgetConfig = CommandBudgetConfig()
 
     def render_preferences(self) -> dict[str, bool]:
         """Operator-wide rendering choices applied to every Discord reader."""
@@ -219,7 +238,7 @@ class Settings(_Strict):
     def secrets(self) -> list[str]:
         """Every configured secret, so logging can redact them wherever they appear."""
         values = [self.telegram.token.get_secret_value(), self.discord.token.get_secret_value()]
-        if self.telegram.webhook is not None and self.telegram.webhook.secret_token is not None:
+        if self.telegram.webhook is not None:
             values.append(self.telegram.webhook.secret_token.get_secret_value())
         return [v for v in values if v]
 

@@ -615,15 +615,18 @@ class FakeDiscord:
         values: list[str],
         *,
         locale: str = "en-US",
+        forged_custom_id: str | None = None,
     ) -> dict[str, Any]:
-        """A MESSAGE_COMPONENT interaction: `user` submitted the first select menu of `message`."""
+        """A MESSAGE_COMPONENT interaction: `user` submitted the first select menu of `message`.
+        `forged_custom_id` replaces the menu's id, as a modified client could."""
         menu = next(c for row in message["components"] for c in row["components"] if c["type"] == 3)
         allowed = {o["value"] for o in menu["options"]}
         if not set(values) <= allowed or not menu.get("min_values", 1) <= len(values) <= menu.get(
             "max_values", 1
         ):
             raise ValueError(f"Discord would not let a user submit {values!r} in {menu!r}")
-        data = {"custom_id": menu["custom_id"], "component_type": 3, "values": values}
+        custom_id = forged_custom_id or menu["custom_id"]
+        data = {"custom_id": custom_id, "component_type": 3, "values": values}
         shown = dict(message, id=message.get("id") or snowflake(), channel_id=channel.id)
         return self._interaction(3, user, channel, data, locale=locale, message=self._message(shown))
 

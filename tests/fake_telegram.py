@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import json
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from telegram_html import TelegramBadRequest, check_send_message
 
@@ -30,6 +32,8 @@ MAX_CALLBACK_BYTES = 64
 STRING_KEYS = frozenset(
     {"text", "parse_mode", "callback_query_id", "language_code", "url", "secret_token", "caption"}
 )
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SEND_METHODS = frozenset({"sendmessage"})
 EDIT_METHODS = frozenset({"editmessagetext", "editmessagereplymarkup"})
 
@@ -154,6 +158,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.webhook: JSON | None = None
         self._faults: dict[int | None, list[tuple[Callable[[], ApiError], int | None]]] = defaultdict(list)
+        self._lookup_faults: dict[tuple[str, int], Callable[[], ApiError]] = {}
         self._updates: list[JSON] = []
         self._next_update_id = 1
         self._next_message_id: dict[int, int] = defaultdict(lambda: 1)
@@ -230,6 +235,18 @@ class FakeTelegram:
     def fail(self, chat_id: int | None, error: Callable[[], ApiError], times: int | None = None) -> None:
         """Answer sends/edits to `chat_id` (None: every chat) with `error`, `times` times or forever."""
         self._faults[chat_id].append((error, times))
+
+    def fail_lookups(
+        self,
+        chat_id: int,
+        error: Callable[[], ApiError],
+        methods: Iterable[str] = ("getChat", "getChatMember"),
+    ) -> None:
+        """Answer `methods` about `chat_id` with `error`: a bot removed from a private channel gets
+        400 "chat not found" even from getChat; a demoted one may still read the chat but not its
+        members (400 "member list is inaccessible", 403 "bot is not a member")."""
+        for method in methods:
+            self._lookup_faults[(method.lower(), chat_id)] = error
 
     def clear_faults(self, chat_id: int | None = None) -> None:
         self._faults.pop(chat_id, None)
@@ -317,6 +334,18 @@ class FakeTelegram:
             },
         )
 
+    async def post_webhook(self, url: str, update: JSON | bytes, *, secret: str | None = None) -> int:
+        """POST one update (or raw bytes) to the bot's webhook as Telegram does: with the registered
+        secret header, or `secret` when given to forge one ("" sends none). Returns the HTTP status."""
+        secret = (self.webhook or {}).get("secret_token") if secret is None else secret
+        headers = {SECRET_HEADER: secret} if secret else {}
+        body = update if isinstance(update, bytes) else json.dumps(update).encode()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, data=body, headers=headers) as response,
+        ):
+            return response.status
+
     # -- inspecting ----------------------------------------------------------------------------
 
     def sent_to(self, chat_id: int) -> list[FakeMessage]:
@@ -366,6 +395,10 @@ class FakeTelegram:
         return True
 
     async def _m_setwebhook(self, params: JSON) -> bool:
+        """Records the registration, secret_token included, refusing a secret Telegram would refuse."""
+        secret = params.get("secret_token")
+        if secret is not None and not WEBHOOK_SECRET.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         self.webhook = params
         return True
 
@@ -445,7 +478,7 @@ class FakeTelegram:
         return True
 
     async def _m_getchat(self, params: JSON) -> JSON:
-        chat = self._chat(params.get("chat_id"))
+        chat = self._chat(params.get("chat_id"), "getchat")
         return {
             **chat,
             "accent_color_id": 0,
@@ -460,7 +493,7 @@ class FakeTelegram:
         }
 
     async def _m_getchatmember(self, params: JSON) -> JSON:
-        chat = self._chat(params.get("chat_id"))
+        chat = self._chat(params.get("chat_id"), "getchatmember")
         user_id = int(params["user_id"])
         if chat["type"] == "private":
             status = {"status": "member"} if user_id in (chat["id"], BOT_ID) else {"status": "left"}
@@ -491,18 +524,20 @@ class FakeTelegram:
 
     # -- rules -----------------------------------------------------------------------------------
 
-    def _chat(self, chat_id: object) -> JSON:
+    def _chat(self, chat_id: object, method: str = "") -> JSON:
+        """The chat `chat_id` names, or the error Telegram gives `method` for it."""
+        chat: JSON | None = None
         if isinstance(chat_id, str) and chat_id.startswith("@"):
-            for chat in self.chats.values():
-                if chat.get("username", "").lower() == chat_id[1:].lower():
-                    return chat
-            raise chat_not_found()
-        try:
-            chat = self.chats.get(int(chat_id))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            chat = None
+            wanted = chat_id[1:].lower()
+            chat = next((c for c in self.chats.values() if c.get("username", "").lower() == wanted), None)
+        else:
+            with contextlib.suppress(TypeError, ValueError):
+                chat = self.chats.get(int(chat_id))  # type: ignore[arg-type]
         if chat is None:
             raise chat_not_found()
+        fault = self._lookup_faults.get((method, chat["id"]))
+        if fault is not None:
+            raise fault()
         return chat
 
     def _find(self, params: JSON) -> FakeMessage:

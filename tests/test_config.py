@@ -107,3 +107,27 @@ def test_broadcast_schedule_and_timezone_validated() -> None:
         parse_settings({"broadcasts": [bad]}, "c", Path("/"))
     assert any(p.startswith("broadcasts.0.schedule: ") and "25:00" in p for p in info.value.problems)
     assert any(p.startswith("broadcasts.0.timezone: ") for p in info.value.problems)
+
+
+def test_a_missing_webhook_secret_is_generated_for_each_start_and_redacted(tmp_path: Path) -> None:
+    text = "telegram:\n  token: '1:x'\n  webhook:\n    url: https://bot.example.test/hook\n"
+    first, second = load_settings(write(tmp_path, text)), load_settings(write(tmp_path, text))
+    assert first.telegram.webhook is not None and second.telegram.webhook is not None
+    secret = first.telegram.webhook.secret_token.get_secret_value()
+    assert len(secret) >= 32 and secret != second.telegram.webhook.secret_token.get_secret_value()
+    assert secret in first.secrets()
+    empty = load_settings(write(tmp_path, text + "    secret_token: ''\n"))
+    assert empty.telegram.webhook is not None and empty.telegram.webhook.secret_token.get_secret_value()
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text + "    secret_token: 'not allowed!'\n"))
+    assert info.value.problems[0].startswith("telegram.webhook.secret_token: ")
+
+
+def test_command_budget_is_per_platform_and_bounded(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "discord:\n  command_budget: {burst: 2, refill_seconds: 0.5}\n"))
+    assert (settings.discord.command_budget.burst, settings.discord.command_budget.refill_seconds) == (2, 0.5)
+    assert (settings.telegram.command_budget.burst, settings.telegram.command_budget.refill_seconds) == (5, 3)
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "telegram:\n  command_budget: {burst: 0, per: 3}\n"))
+    assert any(p.startswith("telegram.command_budget.burst: ") for p in info.value.problems)
+    assert "telegram.command_budget.per: unknown key" in info.value.problems

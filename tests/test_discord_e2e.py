@@ -34,7 +34,13 @@ from fake_discord import (
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import DEFAULT_DISCORD_API_BASE, DeliveryConfig, DiscordConfig, RateLimits
+from bot.config import (
+    DEFAULT_DISCORD_API_BASE,
+    CommandBudgetConfig,
+    DeliveryConfig,
+    DiscordConfig,
+    RateLimits,
+)
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Sent, Target, Transient
@@ -54,6 +60,7 @@ VOCABULARY = Vocabulary(
         Category("other", "其他", "Other"),
     ]
 )
+ROOMY = CommandBudgetConfig(burst=1000, refill_seconds=1)  # for tests that are not about floods
 FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000)
 
 
@@ -95,6 +102,7 @@ def discord_config(fake: FakeDiscord, **extra: Any) -> DiscordConfig:
         "api_base": fake.api_base,
         "gateway_url": fake.gateway_url,
         "rate_limits": FAST,
+        "command_budget": ROOMY,
     }
     values.update(extra)
     return DiscordConfig(**values)
@@ -354,6 +362,47 @@ async def test_a_member_cannot_use_someone_elses_menu(world: World) -> None:
         await world.fake.interact(world.fake.select(world.member, world.news, body, ["tech"]))
     )
     assert refused.ephemeral()
+    assert (await world.subscription(world.news)).filter.categories == {"jobs"}
+
+
+async def test_forged_menus_naming_another_channel_change_nothing(world: World) -> None:
+    fake, news = world.fake, world.news
+    await world.command(world.admin, news, "subscribe", {"categories": "jobs"})
+    dm = fake.add_dm(world.admin)
+    await world.command(world.admin, dm, "subscribe")
+    dm_menu = (await world.command(world.admin, dm, "categories")).messages[0]
+
+    other_guild = fake.add_guild("elsewhere")
+    elsewhere = fake.add_channel(other_guild, "general")
+    stranger = fake.add_member(other_guild, "mallory", [fake.add_role(other_guild, "mods", MANAGE_CHANNELS)])
+    await fake.rejoin(other_guild)
+    forgeries = [
+        (world.admin, dm, f"digest:categories:{news.id}"),  # the old form, trusted blindly before
+        (world.admin, dm, f"digest:categories:{news.id}:{dm.id}:{world.admin.id}"),  # DM menu -> #news
+        (world.member, news, f"digest:categories:{news.id}:{news.id}:{world.member.id}"),  # no rights
+        (stranger, elsewhere, f"digest:categories:{news.id}:{elsewhere.id}:{stranger.id}"),  # other server
+        (world.member, news, f"digest:categories:{news.id}:{news.id}:{world.admin.id}"),  # someone else's
+    ]
+    for user, channel, custom_id in forgeries:
+        record = await fake.interact(
+            fake.select(user, channel, dm_menu, ["tech"], forged_custom_id=custom_id)
+        )
+        refused = await fake.answered(record)
+        assert refused.ephemeral() and refused.callbacks[0]["type"] == 4, custom_id
+    assert (await world.subscription(news)).filter.categories == {"jobs"}
+    assert (await world.subscription(dm)).filter.categories == frozenset()
+    own_id = dm_menu["components"][0]["components"][0]["custom_id"]
+    assert own_id == f"digest:categories:{dm.id}:{dm.id}:{world.admin.id}"
+
+
+async def test_the_menu_rechecks_manage_channels_when_the_choice_arrives(world: World) -> None:
+    await world.command(world.admin, world.news, "subscribe", {"categories": "jobs"})
+    body = (await world.command(world.admin, world.news, "categories")).messages[0]
+    world.fake.set_overwrite(world.news, world.admin.id, deny=MANAGE_CHANNELS, member=True)
+    refused = await world.fake.answered(
+        await world.fake.interact(world.fake.select(world.admin, world.news, body, ["tech"]))
+    )
+    assert refused.ephemeral() and "only this chat's administrators" in refused.text()
     assert (await world.subscription(world.news)).filter.categories == {"jobs"}
 
 
@@ -680,3 +729,22 @@ async def test_a_deleted_channel_or_thread_pauses_its_subscription(world: World)
     await eventually(both_paused)
     assert (await world.subscription(thread)).paused_reason == "the thread was deleted"
     assert (await world.subscription(world.news)).paused_reason == "the channel was deleted"
+
+
+async def test_a_flood_of_interactions_gets_one_slow_down_and_others_are_served(tmp_path: Path) -> None:
+    async for world in build_world(tmp_path, command_budget=CommandBudgetConfig()):
+        fake = world.fake
+        records = [
+            await fake.interact(fake.slash(world.member, world.news, "status", None)) for _ in range(8)
+        ]
+        other = await world.command(world.admin, world.news, None, group="status")
+        assert other.ephemeral() and other.callbacks[0]["type"] == 4
+        for record in records[:6]:
+            await fake.answered(record)
+        await asyncio.sleep(0.2)
+        answered = [r for r in records if r.callbacks]
+        # The budget of 5, then one "slow down" (the fake refuses answers after Discord's 3 s);
+        # the rest get no answer at all.
+        assert len(answered) == 6
+        slow = [r for r in answered if r.text().startswith("Too many commands")]
+        assert len(slow) == 1 and slow[0].ephemeral() and slow[0] is records[5]

@@ -18,14 +18,15 @@ import pytest
 from discord import ChannelType, Locale
 from discord.app_commands import TranslationContext, TranslationContextLocation, locale_str
 
+from bot.commands.budget import CommandBudget
 from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, Reply
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Transient
 from bot.platforms.discord import permissions
 from bot.platforms.discord.bridge import Bridge, category_args, word_args
 from bot.platforms.discord.channels import chat_kind
+from bot.platforms.discord.menus import CATEGORY_MENU, MenuBinding
 from bot.platforms.discord.replies import (
-    CATEGORY_MENU,
     category_menu,
     escape,
     mentions,
@@ -128,7 +129,8 @@ def option(id: int, type: ChannelType, perms: discord.Permissions, name: str = "
 
 
 def bridge(service: RecordingService) -> Bridge:
-    return Bridge(service, owners=[OWNER], default_language="zh")  # type: ignore[arg-type]
+    roomy = CommandBudget(burst=1000, refill_seconds=1)  # these tests are not about floods
+    return Bridge(service, roomy, owners=[OWNER], default_language="zh")  # type: ignore[arg-type]
 
 
 # -- interaction -> Command ---------------------------------------------------------------------
@@ -314,7 +316,7 @@ async def test_picker_reply_carries_a_select_menu_preselected_with_the_filter() 
     [answer] = interaction.answers()
     assert answer["ephemeral"]
     [menu] = answer["view"].children
-    assert menu.custom_id == f"{CATEGORY_MENU}100"
+    assert menu.custom_id == f"{CATEGORY_MENU}100:100:7"  # the chat, where it was opened, by whom
     assert menu.min_values == 0 and menu.max_values == 2
     assert [(o.value, o.default) for o in menu.options] == [("robotics", True), ("jobs", False)]
 
@@ -322,7 +324,9 @@ async def test_picker_reply_carries_a_select_menu_preselected_with_the_filter() 
 # -- the category menu --------------------------------------------------------------------------
 
 
-def submission(values: list[str], custom_id: str = f"{CATEGORY_MENU}100", **extra: Any) -> FakeInteraction:
+def submission(
+    values: list[str], custom_id: str = f"{CATEGORY_MENU}100:100:7", **extra: Any
+) -> FakeInteraction:
     return FakeInteraction(
         type=discord.InteractionType.component,
         data={"custom_id": custom_id, "component_type": 3, "values": values},
@@ -359,8 +363,7 @@ async def test_menu_submission_by_a_non_manager_is_refused_by_the_service() -> N
     ("type", "custom_id"),
     [
         (discord.InteractionType.component, "someone-else:42"),
-        (discord.InteractionType.component, f"{CATEGORY_MENU}not-a-number"),
-        (discord.InteractionType.application_command, f"{CATEGORY_MENU}100"),
+        (discord.InteractionType.application_command, f"{CATEGORY_MENU}100:100:7"),
     ],
 )
 async def test_other_components_are_left_alone(type: discord.InteractionType, custom_id: str) -> None:
@@ -368,6 +371,37 @@ async def test_other_components_are_left_alone(type: discord.InteractionType, cu
     interaction = FakeInteraction(type=type, data={"custom_id": custom_id, "values": []})
     assert not await bridge(service).menu_submitted(interaction)  # type: ignore[arg-type]
     assert service.commands == [] and interaction.answers() == []
+
+
+def guild_with(*channels: SimpleNamespace) -> SimpleNamespace:
+    by_id = {c.id: c for c in channels}
+    return SimpleNamespace(get_channel_or_thread=by_id.get)
+
+
+@pytest.mark.parametrize(
+    ("custom_id", "guild"),
+    [
+        (f"{CATEGORY_MENU}100:100:8", guild_with()),  # opened by someone else
+        (f"{CATEGORY_MENU}100:101:7", guild_with()),  # opened in another channel or thread
+        (f"{CATEGORY_MENU}555:100:7", guild_with()),  # names a channel outside this server
+        (f"{CATEGORY_MENU}555:100:7", None),  # a DM menu naming any chat but the DM itself
+    ],
+    ids=["other-user", "other-channel", "other-server", "dm-naming-a-channel"],
+)
+async def test_a_menu_bound_elsewhere_is_refused_and_changes_nothing(custom_id: str, guild: Any) -> None:
+    service = RecordingService()
+    interaction = submission(["jobs"], custom_id, guild=guild)
+    assert await bridge(service).menu_submitted(interaction)  # type: ignore[arg-type]
+    assert service.commands == []
+    [refusal] = interaction.response.sent
+    assert refusal["ephemeral"] is True and "belongs to another member or channel" in refusal["content"]
+
+
+async def test_a_menu_from_an_older_release_is_expired() -> None:
+    service = RecordingService()
+    interaction = submission(["jobs"], f"{CATEGORY_MENU}100")
+    assert await bridge(service).menu_submitted(interaction)  # type: ignore[arg-type]
+    assert service.commands == [] and "expired" in interaction.response.sent[0]["content"]
 
 
 # -- arguments and autocomplete -----------------------------------------------------------------
@@ -517,7 +551,8 @@ def test_message_kwargs_rebuild_the_body() -> None:
 
 def test_category_menu_holds_at_most_25_options_and_a_short_custom_id() -> None:
     options = tuple(PickerOption(f"c{i}", f"Category {i}" + "x" * 120, i % 2 == 0) for i in range(40))
-    view = category_menu(CategoryPicker(options), "1" * 19, "en")
+    largest = 2**64 - 1  # snowflakes are unsigned 64-bit
+    view = category_menu(CategoryPicker(options), MenuBinding(largest, largest, largest), "en")
     [menu] = view.children
     assert len(menu.options) == 25 and menu.max_values == 25
     assert len(menu.custom_id) <= 100

@@ -6,18 +6,19 @@ import asyncio
 import hashlib
 import io
 import logging
+import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from fake_telegram import (
     BOT_USERNAME,
+    ApiError,
     FakeMessage,
     FakeTelegram,
     FloodRules,
@@ -30,7 +31,7 @@ from fake_telegram import (
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import RateLimits, TelegramConfig, TelegramWebhook
+from bot.config import CommandBudgetConfig, RateLimits, Settings, TelegramConfig, TelegramWebhook
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, RetryAfter, Sent, Target, Transient
 from bot.logs import REDACTED, setup_logging
@@ -43,6 +44,7 @@ from bot.store.subscriptions import Subscription
 
 TOKEN = "7512345678:AAF-fakeFAKEfakeFAKEfakeFAKEfake12"
 OWNER = 900
+ROOMY = CommandBudgetConfig(burst=1000, refill_seconds=1)  # for tests that are not about floods
 FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
 VOCABULARY = Vocabulary(
     [
@@ -91,6 +93,7 @@ def telegram_config(fake: FakeTelegram, **extra: Any) -> TelegramConfig:
         "base_url": fake.base_url,
         "admins": [OWNER],
         "rate_limits": FAST,
+        "command_budget": ROOMY,
     }
     values.update(extra)
     return TelegramConfig(**values)
@@ -358,6 +361,63 @@ async def test_channel_refusals_are_clear(bot: Bot) -> None:
     assert "private chat" in hint.text
 
 
+async def subscribed_channel(bot: Bot, channel: int, creator: dict[str, Any]) -> None:
+    """A channel subscribed (robotics only) by `creator` while the bot could still verify it."""
+    bot.fake.add_chat(channel, "channel", title="Lost", username=f"lost{-channel % 10_000}")
+    bot.fake.set_bot_admin(channel)
+    bot.fake.set_member(channel, creator["id"], "creator")
+    assert (await bot.say(creator["id"], f"/subscribe {channel} robotics", sender=creator)).text.startswith(
+        "Subscribed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("methods", "error", "refusal"),
+    [
+        (("getChat", "getChatMember"), chat_not_found, "was not found"),
+        (("getChatMember",), lambda: ApiError(400, "Bad Request: member list is inaccessible"), "no longer"),
+        (
+            ("getChatMember",),
+            lambda: ApiError(403, "Forbidden: bot is not a member of the channel chat"),
+            "no longer",
+        ),
+    ],
+    ids=["removed", "demoted-400", "demoted-403"],
+)
+async def test_a_lost_channel_allows_its_creator_only_status_and_unsubscribe(
+    bot: Bot, methods: tuple[str, ...], error: Callable[[], ApiError], refusal: str
+) -> None:
+    channel = -1001000005100
+    creator = bot.fake.user(310, language="en")
+    await subscribed_channel(bot, channel, creator)
+    picker = await bot.say(310, f"/categories {channel}", sender=creator)
+    bot.fake.fail_lookups(channel, error, methods)
+
+    for command in (f"/keywords {channel} +ai", f"/schedule {channel} at 08:00", f"/categories {channel}"):
+        assert refusal in (await bot.say(310, command, sender=creator)).text, command
+    answer = await bot.press(picker, "Tech", sender=creator)
+    assert answer["show_alert"] is True and refusal in answer["text"]
+    sub = await bot.store.get_subscription("telegram", str(channel))
+    assert sub is not None and sub.filter.categories == {"robotics"} and sub.filter.include == ()
+    assert sub.schedule == "instant"
+
+    stranger = bot.fake.user(311, language="en")
+    assert refusal in (await bot.say(311, f"/status {channel}", sender=stranger)).text
+    assert "Status: active" in (await bot.say(310, f"/status {channel}", sender=creator)).text
+    assert (await bot.say(310, f"/unsubscribe {channel}", sender=creator)).text.startswith("Unsubscribed")
+
+
+async def test_a_demoted_creator_is_refused_even_status_when_telegram_says_so(bot: Bot) -> None:
+    channel = -1001000005101
+    creator = bot.fake.user(312, language="en")
+    await subscribed_channel(bot, channel, creator)
+    bot.fake.set_member(channel, 312, "member")
+    for command in (f"/status {channel}", f"/unsubscribe {channel}", f"/keywords {channel} +ai"):
+        assert "Only administrators" in (await bot.say(312, command, sender=creator)).text, command
+    sub = await bot.store.get_subscription("telegram", str(channel))
+    assert sub is not None and sub.status == "active" and sub.filter.include == ()
+
+
 async def test_removed_bot_pauses_and_resubscribe_resumes(bot: Bot) -> None:
     group = -2005
     bot.fake.add_chat(group, "supergroup", title="Leavers")
@@ -553,49 +613,92 @@ async def test_unreachable_server_fails_start_and_stop_is_safe(tmp_path: Path) -
     await store.close()
 
 
-async def test_webhook_mode_receives_authentic_updates_only(tmp_path: Path) -> None:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def command_update(update_id: int, chat: dict[str, Any], sender: dict[str, Any], text: str) -> dict[str, Any]:
+    """A message update exactly as Telegram posts it to a webhook."""
+    command = text.split()[0]
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": chat,
+            "from": sender,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+        },
+    }
+
+
+@pytest.mark.parametrize("configured", [True, False], ids=["configured-secret", "generated-secret"])
+async def test_webhook_refuses_updates_without_the_secret(tmp_path: Path, configured: bool) -> None:
+    port = free_port()
     async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
+        secret = {"secret_token": SecretStr("s3cret-value")} if configured else {}
         webhook = TelegramWebhook(
-            url="https://bot.example.test/hook/abc",
-            listen="127.0.0.1",
-            port=port,
-            secret_token=SecretStr("s3cret-value"),
+            url="https://bot.example.test/hook/abc", listen="127.0.0.1", port=port, **secret
         )
-        async with running(tmp_path, fake, telegram_config(fake, webhook=webhook)):
+        async with running(tmp_path, fake, telegram_config(fake, webhook=webhook)) as bot:
             assert fake.webhook is not None
             assert fake.webhook["url"] == "https://bot.example.test/hook/abc"
-            assert fake.webhook["secret_token"] == "s3cret-value"
             assert "message" in fake.webhook["allowed_updates"]
-            ann = fake.user(900_100, language="en")
-            update = {
-                "update_id": 1,
-                "message": {
-                    "message_id": 1,
-                    "date": 0,
-                    "chat": fake.chats[900_100],
-                    "from": ann,
-                    "text": "/help",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-                },
-            }
+            registered = fake.webhook["secret_token"]
+            if configured:
+                assert registered == "s3cret-value"
+            else:
+                assert re.fullmatch(r"[A-Za-z0-9_-]{43}", registered)
+                assert registered == webhook.secret_token.get_secret_value()
             url = f"http://127.0.0.1:{port}/hook/abc"
-            async with aiohttp.ClientSession() as http:
-                async with http.post(url, json=update) as response:
-                    assert response.status == 403
-                headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
-                async with http.post(url, json=update, headers=headers) as response:
-                    assert response.status == 403
-                headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
-                async with http.post(url, data=b"not json", headers=headers) as response:
-                    assert response.status == 400
-                async with http.post(url, json=update, headers=headers) as response:
-                    assert response.status == 200
-            await fake.wait_for(lambda: len(fake.sent_to(900_100)) == 1)
-            assert fake.sent_to(900_100)[0].text.startswith("Commands:")
+            group = fake.add_chat(-2100, "supergroup", title="Readers")
+            admin = fake.user(900_100, language="en")
+            fake.set_member(-2100, 900_100, "administrator")
+            assert await fake.post_webhook(url, command_update(1, group, admin, "/subscribe")) == 200
+            await fake.wait_for(lambda: len(fake.sent_to(-2100)) == 1)
+            assert fake.sent_to(-2100)[0].text.startswith("Subscribed")
+
+            # The forgery that used to unsubscribe a group: its id, but "private" so nobody is asked.
+            private = {"id": -2100, "type": "private", "first_name": "x"}
+            forged = command_update(2, private, admin, "/unsubscribe")
+            assert await fake.post_webhook(url, forged, secret="") == 403
+            assert await fake.post_webhook(url, forged, secret="wrong") == 403
+            assert await fake.post_webhook(url, forged, secret=registered + "x") == 403
+            assert await fake.post_webhook(url, b"x" * (2 << 20)) == 413
+            assert await fake.post_webhook(url, b"not json") == 400
+            assert await fake.post_webhook(url, command_update(3, group, admin, "/status")) == 200
+            await fake.wait_for(lambda: len(fake.sent_to(-2100)) == 2)
+            assert "Status: active" in fake.sent_to(-2100)[1].text
+            sub = await bot.store.get_subscription("telegram", "-2100")
+            assert sub is not None and sub.status == "active"
             assert fake.calls("getUpdates") == []
+
+
+async def test_a_generated_webhook_secret_never_reaches_the_logs(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    port = free_port()
+    try:
+        async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
+            webhook = TelegramWebhook(url="https://bot.example.test/hook", listen="127.0.0.1", port=port)
+            settings = Settings(telegram=telegram_config(fake, webhook=webhook))
+            setup_logging("DEBUG", settings.secrets(), stream)
+            async with running(tmp_path, fake, settings.telegram):
+                assert fake.webhook is not None
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+    output = stream.getvalue()
+    assert "setWebhook" in output and "secret_token" in output  # PTB logged the call's parameters...
+    assert webhook.secret_token.get_secret_value() not in output  # ...without the secret
+    assert REDACTED in output
 
 
 async def test_a_refused_reply_waits_as_told_and_arrives_once(bot: Bot) -> None:
@@ -634,3 +737,70 @@ async def test_webhook_port_in_use_is_a_clear_start_error(tmp_path: Path) -> Non
                 await platform.start()
             await platform.stop()
             await store.close()
+
+
+# -- floods --------------------------------------------------------------------------------------
+
+# Telegram's real pacing, a bit faster per chat so the test stays short; the default command budget.
+PACED = RateLimits(global_per_second=30, per_chat_per_second=4, per_group_per_minute=20)
+
+
+@asynccontextmanager
+async def paced_bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    rules = FloodRules(per_chat_per_second=4.0)
+    async with FakeTelegram(TOKEN, flood_rules=rules) as fake:
+        config = telegram_config(fake, rate_limits=PACED, command_budget=CommandBudgetConfig())
+        async with running(tmp_path, fake, config) as harness:
+            yield harness
+
+
+async def reply_time(bot: Bot, chat_id: int, sender: dict[str, Any]) -> float:
+    """Seconds from a /help in `chat_id` until its answer arrives."""
+    clock = asyncio.get_running_loop().time
+    started = clock()
+    await bot.say(chat_id, "/help", sender=sender)
+    return clock() - started
+
+
+async def test_one_users_flood_neither_delays_others_nor_gets_more_than_one_slow_down(tmp_path: Path) -> None:
+    async with paced_bot(tmp_path) as bot:
+        flooder = bot.fake.user(950, language="en")
+        other = bot.fake.user(951, language="en")
+        for _ in range(40):
+            bot.fake.push_message(950, "/status", sender=flooder)
+        assert await reply_time(bot, 951, other) < 1.0
+
+        await bot.fake.wait_for(lambda: len(bot.fake.sent_to(950)) >= 6)
+        await asyncio.sleep(0.6)  # time for a seventh reply, were there one
+        replies = [message.text for message in bot.fake.sent_to(950)]
+        slow_down = [text for text in replies if text.startswith("Too many commands")]
+        assert len(slow_down) == 1 and len(replies) == 6
+        assert bot.fake.refused == []  # and Telegram never had to refuse a send
+
+
+async def test_button_presses_count_against_the_same_budget(tmp_path: Path) -> None:
+    async with paced_bot(tmp_path) as bot:
+        ann = bot.fake.user(955, language="en")
+        await bot.say(955, "/subscribe", sender=ann)
+        picker = await bot.say(955, "/categories", sender=ann)  # two commands: three presses left
+        data = next(b["callback_data"] for b in picker.buttons() if b["text"] == "Jobs")
+        queries = [bot.fake.push_callback(picker, data, sender=ann) for _ in range(6)]
+        await bot.fake.wait_for(lambda: len(bot.fake.callback_answers) >= 4)
+        await asyncio.sleep(0.3)  # time for a fifth answer, were there one
+        answers = {a["callback_query_id"]: a for a in bot.fake.callback_answers}
+        assert [q in answers for q in queries] == [True] * 4 + [False] * 2
+        assert answers[queries[3]]["text"].startswith("Too many commands")
+        assert picker.edits == 3
+
+
+async def test_a_busy_group_does_not_hold_up_other_chats(tmp_path: Path) -> None:
+    async with paced_bot(tmp_path) as bot:
+        group = -2200
+        bot.fake.add_chat(group, "supergroup", title="Busy")
+        for member in range(960, 980):  # twenty members, each well within their own budget
+            bot.fake.push_message(group, "/status", sender=bot.fake.user(member, language="en"))
+        await bot.fake.wait_for(lambda: len(bot.fake.sent_to(group)) >= 1)
+        # The group may get one reply every 3 s (20/min); the others wait for it outside PTB's
+        # update slots, so a private chat is answered at once.
+        assert await reply_time(bot, 981, bot.fake.user(981, language="en")) < 1.0
+        assert len(bot.fake.sent_to(group)) < 20

@@ -132,6 +132,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}",
         "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}",
     },
+    "slow_down": {
+        "zh": "命令太频繁了：最多连续 {burst} 条，之后每 {seconds:g} 秒 1 条。"
+        "请稍等片刻，期间的命令会被忽略。",
+        "en": "Too many commands: at most {burst} in a row, then one every {seconds:g} s. "
+        "Please wait a moment; commands sent meanwhile are ignored.",
+    },
 }
 
 

@@ -16,11 +16,13 @@ import discord
 from discord import app_commands
 
 from bot.commands.args import resolve_categories
+from bot.commands.budget import CommandBudget, Verdict
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
-from bot.platforms.discord.channels import DM, GUILD_CHANNEL, chat_kind, chat_ref
-from bot.platforms.discord.replies import CATEGORY_MENU, NO_MENTIONS, escape, respond, send_reply
+from bot.platforms.discord.channels import DM, GUILD_CHANNEL, PLATFORM, chat_kind, chat_ref
+from bot.platforms.discord.menus import MenuBinding, is_menu, parse_menu
+from bot.platforms.discord.replies import NO_MENTIONS, escape, respond, send_reply
 
 log = logging.getLogger(__name__)
 ChannelOption = app_commands.AppCommandChannel | app_commands.AppCommandThread
@@ -54,10 +56,27 @@ def word_args(text: str | None) -> tuple[str, ...]:
 class Bridge:
     """Runs slash commands and menu submissions against the command service."""
 
-    def __init__(self, service: CommandService, *, owners: Collection[int], default_language: str) -> None:
+    def __init__(
+        self,
+        service: CommandService,
+        budget: CommandBudget,
+        *,
+        owners: Collection[int],
+        default_language: str,
+    ) -> None:
         self.service = service
+        self.budget = budget
         self.owners = frozenset(owners)
         self.default_language = default_language
+
+    async def _admitted(self, interaction: discord.Interaction) -> bool:
+        """Whether the user's command budget lets this interaction run. Checked at once, never waited
+        for (Discord wants an answer within 3 s); the first refusal is an ephemeral "slow down", later
+        ones get no answer until the budget recovers."""
+        verdict = self.budget.admit(PLATFORM, str(interaction.user.id))
+        if verdict is Verdict.SLOW_DOWN:
+            await _refuse(interaction, self.budget.slow_down(self.language(interaction)))
+        return verdict is Verdict.RUN
 
     # -- slash commands ---------------------------------------------------------------------
 
@@ -72,6 +91,8 @@ class Bridge:
     ) -> None:
         """Handle `/digest <name>` (or a member command) for the chosen channel; `public` overrides
         whether the answer is visible to everyone (only /latest offers it)."""
+        if not await self._admitted(interaction):
+            return
         ephemeral = not public if public is not None else name not in PUBLIC_REPLIES
         language = self.language(interaction)
         target = self.target(interaction, channel)
@@ -141,29 +162,34 @@ class Bridge:
     # -- the category menu ------------------------------------------------------------------
 
     async def menu_submitted(self, interaction: discord.Interaction) -> bool:
-        """Apply a category menu submission; False when the component is not ours."""
+        """Apply a category menu submission; False when the component is not ours.
+
+        Only the member who opened the menu, in the channel it was opened in, may submit it, and
+        only for that channel or one they manage in the same server (see `menus`).
+        """
         data = interaction.data or {}
         custom_id = str(data.get("custom_id", ""))
-        if interaction.type is not discord.InteractionType.component or not custom_id.startswith(
-            CATEGORY_MENU
-        ):
+        if interaction.type is not discord.InteractionType.component or not is_menu(custom_id):
             return False
-        chat_id = custom_id.removeprefix(CATEGORY_MENU)
-        if not chat_id.isdigit():
-            return False
-        if interaction.guild is None:
-            kind, manage = DM, True
-        else:
-            cached = interaction.guild.get_channel_or_thread(int(chat_id))
-            kind = (chat_kind(cached.type) if cached is not None else None) or GUILD_CHANNEL
-            manage = permissions.can_manage(permissions.member_permissions(interaction, int(chat_id)))
+        if not await self._admitted(interaction):
+            return True
+        language = self.language(interaction)
+        binding = parse_menu(custom_id)
+        if binding is None:
+            await _refuse(interaction, texts.text("menu_expired", language))
+            return True
+        target = self._menu_target(interaction, binding)
+        if target is None:
+            await _refuse(interaction, texts.text("menu_not_yours", language))
+            return True
+        chat, manage = target
         values = tuple(str(v) for v in data.get("values", []))
         caller = self.caller(interaction, can_manage=manage)
-        command = Command("categories", ("set", *values), chat_ref(int(chat_id), kind, ""), caller)
+        command = Command("categories", ("set", *values), chat, caller)
         try:
             reply = await self.service.handle(command)
         except Exception:
-            log.exception("discord: category menu for %s failed", chat_id)
+            log.exception("discord: category menu for %s failed", chat.chat_id)
             await _refuse(interaction, texts.text("failed", self.language(interaction)))
             return True
         if reply.error:
@@ -171,6 +197,23 @@ class Bridge:
         else:
             await interaction.response.edit_message(content=escape(reply.text), view=None)
         return True
+
+    def _menu_target(
+        self, interaction: discord.Interaction, binding: MenuBinding
+    ) -> tuple[ChatRef, bool] | None:
+        """The chat a submission may change and whether the member may manage it now, or None when
+        the menu was opened elsewhere or by someone else, or names a chat outside this server."""
+        if binding.user_id != interaction.user.id or binding.channel_id != interaction.channel_id:
+            return None
+        if interaction.guild is None:  # a DM menu can only ever be about that DM
+            own_dm = binding.chat_id == binding.channel_id
+            return (chat_ref(binding.chat_id, DM, ""), True) if own_dm else None
+        rights = permissions.member_permissions(interaction, binding.chat_id)
+        if rights is None:
+            return None
+        cached = interaction.guild.get_channel_or_thread(binding.chat_id)
+        kind = (chat_kind(cached.type) if cached is not None else None) or GUILD_CHANNEL
+        return chat_ref(binding.chat_id, kind, ""), permissions.can_manage(rights)
 
     # -- autocomplete -----------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
 from bot.logs import redact
@@ -143,7 +144,12 @@ class DiscordPlatform:
         self._ready_timeout = ready_timeout
         self._guild_ready_timeout = guild_ready_timeout
         self.secrets = [self._token] if self._token else []
-        self.bridge = Bridge(service, owners=config.admins, default_language=default_language)
+        self.bridge = Bridge(
+            service,
+            CommandBudget.from_config(config.command_budget),
+            owners=config.admins,
+            default_language=default_language,
+        )
         self.client = DigestClient(self, guild_ready_timeout=guild_ready_timeout)
         self.sender = DiscordSender(self.client)
         self._connection: asyncio.Task[None] | None = None

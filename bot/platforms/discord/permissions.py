@@ -67,11 +67,14 @@ async def bot_permissions(interaction: discord.Interaction, channel_id: int) -> 
     return channel.permissions_for(guild.me)
 
 
-def member_permissions(interaction: discord.Interaction, channel_id: int) -> discord.Permissions:
-    """The user's permissions in `channel_id`: Discord's figure for the interaction's channel, else
-    computed from the cache; for an uncached channel, the member's server-wide permissions."""
-    member = interaction.user
-    if channel_id == interaction.channel_id or not isinstance(member, discord.Member):
+def member_permissions(interaction: discord.Interaction, channel_id: int) -> discord.Permissions | None:
+    """The user's permissions in `channel_id` now: Discord's figure for the interaction's channel,
+    else computed from this server's cache; None for a channel that is not in this server's cache
+    (another server's, or one nobody can vouch for), which must then not be changed."""
+    if channel_id == interaction.channel_id:
         return interaction.permissions
+    member = interaction.user
+    if not isinstance(member, discord.Member):
+        return None
     channel = member.guild.get_channel_or_thread(channel_id)
-    return channel.permissions_for(member) if channel is not None else member.guild_permissions
+    return channel.permissions_for(member) if channel is not None else None

@@ -16,10 +16,10 @@ import discord
 from bot.commands.model import CategoryPicker, Reply
 from bot.delivery.outcome import Payload
 from bot.platforms.discord import texts
+from bot.platforms.discord.menus import MenuBinding
 from bot.render.discord import SUPPRESS_EMBEDS
 from bot.render.limits import DISCORD
 
-CATEGORY_MENU = "digest:categories:"
 MENU_OPTIONS = 25
 MENU_TIMEOUT = 15 * 60  # an interaction token lives 15 minutes; later submits still work (on_interaction)
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -56,18 +56,15 @@ def mentions(spec: Any) -> discord.AllowedMentions:
     )
 
 
-def menu_id(chat_id: str) -> str:
-    return f"{CATEGORY_MENU}{chat_id}"
-
-
-def category_menu(picker: CategoryPicker, chat_id: str, language: str) -> discord.ui.View:
-    """A multi-select of up to 25 categories, pre-selected like the filter; none selected = all."""
+def category_menu(picker: CategoryPicker, binding: MenuBinding, language: str) -> discord.ui.View:
+    """A multi-select of up to 25 categories, pre-selected like the filter; none selected = all.
+    Its custom_id binds it to the chat, the channel it is shown in and the member it is for."""
     options = [
         discord.SelectOption(label=option.label[:100], value=option.id, default=option.selected)
         for option in picker.options[:MENU_OPTIONS]
     ]
     menu: discord.ui.Select[discord.ui.View] = discord.ui.Select(
-        custom_id=menu_id(chat_id),
+        custom_id=binding.custom_id(),
         placeholder=texts.text("categories_placeholder", language)[:150],
         min_values=0,
         max_values=len(options),
@@ -103,5 +100,6 @@ async def send_reply(
     if reply.picker is not None and not reply.picker.done and reply.picker.options:
         # The service's prompt speaks of a "Done" button; a Discord select saves when it closes.
         kwargs["content"] = escape(texts.text("menu_prompt", language))
-        kwargs["view"] = category_menu(reply.picker, chat_id, language)
+        binding = MenuBinding(int(chat_id), interaction.channel_id or 0, interaction.user.id)
+        kwargs["view"] = category_menu(reply.picker, binding, language)
     await respond(interaction, **kwargs)

@@ -23,6 +23,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the choice is saved when you close the menu.",
         "选择这个频道要接收的分类（都不选 = 全部），关闭菜单时保存。",
     ),
+    "menu_not_yours": (
+        "This menu belongs to another member or channel; nothing was changed. "
+        "Open your own with /digest categories.",
+        "这个菜单属于其他成员或频道，未做任何更改。请用 /摘要 分类 打开你自己的菜单。",
+    ),
+    "menu_expired": (
+        "This menu has expired; nothing was changed. Open it again with /digest categories.",
+        "这个菜单已失效，未做任何更改。请重新用 /摘要 分类 打开。",
+    ),
     "categories_placeholder": ("Categories (none selected = all)", "分类（都不选 = 全部）"),
     "failed": (
         "Something went wrong while handling that command; please try again.",

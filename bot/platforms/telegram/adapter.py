@@ -24,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.config import TelegramConfig
 from bot.delivery.ratelimit import RateLimiter, SystemClock
@@ -83,8 +84,12 @@ class TelegramPlatform:
         self.sender = TelegramSender(self.application.bot)
         limiter = RateLimiter({PLATFORM: config.rate_limits}, SystemClock())
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
-        handlers = TelegramHandlers(
-            service, self._replies, owners=frozenset(config.admins), default_language=default_language
+        self._handlers = handlers = TelegramHandlers(
+            service,
+            self._replies,
+            CommandBudget.from_config(config.command_budget),
+            owners=frozenset(config.admins),
+            default_language=default_language,
         )
         self._default_language = default_language
         self._webhook = (
@@ -144,6 +149,7 @@ class TelegramPlatform:
             await self._webhook.stop()
         if app.running:
             await app.stop()
+        await self._handlers.close()
         await app.shutdown()
 
     def _polling_error(self, exc: TelegramError) -> None:

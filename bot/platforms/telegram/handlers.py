@@ -11,17 +11,20 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.commands.budget import CommandBudget, Verdict
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import MANAGING, CommandService
 from bot.platforms.telegram.keyboards import decode, picker_keyboard
 from bot.platforms.telegram.menus import DESCRIPTIONS
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.replies import ReplySender, Where
+from bot.platforms.telegram.reply_queue import ReplyQueue
 from bot.platforms.telegram.texts import tr
 from bot.platforms.telegram.translate import (
     PLATFORM,
@@ -38,7 +41,8 @@ from bot.platforms.telegram.translate import (
 log = logging.getLogger(__name__)
 KNOWN = frozenset(DESCRIPTIONS)
 CHANNEL_COMMANDS = frozenset(MANAGING | {"latest", "status"})
-_LOST_ACCESS = frozenset({"channel_not_found", "bot_not_admin"})
+# What the subscriber of a channel may still do once nobody can verify its administrators.
+UNVERIFIED_COMMANDS = frozenset({"status", "unsubscribe"})
 MAX_ALERT = 200
 
 
@@ -55,12 +59,15 @@ class TelegramHandlers:
         self,
         service: CommandService,
         replies: ReplySender,
+        budget: CommandBudget,
         *,
         owners: frozenset[int],
         default_language: str,
     ) -> None:
         self._service = service
         self._replies = replies
+        self._queue = ReplyQueue()
+        self._budget = budget
         self._owners = owners
         self._default_language = default_language
         self._locks: weakref.WeakValueDictionary[tuple[str, str | None], asyncio.Lock] = (
@@ -90,34 +97,65 @@ class TelegramHandlers:
             return
         if message.chat.type != "private" and parsed.name not in KNOWN and not parsed.addressed:
             return  # probably another bot's command in a shared group
-        await self._run(context.bot, message, parsed)
-
-    async def _run(self, bot: Bot, message: Message, parsed: ParsedCommand) -> None:
         user = message.from_user
         language = language_of(user.language_code if user else None, self._default_language)
-        private = message.chat.type == "private"
-        reply_to = None if private else message.message_id
+        reply_to = None if message.chat.type == "private" else message.message_id
         where = Where(message.chat.id, message.chat.type, topic_id(message), reply_to)
+        verdict = self._budget.admit(PLATFORM, caller_id(message))
+        if verdict is Verdict.RUN:
+            await self._run(context.bot, message, parsed, where, language)
+        elif verdict is Verdict.SLOW_DOWN:
+            self._post_text(where, self._budget.slow_down(language), parsed.name, language)
+
+    async def _run(
+        self, bot: Bot, message: Message, parsed: ParsedCommand, where: Where, language: str
+    ) -> None:
+        """Handle the command now and queue its reply: sending waits for pacing, handlers must not."""
         try:
             built = await self._build(bot, message, parsed, language)
             if isinstance(built, str):
-                await self._replies.text(where, built)
+                self._post_text(where, built, parsed.name, language)
                 return
             async with self._lock(built.chat):
                 reply = await self._service.handle(built)
-            target = built.chat.chat_id if built.chat.chat_id != str(message.chat.id) else None
-            await self._replies.reply(where, reply, language=language, target=target)
         except TelegramError as exc:
             log.warning("telegram: /%s in chat %s failed: %s", parsed.name, message.chat.id, describe(exc))
-            await self._try_text(where, tr("telegram_failed", language))
+            self._post_text(where, tr("telegram_failed", language), parsed.name, language)
+            return
         except Exception as exc:
             log.error("telegram: /%s in chat %s failed: %s", parsed.name, message.chat.id, describe(exc))
             log.debug("telegram: traceback of the failure above", exc_info=True)
-            await self._try_text(where, tr("internal_error", language))
+            self._post_text(where, tr("internal_error", language), parsed.name, language)
+            return
+        target = built.chat.chat_id if built.chat.chat_id != str(message.chat.id) else None
+        self._post(
+            where,
+            parsed.name,
+            language,
+            lambda: self._replies.reply(where, reply, language=language, target=target),
+        )
 
-    async def _try_text(self, where: Where, text: str) -> None:
-        with contextlib.suppress(TelegramError):
-            await self._replies.text(where, text)
+    def _post_text(self, where: Where, text: str, command: str, language: str) -> None:
+        self._post(where, command, language, lambda: self._replies.text(where, text))
+
+    def _post(self, where: Where, command: str, language: str, send: Callable[[], Awaitable[None]]) -> None:
+        """Queue a reply for the chat's reply worker; a failed send is logged and apologised for."""
+
+        async def deliver() -> None:
+            try:
+                await send()
+            except TelegramError as exc:
+                log.warning(
+                    "telegram: reply to /%s in chat %s failed: %s", command, where.chat_id, describe(exc)
+                )
+                with contextlib.suppress(TelegramError):
+                    await self._replies.text(where, tr("telegram_failed", language))
+
+        self._queue.put(where.chat_id, deliver)
+
+    async def close(self) -> None:
+        """Drop replies still waiting to be sent (the platform is stopping)."""
+        await self._queue.close()
 
     async def _build(self, bot: Bot, message: Message, parsed: ParsedCommand, language: str) -> Command | str:
         """The Command for a message, or the text of a refusal the adapter gives itself."""
@@ -128,7 +166,7 @@ class TelegramHandlers:
         if args and parsed.name in CHANNEL_COMMANDS and is_channel_ref(args[0]):
             if message.chat.type != "private" or user is None:
                 return tr("channels_in_private", language)
-            access = await self._channel(bot, args[0], user.id, need_post=parsed.name == "subscribe")
+            access = await self._channel(bot, args[0], user.id, parsed.name)
             if isinstance(access, Refusal):
                 return tr(access.key, language, channel=args[0])
             caller = Caller(str(user.id), user_language, can_manage=True, is_owner=owner)
@@ -137,14 +175,16 @@ class TelegramHandlers:
         caller = Caller(caller_id(message), user_language, can_manage=manage, is_owner=owner)
         return Command(parsed.name, args, chat_ref(message.chat, topic_id(message)), caller)
 
-    async def _channel(self, bot: Bot, ref: str, user_id: int, *, need_post: bool) -> ChatRef | Refusal:
-        """Channel access, or, when the bot lost it, the subscription this user created for that id.
+    async def _channel(self, bot: Bot, ref: str, user_id: int, command: str) -> ChatRef | Refusal:
+        """Channel access for `command`, or, when the bot lost the channel, the subscription this
+        user created for that id, for /status and /unsubscribe only.
 
-        A removed bot cannot ask Telegram who administers the channel any more, but its creator must
-        still be able to see why it is paused and to unsubscribe.
+        A removed or demoted bot cannot ask Telegram who administers the channel any more. The
+        creator must still see why it is paused and be able to stop it, but a creator who may since
+        have been demoted too must not change its settings on the strength of an old record.
         """
-        access = await channel_access(bot, ref, user_id, need_post=need_post)
-        if isinstance(access, ChatRef) or need_post or access.key not in _LOST_ACCESS:
+        access = await channel_access(bot, ref, user_id, need_post=command == "subscribe")
+        if isinstance(access, ChatRef) or access.verified or command not in UNVERIFIED_COMMANDS:
             return access
         sub = await self._service.store.get_subscription(PLATFORM, ref, None)
         if sub is None or sub.created_by != str(user_id):
@@ -167,6 +207,12 @@ class TelegramHandlers:
         if query is None:
             return
         language = language_of(query.from_user.language_code, self._default_language)
+        verdict = self._budget.admit(PLATFORM, str(query.from_user.id))
+        if verdict is Verdict.SLOW_DOWN:
+            with contextlib.suppress(TelegramError):
+                await query.answer(self._budget.slow_down(language), show_alert=True)
+        if verdict is not Verdict.RUN:
+            return  # an ignored press is not even answered: a flood costs no requests
         try:
             alert = await self._press(context.bot, update, language)
             await query.answer(alert[:MAX_ALERT] if alert else None, show_alert=bool(alert))
@@ -191,7 +237,7 @@ class TelegramHandlers:
         user = query.from_user
         owner = user.id in self._owners
         if press.target is not None:
-            access = await self._channel(bot, press.target, user.id, need_post=False)
+            access = await self._channel(bot, press.target, user.id, "categories")
             if isinstance(access, Refusal):
                 return tr(access.key, language, channel=press.target)
             chat, manage = access, True

@@ -21,9 +21,14 @@ ADMIN_STATUSES = frozenset({"creator", "administrator"})
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a channel cannot be managed: a key of `texts.MESSAGES` taking `{channel}`."""
+    """Why a channel cannot be managed: a key of `texts.MESSAGES` taking `{channel}`.
+
+    `verified` is False when Telegram would not say who administers the channel (the bot lost it),
+    as opposed to having said that this user does not.
+    """
 
     key: str
+    verified: bool = True
 
 
 async def is_chat_admin(bot: Bot, chat_id: int | str, user_id: int) -> bool:
@@ -49,13 +54,13 @@ async def can_manage(bot: Bot, message: Message) -> bool:
 async def channel_access(bot: Bot, ref: str, user_id: int, *, need_post: bool) -> ChatRef | Refusal:
     """The channel `ref` names, if `user_id` administers it (and, with `need_post`, the bot may post).
 
-    Errors that mean "no such chat or no access" become refusals; network errors propagate so the
-    caller can say "try again" instead of a misleading "not found".
+    Errors that mean "no such chat or no access" become unverified refusals; network errors
+    propagate so the caller can say "try again" instead of a misleading "not found".
     """
     try:
         chat = await bot.get_chat(chat_id_param(ref))
     except (BadRequest, Forbidden):
-        return Refusal("channel_not_found")
+        return Refusal("channel_not_found", verified=False)
     if chat.type != "channel":
         return Refusal("not_a_channel")
     if need_post:
@@ -66,8 +71,9 @@ async def channel_access(bot: Bot, ref: str, user_id: int, *, need_post: bool) -
         if not (isinstance(me, ChatMemberAdministrator) and me.can_post_messages):
             return Refusal("bot_not_admin")
     try:
-        if not await is_chat_admin(bot, chat.id, user_id):
-            return Refusal("user_not_admin")
-    except Forbidden:
-        return Refusal("bot_not_admin")
+        member = await bot.get_chat_member(chat.id, user_id)
+    except (BadRequest, Forbidden):
+        return Refusal("rights_unverifiable", verified=False)
+    if member.status not in ADMIN_STATUSES:
+        return Refusal("user_not_admin")
     return chat_ref(chat)

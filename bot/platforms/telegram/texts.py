@@ -21,6 +21,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "只有频道 {channel} 的管理员可以管理它的订阅。",
         "en": "Only administrators of {channel} can manage its subscription.",
     },
+    "rights_unverifiable": {
+        "zh": "我已无法确认谁是频道 {channel} 的管理员（我不再是那里的管理员）。"
+        "订阅者仍可使用 /status 和 /unsubscribe；要更改其他设置，请先重新把我设为管理员。",
+        "en": "I can no longer check who administers {channel} (I am not an administrator there any more). "
+        "Whoever subscribed it can still use /status and /unsubscribe; make me an administrator again "
+        "to change anything else.",
+    },
     "channels_in_private": {
         "zh": "请在与我的私聊中管理频道，例如：/subscribe @频道名 机器人",
         "en": "Manage a channel from a private chat with me, for example: /subscribe @channelname robotics",

@@ -9,6 +9,7 @@ without an Updater, fed through `application.update_queue`.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -31,7 +32,11 @@ def local_path(config: TelegramWebhook) -> str:
 
 
 class WebhookServer:
-    """Listens on `listen:port`, registers `url` with Telegram, queues every authentic update."""
+    """Listens on `listen:port`, registers `url` with Telegram, queues every authentic update.
+
+    Every request must carry the secret token (configured, or generated at start by the config):
+    without it, anyone who learns the URL could post forged updates in any chat's name.
+    """
 
     def __init__(
         self, application: Application, config: TelegramWebhook, allowed_updates: Sequence[str]
@@ -39,7 +44,7 @@ class WebhookServer:
         self._application = application
         self._config = config
         self._allowed_updates = list(allowed_updates)
-        self._secret = config.secret_token.get_secret_value() if config.secret_token else ""
+        self._secret = config.secret_token.get_secret_value().encode()
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -50,7 +55,7 @@ class WebhookServer:
         self._runner = runner
         await web.TCPSite(runner, self._config.listen, self._config.port).start()
         await self._application.bot.set_webhook(
-            self._config.url, secret_token=self._secret or None, allowed_updates=self._allowed_updates
+            self._config.url, secret_token=self._secret.decode(), allowed_updates=self._allowed_updates
         )
         log.info("telegram: webhook listening on %s:%s", self._config.listen, self._config.port)
 
@@ -61,12 +66,16 @@ class WebhookServer:
             self._runner = None
 
     async def _receive(self, request: web.Request) -> web.Response:
-        if self._secret and not hmac.compare_digest(
-            request.headers.get(SECRET_HEADER, "").encode(), self._secret.encode()
-        ):
+        """Authenticate first, then bound the body, and only then parse it."""
+        offered = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(offered, self._secret):
             return web.Response(status=403, text="wrong secret token")
         try:
-            data = await request.json()
+            body = await request.read()  # at most client_max_size bytes
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text="update too large")
+        try:
+            data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("expected a JSON object with an update_id")
             update = Update.de_json(data, self._application.bot)
