@@ -29,7 +29,8 @@ from bot.platforms.starter import Starter
 from bot.render import with_preferences
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
-from bot.store.db import Store
+from bot.store.db import Store, StoreError
+from bot.store.lock import ProcessLock
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,10 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         await app.start()
+    except StoreError:  # damaged or unusable database: the cli says so in one line and exits 2
+        if app.store is not None:
+            await app.stop()
+        raise
     except Exception as exc:
         log.error("could not start: %s", exc)
         await app.stop()
@@ -223,7 +228,13 @@ async def serve(settings: Settings) -> int:
 
 
 def run_app(settings: Settings) -> int:
-    setup_logging(settings.log_level, settings.secrets())
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(serve(settings))
-    return 0
+    """Serve while holding the database's process lock; raises DatabaseLocked if another has it."""
+    lock = ProcessLock(settings.database)
+    lock.acquire()
+    try:
+        setup_logging(settings.log_level, settings.secrets())
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(serve(settings))
+        return 0
+    finally:
+        lock.release()
