@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import replace
+from functools import partial
 from typing import TextIO
 
 from bot.commands.service import CommandService
@@ -31,6 +32,7 @@ from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
 from bot.store.db import Store, StoreError
 from bot.store.lock import ProcessLock
+from bot.store.retry import Backoff, retrying
 
 log = logging.getLogger(__name__)
 
@@ -146,17 +148,23 @@ class App:
         return started
 
     async def _ingest(self, queue: asyncio.Queue[Incoming]) -> None:
-        """Classify, store and fan out what the sources find; one bad digest never stops the rest."""
+        """Classify, store and fan out what the sources find; one bad digest never stops the rest.
+
+        While the database fails, the same digest is retried with back-off rather than dropped (the
+        sources report each version once); meanwhile the bounded queue makes the sources wait.
+        """
         assert self.store is not None and self.engine is not None
+        store, backoff = self.store, Backoff()
         while True:
             incoming = await queue.get()
             try:
                 if isinstance(incoming.result, Digest):
                     classified = await asyncio.to_thread(classify, incoming.result, self.vocabulary)
                     incoming = replace(incoming, result=classified)
-                result = await self.store.record_incoming(incoming)
+                result = await retrying(partial(store.record_incoming, incoming), backoff)
                 if result.deliverable:
-                    await self.planner.plan_pending()  # also any fan-out an earlier error cut short
+                    # also any fan-out an earlier error cut short
+                    await retrying(self.planner.plan_pending, backoff)
                     self.engine.wake()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)

@@ -89,23 +89,3 @@ class StoreHealth:
             self._failures,
         )
         self._since, self._write_failed, self._failures = None, False, 0
-
-
-class Backoff:
-    """Exponential pauses between attempts at a failing database: first, 2*first, ... up to `cap`."""
-
-    def __init__(self, first: float = 1.0, cap: float = 60.0) -> None:
-        if not 0 < first <= cap:
-            raise ValueError(f"back-off needs 0 < first <= cap, got {first} and {cap}")
-        self._first = first
-        self._cap = cap
-        self._next = first
-
-    def delay(self) -> float:
-        """The pause before the next attempt; each call doubles the following one."""
-        current = self._next
-        self._next = min(self._cap, current * 2)
-        return current
-
-    def reset(self) -> None:
-        self._next = self._first
