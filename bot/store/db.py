@@ -442,7 +442,7 @@ class Store:
 async def _quick_check(conn: aiosqlite.Connection, path: str) -> None:
     """Refuse a damaged file at start-up rather than fail on its broken pages while running."""
     rows = await conn.execute_fetchall(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})")
-    problems = [str(row[0]) for row in rows]
+    problems = [" ".join(str(row[0]).split()) for row in rows]
     if problems != ["ok"]:
         raise StoreError(f"{path}: the database is damaged ({'; '.join(problems)}); {DAMAGED_HINT}")
 
