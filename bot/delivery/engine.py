@@ -145,7 +145,10 @@ class DeliveryEngine:
         self._stopping = False
         workers: list[asyncio.Task[None]] = []
         try:
-            await self._until_stored(self.recover)
+            try:
+                await self._until_stored(self.recover)
+            except StoreUnavailable:  # stopped before the database came back; nothing was claimed
+                return
             workers = [asyncio.create_task(self._worker()) for _ in range(self._config.concurrency)]
             await self._claim_loop()
         finally:
