@@ -34,7 +34,9 @@ class ProcessLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot create the lock file: {exc.strerror}") from exc
+            raise StoreError(
+                f"{self.database}: cannot create the lock file {self.path.name}: {exc.strerror}"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
