@@ -58,16 +58,32 @@ def run_once(config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
+    """`digestbot run` in console mode (stdin closed), once it says it is running."""
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            *bot_command(config), stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=bot_env()
+        )
+
+    def up() -> bool:
+        if process.returncode is not None:
+            raise AssertionError(f"the bot exited with {process.returncode}: {log.read_text()}")
+        return RUNNING in log.read_text(errors="replace")
+
+    try:
+        await wait_until(up, 30.0, "the bot to start")
+    except BaseException:
+        process.kill()
+        await process.wait()
+        raise
+    return process
+
+
 async def test_a_second_run_on_the_same_database_exits_2_at_once(tmp_path: Path) -> None:
     database = tmp_path / "db.sqlite"
     config = write_config(tmp_path, database)
-    log = tmp_path / "first.log"
-    with log.open("wb") as sink:
-        first = await asyncio.create_subprocess_exec(
-            *bot_command(config), stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=bot_env()
-        )
+    first = await start_bot(config, tmp_path / "first.log")
     try:
-        await wait_until(lambda: RUNNING in log.read_text(errors="replace"), 30.0, "the first bot")
         started = time.monotonic()
         second = await asyncio.to_thread(run_once, config)
         # at once: it does not wait for the lock (nor for SQLite's 10 s busy timeout); the bound
@@ -79,9 +95,13 @@ async def test_a_second_run_on_the_same_database_exits_2_at_once(tmp_path: Path)
         ]
         assert first.returncode is None  # the first one runs on undisturbed
     finally:
-        first.terminate()
-        assert await asyncio.wait_for(first.wait(), 10) == 0
-    assert "Traceback" not in log.read_text(errors="replace")
+        first.kill()  # a crash: the lock file stays behind with a dead pid in it
+        await first.wait()
+    assert Path(f"{database}.lock").read_text() == f"{first.pid}\n"
+    third = await start_bot(config, tmp_path / "third.log")
+    third.terminate()
+    assert await asyncio.wait_for(third.wait(), 10) == 0
+    assert "Traceback" not in (tmp_path / "first.log").read_text(errors="replace")
 
 
 def test_the_lock_is_exclusive_and_released(tmp_path: Path) -> None:
