@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import replace
+from functools import partial
 from typing import IO, Any, TextIO
 
 from bot.commands.service import CommandService
@@ -29,7 +30,9 @@ from bot.platforms.starter import Starter
 from bot.render import with_preferences
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
-from bot.store.db import Store
+from bot.store.db import Store, StoreError
+from bot.store.lock import ProcessLock
+from bot.store.retry import Backoff, retrying
 
 log = logging.getLogger(__name__)
 
@@ -153,17 +156,23 @@ class App:
         return started
 
     async def _ingest(self, queue: asyncio.Queue[Incoming]) -> None:
-        """Classify, store and fan out what the sources find; one bad digest never stops the rest."""
+        """Classify, store and fan out what the sources find; one bad digest never stops the rest.
+
+        While the database fails, the same digest is retried with back-off rather than dropped (the
+        sources report each version once); meanwhile the bounded queue makes the sources wait.
+        """
         assert self.store is not None and self.engine is not None
+        store, backoff = self.store, Backoff()
         while True:
             incoming = await queue.get()
             try:
                 if isinstance(incoming.result, Digest):
                     classified = await asyncio.to_thread(classify, incoming.result, self.vocabulary)
                     incoming = replace(incoming, result=classified)
-                result = await self.store.record_incoming(incoming)
+                result = await retrying(partial(store.record_incoming, incoming), backoff)
                 if result.deliverable:
-                    await self.planner.plan_pending()  # also any fan-out an earlier error cut short
+                    # also any fan-out an earlier error cut short
+                    await retrying(self.planner.plan_pending, backoff)
                     self.engine.wake()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)
@@ -213,6 +222,10 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, app.stop_requested.set)
     try:
         await app.start()
+    except StoreError:  # damaged or unusable database: the cli says so in one line and exits 2
+        if app.store is not None:
+            await app.stop()
+        raise
     except Exception as exc:
         log.error("could not start: %s", exc)
         await app.stop()
@@ -242,7 +255,13 @@ def _ignore_late_interrupts(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def run_app(settings: Settings) -> int:
-    setup_logging(settings.log_level, settings.secrets())
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(serve(settings))
-    return 0
+    """Serve while holding the database's process lock; raises DatabaseLocked if another has it."""
+    lock = ProcessLock(settings.database)
+    lock.acquire()
+    try:
+        setup_logging(settings.log_level, settings.secrets())
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(serve(settings))
+        return 0
+    finally:
+        lock.release()

@@ -132,8 +132,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_BAD_INPUT
     from bot.app import run_app
+    from bot.store import StoreError
 
-    return run_app(settings)
+    try:
+        return run_app(settings)
+    except StoreError as exc:  # another process holds the database, or it is damaged or unusable
+        _error(str(exc))
+        return EXIT_BAD_INPUT
 
 
 def build_parser() -> argparse.ArgumentParser:

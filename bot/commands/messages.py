@@ -128,6 +128,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这一行超过 {limit} 字节，已忽略。",
         "en": "Line ignored: longer than {limit} bytes.",
     },
+    "unavailable": {
+        "zh": "暂时无法处理，请几分钟后再试。",
+        "en": "Temporarily unavailable; please try again in a few minutes.",
+    },
     "stats": {
         "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}",
         "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}",

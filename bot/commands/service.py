@@ -21,7 +21,7 @@ from bot.delivery.planner import platform_renderers
 from bot.delivery.schedule import QuietHours, parse_schedule, parse_timezone
 from bot.logs import redact
 from bot.render import Renderer
-from bot.store.db import Store
+from bot.store.db import Store, StoreUnavailable
 from bot.store.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,14 @@ class CommandService:
         self._on_change = on_change or (lambda: None)
 
     async def handle(self, command: Command) -> Reply:
-        """Dispatch one command; bad arguments come back as an error Reply, never as an exception."""
+        """Dispatch one command; bad arguments come back as an error Reply, never as an exception,
+        and so does a failing database (logged once by the store): "temporarily unavailable"."""
+        try:
+            return await self._dispatch(command)
+        except StoreUnavailable:
+            return Reply(text("unavailable", self._language(command, None)), error=True)
+
+    async def _dispatch(self, command: Command) -> Reply:
         subscription = await self._subscription(command)
         language = self._language(command, subscription)
         handler = _HANDLERS.get(command.name)

@@ -11,6 +11,10 @@ off exponentially with jitter up to `max_attempts`; ChatGone pauses the subscrip
 unsent rows; FormatRejected resends once as plain text; Migrated moves the chat and resends.
 A sender that does not answer within `send_timeout` is abandoned like a send cut off by a crash:
 the row becomes `interrupted` (it may have arrived, so it is not resent) and the chat's next rows go on.
+
+While the database fails (disk full, read-only, I/O error) nothing is claimed: the engine pauses
+with exponential back-off (the store logs the failure once), unstarted rows simply stay pending, and
+the outcome of a send already made is kept in memory and stored once the database works again.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
+from typing import TypeVar
 
 from bot.config import DeliveryConfig, RateLimits
 from bot.delivery.outcome import (
@@ -37,10 +43,12 @@ from bot.delivery.outcome import (
     Transient,
 )
 from bot.delivery.ratelimit import Clock, RateLimiter, SystemClock
-from bot.store.db import Store
+from bot.store.db import Store, StoreUnavailable
 from bot.store.deliveries import Delivery
+from bot.store.retry import Backoff
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFER_AFTER = 0.5  # seconds of per-chat wait worth giving a worker back for
 IDLE_POLL = 60.0
@@ -49,6 +57,8 @@ MAX_MIGRATIONS = 3
 SEND_TIMEOUT = 120.0  # far above any adapter's own HTTP timeout: only a hung sender reaches it
 MIN_RETRY_AFTER = 1.0  # a "retry after 0" must not turn into a tight loop of refused requests
 MAX_RETRY_AFTER = 86_400.0
+STORE_RETRY_FIRST = 1.0  # pauses while the database fails: 1, 2, 4 ... seconds
+STORE_RETRY_MAX = 60.0
 
 
 @dataclass(slots=True)
@@ -86,6 +96,7 @@ class DeliveryEngine:
         *,
         rng: random.Random | None = None,
         send_timeout: float = SEND_TIMEOUT,
+        store_backoff: Backoff | None = None,
     ) -> None:
         if send_timeout <= 0:
             raise ValueError(f"send_timeout must be positive, got {send_timeout}")
@@ -107,6 +118,8 @@ class DeliveryEngine:
         self._horizon: float | None = None
         self._tally = Tally()
         self._last_progress = 0.0
+        self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)
+        self._held_until = 0.0  # monotonic: no claims before this while the database fails
 
     @property
     def limiter(self) -> RateLimiter:
@@ -132,7 +145,10 @@ class DeliveryEngine:
         self._stopping = False
         workers: list[asyncio.Task[None]] = []
         try:
-            await self.recover()
+            try:
+                await self._until_stored(self.recover)
+            except StoreUnavailable:  # stopped before the database came back; nothing was claimed
+                return
             workers = [asyncio.create_task(self._worker()) for _ in range(self._config.concurrency)]
             await self._claim_loop()
         finally:
@@ -168,20 +184,51 @@ class DeliveryEngine:
         target = max(1, self._config.concurrency)
         while not self._stopping:
             self._wake.clear()
-            if self._queue.qsize() <= self._refill_below:
-                rows = await self._store.claim_due(
-                    self._clock.now(), target - self._queue.qsize(), platforms, self._claimed
-                )
-                for row in rows:
-                    self._claimed.add(row.id)
-                    self._queue.put_nowait(row)
-                if rows:
-                    if self._tally.started is None:
-                        self._tally.started = self._clock.monotonic()
-                    continue
-            self._log_batch(idle=not self._claimed)
-            if not await self._idle_wait(platforms):
-                return
+            await self._pause_for_store()
+            try:
+                if self._queue.qsize() <= self._refill_below:
+                    rows = await self._store.claim_due(
+                        self._clock.now(), target - self._queue.qsize(), platforms, self._claimed
+                    )
+                    if not self._store.health.failing:
+                        self._store_backoff.reset()
+                    for row in rows:
+                        self._claimed.add(row.id)
+                        self._queue.put_nowait(row)
+                    if rows:
+                        if self._tally.started is None:
+                            self._tally.started = self._clock.monotonic()
+                        continue
+                self._log_batch(idle=not self._claimed)
+                if not await self._idle_wait(platforms):
+                    return
+            except StoreUnavailable:
+                self._store_failed()
+
+    def _store_failed(self) -> None:
+        """The database failed us (the store has logged why): claim nothing for the next back-off
+        step. Failures within the current pause (the other workers' rows) do not lengthen it."""
+        now = self._clock.monotonic()
+        if now >= self._held_until:
+            self._held_until = now + self._store_backoff.delay()
+
+    async def _pause_for_store(self) -> None:
+        """Wait out the current back-off step; only `stop()` cuts it short, not `wake()`."""
+        while not self._stopping and (remaining := self._held_until - self._clock.monotonic()) > 0:
+            self._wake.clear()
+            await self._sleep_or_wake(remaining)
+
+    async def _until_stored(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run a store operation that must not be dropped (the outcome of a send already made),
+        waiting out back-off steps while the database fails; gives up only when stopping."""
+        while True:
+            try:
+                return await operation()
+            except StoreUnavailable:
+                self._store_failed()
+                if self._stopping:
+                    raise
+                await self._clock.sleep(self._held_until - self._clock.monotonic())
 
     async def _idle_wait(self, platforms: list[str]) -> bool:
         """Until a worker finishes, rows are announced, or the next retry falls due; False = done."""
@@ -193,6 +240,10 @@ class DeliveryEngine:
                 timeout = min(IDLE_POLL, max(0.0, (upcoming - self._clock.now()).total_seconds()))
             if self._horizon is not None and (upcoming is None or timeout > self._horizon):
                 return False
+        await self._sleep_or_wake(timeout)
+        return True
+
+    async def _sleep_or_wake(self, timeout: float) -> None:
         sleeper = asyncio.ensure_future(self._clock.sleep(timeout))
         waker = asyncio.ensure_future(self._wake.wait())
         try:
@@ -200,7 +251,6 @@ class DeliveryEngine:
         finally:
             sleeper.cancel()
             waker.cancel()
-        return True
 
     async def _shutdown(self, workers: list[asyncio.Task[None]]) -> None:
         self._stopping = True
@@ -215,8 +265,15 @@ class DeliveryEngine:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         if self._sending:
-            count = await self._store.interrupt(list(self._sending), self._clock.now())
-            log.warning("%d sends did not finish within %.1f s; marked interrupted", count, self._grace)
+            try:
+                count = await self._store.interrupt(list(self._sending), self._clock.now())
+                log.warning("%d sends did not finish within %.1f s; marked interrupted", count, self._grace)
+            except StoreUnavailable:
+                log.warning(
+                    "%d sends in flight could not be marked interrupted (database failing); "
+                    "the next start will",
+                    len(self._sending),
+                )
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 log.error("delivery worker failed", exc_info=task.exception())
@@ -233,6 +290,8 @@ class DeliveryEngine:
                 return
             try:
                 await self._deliver(row)
+            except StoreUnavailable:
+                self._store_failed()  # not started: the row is still pending and goes after the pause
             except Exception:
                 log.exception("delivery %d failed unexpectedly", row.id)
                 await self._park(row)
@@ -273,9 +332,9 @@ class DeliveryEngine:
         while True:
             outcome = await self._send(sender, attempt)
             if outcome is None:
-                await self._abandon(attempt)
+                await self._until_stored(lambda: self._abandon(attempt))
                 break
-            if not await self._record(sender, attempt, outcome):
+            if not await self._until_stored(partial(self._record, sender, attempt, outcome)):
                 break
             await self._limiter.acquire(row.platform, attempt.target.chat_id, attempt.target.kind)
         self._sending.discard(row.id)

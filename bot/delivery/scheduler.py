@@ -23,7 +23,8 @@ from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_fo
 from bot.delivery.ratelimit import Clock, SystemClock
 from bot.delivery.schedule import next_due, parse_schedule, parse_timezone
 from bot.render import Renderer
-from bot.store.db import Store, Transaction
+from bot.store.db import Store, StoreUnavailable, Transaction
+from bot.store.retry import Backoff
 from bot.store.subscriptions import Recipient, Subscription, encode_filter
 from bot.store.times import to_db
 
@@ -59,6 +60,7 @@ class Scheduler:
         self._merges = Lru(16)
         self._wake = asyncio.Event()
         self._stopping = False
+        self._store_backoff = Backoff(1.0, MAX_SLEEP)
 
     def wake(self) -> None:
         """A schedule changed: recompute the earliest due instant now rather than after a sleep."""
@@ -71,7 +73,8 @@ class Scheduler:
 
     async def run(self) -> None:
         """Until `stop()`: fire what is due, then sleep until the next due instant (at most a minute,
-        so a changed wall clock is noticed)."""
+        so a changed wall clock is noticed). While the database fails, retry with back-off (the store
+        logs the failure once; one traceback per attempt would only repeat it)."""
         while not self._stopping:
             self._wake.clear()
             delay = MAX_SLEEP
@@ -81,6 +84,9 @@ class Scheduler:
                     earliest = await tx.subscriptions.earliest_due()
                 if earliest is not None:
                     delay = min(MAX_SLEEP, max(0.0, (earliest - self._clock.now()).total_seconds()))
+                self._store_backoff.reset()
+            except StoreUnavailable:
+                delay = self._store_backoff.delay()
             except Exception:
                 log.exception("scheduled delivery failed; trying again in %.0f s", MAX_SLEEP)
             await self._sleep(delay)
@@ -101,25 +107,29 @@ class Scheduler:
         """Fire every subscription due now; returns the number of ledger rows created."""
         total = 0
         fired = 0
-        while not self._stopping:  # on shutdown the rest stay due and fire after the restart
-            now = self._clock.now()
-            async with self._store.transaction(write=False) as tx:
-                due = await tx.subscriptions.due(now, DUE_BATCH)
-            if not due:
-                break
-            for sub in due:
-                if self._stopping:
+        try:
+            while not self._stopping:  # on shutdown the rest stay due and fire after the restart
+                now = self._clock.now()
+                async with self._store.transaction(write=False) as tx:
+                    due = await tx.subscriptions.due(now, DUE_BATCH)
+                if not due:
                     break
-                try:
-                    total += await self._fire(sub, now)
-                except Exception:
-                    log.exception("scheduled post for subscription %d failed; trying again later", sub.id)
-                    await self._postpone(sub, now)
-                fired += 1
-        if fired:
-            log.info("scheduled posts: %d subscriptions due, %d messages queued", fired, total)
-            if total and self._on_enqueued is not None:
-                self._on_enqueued()
+                for sub in due:
+                    if self._stopping:
+                        break
+                    try:
+                        total += await self._fire(sub, now)
+                    except StoreUnavailable:
+                        raise  # not this subscription's fault: every other one would fail the same way
+                    except Exception:
+                        log.exception("scheduled post for subscription %d failed; trying again later", sub.id)
+                        await self._postpone(sub, now)
+                    fired += 1
+        finally:  # posts committed before a database failure still go out now
+            if fired:
+                log.info("scheduled posts: %d subscriptions due, %d messages queued", fired, total)
+                if total and self._on_enqueued is not None:
+                    self._on_enqueued()
         return total
 
     async def _postpone(self, sub: Subscription, now: datetime) -> None:

@@ -10,6 +10,7 @@ exactly-once promise is about) without an fsync per commit; an OS crash may lose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
@@ -25,6 +26,7 @@ import aiosqlite
 from bot.core.model import Digest, Filter, Vocabulary
 from bot.store.deliveries import Delivery, DeliveryRepo, StoredPayload
 from bot.store.digests import DigestRepo, RecordResult, decode_digest
+from bot.store.health import StoreHealth, is_damaged, is_fault, reason
 from bot.store.subscriptions import _UNSET, Subscription, SubscriptionRepo
 
 if TYPE_CHECKING:
@@ -35,10 +37,17 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 PAYLOADS_PER_TRANSACTION = 64  # a Discord body is at most ~6 KB: under 0.5 MB per transaction
+QUICK_CHECK_PROBLEMS = 3  # enough to say what is wrong without printing a damaged file's every page
+DAMAGED_HINT = "restore it from a backup, or move it away to start with an empty database"
 
 
 class StoreError(Exception):
     """The database cannot be used: unreadable file, failed migration, or a schema from the future."""
+
+
+class StoreUnavailable(StoreError):
+    """An operation failed because of the database file or the system (see health.is_fault);
+    the same operation may work later, so callers retry with back-off instead of at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +113,12 @@ class Store:
         self._lock = asyncio.Lock()
         self.path = path
         self.clock = clock
+        self.health = StoreHealth(path)
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: Callable[[], datetime] = _utcnow) -> Store:
-        """Connect, set the pragmas and apply pending migrations in one transaction."""
+        """Connect, set the pragmas, check the file (PRAGMA quick_check, O(size) once) and apply
+        pending migrations in one transaction; a damaged file is refused instead of run half-broken."""
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None)
         except sqlite3.Error as exc:
@@ -118,9 +129,12 @@ class Store:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            await _quick_check(conn, str(path))
             await _migrate(conn, str(path))
         except sqlite3.DatabaseError as exc:
             await conn.close()
+            if is_damaged(exc):
+                raise StoreError(f"{path}: the database is damaged ({exc}); {DAMAGED_HINT}") from exc
             raise StoreError(f"{path}: cannot use the database: {exc}") from exc
         except BaseException:
             await conn.close()
@@ -145,22 +159,35 @@ class Store:
         a task cancelled while its BEGIN is still queued on the database thread must not leave the
         shared connection inside a transaction that every later statement would silently join.
         """
-        async with self._lock:
+        async with self._lock, self._guard(write=write):
             try:
                 await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield Transaction(self._conn)
                 await self._conn.commit()
             except BaseException:
-                await self._conn.rollback()
+                with contextlib.suppress(sqlite3.Error):  # a failing disk may refuse this too
+                    await self._conn.rollback()
                 raise
 
     @asynccontextmanager
-    async def _statement(self) -> AsyncIterator[Transaction]:
+    async def _statement(self, *, write: bool = True) -> AsyncIterator[Transaction]:
         """For exactly one SQL statement: autocommit makes it atomic by itself, in one round trip
         to the database thread instead of three (BEGIN, statement, COMMIT). The hot path of the
         engine (claim, mark sending, record outcome) runs through here."""
-        async with self._lock:
+        async with self._lock, self._guard(write=write):
             yield Transaction(self._conn)
+
+    @asynccontextmanager
+    async def _guard(self, *, write: bool) -> AsyncIterator[None]:
+        """Turns a failure of the file or the system into StoreUnavailable and tells `health`."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if not is_fault(exc):
+                raise
+            self.health.failed(exc, write=write)
+            raise StoreUnavailable(f"database {self.path} is unavailable: {reason(exc)}") from exc
+        self.health.succeeded(write=write)
 
     # -- digests -----------------------------------------------------------------------------
 
@@ -179,13 +206,13 @@ class Store:
 
     async def latest_seq(self) -> int | None:
         """The version /latest shows; rows are never rewritten, so it keys caches of renderings."""
-        async with self._statement() as tx:
+        async with self._statement(write=False) as tx:
             return await tx.digests.latest_seq()
 
     async def load_digests(self, seqs: Collection[int]) -> dict[int, Digest]:
         """Stored ok digests by seq, decoded in a worker thread after the lock is released: a large
         digest holds up neither the event loop nor anyone waiting for the database."""
-        async with self._statement() as tx:
+        async with self._statement(write=False) as tx:
             models = await tx.digests.models(seqs)
         return await asyncio.to_thread(_decode_all, models)
 
@@ -194,11 +221,11 @@ class Store:
     async def get_subscription(
         self, platform: str, chat_id: str, thread_id: str | None = None
     ) -> Subscription | None:
-        async with self._statement() as tx:
+        async with self._statement(write=False) as tx:
             return await tx.subscriptions.get(platform, chat_id, thread_id)
 
     async def get_subscription_by_id(self, subscription_id: int) -> Subscription | None:
-        async with self._statement() as tx:
+        async with self._statement(write=False) as tx:
             return await tx.subscriptions.get_by_id(subscription_id)
 
     async def subscribe(
@@ -388,11 +415,11 @@ class Store:
     async def claim_due(
         self, now: datetime, limit: int, platforms: Collection[str], exclude: Collection[int] = ()
     ) -> list[Delivery]:
-        async with self._statement() as tx:
+        async with self._statement(write=False) as tx:
             return await tx.deliveries.claim(now, limit, platforms, exclude)
 
     async def next_attempt_at(self, platforms: Collection[str]) -> datetime | None:
-        async with self._statement() as tx:
+        async with self._statement(write=False) as tx:
             return await tx.deliveries.next_attempt_at(platforms)
 
     async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
@@ -440,20 +467,37 @@ def _decode_all(models: dict[int, str]) -> dict[int, Digest]:
     return {seq: decode_digest(model) for seq, model in models.items()}
 
 
-async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
-    """Apply every migration newer than PRAGMA user_version, all in one transaction."""
-    migrations = load_migrations()
+
+async def _quick_check(conn: aiosqlite.Connection, path: str) -> None:
+    """Refuse a damaged file at start-up rather than fail on its broken pages while running."""
+    rows = await conn.execute_fetchall(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})")
+    problems = [" ".join(str(row[0]).split()) for row in rows]
+    if problems != ["ok"]:
+        raise StoreError(f"{path}: the database is damaged ({'; '.join(problems)}); {DAMAGED_HINT}")
+
+
+async def _schema_version(conn: aiosqlite.Connection) -> int:
     rows = await conn.execute_fetchall("PRAGMA user_version")
-    current = int(next(iter(rows))[0])
+    return int(next(iter(rows))[0])
+
+
+async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
+    """Apply every migration newer than PRAGMA user_version, all in one transaction.
+
+    The version is read again after BEGIN IMMEDIATE: another process opening the same fresh file
+    at the same moment may have migrated it while this one waited for the write lock.
+    """
+    migrations = load_migrations()
     latest = migrations[-1].version if migrations else 0
-    if current > latest:
-        raise StoreError(f"{path}: schema version {current} is newer than this program knows ({latest})")
-    pending = [m for m in migrations if m.version > current]
-    if not pending:
+    current = await _schema_version(conn)
+    if current >= latest:
+        _check_not_newer(current, latest, path)
         return
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        for migration in pending:
+        current = await _schema_version(conn)
+        _check_not_newer(current, latest, path)
+        for migration in (m for m in migrations if m.version > current):
             for statement in split_statements(migration.sql):
                 try:
                     await conn.execute(statement)
@@ -464,4 +508,10 @@ async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
         await conn.rollback()
         raise
     await conn.commit()
-    log.info("database %s migrated from schema %d to %d", path, current, latest)
+    if current < latest:
+        log.info("database %s migrated from schema %d to %d", path, current, latest)
+
+
+def _check_not_newer(current: int, latest: int, path: str) -> None:
+    if current > latest:
+        raise StoreError(f"{path}: schema version {current} is newer than this program knows ({latest})")
