@@ -121,8 +121,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Arguments are too long (at most {limit} characters).",
     },
     "stats": {
-        "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}",
-        "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}",
+        "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}\n"
+        "数据库大小：{database}",
+        "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}\n"
+        "Database size: {database}",
     },
 }
 

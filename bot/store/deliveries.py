@@ -96,8 +96,11 @@ class DeliveryRepo:
         self._conn = conn
 
     async def _payload_ids(self, payloads: dict[str, str]) -> dict[str, int]:
+        """Ids by hash, storing new bodies; a body retention dropped ('') is written back."""
         await self._conn.executemany(
-            "INSERT OR IGNORE INTO payloads (hash, body) VALUES (?, ?)", list(payloads.items())
+            "INSERT INTO payloads (hash, body) VALUES (?, ?)"
+            " ON CONFLICT (hash) DO UPDATE SET body = excluded.body WHERE payloads.body = ''",
+            list(payloads.items()),
         )
         rows = await self._conn.execute_fetchall(
             "SELECT hash, id FROM payloads WHERE hash IN (SELECT value FROM json_each(?))",
