@@ -93,7 +93,8 @@ class RetentionRepo:
         """Broken versions of one file or feed entry beyond its `keep` newest."""
         return await self._delete_digests(_OLD_ERRORS, keep, after, limit)
 
-    async def prune_deliveries(self, before: datetime, after: tuple[str, int], limit: int
+    async def prune_deliveries(
+        self, before: datetime, after: tuple[str, int], limit: int
     ) -> Batch[tuple[str, int]]:
         """Finished rows last updated before `before`, looking at `limit` rows after `after`
         (updated_at, id): rows that must stay are stepped over instead of being looked at again."""
