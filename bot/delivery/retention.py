@@ -123,7 +123,9 @@ class Pruner:
         return report
 
     async def _drain(self, step: Callable[[Transaction, C], Awaitable[Batch[C]]], start: C) -> int:
-        """Run `step` batch after batch, one transaction each, until it reports the end (or stop)."""
+        """Run `step` batch after batch, one transaction each, until it reports the end (or stop).
+
+        The store's lock is fair: whoever queued for it during a batch goes before the next one."""
         total, after = 0, start
         while not self._stop.is_set():
             async with self._store.transaction() as tx:
@@ -132,5 +134,4 @@ class Pruner:
             if batch.after is None:
                 break
             after = batch.after
-            await asyncio.sleep(0)  # let sends and commands in between batches
         return total
