@@ -107,3 +107,18 @@ def test_broadcast_schedule_and_timezone_validated() -> None:
         parse_settings({"broadcasts": [bad]}, "c", Path("/"))
     assert any(p.startswith("broadcasts.0.schedule: ") and "25:00" in p for p in info.value.problems)
     assert any(p.startswith("broadcasts.0.timezone: ") for p in info.value.problems)
+
+
+def test_retention_defaults_fractions_and_bad_values() -> None:
+    defaults = parse_settings({}, "test", Path(".")).retention
+    assert (defaults.deliveries_days, defaults.payloads_days, defaults.digest_versions) == (30, 7, 3)
+    half = parse_settings({"retention": {"payloads_days": 0.5}}, "test", Path(".")).retention
+    assert half.payloads_days == 0.5
+    bad = {"deliveries_days": 0, "payloads_days": 1e9, "digest_versions": 0, "versions": 2}
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"retention": bad}, "test", Path("."))
+    problems = info.value.problems
+    assert "retention.versions: unknown key" in problems
+    assert "retention.deliveries_days: Input should be greater than 0" in problems
+    assert any(p.startswith("retention.payloads_days: ") for p in problems)
+    assert any(p.startswith("retention.digest_versions: ") for p in problems)

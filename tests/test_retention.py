@@ -21,7 +21,7 @@ from bot.core.errors import DigestError
 from bot.core.model import Digest, Item, Span
 from bot.delivery.retention import ROWS_PER_BATCH, Pruner
 from bot.sources.base import Incoming
-from bot.store.db import Store
+from bot.store.db import Store, load_migrations
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import Subscription
 
@@ -347,3 +347,15 @@ async def test_the_app_runs_the_task_and_stops_it_on_shutdown(tmp_path: Path) ->
     finally:
         await app.stop()
     assert running[0].done() and not running[0].cancelled()
+
+
+async def test_an_existing_database_gets_the_retention_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    first = load_migrations()[0]
+    with sqlite3.connect(path) as raw:
+        raw.executescript(first.sql)
+        raw.execute("PRAGMA user_version = 1")
+    async with await Store.open(path) as store:
+        indexes = {r[0] for r in rows(store, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"digests_revisions", "deliveries_by_payload", "payloads_with_body"} <= indexes
+        assert rows(store, "PRAGMA user_version") == [(len(load_migrations()),)]
