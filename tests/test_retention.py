@@ -49,8 +49,9 @@ def rows(store: Store, sql: str, *params: object) -> list[tuple[Any, ...]]:
         return raw.execute(sql, params).fetchall()
 
 
-def feed_version(poll: int, size: int = 30_000) -> Incoming:
-    """One poll of a feed entry whose text changes every time: same digest id, new content."""
+def feed_version(poll: int, size: int = 10_000) -> Incoming:
+    """One poll of a feed entry whose text changes every time: same digest id, new content
+    (`size` characters, about 30 KB of UTF-8)."""
     filler = f"poll {poll} " + "新闻摘要内容 " * (size // 70)
     digest = Digest(
         id="entry-1",
