@@ -21,6 +21,7 @@ from bot.core.classify import classify
 from bot.core.model import Digest, Vocabulary
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner, platform_renderers
+from bot.delivery.retention import Pruner
 from bot.delivery.schedule import parse_timezone
 from bot.delivery.scheduler import Scheduler
 from bot.logs import setup_logging
@@ -55,6 +56,8 @@ class App:
         self.store: Store | None = None
         self.engine: DeliveryEngine | None = None
         self.scheduler: Scheduler | None = None
+        self.pruner: Pruner | None = None
+        self._pruning: asyncio.Task[None] | None = None
         self.sources: list[Source] = []
 
     async def start(self) -> None:
@@ -91,6 +94,8 @@ class App:
         self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         self.scheduler = Scheduler(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         await self.planner.plan_pending()
+        self.pruner = Pruner(store, settings.retention)
+        self._pruning = asyncio.create_task(self.pruner.run(), name="retention")
         self._tasks = [
             asyncio.create_task(self.engine.run(), name="engine"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
@@ -201,6 +206,9 @@ class App:
                 await close()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.pruner is not None and self._pruning is not None:
+            self.pruner.stop()
+            await asyncio.gather(self._pruning, return_exceptions=True)
         if self.engine is not None:
             await self.engine.stop(self.settings.delivery.shutdown_grace)
         await asyncio.gather(*self._tasks, return_exceptions=True)

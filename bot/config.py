@@ -204,6 +204,14 @@ class DeliveryConfig(_Strict):
     shutdown_grace: float = Field(default=10.0, ge=0)
 
 
+class RetentionConfig(_Strict):
+    """How long finished history stays (days, fractions allowed); what is still needed always stays."""
+
+    deliveries_days: float = Field(default=30.0, gt=0, le=36_500)
+    payloads_days: float = Field(default=7.0, gt=0, le=36_500)
+    digest_versions: int = Field(default=3, ge=1, le=1_000)
+
+
 class Settings(_Strict):
     database: Path = Path("digestbot.db")
     timezone: str = "UTC"
@@ -216,6 +224,7 @@ class Settings(_Strict):
     telegram: TelegramConfig = TelegramConfig()
     discord: DiscordConfig = DiscordConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     _check_timezone = field_validator("timezone")(_check_zone)
 

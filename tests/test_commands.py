@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.commands.model import Caller, ChatRef, Command
-from bot.commands.service import CommandService
+from bot.commands.service import CommandService, human_bytes
 from bot.config import load_settings
 from bot.core.classify import classify
 from bot.core.parse import load_digest
@@ -189,3 +190,19 @@ async def test_latest_carries_the_platforms_render_preferences(tmp_path: Path) -
         assert reply.parts and all(part["link_preview_options"]["is_disabled"] for part in reply.parts)
     finally:
         await store.close()
+
+
+async def test_stats_show_the_database_size_in_both_languages(service: CommandService) -> None:
+    owner = Caller("1", language="en", is_owner=True)
+    english = await cmd(service, "stats", caller=owner)
+    assert re.search(r"^Database size: \d+\.\d (KiB|MiB)$", english.text, re.MULTILINE)
+    chinese = await cmd(service, "stats", caller=Caller("1", language="zh-CN", is_owner=True))
+    assert re.search(r"^数据库大小：\d+\.\d (KiB|MiB)$", chinese.text, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (5 * 1024**3, "5.0 GiB"), (2**50, "1024.0 TiB")],
+)
+def test_sizes_read_like_ls_h(size: int, shown: str) -> None:
+    assert human_bytes(size) == shown

@@ -131,3 +131,18 @@ def test_command_budget_is_per_platform_and_bounded(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "telegram:\n  command_budget: {burst: 0, per: 3}\n"))
     assert any(p.startswith("telegram.command_budget.burst: ") for p in info.value.problems)
     assert "telegram.command_budget.per: unknown key" in info.value.problems
+
+
+def test_retention_defaults_fractions_and_bad_values() -> None:
+    defaults = parse_settings({}, "test", Path(".")).retention
+    assert (defaults.deliveries_days, defaults.payloads_days, defaults.digest_versions) == (30, 7, 3)
+    half = parse_settings({"retention": {"payloads_days": 0.5}}, "test", Path(".")).retention
+    assert half.payloads_days == 0.5
+    bad = {"deliveries_days": 0, "payloads_days": 1e9, "digest_versions": 0, "versions": 2}
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"retention": bad}, "test", Path("."))
+    problems = info.value.problems
+    assert "retention.versions: unknown key" in problems
+    assert "retention.deliveries_days: Input should be greater than 0" in problems
+    assert any(p.startswith("retention.payloads_days: ") for p in problems)
+    assert any(p.startswith("retention.digest_versions: ") for p in problems)

@@ -133,8 +133,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Temporarily unavailable; please try again in a few minutes.",
     },
     "stats": {
-        "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}",
-        "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}",
+        "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}\n"
+        "数据库大小：{database}",
+        "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}\n"
+        "Database size: {database}",
     },
     "slow_down": {
         "zh": "命令太频繁了：最多连续 {burst} 条，之后每 {seconds:g} 秒 1 条。"

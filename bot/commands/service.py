@@ -325,12 +325,23 @@ class CommandService:
                 subscriptions=_flatten(stats.get("subscriptions", {})),
                 deliveries=_flatten(stats.get("deliveries_24h", {})),
                 last_digest=_flatten(stats.get("last_digest") or {}) or text("none", language),
+                database=human_bytes(stats.get("database_bytes", 0)),
             )
         )
 
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else ""
+
+
+def human_bytes(size: int) -> str:
+    """A size as people read it, in binary units as `ls -h` counts them: 512 B, 1.5 MiB."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value /= 1024
+        unit += 1
+    return f"{size} B" if unit == 0 else f"{value:.1f} {units[unit]}"
 
 
 def _flatten(value: object) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from bot.core.model import Digest, Filter, Vocabulary
 from bot.store.deliveries import Delivery, DeliveryRepo, StoredPayload
 from bot.store.digests import DigestRepo, RecordResult, decode_digest
 from bot.store.health import StoreHealth, is_damaged, is_fault, reason
+from bot.store.retention import RetentionRepo
 from bot.store.subscriptions import _UNSET, Subscription, SubscriptionRepo
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ BUSY_TIMEOUT_MS = 10_000
 PAYLOADS_PER_TRANSACTION = 64  # a Discord body is at most ~6 KB: under 0.5 MB per transaction
 QUICK_CHECK_PROBLEMS = 3  # enough to say what is wrong without printing a damaged file's every page
 DAMAGED_HINT = "restore it from a backup, or move it away to start with an empty database"
+CHECKPOINT_WAIT_MS = 200
 
 
 class StoreError(Exception):
@@ -93,12 +96,13 @@ def split_statements(sql: str) -> list[str]:
 class Transaction:
     """The repositories bound to the connection inside one open transaction."""
 
-    __slots__ = ("deliveries", "digests", "subscriptions")
+    __slots__ = ("deliveries", "digests", "retention", "subscriptions")
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.digests = DigestRepo(conn)
         self.subscriptions = SubscriptionRepo(conn)
         self.deliveries = DeliveryRepo(conn)
+        self.retention = RetentionRepo(conn)
 
 
 def _utcnow() -> datetime:
@@ -361,10 +365,33 @@ class Store:
             await tx.deliveries.skip_inactive(now)
         return kept
 
+    # -- upkeep ------------------------------------------------------------------------------
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it, so pruned space is reused rather
+        than the WAL growing; True when done. Readers in other processes are waited for only
+        briefly (the store stays locked meanwhile): a busy checkpoint is simply retried next time."""
+        async with self._lock:
+            await self._conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+            try:
+                rows = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return not next(iter(rows))[0]
+
+    def file_size(self) -> int:
+        """Bytes on disk: the database file plus its WAL (0 for an in-memory database)."""
+        total = 0
+        for name in (self.path, f"{self.path}-wal"):
+            with contextlib.suppress(OSError):
+                total += os.stat(name).st_size
+        return total
+
     # -- reports -----------------------------------------------------------------------------
 
     async def stats(self, now: datetime) -> dict[str, Any]:
-        """Owner statistics: subscriptions by platform/kind/status, 24 h deliveries, the last fan-out."""
+        """Owner statistics: subscriptions by platform/kind/status, 24 h deliveries, the last fan-out,
+        and the database's size on disk."""
         async with self.transaction(write=False) as tx:
             subscriptions = await tx.subscriptions.counts()
             deliveries = await tx.deliveries.counts_since(now - timedelta(days=1))
@@ -387,6 +414,7 @@ class Store:
             "deliveries_24h": deliveries,
             "open": open_rows,
             "last_digest": last,
+            "database_bytes": self.file_size(),
         }
 
     async def delivery_summary(self, subscription_id: int) -> dict[str, Any]:

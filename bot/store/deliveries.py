@@ -96,9 +96,12 @@ class DeliveryRepo:
         self._conn = conn
 
     async def save_payloads(self, payloads: dict[str, str]) -> None:
-        """Bodies by hash; one already stored is left as it is (same hash, same body)."""
+        """Bodies by hash: one already stored stays (same hash, same body); one retention dropped
+        ('') is written back."""
         await self._conn.executemany(
-            "INSERT OR IGNORE INTO payloads (hash, body) VALUES (?, ?)", list(payloads.items())
+            "INSERT INTO payloads (hash, body) VALUES (?, ?)"
+            " ON CONFLICT (hash) DO UPDATE SET body = excluded.body WHERE payloads.body = ''",
+            list(payloads.items()),
         )
 
     async def _payload_ids(self, payloads: dict[str, str]) -> dict[str, int]:

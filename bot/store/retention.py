@@ -1,0 +1,137 @@
+"""Retention: the SQL that prunes finished history, one bounded batch per call.
+
+Each method looks at no more than `limit` candidate rows, so the caller can run it in short
+transactions and let the bot's own work through in between. What is never pruned, whatever its age:
+the first version of a digest (deliveries and de-duplication refer to it) and its newest versions
+(/latest, scheduled posts), unfinished deliveries and the payloads they send, deliveries a scheduled
+subscription's next post must leave out (digests it already got on their own), and each
+subscription's newest sent row (its last delivery in /status).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import aiosqlite
+
+from bot.store.times import to_db
+
+FINAL_STATES = ("sent", "failed", "skipped", "interrupted")
+C = TypeVar("C")
+
+# Newest first per document; the original of a changed digest is not a revision, so it stays.
+_OLD_REVISIONS = """
+SELECT seq FROM (
+  SELECT seq, row_number() OVER (PARTITION BY digest_id ORDER BY seq DESC) AS newer
+  FROM digests WHERE revision_of IS NOT NULL)
+WHERE newer > ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.digest_seq = seq)
+ORDER BY seq LIMIT ?
+"""
+
+_OLD_ERRORS = """
+SELECT seq FROM (
+  SELECT seq, row_number() OVER (PARTITION BY source, key ORDER BY seq DESC) AS newer
+  FROM digests WHERE status = 'error')
+WHERE newer > ? AND seq > ?
+ORDER BY seq LIMIT ?
+"""
+
+_DELETE_FINISHED = f"""
+DELETE FROM deliveries
+WHERE id IN (SELECT value FROM json_each(?))
+  AND state IN {FINAL_STATES}
+  AND NOT EXISTS (
+    SELECT 1 FROM subscriptions s
+    WHERE s.id = deliveries.subscription_id AND s.next_due_at IS NOT NULL
+      AND deliveries.digest_seq > s.schedule_seq)
+  AND NOT (state = 'sent' AND sent_at = (
+    SELECT max(m.sent_at) FROM deliveries m
+    WHERE m.subscription_id = deliveries.subscription_id AND m.state = 'sent'))
+"""
+
+_DROP_BODIES = """
+UPDATE payloads SET body = ''
+WHERE id IN (SELECT value FROM json_each(?))
+  AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.updated_at >= ?)
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.state IN ('pending', 'sending'))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch(Generic[C]):
+    """What one call did: rows removed (or bodies dropped), and the position the next call goes on
+    after (None once this call reached the end of what there is to look at)."""
+
+    pruned: int
+    after: C | None
+
+
+class RetentionRepo:
+    """Pruning queries on one connection; the caller owns the transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _delete_digests(self, select_sql: str, keep: int, after: int, limit: int) -> Batch[int]:
+        rows = await self._conn.execute_fetchall(select_sql, (keep, after, limit))
+        seqs = [row[0] for row in rows]
+        if seqs:
+            await self._conn.execute(
+                "DELETE FROM digests WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps(seqs),)
+            )
+        return Batch(len(seqs), seqs[-1] if len(seqs) == limit else None)
+
+    async def prune_revisions(self, keep: int, after: int, limit: int) -> Batch[int]:
+        """Changed versions of a digest beyond its `keep` newest (the first version always stays)."""
+        return await self._delete_digests(_OLD_REVISIONS, keep, after, limit)
+
+    async def prune_errors(self, keep: int, after: int, limit: int) -> Batch[int]:
+        """Broken versions of one file or feed entry beyond its `keep` newest."""
+        return await self._delete_digests(_OLD_ERRORS, keep, after, limit)
+
+    async def prune_deliveries(
+        self, before: datetime, after: tuple[str, int], limit: int
+    ) -> Batch[tuple[str, int]]:
+        """Finished rows last updated before `before`, looking at `limit` rows after `after`
+        (updated_at, id): rows that must stay are stepped over instead of being looked at again."""
+        window = await self._conn.execute_fetchall(
+            "SELECT updated_at, id FROM deliveries WHERE updated_at < ? AND (updated_at, id) > (?, ?)"
+            " ORDER BY updated_at, id LIMIT ?",
+            (to_db(before), *after, limit),
+        )
+        if not window:
+            return Batch(0, None)
+        cursor = await self._conn.execute(_DELETE_FINISHED, (json.dumps([row[1] for row in window]),))
+        last = window[-1]
+        return Batch(cursor.rowcount, (last[0], last[1]) if len(window) == limit else None)
+
+    async def prune_orphan_payloads(self, after: int, limit: int) -> Batch[int]:
+        """Payloads no delivery uses any more (their rows were pruned)."""
+        window = await self._conn.execute_fetchall(
+            "SELECT id FROM payloads WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+        )
+        if not window:
+            return Batch(0, None)
+        ids = [row[0] for row in window]
+        cursor = await self._conn.execute(
+            "DELETE FROM payloads WHERE id IN (SELECT value FROM json_each(?))"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id)",
+            (json.dumps(ids),),
+        )
+        return Batch(cursor.rowcount, ids[-1] if len(ids) == limit else None)
+
+    async def drop_payload_bodies(self, before: datetime, after: int, limit: int) -> Batch[int]:
+        """Empty the body of payloads whose deliveries all finished before `before`; the rows stay
+        (history), and the same rendering needed again restores it (DeliveryRepo.add)."""
+        window = await self._conn.execute_fetchall(
+            "SELECT id FROM payloads WHERE body != '' AND id > ? ORDER BY id LIMIT ?", (after, limit)
+        )
+        if not window:
+            return Batch(0, None)
+        ids = [row[0] for row in window]
+        cursor = await self._conn.execute(_DROP_BODIES, (json.dumps(ids), to_db(before)))
+        return Batch(cursor.rowcount, ids[-1] if len(ids) == limit else None)
