@@ -21,6 +21,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.core.errors import DigestError
 from bot.core.frontmatter import date_range_problem, plain_metadata
+from bot.core.html_depth import MAX_HTML_DEPTH, nests_deeper_than
 from bot.core.model import Digest, Item
 from bot.core.richtext import Break, Code, Event, LinkEnd, LinkStart, Mark, Text, build_item
 
@@ -67,6 +68,8 @@ def parse_html_digest(
         extra = plain_metadata(metadata or {})
     except ValueError as exc:
         raise DigestError(source, f"feed entry {exc}") from exc
+    if nests_deeper_than(html):
+        raise DigestError(source, f"feed entry HTML nests deeper than {MAX_HTML_DEPTH} elements")
     names = (" ".join(name.split()) for name in categories)
     return Digest(
         id=id.strip(),
