@@ -457,6 +457,7 @@ async def test_an_oversized_entry_is_rejected_alone_with_one_log_line(
             "ValueError",
         ),
     ],
+    ids=["deep-json", "huge-int"],
 )
 async def test_a_body_that_crashes_the_parser_is_a_failure_with_backoff(
     server: FeedServer, poller_factory: Factory, caplog: pytest.LogCaptureFixture, body: bytes, reason: str
