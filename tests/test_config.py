@@ -107,3 +107,11 @@ def test_broadcast_schedule_and_timezone_validated() -> None:
         parse_settings({"broadcasts": [bad]}, "c", Path("/"))
     assert any(p.startswith("broadcasts.0.schedule: ") and "25:00" in p for p in info.value.problems)
     assert any(p.startswith("broadcasts.0.timezone: ") for p in info.value.problems)
+
+
+def test_max_feed_bytes_is_a_positive_size(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "max_feed_bytes: 2048\n")).max_feed_bytes == 2048
+    assert load_settings(write(tmp_path, "{}\n")).max_feed_bytes == 10 * 1024 * 1024
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "max_feed_bytes: 0\n"))
+    assert [p.split(":")[0] for p in info.value.problems] == ["max_feed_bytes"]

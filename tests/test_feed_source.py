@@ -429,8 +429,8 @@ async def test_an_oversized_entry_is_rejected_alone_with_one_log_line(
     assert isinstance(found[0].result, Digest) and len(found[0].result.items) == 2
     rejected = found[1].result
     assert isinstance(rejected, DigestError)
-    assert rejected.source == "https://example.org/big"
-    assert f"{len(big)}-byte limit (max_digest_bytes)" in rejected.reason and "'site'" in rejected.reason
+    assert rejected.source == "feed 'site' entry https://example.org/big"
+    assert rejected.reason == f"larger than the {len(big)}-byte limit (max_digest_bytes)"
     async with await Store.open(f"{tmp_path}/bot.db") as store:
         with caplog.at_level(logging.WARNING):
             for incoming in [*found, *await poller.poll()]:
@@ -520,6 +520,7 @@ async def test_an_entry_dated_beyond_every_time_zone_is_rejected_alone(
     assert poller.failures == 0
     rejected = found.pop("urn:t:bad")
     assert isinstance(rejected, DigestError) and "range" in rejected.reason
+    assert rejected.source.startswith("feed 'site' entry ")
     (other,) = found.values()
     assert isinstance(other, Digest) and other.id == "2031.04.02.16"
 

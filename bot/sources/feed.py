@@ -212,21 +212,24 @@ class FeedPoller:
     def _incoming(
         self, entry: FeedEntry, content_hash: str, size: int, now: datetime, history: bool
     ) -> Incoming:
-        """The entry as a digest, or the error that rejects it alone (the store logs that once)."""
+        result = self._digest(entry, size, now)
+        if isinstance(result, DigestError):  # the store logs this once: name the feed as well
+            result = DigestError(f"feed {self.name!r} entry {result.source}", result.reason, result.line)
+        return Incoming(self.name, entry.key, content_hash, result, history=history)
+
+    def _digest(self, entry: FeedEntry, size: int, now: datetime) -> Digest | DigestError:
+        """The entry as a digest, or the error that rejects it alone."""
         source = entry_source(entry, self.url)
-        result: Digest | DigestError
         if size > self.max_entry_bytes:
             limit = f"{self.max_entry_bytes}-byte limit (max_digest_bytes)"
-            result = DigestError(source, f"entry of feed {self.name!r} is larger than the {limit}")
-        else:
-            try:
-                result = entry_to_digest(entry, feed_url=self.url, default_tz=self.default_tz, now=now)
-            except DigestError as exc:
-                result = exc
-            except Exception as exc:
-                log.exception("feed %s: the parser failed on entry %s", self.name, entry.key)
-                result = DigestError(source, f"could not be parsed ({type(exc).__name__})")
-        return Incoming(self.name, entry.key, content_hash, result, history=history)
+            return DigestError(source, f"larger than the {limit}")
+        try:
+            return entry_to_digest(entry, feed_url=self.url, default_tz=self.default_tz, now=now)
+        except DigestError as exc:
+            return exc
+        except Exception as exc:
+            log.exception("feed %s: the parser failed on entry %s", self.name, entry.key)
+            return DigestError(source, f"could not be parsed ({type(exc).__name__})")
 
     def _failed(self, reason: str) -> None:
         self.failures += 1
