@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import logging
 import socket
@@ -400,6 +401,18 @@ async def test_an_endless_body_is_abandoned_at_the_cap(
     assert (poller.failures, poller.next_delay) == (1, 10.0)
     assert "max_feed_bytes" in caplog.records[0].getMessage()
     assert sent[0] < 16 * 1024 * 1024
+
+
+async def test_a_compressed_body_is_capped_by_its_unpacked_size(
+    server: FeedServer, poller_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    bomb = gzip.compress(b"<rss>" + b" " * (8 * 1024 * 1024), compresslevel=9)
+    server.serve(bomb, "application/rss+xml", **{"Content-Encoding": "gzip"})
+    poller = poller_factory(max_bytes=1024 * 1024)
+    with caplog.at_level(logging.ERROR, logger="bot.sources.feed"):
+        assert await poller.poll() == []
+    assert len(bomb) < 1024 * 1024 and poller.failures == 1
+    assert "max_feed_bytes" in caplog.records[0].getMessage()
 
 
 def entry_rss(*entries: tuple[str, str, str]) -> bytes:
