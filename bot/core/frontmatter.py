@@ -231,11 +231,8 @@ def parse_date(value: object, default_tz: tzinfo | None, source: str, line: int 
 
 def date_range_problem(when: datetime) -> str | None:
     """Why the aware `when` cannot be shown in every time zone (rendering would overflow), or None."""
-    try:
-        if EARLIEST_DATE <= when <= LATEST_DATE:
-            return None
-    except OverflowError:
-        pass
+    if EARLIEST_DATE <= when <= LATEST_DATE:  # compared as instants: no conversion, no overflow
+        return None
     return (
         f"{when.isoformat()} is outside the range every time zone can show "
         f"({EARLIEST_DATE:%Y-%m-%d} to {LATEST_DATE:%Y-%m-%d} UTC)"

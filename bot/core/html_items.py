@@ -172,7 +172,7 @@ def _blocks(list_item: LexborNode) -> list[list[Event]]:
             if tag in _BLOCK_TAGS:
                 flush()
             if tag == "ol":
-                numbers.update((list_item.mem_id, number) for number, list_item in _numbered(node))
+                numbers.update((child.mem_id, number) for number, child in _numbered(node))
             if tag == "li":
                 current.append(Text(_marker(node, numbers)))
             elif tag in _MARK_TAGS:

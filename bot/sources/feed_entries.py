@@ -70,6 +70,7 @@ class FeedEntry:
         return hashlib.sha256(canonical).hexdigest(), len(canonical)
 
     def content_hash(self) -> str:
+        """The entry's version: what the store de-duplicates feed entries by."""
         return self.fingerprint()[0]
 
 
