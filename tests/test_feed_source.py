@@ -644,3 +644,17 @@ def test_bad_arguments_are_rejected(kwargs: dict[str, object], message: str) -> 
     url = str(options.pop("url"))
     with pytest.raises(ValueError, match=message):
         FeedPoller("site", url, **options)  # type: ignore[arg-type]
+
+
+async def test_absurdly_long_ids_and_links_are_kept_short(
+    server: FeedServer, poller_factory: Factory
+) -> None:
+    """Keys are stored and error sources logged: a megabyte-long id or link must not end up there."""
+    long_link = "https://example.org/" + "x" * 200_000
+    server.serve(
+        json_feed(id="i" * 200_000, url=long_link, content_html="<ol><li>" * 2000), "application/json"
+    )
+    (found,) = await poller_factory().poll()
+    assert found.key.startswith("sha256:") and len(found.key) < 100
+    assert isinstance(found.result, DigestError)  # nested too deeply: rejected, named by its link
+    assert len(found.result.source) <= 1100 and found.result.source.endswith("…")

@@ -14,7 +14,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/1"
 # The same stamp rule as bot.core.parse: a title starting "2025.11.07.08 ..." names that digest.
 _STAMP = re.compile(r"\d{4}[.-]\d{1,2}[.-]\d{1,2}(?:[.-]\d{1,4})*(?=\s|$)")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+MAX_KEY_CHARS = 1024  # longer entry ids are replaced by their hash, longer links shortened in logs
 
 
 class FeedFormatError(Exception):
@@ -101,9 +102,12 @@ def _read_entries(raw_entries: list[Any], read: Callable[[Mapping[str, Any]], Fe
         if not isinstance(raw, Mapping):
             continue
         try:
-            entries.append(read(raw))
+            entry = read(raw)
         except Exception as exc:
-            entries.append(_unreadable(raw, exc))
+            entry = _unreadable(raw, exc)
+        if len(entry.key) > MAX_KEY_CHARS:  # the key is stored and logged: keep it short
+            entry = replace(entry, key="sha256:" + hashlib.sha256(entry.key.encode()).hexdigest())
+        entries.append(entry)
     return entries
 
 
@@ -264,8 +268,9 @@ def entry_digest_id(entry: FeedEntry) -> str:
 
 
 def entry_source(entry: FeedEntry, feed_url: str) -> str:
-    """What names the entry in errors and logs: its link, else the feed URL with its id."""
-    return entry.link or f"{feed_url}#{entry.key}"
+    """What names the entry in errors and logs: its link, else the feed URL with its id (shortened)."""
+    source = entry.link or f"{feed_url}#{entry.key}"
+    return source if len(source) <= MAX_KEY_CHARS else source[: MAX_KEY_CHARS - 1] + "…"
 
 
 def _stamp_date(stamp: str, tz: tzinfo) -> datetime | None:
