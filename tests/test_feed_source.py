@@ -491,8 +491,11 @@ async def test_run_survives_a_parser_crash(server: FeedServer, poller_factory: F
     server.serve(b'{"items": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "application/json")
     poller = poller_factory(poll_interval=0.05)
     task = asyncio.create_task(poller.run(asyncio.Queue()))
-    while len(server.requests) < 2:
-        await asyncio.sleep(0.01)
+    async def second_request() -> None:
+        while len(server.requests) < 2:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(second_request(), timeout=10)
     assert not task.done() and poller.failures >= 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
