@@ -145,7 +145,7 @@ def bold_run(count: int) -> Block:
 def link_lines(count: int) -> Block:
     return Block(
         tuple(
-            (Span(f"link {n:05}", link=f"https://example.com/{n:05}"), Span(". More text.")) for n in range(count)
+            (Span(f"link {n:05}", link=f"https://e.com/{n:05}"), Span(". More text.")) for n in range(count)
         )
     )
 

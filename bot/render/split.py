@@ -316,7 +316,8 @@ class _Cursor:
         span = self.lines[index][number]
         if low or high is not None:
             begin = self._text(index).starts[number]
-            span = replace(span, text=span.text[max(0, low - begin) : None if high is None else high - begin])
+            text = span.text[max(0, low - begin) : None if high is None else high - begin]
+            span = span if text == span.text else replace(span, text=text)
         plain = self.plain and index == self.line and number == self.first
         return Span(span.text) if plain else span
 
