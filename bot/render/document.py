@@ -137,7 +137,7 @@ def summary_lines(item: Item) -> tuple[Line, ...]:
                 if number:
                     lines.append(clean_line(current))
                     current = []
-                current.append(replace(safe, text=piece))
+                current.append(safe if piece == safe.text else replace(safe, text=piece))
         lines.append(clean_line(current))
     return tuple(line for line in lines if line)
 
@@ -145,7 +145,10 @@ def summary_lines(item: Item) -> tuple[Line, ...]:
 def clean_line(spans: Iterable[Span]) -> Line:
     """Drop control characters, empty spans and the line's outer whitespace (the splitter relies on
     lines that start and end with visible text)."""
-    kept = [replace(span, text=_CONTROL.sub("", span.text)) for span in spans]
+    kept = [
+        replace(span, text=_CONTROL.sub("", span.text)) if _CONTROL.search(span.text) else span
+        for span in spans
+    ]
     kept = [span for span in kept if span.text]
     while kept and not kept[0].text.strip():
         kept.pop(0)
