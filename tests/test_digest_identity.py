@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from app_helpers import SAMPLE, config_data, example_categories
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_store import T0, StepClock, make_digest
 
 from bot.app import App
@@ -226,6 +228,38 @@ def test_a_bad_same_as_is_a_config_error_with_its_key_path(
     with pytest.raises(ConfigError) as caught:
         parse_settings(sources_config(*same_as), "test", tmp_path)
     assert caught.value.problems == [problem]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=1, max_size=6))
+def test_same_as_either_resolves_along_its_chain_or_is_refused(targets: list[int | None]) -> None:
+    """Any `same_as` graph: refused exactly when a chain comes back to a source it passed; else
+    every source's scope is where following `same_as` from it ends."""
+    names = [f"s{i}" for i in range(len(targets))]
+    data = {
+        "sources": [
+            {"name": name, "type": "directory", "path": name}
+            | ({} if target is None else {"same_as": f"s{target}"})
+            for name, target in zip(names, targets, strict=True)
+        ]
+    }
+
+    def end(start: int) -> int | None:
+        seen, at = set(), start
+        while (target := targets[at]) is not None:
+            if target >= len(targets) or target in seen | {at}:
+                return None
+            seen.add(at)
+            at = target
+        return at
+
+    ends = [end(i) for i in range(len(targets))]
+    if None in ends:
+        with pytest.raises(ConfigError, match=r"sources\.\d+\.same_as: "):
+            parse_settings(data, "test", Path("."))
+        return
+    scopes = parse_settings(data, "test", Path(".")).source_scopes()
+    assert scopes == {name: f"s{at}" for name, at in zip(names, ends, strict=True)}
 
 
 # -- the running bot -------------------------------------------------------------------------------
