@@ -146,3 +146,11 @@ def test_retention_defaults_fractions_and_bad_values() -> None:
     assert "retention.deliveries_days: Input should be greater than 0" in problems
     assert any(p.startswith("retention.payloads_days: ") for p in problems)
     assert any(p.startswith("retention.digest_versions: ") for p in problems)
+
+
+def test_max_feed_bytes_is_a_positive_size(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "max_feed_bytes: 2048\n")).max_feed_bytes == 2048
+    assert load_settings(write(tmp_path, "{}\n")).max_feed_bytes == 10 * 1024 * 1024
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "max_feed_bytes: 0\n"))
+    assert [p.split(":")[0] for p in info.value.problems] == ["max_feed_bytes"]
