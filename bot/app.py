@@ -102,6 +102,7 @@ class App:
         ]
         queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=100)
         timezone = parse_timezone(settings.timezone)
+        await store.use_sources(settings.source_scopes())
         self.sources = [
             build_source(
                 spec,

@@ -43,6 +43,14 @@ class ConfigError(Exception):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
+class KeyPathError(ValueError):
+    """A problem a model validator finds in a key below it: reported with that key's own path."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,6 +84,7 @@ class CategoryConfig(_Strict):
 
 class DirectorySource(_Strict):
     name: str = Field(min_length=1)
+    same_as: str | None = None
     type: Literal["directory"]
     path: Path
     poll_interval: float = Field(default=5.0, gt=0)
@@ -84,6 +93,7 @@ class DirectorySource(_Strict):
 
 class FeedSource(_Strict):
     name: str = Field(min_length=1)
+    same_as: str | None = None
     type: Literal["feed"]
     url: str = Field(pattern=r"^https?://")
     poll_interval: float = Field(default=600.0, gt=0)
@@ -235,8 +245,38 @@ class Settings(_Strict):
         duplicate = {n for n in names if names.count(n) > 1}
         if duplicate:
             raise ValueError(f"duplicate source names: {', '.join(sorted(duplicate))}")
+        self.source_scopes()
         Vocabulary(c.to_category() for c in self.categories)
         return self
+
+    def source_scopes(self) -> dict[str, str]:
+        """Each source's scope: the end of its `same_as` chain (a -> b -> c: c), else its own name.
+        Digests of one scope with equal ids are one digest. Raises KeyPathError for a `same_as`
+        naming no other source or closing a cycle; each source is walked once (memoised)."""
+        index = {s.name: i for i, s in enumerate(self.sources)}
+        scopes: dict[str, str] = {}
+        for source in self.sources:
+            chain: list[str] = []
+            on_chain: set[str] = set()
+            name = source.name
+            while name not in scopes:
+                target = self.sources[index[name]].same_as
+                if target is None:
+                    scopes[name] = name
+                    break
+                where = f"sources.{index[name]}.same_as"
+                if target not in index:
+                    raise KeyPathError(where, f"no source is named {target!r}")
+                if target == name:
+                    raise KeyPathError(where, "a source cannot be the same as itself")
+                chain.append(name)
+                on_chain.add(name)
+                if target in on_chain:
+                    cycle = [*chain[chain.index(target) :], target]
+                    raise KeyPathError(where, f"same_as goes round in a cycle: {' -> '.join(cycle)}")
+                name = target
+            scopes.update((member, scopes[name]) for member in chain)
+        return scopes
 
     def vocabulary(self) -> Vocabulary:
         """The configured categories, with the catch-all 'other' added when the config lacks it."""
@@ -279,6 +319,9 @@ def _format_error(error: dict[str, Any]) -> str:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key"
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, KeyPathError):
+        location, message = cause.path, str(cause)
     return f"{location or '(top level)'}: {message}"
 
 

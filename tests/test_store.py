@@ -99,7 +99,7 @@ async def test_foreign_keys_are_enforced(store: Store) -> None:
 async def test_a_failed_transaction_is_rolled_back(store: Store) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as tx:
-            await tx.digests.record(incoming(make_digest()), T0)
+            await tx.digests.record(incoming(make_digest()), "folder", T0)
             raise RuntimeError("boom")
     assert await store.latest_digest() is None
     assert (await store.record_incoming(incoming(make_digest()))).status == "new"

@@ -250,8 +250,9 @@ class Planner:
             if done:
                 break
         log.info(
-            "planned digest %s: %d messages for %d subscriptions in %.2f s",
+            "planned digest %s (%s): %d messages for %d subscriptions in %.2f s",
             digest.id,
+            digest.source,  # the file or entry: two sources may publish the same id
             added,
             planned,
             self._clock.monotonic() - started,

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -118,6 +118,7 @@ class Store:
         self.path = path
         self.clock = clock
         self.health = StoreHealth(path)
+        self._scopes: dict[str, str] = {}
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: Callable[[], datetime] = _utcnow) -> Store:
@@ -195,10 +196,22 @@ class Store:
 
     # -- digests -----------------------------------------------------------------------------
 
-    async def record_incoming(self, incoming: Incoming) -> RecordResult:
-        """Store one source result: new | duplicate | changed (kept, not resent) | error (logged once)."""
+    async def use_sources(self, scopes: Mapping[str, str]) -> None:
+        """Each configured source's scope (Settings.source_scopes): digests of one scope with equal
+        ids are one digest. Stored rows follow the config (see DigestRepo.rescope); a source not
+        listed is its own scope."""
         async with self.transaction() as tx:
-            return await tx.digests.record(incoming, self.clock())
+            moved = await tx.digests.rescope(scopes)
+        self._scopes = dict(scopes)
+        for source, count in moved.items():
+            log.info("%d stored digests of source %s now belong to scope %s", count, source, scopes[source])
+
+    async def record_incoming(self, incoming: Incoming) -> RecordResult:
+        """Store one source result: new | duplicate | changed or republished (kept, not resent) |
+        error (logged once)."""
+        scope = self._scopes.get(incoming.source, incoming.source)
+        async with self.transaction() as tx:
+            return await tx.digests.record(incoming, scope, self.clock())
 
     async def source_known(self, source: str) -> bool:
         async with self.transaction(write=False) as tx:

@@ -1,16 +1,19 @@
 """The digests table: every document a source produced, parsed or broken, in arrival order.
 
-De-duplication lives here because only the database remembers across restarts what was seen:
-the same (source, key, hash) or the same (digest id, hash) is a duplicate; a known digest id with a
-new hash is a *changed* digest, recorded for /latest but never sent again (chats would see the same
-news twice); a broken document is stored once with its file, line and reason.
+De-duplication lives here because only the database remembers across restarts what was seen.
+A digest's identity is (scope, digest id): the scope is its source's name, or the source it
+republishes (`same_as`), so two publications whose titles start with the same stamp stay apart.
+The same (source, key, hash) or the same (identity, hash) is a duplicate; a known identity with a
+new hash is a *changed* digest (or, from another source of the scope, a *republished* one), recorded
+for /latest but never sent again (chats would see the same news twice); a broken document is stored
+once with its file, line and reason.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RecordStatus = Literal["new", "duplicate", "changed", "error", "history"]
+RecordStatus = Literal["new", "duplicate", "changed", "republished", "error", "history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,8 @@ class DigestRepo:
     async def _exists(self, sql: str, params: tuple[object, ...]) -> bool:
         return bool(await self._conn.execute_fetchall(sql, params))
 
-    async def record(self, incoming: Incoming, now: datetime) -> RecordResult:
+    async def record(self, incoming: Incoming, scope: str, now: datetime) -> RecordResult:
+        """Store one source result; `scope` is the source's canonical name (see `use_sources`)."""
         source, key, content_hash = incoming.source, incoming.key, incoming.content_hash
         if await self._exists(
             "SELECT 1 FROM digests WHERE source = ? AND key = ? AND content_hash = ?",
@@ -79,25 +83,29 @@ class DigestRepo:
                 result = DigestError(key, f"cannot store the parsed digest: {exc}")
         if isinstance(result, DigestError):
             seq = await self._insert(
-                "INSERT INTO digests (source, key, content_hash, status, error_reason, error_line,"
-                " error_source, stored_at, plan_state) VALUES (?, ?, ?, 'error', ?, ?, ?, ?, 'none')",
-                (source, key, content_hash, result.reason, result.line, result.source, to_db(now)),
+                "INSERT INTO digests (source, scope, key, content_hash, status, error_reason, error_line,"
+                " error_source, stored_at, plan_state) VALUES (?, ?, ?, ?, 'error', ?, ?, ?, ?, 'none')",
+                (source, scope, key, content_hash, result.reason, result.line, result.source, to_db(now)),
             )
             log.warning("digest rejected: %s", result)
             return RecordResult("error", source, key, seq=seq, error=result)
         known = await self._conn.execute_fetchall(
-            "SELECT seq, content_hash FROM digests WHERE digest_id = ? AND status = 'ok' ORDER BY seq",
-            (result.id,),
+            "SELECT seq, source, content_hash, revision_of FROM digests"
+            " WHERE scope = ? AND digest_id = ? AND status = 'ok' ORDER BY seq",
+            (scope, result.id),
         )
         if any(row["content_hash"] == content_hash for row in known):
             return RecordResult("duplicate", source, key, digest=result)
-        first = next(iter(known))["seq"] if known else None
+        # Revisions point at the first version (a root retention never prunes), even when the oldest
+        # row of this scope is itself a revision: a scope migrated or re-scoped from older rows.
+        first = (known[0]["revision_of"] or known[0]["seq"]) if known else None
         seq = await self._insert(
-            "INSERT INTO digests (digest_id, source, key, content_hash, status, model, revision_of,"
-            " stored_at, plan_state) VALUES (?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
+            "INSERT INTO digests (digest_id, source, scope, key, content_hash, status, model, revision_of,"
+            " stored_at, plan_state) VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
             (
                 result.id,
                 source,
+                scope,
                 key,
                 content_hash,
                 model,
@@ -106,16 +114,30 @@ class DigestRepo:
                 "pending" if first is None and not incoming.history else "none",
             ),
         )
+        name = f"{scope}/{result.id}"
+        if first is not None and not any(row["source"] == source for row in known):
+            log.info("digest %s republished by %s (%s); stored, not sent again", name, source, key)
+            return RecordResult("republished", source, key, seq=seq, digest=result)
         if first is not None:
-            log.warning(
-                "digest %s changed after it was published (%s); stored, not sent again", result.id, key
-            )
+            log.warning("digest %s changed after it was published (%s); stored, not sent again", name, key)
             return RecordResult("changed", source, key, seq=seq, digest=result)
         if incoming.history:
-            log.info("digest %s from %s (%s) stored as history, not sent", result.id, source, key)
+            log.info("digest %s (%s) stored as history, not sent", name, key)
             return RecordResult("history", source, key, seq=seq, digest=result)
-        log.info("new digest %s from %s (%s, %d items)", result.id, source, key, len(result.items))
+        log.info("new digest %s (%s, %d items)", name, key, len(result.items))
         return RecordResult("new", source, key, seq=seq, digest=result)
+
+    async def rescope(self, scopes: Mapping[str, str]) -> dict[str, int]:
+        """Give each source's rows its current scope: rows stored before a `same_as` was added (or
+        removed) join their digests' identity, so an edit of one is not taken for a new digest."""
+        moved: dict[str, int] = {}
+        for source, scope in scopes.items():
+            cursor = await self._conn.execute(
+                "UPDATE digests SET scope = ? WHERE source = ? AND scope != ?", (scope, source, scope)
+            )
+            if cursor.rowcount:
+                moved[source] = cursor.rowcount
+        return moved
 
     async def _insert(self, sql: str, params: tuple[object, ...]) -> int:
         cursor = await self._conn.execute(sql, params)
@@ -166,8 +188,8 @@ class DigestRepo:
         long outage a scheduled post carries the latest news, not a merge of everything missed.
         """
         rows = await self._conn.execute_fetchall(
-            "SELECT d.seq, (SELECT max(r.seq) FROM digests r WHERE r.digest_id = d.digest_id"
-            " AND r.status = 'ok') FROM digests d"
+            "SELECT d.seq, (SELECT max(r.seq) FROM digests r WHERE r.scope = d.scope"
+            " AND r.digest_id = d.digest_id AND r.status = 'ok') FROM digests d"
             " WHERE d.seq > ? AND d.seq <= ? AND d.status = 'ok' AND d.revision_of IS NULL"
             " AND d.plan_state != 'none'"
             " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.subscription_id = ?"

@@ -22,10 +22,11 @@ from bot.store.times import to_db
 FINAL_STATES = ("sent", "failed", "skipped", "interrupted")
 C = TypeVar("C")
 
-# Newest first per document; the original of a changed digest is not a revision, so it stays.
+# Newest first per digest (its identity is scope and id: two sources' equal ids are two digests);
+# the original of a changed digest is not a revision, so it stays.
 _OLD_REVISIONS = """
 SELECT seq FROM (
-  SELECT seq, row_number() OVER (PARTITION BY digest_id ORDER BY seq DESC) AS newer
+  SELECT seq, row_number() OVER (PARTITION BY scope, digest_id ORDER BY seq DESC) AS newer
   FROM digests WHERE revision_of IS NOT NULL)
 WHERE newer > ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.digest_seq = seq)
 ORDER BY seq LIMIT ?
