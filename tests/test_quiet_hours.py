@@ -14,6 +14,8 @@ from test_planner import VOCABULARY, SpyRenderer
 from test_ratelimit import ManualClock
 from test_scheduler import _publish, _scheduled
 
+from bot.commands.model import Caller, ChatRef, Command
+from bot.commands.service import CommandService
 from bot.config import RateLimits
 from bot.delivery.outcome import Outcome, RetryAfter, Transient
 from bot.delivery.scheduler import Scheduler
@@ -119,3 +121,20 @@ async def test_a_scheduled_post_inside_quiet_hours_goes_out_when_they_end(tmp_pa
         [part1, part2] = [datetime.fromisoformat(r["next_attempt_at"]) for r in ledger(store).values()]
         assert part1 == part2 == end
         assert [r.subscription_id for r in await store.claim_due(end, 10, ["telegram"])] == [sub]
+
+
+async def test_help_and_the_quiet_reply_say_that_quiet_hours_hold_every_message(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "bot.db") as store:
+        service = CommandService(store, VOCABULARY, default_timezone="UTC")
+        chat = ChatRef("telegram", "42", kind="private", title="Ann")
+
+        async def reply(language: str, name: str, *args: str) -> str:
+            answer = await service.handle(Command(name, args, chat, Caller("42", language=language)))
+            assert not answer.error
+            return answer.text
+
+        help_en, help_zh = await reply("en", "help"), await reply("zh", "help")
+        assert "quiet hours: nothing is sent then, scheduled posts and retries included" in help_en
+        assert "定时推送、重试也一样" in help_zh
+        await reply("en", "subscribe")
+        assert "scheduled posts included, go out when they end" in await reply("en", "quiet", "22:00-07:00")
