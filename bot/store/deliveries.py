@@ -38,7 +38,11 @@ class StoredPayload:
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
-    """A ledger row to create; (subscription_id, unit, part) is unique, so re-planning is harmless."""
+    """A ledger row to create; (subscription_id, unit, part) is unique, so re-planning is harmless.
+
+    `unit` is ``d<seq>`` for one digest's fan-out and ``s><cursor>`` for a scheduled post of the
+    digests after that cursor (older rows have ``s<due time>``): never the clock, which can step back.
+    """
 
     subscription_id: int
     unit: str
