@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from test_engine import FakeSender, engine_for, ledger, part_of, plan
 from test_planner import VOCABULARY, SpyRenderer
 from test_ratelimit import ManualClock
+from test_schedule import INSTANTS
 from test_scheduler import _publish, _scheduled
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.config import RateLimits
 from bot.delivery.outcome import Outcome, RetryAfter, Transient
+from bot.delivery.schedule import QuietHours, after_quiet, quiet_until
 from bot.delivery.scheduler import Scheduler
 from bot.store.db import Store
 
@@ -39,6 +44,27 @@ async def _quiet_chat(store: Store, chat: str, *, parts: int = 2, kind: str = "p
     """`chat` subscribed with quiet hours and a digest's rows planned for it (due now)."""
     ids = await plan(store, [chat], parts=parts, kind=kind)
     await store.update_subscription(ids[chat], quiet=QUIET)
+
+
+WALL = st.times().map(lambda t: t.replace(second=0, microsecond=0))
+ZONE_NAMES = st.sampled_from(
+    ["America/New_York", "Europe/Berlin", "Asia/Shanghai", "Australia/Lord_Howe", "America/Santiago", "UTC"]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(start=WALL, end=WALL, moment=INSTANTS, zone=ZONE_NAMES)
+def test_a_held_row_goes_at_the_first_moment_the_quiet_hours_allow(
+    start: time, end: time, moment: datetime, zone: str
+) -> None:
+    """Whatever the zone and its DST jumps: a row held by the claim is never held a second time."""
+    assume(start != end)
+    quiet = f"{start:%H:%M}-{end:%H:%M}"
+    held = after_quiet(quiet, zone, moment)
+    period, tz = QuietHours.parse(quiet), ZoneInfo(zone)
+    assert (held == moment) == (quiet_until(period, moment, tz) is None)
+    assert moment <= held <= moment + timedelta(days=1, hours=1)
+    assert quiet_until(period, held, tz) is None
 
 
 def _next_attempt(store: Store, chat: str, part: int) -> datetime:
