@@ -452,7 +452,7 @@ class Store:
         held = {row.id: at for row in rows if (at := after_quiet(row.quiet, row.timezone, now)) > now}
         if held:
             async with self.transaction() as tx:
-                await tx.deliveries.hold(held, now)
+                await tx.deliveries.defer(held, now)
         return [row for row in rows if row.id not in held]
 
     async def next_attempt_at(self, platforms: Collection[str]) -> datetime | None:
@@ -476,7 +476,7 @@ class Store:
 
     async def defer_delivery(self, delivery_id: int, at: datetime, now: datetime) -> None:
         async with self._statement() as tx:
-            await tx.deliveries.defer(delivery_id, at, now)
+            await tx.deliveries.defer({delivery_id: at}, now)
 
     async def fail_delivery(self, delivery_id: int, error: str, now: datetime) -> None:
         async with self._statement() as tx:

@@ -212,15 +212,9 @@ class DeliveryRepo:
             (to_db(at), error, 1 if refund else 0, to_db(now), delivery_id),
         )
 
-    async def defer(self, delivery_id: int, at: datetime, now: datetime) -> None:
-        """A not-yet-started row waits for a slow per-chat limit without holding an engine slot."""
-        await self._update(
-            "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'pending'",
-            (to_db(at), to_db(now), delivery_id),
-        )
-
-    async def hold(self, until: Mapping[int, datetime], now: datetime) -> None:
-        """Claimed rows whose chat is in its quiet hours wait for them to end (still pending)."""
+    async def defer(self, until: Mapping[int, datetime], now: datetime) -> None:
+        """Not-yet-started rows wait (for a slow per-chat limit, for quiet hours to end) without
+        holding an engine slot: delivery id -> its next attempt."""
         await self._conn.executemany(
             "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'pending'",
             [(to_db(at), to_db(now), delivery_id) for delivery_id, at in until.items()],
