@@ -89,9 +89,8 @@ async def test_a_due_subscription_gets_one_merged_post_of_everything_since_its_l
     assert await scheduler.run_due() == 2
     [(merged, options)] = spy.calls
     assert merged.id == "d1..d2" and str(options.timezone) == "America/New_York"
-    assert [(r[1], r[2], r[3]) for r in _rows(store)] == [
-        ("s2025-03-08T13:00:00.000000+00:00", p, 3) for p in (1, 2)
-    ]
+    # keyed by the cursor it starts from: the digests after "old" (seq 1)
+    assert [(r[1], r[2], r[3]) for r in _rows(store)] == [("s>1", p, 3) for p in (1, 2)]
     assert woken == [True]
     assert await _next_due(store, sub) == datetime(2025, 3, 9, 12, 0, tzinfo=UTC)  # 08:00 EDT
     assert await scheduler.run_due() == 0  # the same slot never fires twice
@@ -251,3 +250,41 @@ async def test_equal_item_numbers_from_different_digests_are_not_confused(
     titles = sorted(item.title for selected, _ in spy.calls for item in selected.items)
     assert titles == ["第1条：测试新闻 乙", "第1条：测试新闻 甲"]
     assert {r[0] for r in _rows(store)} == {first, second}
+
+
+async def test_a_clock_stepping_back_never_reuses_a_post_key(store: Store, clock: ManualClock) -> None:
+    """After the 08:00 post the clock steps back an hour and the chat edits its schedule: 08:00 is
+    due again. That second post carries new digests and must not be mistaken for the first."""
+    sub = await _scheduled(store)
+    scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
+    await _publish(store, "d1")
+    await clock.advance(3600)
+    assert await scheduler.run_due() == 1
+    clock.offset -= 3600  # 07:00 again
+    await store.update_subscription(sub, schedule="at 08:00,12:00")
+    assert await _next_due(store, sub) == datetime(2025, 3, 8, 13, 0, tzinfo=UTC)  # the same instant
+    await _publish(store, "d2")
+    await clock.advance(3600)
+    assert await scheduler.run_due() == 1
+    rows = _rows(store)
+    assert [r[3] for r in rows] == [1, 2] and len({r[1] for r in rows}) == 2
+
+
+async def test_after_the_clock_steps_back_no_slot_fires_twice_or_is_skipped(
+    store: Store, clock: ManualClock
+) -> None:
+    sub = await _scheduled(store, schedule="at 08:00,08:30")
+    scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
+    await _publish(store, "d1")
+    await clock.advance(3600)  # 08:00
+    assert await scheduler.run_due() == 1
+    clock.offset -= 3600  # 07:00 again: 08:00 has fired and must not fire a second time
+    await _publish(store, "d2")
+    await clock.advance(3599)
+    assert await scheduler.run_due() == 0
+    await clock.advance(1)  # 08:00 on the stepped-back clock
+    assert await scheduler.run_due() == 0
+    await clock.advance(30 * 60)  # 08:30 still fires, once
+    assert await scheduler.run_due() == 1
+    assert await scheduler.run_due() == 0
+    assert await _next_due(store, sub) == datetime(2025, 3, 9, 12, 0, tzinfo=UTC)  # 08:00 EDT tomorrow

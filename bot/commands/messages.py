@@ -18,7 +18,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "/categories 选择分类\n"
         "/keywords +词 -词 只看/屏蔽包含关键词的条目（clear 清空）\n"
         "/schedule instant | at HH:MM[,HH:MM] [时区] 推送时间\n"
-        "/quiet HH:MM-HH:MM | off 免打扰时段\n"
+        "/quiet HH:MM-HH:MM | off 免打扰时段：期间什么都不发（定时推送、重试也一样），结束后再发\n"
         "/latest 最新一期摘要（按本聊天的筛选）\n"
         "/status 订阅状态\n"
         "/language zh|en 语言\n"
@@ -29,7 +29,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "/categories pick categories\n"
         "/keywords +word -word only/never items with these words (clear to reset)\n"
         "/schedule instant | at HH:MM[,HH:MM] [Area/City] when to deliver\n"
-        "/quiet HH:MM-HH:MM | off quiet hours\n"
+        "/quiet HH:MM-HH:MM | off quiet hours: nothing is sent then, scheduled posts and retries "
+        "included; it goes out when they end\n"
         "/latest the latest digest through this chat's filter\n"
         "/status this chat's subscription\n"
         "/language zh|en reply language\n"
@@ -80,7 +81,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "推送时间有误：{reason}。用法：/schedule instant 或 /schedule at 08:00,20:00 Asia/Shanghai",
         "en": "Bad schedule: {reason}. Usage: /schedule instant or /schedule at 08:00,20:00 Europe/Berlin",
     },
-    "quiet_set": {"zh": "免打扰：{quiet}。", "en": "Quiet hours: {quiet}."},
+    "quiet_set": {
+        "zh": "免打扰：{quiet}。这段时间内到期的消息（包括定时推送）在结束后发出。",
+        "en": "Quiet hours: {quiet}. Messages due then, scheduled posts included, go out when they end.",
+    },
     "quiet_off": {"zh": "已关闭免打扰。", "en": "Quiet hours off."},
     "quiet_bad": {
         "zh": "免打扰时段有误：{reason}。用法：/quiet 22:00-07:00 或 /quiet off",

@@ -28,7 +28,7 @@ from bot.core.codec import filter_from_dict
 from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.select import PreparedDigest
 from bot.delivery.ratelimit import Clock, SystemClock
-from bot.delivery.schedule import QuietHours, quiet_until
+from bot.delivery.schedule import after_quiet
 from bot.render import RENDERERS, Renderer
 from bot.render.options import RenderOptions
 from bot.store.db import Store, Transaction
@@ -54,11 +54,6 @@ def as_payload(rendered: Any) -> dict[str, Any]:
 @lru_cache(maxsize=256)
 def _filter(text: str) -> Filter:
     return filter_from_dict(json.loads(text))
-
-
-@lru_cache(maxsize=256)
-def _quiet(text: str) -> QuietHours:
-    return QuietHours.parse(text)
 
 
 Payloads = tuple[StoredPayload, ...]
@@ -313,5 +308,5 @@ def _due(recipient: Recipient, now: datetime, cache: dict[tuple[str, str], datet
     key = (recipient.quiet, recipient.timezone)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = quiet_until(_quiet(recipient.quiet), now, ZoneInfo(recipient.timezone)) or now
+        found = cache[key] = after_quiet(recipient.quiet, recipient.timezone, now)
     return found

@@ -202,6 +202,22 @@ def quiet_until(quiet: QuietHours | None, at: datetime, tz: tzinfo) -> datetime 
     return _next_wall(quiet.end, at, tz, both_folds=True)
 
 
+@lru_cache(maxsize=256)
+def _stored_quiet(text: str) -> QuietHours:
+    return QuietHours.parse(text)
+
+
+def after_quiet(quiet: str | None, timezone: str, at: datetime) -> datetime:
+    """`at`, or the end of the quiet hours it falls in: the first moment a message may go out.
+
+    Takes quiet hours and zone as the subscriptions table stores them, so every place that sets a
+    send time (fan-out, scheduled posts, the outbox's claim) shares one rule.
+    """
+    if quiet is None:
+        return at
+    return quiet_until(_stored_quiet(quiet), at, ZoneInfo(timezone)) or at
+
+
 @lru_cache(maxsize=1)
 def _zones_by_folded_name() -> dict[str, str]:
     return {name.casefold(): name for name in available_timezones()}

@@ -21,12 +21,11 @@ from bot.core.model import Digest, Vocabulary
 from bot.delivery.merge import merge_digests
 from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_for, platform_renderers
 from bot.delivery.ratelimit import Clock, SystemClock
-from bot.delivery.schedule import next_due, parse_schedule, parse_timezone
+from bot.delivery.schedule import after_quiet, next_due, parse_schedule, parse_timezone
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retry import Backoff
 from bot.store.subscriptions import Recipient, Subscription, encode_filter
-from bot.store.times import to_db
 
 log = logging.getLogger(__name__)
 
@@ -195,14 +194,19 @@ class Scheduler:
     async def _write(
         self, tx: Transaction, sub: Subscription, post: Post, payloads: Payloads, now: datetime
     ) -> int:
-        """The post's rows and the advanced cursor and due instant, in the caller's transaction."""
+        """The post's rows and the advanced cursor and due instant, in the caller's transaction.
+
+        The rows' key is the digest cursor the post starts from, not a time: every post with rows
+        moves the cursor past its digests and the cursor never goes back, whereas due instants are
+        set from the wall clock and repeat when it steps back. The rows wait for quiet hours to end.
+        """
         added = 0
-        if payloads:
-            unit = f"s{to_db(sub.next_due_at or now)}"
-            recipient = _recipient(post.current)
-            rows = deliveries_for(recipient, payloads, unit=unit, digest_seq=post.found[-1][0], due_at=now)
-            added = await tx.deliveries.add(rows, now)
         current = post.current
+        if payloads:
+            due = after_quiet(current.quiet, current.timezone, now)
+            unit, newest = f"s>{post.covered}", post.found[-1][0]
+            rows = deliveries_for(_recipient(current), payloads, unit=unit, digest_seq=newest, due_at=due)
+            added = await tx.deliveries.add(rows, now)
         upcoming = next_due(parse_schedule(current.schedule), now, parse_timezone(current.timezone))
         await tx.subscriptions.advance_schedule(sub.id, upcoming, max(post.covered, post.upto), now)
         return added

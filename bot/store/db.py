@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from bot.core.model import Digest, Filter, Vocabulary
+from bot.delivery.schedule import after_quiet
 from bot.store.deliveries import Delivery, DeliveryRepo, StoredPayload
 from bot.store.digests import DigestRepo, RecordResult, decode_digest
 from bot.store.health import StoreHealth, is_damaged, is_fault, reason
@@ -456,8 +457,16 @@ class Store:
     async def claim_due(
         self, now: datetime, limit: int, platforms: Collection[str], exclude: Collection[int] = ()
     ) -> list[Delivery]:
+        """Due rows to send now. Quiet hours are checked here, as rows are handed out, so they hold
+        every send (fresh rows, retries, rows deferred for a rate limit, a backlog that ran into the
+        night, settings changed after planning): such a row is put back until they end."""
         async with self._statement(write=False) as tx:
-            return await tx.deliveries.claim(now, limit, platforms, exclude)
+            rows = await tx.deliveries.claim(now, limit, platforms, exclude)
+        held = {row.id: at for row in rows if (at := after_quiet(row.quiet, row.timezone, now)) > now}
+        if held:
+            async with self.transaction() as tx:
+                await tx.deliveries.defer(held, now)
+        return [row for row in rows if row.id not in held]
 
     async def next_attempt_at(self, platforms: Collection[str]) -> datetime | None:
         async with self._statement(write=False) as tx:
@@ -480,7 +489,7 @@ class Store:
 
     async def defer_delivery(self, delivery_id: int, at: datetime, now: datetime) -> None:
         async with self._statement() as tx:
-            await tx.deliveries.defer(delivery_id, at, now)
+            await tx.deliveries.defer({delivery_id: at}, now)
 
     async def fail_delivery(self, delivery_id: int, error: str, now: datetime) -> None:
         async with self._statement() as tx:

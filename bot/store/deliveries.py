@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,11 @@ class StoredPayload:
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
-    """A ledger row to create; (subscription_id, unit, part) is unique, so re-planning is harmless."""
+    """A ledger row to create; (subscription_id, unit, part) is unique, so re-planning is harmless.
+
+    `unit` is ``d<seq>`` for one digest's fan-out and ``s><cursor>`` for a scheduled post of the
+    digests after that cursor (older rows have ``s<due time>``): never the clock, which can step back.
+    """
 
     subscription_id: int
     unit: str
@@ -69,6 +73,8 @@ class Delivery:
     payload: dict[str, Any]
     plain: bool
     attempts: int
+    quiet: str | None  # the subscription's quiet hours and zone, read with the row when it is claimed
+    timezone: str
 
 
 # A row may go only when every earlier row of its subscription is finished: parts stay in order.
@@ -78,8 +84,8 @@ _IN_ORDER = """NOT EXISTS (
 
 _CLAIM = f"""
 SELECT d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id, d.kind,
-       p.body, d.plain, d.attempts
-FROM deliveries d JOIN payloads p ON p.id = d.payload_id
+       p.body, d.plain, d.attempts, s.quiet, s.timezone
+FROM deliveries d JOIN payloads p ON p.id = d.payload_id JOIN subscriptions s ON s.id = d.subscription_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= ?
   AND d.platform IN (SELECT value FROM json_each(?))
   AND d.id NOT IN (SELECT value FROM json_each(?))
@@ -166,6 +172,8 @@ class DeliveryRepo:
                 payload=json.loads(row[9]),
                 plain=bool(row[10]),
                 attempts=row[11],
+                quiet=row[12],
+                timezone=row[13],
             )
             for row in rows
         ]
@@ -204,11 +212,12 @@ class DeliveryRepo:
             (to_db(at), error, 1 if refund else 0, to_db(now), delivery_id),
         )
 
-    async def defer(self, delivery_id: int, at: datetime, now: datetime) -> None:
-        """A not-yet-started row waits for a slow per-chat limit without holding an engine slot."""
-        await self._update(
+    async def defer(self, until: Mapping[int, datetime], now: datetime) -> None:
+        """Not-yet-started rows wait (for a slow per-chat limit, for quiet hours to end) without
+        holding an engine slot: delivery id -> its next attempt."""
+        await self._conn.executemany(
             "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'pending'",
-            (to_db(at), to_db(now), delivery_id),
+            [(to_db(at), to_db(now), delivery_id) for delivery_id, at in until.items()],
         )
 
     async def fail(self, delivery_id: int, error: str, now: datetime) -> None:
