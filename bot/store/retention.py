@@ -19,7 +19,7 @@ import aiosqlite
 
 from bot.store.times import to_db
 
-FINAL_STATES = ("sent", "failed", "skipped", "interrupted")
+FINAL_STATES = ("sent", "failed", "skipped", "interrupted", "uncertain", "expired")
 C = TypeVar("C")
 
 # Newest first per document; the original of a changed digest is not a revision, so it stays.
