@@ -146,3 +146,13 @@ def test_retention_defaults_fractions_and_bad_values() -> None:
     assert "retention.deliveries_days: Input should be greater than 0" in problems
     assert any(p.startswith("retention.payloads_days: ") for p in problems)
     assert any(p.startswith("retention.digest_versions: ") for p in problems)
+
+
+def test_delivery_age_and_rate_limit_ceilings_are_seconds_and_bounded() -> None:
+    defaults = parse_settings({}, "test", Path(".")).delivery
+    assert (defaults.max_age, defaults.max_retry_wait) == (86_400, 3_600)
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"delivery": {"max_age": 0, "max_retry_wait": 10**9}}, "test", Path("."))
+    problems = info.value.problems
+    assert "delivery.max_age: Input should be greater than 0" in problems
+    assert any(p.startswith("delivery.max_retry_wait: Input should be less than or equal") for p in problems)
