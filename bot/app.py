@@ -107,6 +107,7 @@ class App:
                 spec,
                 default_tz=timezone,
                 max_bytes=settings.max_digest_bytes,
+                max_feed_bytes=settings.max_feed_bytes,
                 new_source=not await store.source_known(spec.name),
             )
             for spec in settings.sources

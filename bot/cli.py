@@ -104,6 +104,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
             failed = True
             continue
         digest = select(classify(digest, vocabulary), Filter(categories=wanted))
+        if not digest.items:  # as in delivery: a digest with nothing selected sends nothing
+            if not args.json:
+                print(f"digestbot: {name}: no items, nothing would be sent", file=sys.stderr)
+            continue
         options = RenderOptions(
             vocabulary=vocabulary.merged(digest.extra_categories),
             timezone=timezone,

@@ -221,6 +221,7 @@ class Settings(_Strict):
     timezone: str = "UTC"
     language: Literal["zh", "en"] = "zh"
     max_digest_bytes: int = Field(default=524_288, gt=0)
+    max_feed_bytes: int = Field(default=10_485_760, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sources: list[Source] = []
     categories: list[CategoryConfig] = []

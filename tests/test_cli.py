@@ -99,3 +99,30 @@ def test_run_with_broken_config_exits_cleanly(tmp_path: Path) -> None:
 def test_bad_timezone_flag_is_a_clean_error() -> None:
     result = run("preview", str(SAMPLE), "--platform", "text", "--timezone", "Mars/Olympus")
     assert result.returncode == 2 and "--timezone" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_date_no_zone_can_show_is_a_file_line_error_and_preview_goes_on(tmp_path: Path) -> None:
+    late = tmp_path / "late.md"
+    late.write_text("---\ntitle: T\ndate: 9999-12-31T23:00:00-12:00\n---\n\n1. [A](https://example.org/a)\n")
+    result = run("preview", str(late), str(SAMPLE), "--platform", "telegram", "--json")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"digestbot: error: {late}:3: 'date' ") and "outside the range" in line
+    assert json.loads(result.stdout)
+
+
+def test_a_digest_with_no_items_previews_as_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.md"
+    empty.write_text("---\ntitle: T\ndate: 2025-01-01T00:00:00Z\n---\n\nNo list here.\n")
+    result = run("preview", str(empty), "--platform", "telegram", "--json")
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], "")
+    result = run("preview", str(empty), "--platform", "text")
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr.strip() == f"digestbot: {empty}: no items, nothing would be sent"
+
+
+def test_a_category_filter_that_keeps_no_item_previews_as_nothing() -> None:
+    result = run("preview", str(SAMPLE), "--platform", "discord", "--categories", "research", "--json")
+    assert (result.returncode, json.loads(result.stdout)) == (0, [])
+    result = run("preview", str(SAMPLE), "--platform", "discord", "--categories", "research")
+    assert (result.returncode, result.stdout) == (0, "") and "no items" in result.stderr

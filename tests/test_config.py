@@ -156,3 +156,11 @@ def test_delivery_age_and_rate_limit_ceilings_are_seconds_and_bounded() -> None:
     problems = info.value.problems
     assert "delivery.max_age: Input should be greater than 0" in problems
     assert any(p.startswith("delivery.max_retry_wait: Input should be less than or equal") for p in problems)
+
+
+def test_max_feed_bytes_is_a_positive_size(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "max_feed_bytes: 2048\n")).max_feed_bytes == 2048
+    assert load_settings(write(tmp_path, "{}\n")).max_feed_bytes == 10 * 1024 * 1024
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "max_feed_bytes: 0\n"))
+    assert [p.split(":")[0] for p in info.value.problems] == ["max_feed_bytes"]

@@ -179,6 +179,46 @@ async def test_oversized_file_is_refused_with_its_hash(tmp_path: Path) -> None:
     assert found[0].content_hash == hashlib.sha256(data.encode()).hexdigest()
 
 
+async def test_symlinks_leading_out_of_the_folder_are_skipped_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, elsewhere = tmp_path / "posts", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    secret = write(elsewhere / "secret.md", MORNING)
+    (folder / "escape.md").symlink_to(secret)
+    write(folder / "2031.04.02.20.md", EVENING)
+    (folder / "alias.md").symlink_to(folder / "2031.04.02.20.md")  # inside the folder: still works
+    source = watcher(folder)
+    with caplog.at_level(logging.WARNING, logger="bot.sources.directory"):
+        assert keys(await source.poll()) == ["2031.04.02.20.md", "alias.md"]
+        assert await source.poll() == []
+        (folder / "escape.md").unlink()
+        await source.poll()
+        (folder / "escape.md").symlink_to(secret)  # gone and back: warned again, once
+        await source.poll()
+        await source.poll()
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2
+    assert str(folder / "escape.md") in warned[0] and "outside the folder" in warned[0]
+
+
+async def test_a_symlinked_subfolder_outside_the_folder_is_skipped(tmp_path: Path) -> None:
+    folder, elsewhere = tmp_path / "posts", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    write(elsewhere / "secret.md", MORNING)
+    (folder / "sub").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "inner").mkdir()
+    write(folder / "inner" / "post.md", MORNING)
+    (folder / "linked").symlink_to(folder / "inner", target_is_directory=True)
+    found = await watcher(folder, pattern="*/*.md").poll()
+    assert sorted(Path(i.key).relative_to(folder).as_posix() for i in found) == [
+        "inner/post.md",
+        "linked/post.md",
+    ]
+
+
 async def test_missing_folder_warns_once_then_recovers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -252,7 +292,7 @@ def test_build_source_from_config(tmp_path: Path) -> None:
     folder = DirectorySource(
         name="posts", type="directory", path=tmp_path, poll_interval=0.5, pattern="*.markdown"
     )
-    built = build_source(folder, default_tz=CST, max_bytes=1234)
+    built = build_source(folder, default_tz=CST, max_bytes=1234, max_feed_bytes=99_999)
     assert isinstance(built, DirectoryWatcher)
     assert (built.name, built.path, built.pattern, built.poll_interval, built.max_bytes) == (
         "posts",
@@ -264,7 +304,7 @@ def test_build_source_from_config(tmp_path: Path) -> None:
     site = FeedSource(
         name="site", type="feed", url="https://example.org/feed.xml", poll_interval=300, timeout=5
     )
-    poller = build_source(site, default_tz=CST, max_bytes=1234)
+    poller = build_source(site, default_tz=CST, max_bytes=1234, max_feed_bytes=99_999)
     assert isinstance(poller, FeedPoller)
     assert (poller.url, poller.poll_interval, poller.timeout, poller.default_tz) == (
         "https://example.org/feed.xml",
@@ -272,3 +312,5 @@ def test_build_source_from_config(tmp_path: Path) -> None:
         5,
         CST,
     )
+    # max_digest_bytes caps each feed entry, max_feed_bytes the whole document.
+    assert (poller.max_entry_bytes, poller.max_bytes) == (1234, 99_999)

@@ -183,3 +183,34 @@ def test_plain_metadata_is_json_compatible() -> None:
         "t": "01:02:00",
         "o": "<class 'object'>",
     }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:00:00-12:00",  # past datetime.max in UTC
+        "9999-12-31T20:00:00+00:00",  # fine in UTC, overflows in UTC+14
+        "0001-01-01T00:00:00+14:00",  # before datetime.min in UTC
+        "0001-01-01T10:00:00+00:00",  # fine in UTC, overflows in UTC-12
+        "9999-12-31",  # a bare date in the default zone (UTC), overflows in UTC+14
+    ],
+)
+def test_dates_no_time_zone_can_show_are_rejected_with_their_line(value: str) -> None:
+    failure = error(f"---\ntitle: T\n\ndate: {value}\n---\n", ZoneInfo("UTC"))
+    assert failure.line == 4
+    assert "outside the range every time zone can show" in failure.reason
+
+
+@pytest.mark.parametrize("value", ["0001-01-02T12:00:00+00:00", "9999-12-29T12:00:00-12:00"])
+def test_dates_a_day_inside_the_calendar_are_kept_and_show_everywhere(value: str) -> None:
+    when = header(f"---\ntitle: T\ndate: {value}\n---\n").date
+    assert when == datetime.fromisoformat(value)
+    for hours in (14, -12):
+        assert when.astimezone(timezone(timedelta(hours=hours))) == when
+
+
+def test_out_of_range_dates_are_rejected_in_toml_and_json_too() -> None:
+    toml = error('+++\ntitle = "T"\ndate = 9999-12-31T23:59:59Z\n+++\n')
+    assert (toml.line, "outside the range" in toml.reason) == (3, True)
+    json = error('{\n"title": "T",\n"date": "0001-01-01T00:00:00+14:00"\n}\n')
+    assert (json.line, "outside the range" in json.reason) == (3, True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from selectolax.lexbor import LexborNode
 
+import bot.core.html_items as html_items_module
 from bot.core.errors import DigestError
 from bot.core.html_items import html_items, parse_html_digest
 from bot.core.model import Span, plain_text
@@ -92,6 +95,11 @@ def test_parse_html_digest_fields() -> None:
         ({"title": ""}, "feed entry has no title"),
         ({"date": datetime(2025, 11, 20, 12)}, "feed entry date has no time zone"),
         ({"metadata": {"x": nested(40)}}, "feed entry metadata is nested deeper than 32 levels"),
+        (
+            {"date": datetime(9999, 12, 31, 23, tzinfo=UTC)},
+            "feed entry date 9999-12-31T23:00:00+00:00 is outside",
+        ),
+        ({"date": datetime(1, 1, 1, 3, tzinfo=UTC)}, "feed entry date 0001-01-01T03:00:00+00:00 is outside"),
     ],
 )
 def test_bad_entry_fields(changes: dict[str, object], reason: str) -> None:
@@ -168,6 +176,28 @@ def test_no_list_means_no_items_and_broken_html_is_repaired() -> None:
     assert html_items("") == ()
     (item,) = html_items("<ol><li><p><b>unclosed <i>tags")
     assert item.title == "unclosed tags"
+
+
+def test_each_list_is_numbered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbering a nested <li> by re-walking its list made a long nested list cost quadratic time."""
+    walks: list[int] = []
+    numbered = html_items_module._numbered
+
+    def counting(ordered: LexborNode) -> Iterator[tuple[int, LexborNode]]:
+        walks.append(1)
+        return numbered(ordered)
+
+    monkeypatch.setattr(html_items_module, "_numbered", counting)
+    (item,) = html_items("<ol><li>Top<ol start='7'>" + "<li>x</li>" * 300 + "</ol></li></ol>")
+    assert [plain_text(p) for p in item.summary][::299] == ["7. x", "306. x"]
+    assert len(walks) == 2
+
+
+def test_lists_nested_without_list_items_are_all_top_level() -> None:
+    items = html_items(
+        "<div><ol><li>A</li><ol start='5'><li>B</li></ol></ol></div><ol><li>C<ol><li>D</li></ol></li></ol>"
+    )
+    assert [(i.number, i.title) for i in items] == [(1, "A"), (5, "B"), (1, "C")]
 
 
 def test_deeply_nested_markup_does_not_recurse() -> None:

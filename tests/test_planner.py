@@ -109,6 +109,16 @@ async def test_each_subscription_gets_its_selection_rendered_for_its_platform(st
     assert await planner.plan_pending() == 0
 
 
+async def test_a_digest_with_no_items_plans_nothing(store: Store) -> None:
+    """The README's promise, which `preview` mirrors: a post with no items sends nothing anywhere."""
+    await store.record_incoming(incoming(make_digest(items=0)))
+    await _sub(store, "1")
+    await _sub(store, "2", platform="discord")
+    await _sub(store, "local", platform="console")
+    assert await Planner(store, VOCABULARY, clock=AutoClock(NOW)).plan_pending() == 0
+    assert await _all_rows(store) == []
+
+
 async def test_render_options_follow_the_subscription(store: Store) -> None:
     extra = Category("space", "太空", "Space")
     digest = replace(make_digest(), extra_categories=(extra,))

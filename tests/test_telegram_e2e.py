@@ -8,8 +8,8 @@ import io
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -555,12 +555,25 @@ async def test_bad_input_never_stops_the_bot(bot: Bot) -> None:
     assert (await bot.say(700, "/help", sender=ann)).text.startswith("Commands:")
 
 
-async def test_token_never_appears_in_debug_logs(tmp_path: Path) -> None:
+@contextmanager
+def debug_log() -> Iterator[io.StringIO]:
+    """Everything logged meanwhile, through the real scrubbing setup; the root logger is restored."""
     stream = io.StringIO()
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    setup_logging("DEBUG", [TOKEN], stream)
     try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+
+
+async def test_token_never_appears_in_debug_logs(tmp_path: Path) -> None:
+    with debug_log() as stream:
+        setup_logging("DEBUG", [TOKEN], stream)
         async with (
             FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake,
             running(tmp_path, fake) as bot,
@@ -569,12 +582,6 @@ async def test_token_never_appears_in_debug_logs(tmp_path: Path) -> None:
             await bot.say(800, "/start", sender=ann)
             fake.fail(801, server_error)
             await bot.platform.sender.send(Target("telegram", "801"), {"text": "x"})
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
     output = stream.getvalue()
     assert "getUpdates" in output and "sendMessage" in output  # the URLs were logged...
     assert TOKEN not in output  # ...without the token
@@ -678,23 +685,14 @@ async def test_webhook_refuses_updates_without_the_secret(tmp_path: Path, config
 
 
 async def test_a_generated_webhook_secret_never_reaches_the_logs(tmp_path: Path) -> None:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
     port = free_port()
-    try:
+    with debug_log() as stream:
         async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
             webhook = TelegramWebhook(url="https://bot.example.test/hook", listen="127.0.0.1", port=port)
             settings = Settings(telegram=telegram_config(fake, webhook=webhook))
             setup_logging("DEBUG", settings.secrets(), stream)
             async with running(tmp_path, fake, settings.telegram):
                 assert fake.webhook is not None
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
     output = stream.getvalue()
     assert "setWebhook" in output and "secret_token" in output  # PTB logged the call's parameters...
     assert webhook.secret_token.get_secret_value() not in output  # ...without the secret

@@ -22,7 +22,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 import yaml
@@ -35,6 +35,9 @@ _TOML_KEY = re.compile(r"""\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
 _JSON_KEY = re.compile(r'\s*"((?:[^"\\]|\\.)*)"\s*:')
 _DELIMITERS = {"---": "yaml", "+++": "toml"}
 _HEADER_KEYS = ("title", "date", "categories")
+# UTC offsets stay within a day, so an instant a day inside datetime's range converts to every zone.
+EARLIEST_DATE = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST_DATE = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,20 +210,33 @@ def parse_date(value: object, default_tz: tzinfo | None, source: str, line: int 
             except ValueError:
                 raise DigestError(source, f"'date' is not an ISO 8601 date-time: {text!r}", line) from None
     if isinstance(value, datetime):
-        if value.tzinfo is not None and value.utcoffset() is not None:
-            return value
-        if default_tz is None:
-            raise DigestError(
-                source, "'date' has no time zone: add an offset such as +08:00 or configure a default", line
-            )
-        return value.replace(tzinfo=default_tz)
-    if isinstance(value, date):
+        if value.tzinfo is None or value.utcoffset() is None:
+            if default_tz is None:
+                reason = "'date' has no time zone: add an offset such as +08:00 or configure a default"
+                raise DigestError(source, reason, line)
+            value = value.replace(tzinfo=default_tz)
+    elif isinstance(value, date):
         if default_tz is None:
             raise DigestError(
                 source, "'date' is a bare date: add a time and offset or configure a default time zone", line
             )
-        return datetime(value.year, value.month, value.day, tzinfo=default_tz)
-    raise DigestError(source, f"'date' must be a date-time, not {_kind(value)}", line)
+        value = datetime(value.year, value.month, value.day, tzinfo=default_tz)
+    else:
+        raise DigestError(source, f"'date' must be a date-time, not {_kind(value)}", line)
+    problem = date_range_problem(value)
+    if problem is not None:
+        raise DigestError(source, f"'date' {problem}", line)
+    return value
+
+
+def date_range_problem(when: datetime) -> str | None:
+    """Why the aware `when` cannot be shown in every time zone (rendering would overflow), or None."""
+    if EARLIEST_DATE <= when <= LATEST_DATE:  # compared as instants: no conversion, no overflow
+        return None
+    return (
+        f"{when.isoformat()} is outside the range every time zone can show "
+        f"({EARLIEST_DATE:%Y-%m-%d} to {LATEST_DATE:%Y-%m-%d} UTC)"
+    )
 
 
 def _categories(value: object, source: str, line: int) -> tuple[str, ...]:

@@ -20,7 +20,8 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.core.errors import DigestError
-from bot.core.frontmatter import plain_metadata
+from bot.core.frontmatter import date_range_problem, plain_metadata
+from bot.core.html_depth import MAX_HTML_DEPTH, nests_deeper_than
 from bot.core.model import Digest, Item
 from bot.core.richtext import Break, Code, Event, LinkEnd, LinkStart, Mark, Text, build_item
 
@@ -60,10 +61,15 @@ def parse_html_digest(
         raise DigestError(source, "feed entry has no title")
     if date.tzinfo is None or date.utcoffset() is None:
         raise DigestError(source, "feed entry date has no time zone")
+    problem = date_range_problem(date)
+    if problem is not None:
+        raise DigestError(source, f"feed entry date {problem}")
     try:
         extra = plain_metadata(metadata or {})
     except ValueError as exc:
         raise DigestError(source, f"feed entry {exc}") from exc
+    if nests_deeper_than(html):
+        raise DigestError(source, f"feed entry HTML nests deeper than {MAX_HTML_DEPTH} elements")
     names = (" ".join(name.split()) for name in categories)
     return Digest(
         id=id.strip(),
@@ -81,9 +87,7 @@ def html_items(html: str) -> tuple[Item, ...]:
     tree = LexborHTMLParser(html)
     tree.strip_tags(_DROPPED)
     items: list[Item] = []
-    for ordered in tree.css("ol"):
-        if _inside_list_item(ordered):
-            continue
+    for ordered in _top_level_lists(tree.root):
         for number, list_item in _numbered(ordered):
             item = build_item(number, _blocks(list_item))
             if item is not None:
@@ -91,13 +95,20 @@ def html_items(html: str) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def _inside_list_item(node: LexborNode) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.tag == "li":
-            return True
-        parent = parent.parent
-    return False
+def _top_level_lists(root: LexborNode | None) -> list[LexborNode]:
+    """Every <ol> with no <li> above it, in document order, in one walk that skips list items.
+
+    (Asking each <ol> for its ancestors instead costs time quadratic in the nesting depth.)
+    """
+    found: list[LexborNode] = []
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if node.tag == "ol":
+            found.append(node)
+        if node.tag != "li":
+            stack.extend(reversed(list(node.iter())))
+    return found
 
 
 def _int_attr(node: LexborNode, name: str) -> int | None:
@@ -125,6 +136,7 @@ def _blocks(list_item: LexborNode) -> list[list[Event]]:
     """The <li> content as paragraphs of inline events, walked without recursion (HTML may nest deep)."""
     blocks: list[list[Event]] = []
     current: list[Event] = []
+    numbers: dict[int, int] = {}  # nested <li> -> its number, filled as each nested <ol> is entered
 
     def flush() -> None:
         nonlocal current
@@ -159,8 +171,10 @@ def _blocks(list_item: LexborNode) -> list[list[Event]]:
         elif tag and not tag.startswith(("-", "_", "!")):
             if tag in _BLOCK_TAGS:
                 flush()
+            if tag == "ol":
+                numbers.update((child.mem_id, number) for number, child in _numbered(node))
             if tag == "li":
-                current.append(Text(_marker(node)))
+                current.append(Text(_marker(node, numbers)))
             elif tag in _MARK_TAGS:
                 current.append(Mark(_MARK_TAGS[tag], True))
             elif tag == "a":
@@ -175,13 +189,12 @@ def _children(node: LexborNode) -> list[LexborNode]:
     return list(node.iter(include_text=True))
 
 
-def _marker(list_item: LexborNode) -> str:
+def _marker(list_item: LexborNode, numbers: Mapping[int, int]) -> str:
     """A "• " or "N. " marker for a nested list item, so the nesting stays readable as text."""
     parent = list_item.parent
     if parent is None or parent.tag != "ol":
         return "• "
-    number = next((n for n, li in _numbered(parent) if li.mem_id == list_item.mem_id), 1)
-    return f"{number}. "
+    return f"{numbers.get(list_item.mem_id, 1)}. "
 
 
 def _text_events(text: str) -> list[Event]:

@@ -5,7 +5,8 @@ Docker volumes, and a digest folder changes a few times a day. A file is taken o
 complete: its size and mtime are unchanged across two consecutive polls, or its mtime is at least
 `settle` seconds old (so files already there at start-up come out on the first poll). Files that
 arrive by atomic rename pass the same test. The raw bytes are read once, hashed and parsed from that
-same buffer, so the hash always describes exactly what was parsed.
+same buffer, so the hash always describes exactly what was parsed. Symlinks are followed only while
+they stay inside the folder; one that leads out of it is skipped with one warning.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class DirectoryWatcher:
         self._taken: dict[Path, _Taken] = {}
         self._folder_problem: str | None = None
         self._unreadable: set[Path] = set()
+        self._outside: set[Path] = set()
 
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll forever (until cancelled); an unexpected error is logged and the next poll goes on."""
@@ -105,10 +107,13 @@ class DirectoryWatcher:
     async def poll(self) -> list[Incoming]:
         """New and changed complete files since the previous poll, sorted by path."""
         try:
-            observed = await asyncio.to_thread(self._scan)
+            observed, outside = await asyncio.to_thread(self._scan)
         except OSError as exc:
             self._folder_failed(exc)
             return []
+        for path in sorted(outside - self._outside):
+            log.warning("source %s: skipping %s: it links outside the folder %s", self.name, path, self.path)
+        self._outside = outside
         if self._folder_problem is not None:
             log.info("source %s: folder %s is readable again", self.name, self.path)
             self._folder_problem = None
@@ -158,21 +163,30 @@ class DirectoryWatcher:
             log.warning("source %s: cannot read folder %s: %s", self.name, self.path, problem)
             self._folder_problem = problem
 
-    def _scan(self) -> dict[Path, _Observation]:
-        """Regular files matching the pattern; raises OSError when the folder itself is unusable."""
+    def _scan(self) -> tuple[dict[Path, _Observation], set[Path]]:
+        """Regular files matching the pattern, and the matches skipped because a symlink takes them
+        outside the folder (so nothing the operator did not put in it is read); raises OSError when
+        the folder itself is unusable."""
         with os.scandir(self.path):
             pass
+        root = self.path.resolve()
         observed: dict[Path, _Observation] = {}
+        outside: set[Path] = set()
         for path in self.path.glob(self.pattern):
             if is_ignored(path.relative_to(self.path)):
                 continue
             try:
                 info = path.stat()
+                inside = path.resolve().is_relative_to(root)
             except OSError:
                 continue
-            if stat.S_ISREG(info.st_mode):
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            if inside:
                 observed[path] = _Observation(info.st_size, info.st_mtime_ns)
-        return observed
+            else:
+                outside.add(path)
+        return observed, outside
 
     def _read(self, path: Path, seen: _Observation) -> _Read | None:
         """Hash and parse the file; None when it changed since it was observed (taken next time)."""

@@ -17,10 +17,13 @@ def build_source(
     *,
     default_tz: tzinfo,
     max_bytes: int,
+    max_feed_bytes: int,
     session: aiohttp.ClientSession | None = None,
     new_source: bool = False,
 ) -> Source:
     """A watcher or poller for one `sources:` entry; `session` is shared by feed pollers when given.
+
+    `max_bytes` caps a digest file or one feed entry, `max_feed_bytes` a whole feed document.
 
     `new_source` (nothing of it stored yet): a feed's first poll is kept as history, not sent; a
     folder's files are all sent, since the operator put them there to be published.
@@ -40,6 +43,8 @@ def build_source(
         poll_interval=spec.poll_interval,
         timeout=spec.timeout,
         default_tz=default_tz,
+        max_bytes=max_feed_bytes,
+        max_entry_bytes=max_bytes,
         session=session,
         history_first=new_source,
     )

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from bot.core.errors import DigestError
+from bot.core.model import Digest
 from bot.sources.base import Incoming
-from bot.sources.feed_entries import FeedEntry, FeedFormatError, entry_to_digest, parse_feed
+from bot.sources.feed_entries import FeedEntry, FeedFormatError, entry_source, entry_to_digest, parse_feed
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ ACCEPT = (
     "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+DEFAULT_MAX_FEED_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_ENTRY_BYTES = 524_288
 
 
 class FeedFailure(Exception):
@@ -68,15 +71,17 @@ class FeedPoller:
         *,
         session: aiohttp.ClientSession | None = None,
         max_backoff: float = 3600.0,
-        max_bytes: int = 10_000_000,
+        max_bytes: int = DEFAULT_MAX_FEED_BYTES,
+        max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         history_first: bool = False,
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError(f"source {name!r}: feed url must be http(s), got {url!r}")
-        if poll_interval <= 0 or timeout <= 0 or max_backoff <= 0 or max_bytes <= 0:
+        if min(poll_interval, timeout, max_backoff, max_bytes, max_entry_bytes) <= 0:
             raise ValueError(
-                f"source {name!r}: poll_interval, timeout, max_backoff and max_bytes must be positive"
+                f"source {name!r}: poll_interval, timeout, max_backoff, max_bytes and max_entry_bytes"
+                " must be positive"
             )
         self.name = name
         self.url = url
@@ -85,6 +90,7 @@ class FeedPoller:
         self.default_tz = default_tz
         self.max_backoff = max(max_backoff, poll_interval)
         self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
         self.failures = 0
         self._clock = clock
         self._session = session
@@ -124,11 +130,7 @@ class FeedPoller:
         """One conditional GET; never raises for network, HTTP or format problems (they are logged)."""
         try:
             fetched = await self._fetch()
-            entries = (
-                []
-                if fetched is None
-                else await asyncio.to_thread(parse_feed, fetched.body, self.url, fetched.headers)
-            )
+            entries = [] if fetched is None else await self._parse(fetched)
         except (FeedFailure, FeedFormatError) as exc:
             self._failed(str(exc))
             return []
@@ -138,6 +140,19 @@ class FeedPoller:
         self._etag = fetched.headers.get("etag") or None
         self._last_modified = fetched.headers.get("last-modified") or None
         return await asyncio.to_thread(self._changed, entries, self._clock())
+
+    async def _parse(self, fetched: _Fetched) -> list[FeedEntry]:
+        """The entries, parsed in a worker thread (a big feed takes seconds); any parser crash is a
+        FeedFormatError, so it counts as a failed poll with backoff instead of escaping the poller."""
+        try:
+            return await asyncio.to_thread(parse_feed, fetched.body, self.url, fetched.headers)
+        except FeedFormatError:
+            raise
+        except RecursionError:
+            raise FeedFormatError("the document is nested too deeply to parse") from None
+        except Exception as exc:
+            log.debug("feed %s: the parser failed", self.name, exc_info=True)
+            raise FeedFormatError(f"the document could not be parsed ({type(exc).__name__})") from None
 
     async def _fetch(self) -> _Fetched | None:
         """The feed body, or None for 304 Not Modified."""
@@ -164,12 +179,16 @@ class FeedPoller:
             raise FeedFailure(f"request failed: {exc or type(exc).__name__}") from None
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, read in chunks and abandoned as soon as it passes `max_bytes` (never all of it)."""
+        too_big = FeedFailure(f"the feed is larger than the {self.max_bytes}-byte limit (max_feed_bytes)")
+        if response.content_length is not None and response.content_length > self.max_bytes:
+            raise too_big
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(1 << 16):
             size += len(chunk)
             if size > self.max_bytes:
-                raise FeedFailure(f"response larger than {self.max_bytes} bytes")
+                raise too_big
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -178,9 +197,9 @@ class FeedPoller:
         unique: dict[str, FeedEntry] = {}
         for entry in entries:
             unique.setdefault(entry.key, entry)
-        hashes = {key: entry.content_hash() for key, entry in unique.items()}
-        fresh = [entry for key, entry in unique.items() if self._seen.get(key) != hashes[key]]
-        self._seen = hashes
+        versions = {key: entry.fingerprint() for key, entry in unique.items()}
+        fresh = [entry for key, entry in unique.items() if self._seen.get(key) != versions[key][0]]
+        self._seen = {key: content_hash for key, (content_hash, _) in versions.items()}
         fresh.reverse()
         fresh.sort(key=lambda entry: entry.published or _FAR_FUTURE)
         history, self._history_next = self._history_next, False
@@ -188,17 +207,29 @@ class FeedPoller:
             log.info(
                 "feed %s: first poll, %d existing entries kept as history (not sent)", self.name, len(fresh)
             )
-        return [self._incoming(entry, hashes[entry.key], now, history) for entry in fresh]
+        return [self._incoming(entry, *versions[entry.key], now, history) for entry in fresh]
 
-    def _incoming(self, entry: FeedEntry, content_hash: str, now: datetime, history: bool) -> Incoming:
+    def _incoming(
+        self, entry: FeedEntry, content_hash: str, size: int, now: datetime, history: bool
+    ) -> Incoming:
+        result = self._digest(entry, size, now)
+        if isinstance(result, DigestError):  # the store logs this once: name the feed as well
+            result = DigestError(f"feed {self.name!r} entry {result.source}", result.reason, result.line)
+        return Incoming(self.name, entry.key, content_hash, result, history=history)
+
+    def _digest(self, entry: FeedEntry, size: int, now: datetime) -> Digest | DigestError:
+        """The entry as a digest, or the error that rejects it alone."""
+        source = entry_source(entry, self.url)
+        if size > self.max_entry_bytes:
+            limit = f"{self.max_entry_bytes}-byte limit (max_digest_bytes)"
+            return DigestError(source, f"larger than the {limit}")
         try:
-            result = entry_to_digest(entry, feed_url=self.url, default_tz=self.default_tz, now=now)
+            return entry_to_digest(entry, feed_url=self.url, default_tz=self.default_tz, now=now)
         except DigestError as exc:
-            result = exc
+            return exc
         except Exception as exc:
             log.exception("feed %s: the parser failed on entry %s", self.name, entry.key)
-            result = DigestError(entry.link or entry.key, f"could not be parsed ({type(exc).__name__})")
-        return Incoming(self.name, entry.key, content_hash, result, history=history)
+            return DigestError(source, f"could not be parsed ({type(exc).__name__})")
 
     def _failed(self, reason: str) -> None:
         self.failures += 1

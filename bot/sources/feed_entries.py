@@ -13,14 +13,15 @@ import html
 import io
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
 
+from bot.core.errors import DigestError
 from bot.core.html_items import parse_html_digest
 from bot.core.model import Digest
 
@@ -28,6 +29,7 @@ JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/1"
 # The same stamp rule as bot.core.parse: a title starting "2025.11.07.08 ..." names that digest.
 _STAMP = re.compile(r"\d{4}[.-]\d{1,2}[.-]\d{1,2}(?:[.-]\d{1,4})*(?=\s|$)")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+MAX_KEY_CHARS = 1024  # longer entry ids are replaced by their hash, longer links shortened in logs
 
 
 class FeedFormatError(Exception):
@@ -36,7 +38,10 @@ class FeedFormatError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """The parts of one feed entry a digest is built from; `html` is the entry's content."""
+    """The parts of one feed entry a digest is built from; `html` is the entry's content.
+
+    `problem` says why an entry that could only partly be read is rejected (its digest is that error).
+    """
 
     key: str
     title: str
@@ -45,22 +50,29 @@ class FeedEntry:
     published: datetime | None
     tags: tuple[str, ...]
     author: str | None = None
+    problem: str | None = None
+
+    def fingerprint(self) -> tuple[str, int]:
+        """sha256 hex and byte size of the entry's canonical JSON.
+
+        The hash changes whenever the resulting digest could; the size is what max_digest_bytes limits.
+        """
+        fields = [
+            self.key,
+            self.title,
+            self.link,
+            self.html,
+            self.published.isoformat() if self.published else None,
+            list(self.tags),
+            self.author,
+            self.problem,
+        ]
+        canonical = json.dumps(fields, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(canonical).hexdigest(), len(canonical)
 
     def content_hash(self) -> str:
-        """sha256 hex of the entry's canonical JSON: changes whenever the resulting digest could."""
-        canonical = json.dumps(
-            [
-                self.key,
-                self.title,
-                self.link,
-                self.html,
-                self.published.isoformat() if self.published else None,
-                list(self.tags),
-                self.author,
-            ],
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        """The entry's version: what the store de-duplicates feed entries by."""
+        return self.fingerprint()[0]
 
 
 def parse_feed(data: bytes, url: str, headers: Mapping[str, str] | None = None) -> list[FeedEntry]:
@@ -74,10 +86,46 @@ def parse_feed(data: bytes, url: str, headers: Mapping[str, str] | None = None) 
 
 
 def _timestamp(value: Any) -> datetime | None:
-    """feedparser's parsed dates are UTC struct_time tuples."""
+    """feedparser's parsed dates are UTC struct_time tuples; ValueError when one is out of range."""
     if not value:
         return None
-    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=calendar.timegm(value))
+    except OverflowError:
+        raise ValueError(f"its date (year {value[0]}) is out of range") from None
+
+
+def _read_entries(raw_entries: list[Any], read: Callable[[Mapping[str, Any]], FeedEntry]) -> list[FeedEntry]:
+    """Each entry read on its own: one that cannot be read is rejected alone, the others carry on."""
+    entries: list[FeedEntry] = []
+    for raw in raw_entries:
+        if not isinstance(raw, Mapping):
+            continue
+        try:
+            entry = read(raw)
+        except Exception as exc:
+            entry = _unreadable(raw, exc)
+        if len(entry.key) > MAX_KEY_CHARS:  # the key is stored and logged: keep it short
+            entry = replace(entry, key="sha256:" + hashlib.sha256(entry.key.encode()).hexdigest())
+        entries.append(entry)
+    return entries
+
+
+def _unreadable(raw: Mapping[str, Any], exc: Exception) -> FeedEntry:
+    """A stand-in for an entry that failed to read, keyed like the entry itself would be when possible."""
+    link = next((v for v in (raw.get("link"), raw.get("url")) if isinstance(v, str) and v), None)
+    raw_id = raw.get("id")
+    key = str(raw_id) if isinstance(raw_id, str | int) and raw_id != "" else link
+    reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
+    return FeedEntry(
+        key=key or _fallback_key("", repr(raw)),
+        title="",
+        link=link,
+        html="",
+        published=None,
+        tags=(),
+        problem=f"feed entry cannot be read: {reason[:200]}",
+    )
 
 
 def _content_html(entry: Mapping[str, Any]) -> str:
@@ -113,29 +161,25 @@ def parse_xml_feed(data: bytes, url: str, headers: Mapping[str, str] | None = No
             raise FeedFormatError(f"malformed feed: {parsed.get('bozo_exception')}")
         if not parsed.get("version"):
             raise FeedFormatError("not an RSS, Atom or JSON feed")
-    entries: list[FeedEntry] = []
-    for entry in parsed.entries:
-        link = entry.get("link") or None
-        title = (entry.get("title") or "").strip()
-        content = _content_html(entry)
-        key = entry.get("id") or link or _fallback_key(title, content)
-        tags = tuple(
-            t
-            for t in ((tag.get("term") or tag.get("label") or "").strip() for tag in entry.get("tags", []))
-            if t
-        )
-        entries.append(
-            FeedEntry(
-                key=key,
-                title=title,
-                link=link,
-                html=content,
-                published=_timestamp(entry.get("published_parsed") or entry.get("updated_parsed")),
-                tags=tags,
-                author=entry.get("author") or None,
-            )
-        )
-    return entries
+    return _read_entries(parsed.entries, _xml_entry)
+
+
+def _xml_entry(entry: Mapping[str, Any]) -> FeedEntry:
+    link = entry.get("link") or None
+    title = (entry.get("title") or "").strip()
+    content = _content_html(entry)
+    tags = tuple(
+        t for t in ((tag.get("term") or tag.get("label") or "").strip() for tag in entry.get("tags", [])) if t
+    )
+    return FeedEntry(
+        key=entry.get("id") or link or _fallback_key(title, content),
+        title=title,
+        link=link,
+        html=content,
+        published=_timestamp(entry.get("published_parsed") or entry.get("updated_parsed")),
+        tags=tags,
+        author=entry.get("author") or None,
+    )
 
 
 def _fallback_key(title: str, content: str) -> str:
@@ -154,10 +198,10 @@ def _iso_date(value: Any) -> datetime | None:
 
 def _json_author(item: Mapping[str, Any]) -> str | None:
     authors = item.get("authors")
-    if isinstance(authors, list) and authors and isinstance(authors[0], dict):
-        return authors[0].get("name") or None
-    author = item.get("author")
-    return (author.get("name") or None) if isinstance(author, dict) else None
+    first = authors[0] if isinstance(authors, list) and authors else None
+    author = first if isinstance(first, dict) else item.get("author")
+    name = author.get("name") if isinstance(author, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def parse_json_feed(data: bytes) -> list[FeedEntry]:
@@ -176,32 +220,29 @@ def parse_json_feed(data: bytes) -> list[FeedEntry]:
     items = document.get("items")
     if not isinstance(items, list):
         raise FeedFormatError("JSON Feed without an 'items' list")
-    entries: list[FeedEntry] = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        link = item.get("url") or item.get("external_url") or None
-        title = str(item.get("title") or "").strip()
-        if isinstance(item.get("content_html"), str) and item["content_html"].strip():
-            content = item["content_html"]
-        else:
-            text = item.get("content_text") or item.get("summary") or ""
-            content = _text_to_html(text) if isinstance(text, str) else ""
-        raw_id = item.get("id")
-        key = str(raw_id) if raw_id not in (None, "") else (link or _fallback_key(title, content))
-        raw_tags = item.get("tags") if isinstance(item.get("tags"), list) else []
-        entries.append(
-            FeedEntry(
-                key=key,
-                title=title,
-                link=link if isinstance(link, str) else None,
-                html=content,
-                published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
-                tags=tuple(t.strip() for t in raw_tags if isinstance(t, str) and t.strip()),
-                author=_json_author(item),
-            )
-        )
-    return entries
+    return _read_entries(items, _json_entry)
+
+
+def _json_entry(item: Mapping[str, Any]) -> FeedEntry:
+    link = next((v for v in (item.get("url"), item.get("external_url")) if isinstance(v, str) and v), None)
+    title = str(item.get("title") or "").strip()
+    if isinstance(item.get("content_html"), str) and item["content_html"].strip():
+        content = item["content_html"]
+    else:
+        text = item.get("content_text") or item.get("summary") or ""
+        content = _text_to_html(text) if isinstance(text, str) else ""
+    raw_id = item.get("id")
+    key = str(raw_id) if raw_id not in (None, "") else (link or _fallback_key(title, content))
+    raw_tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    return FeedEntry(
+        key=key,
+        title=title,
+        link=link,
+        html=content,
+        published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
+        tags=tuple(t.strip() for t in raw_tags if isinstance(t, str) and t.strip()),
+        author=_json_author(item),
+    )
 
 
 def _slug(text: str) -> str:
@@ -226,6 +267,12 @@ def entry_digest_id(entry: FeedEntry) -> str:
     return f"{slug}-{short}" if slug else f"entry-{short}"
 
 
+def entry_source(entry: FeedEntry, feed_url: str) -> str:
+    """What names the entry in errors and logs: its link, else the feed URL with its id (shortened)."""
+    source = entry.link or f"{feed_url}#{entry.key}"
+    return source if len(source) <= MAX_KEY_CHARS else source[: MAX_KEY_CHARS - 1] + "…"
+
+
 def _stamp_date(stamp: str, tz: tzinfo) -> datetime | None:
     """Year, month, day and optional hour of a stamp, as local time in `tz`."""
     year, month, day, *rest = (int(p) for p in re.split(r"[.-]", stamp))
@@ -238,8 +285,10 @@ def _stamp_date(stamp: str, tz: tzinfo) -> datetime | None:
 def entry_to_digest(entry: FeedEntry, *, feed_url: str, default_tz: tzinfo | None, now: datetime) -> Digest:
     """One entry as a digest. Date: published/updated, else the title stamp in `default_tz`, else `now`.
 
-    Raises DigestError (from the HTML parser) when the content cannot be used.
+    Raises DigestError when the entry could not be read or its content cannot be used.
     """
+    if entry.problem is not None:
+        raise DigestError(entry_source(entry, feed_url), entry.problem)
     stamp = entry_stamp(entry)
     date = entry.published or (_stamp_date(stamp, default_tz or UTC) if stamp else None) or now
     digest_id = entry_digest_id(entry)
@@ -255,7 +304,7 @@ def entry_to_digest(entry: FeedEntry, *, feed_url: str, default_tz: tzinfo | Non
     }
     return parse_html_digest(
         entry.html,
-        source=entry.link or f"{feed_url}#{entry.key}",
+        source=entry_source(entry, feed_url),
         id=digest_id,
         title=entry.title or digest_id,
         date=date,
