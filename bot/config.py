@@ -212,6 +212,10 @@ class DeliveryConfig(_Strict):
     backoff_max: float = Field(default=600.0, gt=0)
     concurrency: int = Field(default=16, ge=1)
     shutdown_grace: float = Field(default=10.0, ge=0)
+    # Seconds (up to a year). A queued row first due longer ago than this expires, not sent late.
+    max_age: float = Field(default=86_400.0, gt=0, le=31_536_000)
+    # Seconds (up to a week) of rate-limit waits one row may add up before it fails.
+    max_retry_wait: float = Field(default=3_600.0, gt=0, le=604_800)
 
 
 class RetentionConfig(_Strict):

@@ -393,6 +393,7 @@ class FakeDiscord:
         self.identify_payloads: list[dict[str, Any]] = []
         self.gateway_connects: list[str] = []
         self.faults: dict[str, list[Fault]] = {}
+        self.dropped_answers: dict[str, int] = {}
         self.route_limit = route_limit
         self.interaction_deadline = 3.0
         self.resume_gateway_url: str | None = None  # READY's resume URL; None: this server's gateway
@@ -535,6 +536,11 @@ class FakeDiscord:
         """Answer posts to `channel_id` with this error (403 50013, 404 10003, 500, ...)."""
         text = message or _FAULT_MESSAGES.get(code, "Error")
         self.faults.setdefault(channel_id, []).append(Fault(status, code, text, times))
+
+    def drop_answers(self, channel_id: str, times: int = 1) -> None:
+        """The next `times` posts to `channel_id` are stored, then the connection is closed before
+        the answer: to the client the message may or may not exist."""
+        self.dropped_answers[channel_id] = times
 
     def rate_limit(
         self, channel_id: str, retry_after: float, *, times: int = 1, is_global: bool = False
@@ -969,7 +975,12 @@ class FakeDiscord:
         problems = check_create_message(body)
         if problems:
             return _invalid(problems)
-        return _json(self._record(channel, body))
+        answer = _json(self._record(channel, body))
+        if self.dropped_answers.get(channel_id, 0) > 0:
+            self.dropped_answers[channel_id] -= 1
+            assert request.transport is not None
+            request.transport.close()
+        return answer
 
     async def _post_forum_thread(self, request: web.Request) -> web.Response:
         channel_id = request.match_info["channel"]

@@ -4,7 +4,8 @@ It speaks the wire protocol PTB speaks (`POST /bot<token>/<method>`, form-encode
 `{"ok": ..., "result" | "error_code", "description", "parameters"}` answers) and enforces the rules
 the bot must respect: Telegram's HTML (via tests/telegram_html.py), 1-4096 UTF-16 units of visible
 text, 64-byte callback data, "message is not modified", per-chat/global/group flood limits (429 with
-retry_after), and per-chat injected faults. Tests push updates, which getUpdates long-polls.
+retry_after), per-chat injected faults, and answers delayed after the message was stored (a reply
+lost on the way back, as far as the client can tell). Tests push updates, which getUpdates long-polls.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class FakeTelegram:
         self.webhook: JSON | None = None
         self._faults: dict[int | None, list[tuple[Callable[[], ApiError], int | None]]] = defaultdict(list)
         self._lookup_faults: dict[tuple[str, int], Callable[[], ApiError]] = {}
+        self._delays: dict[int, list[float]] = defaultdict(list)
         self._updates: list[JSON] = []
         self._next_update_id = 1
         self._next_message_id: dict[int, int] = defaultdict(lambda: 1)
@@ -235,6 +237,11 @@ class FakeTelegram:
     def fail(self, chat_id: int | None, error: Callable[[], ApiError], times: int | None = None) -> None:
         """Answer sends/edits to `chat_id` (None: every chat) with `error`, `times` times or forever."""
         self._faults[chat_id].append((error, times))
+
+    def delay_answer(self, chat_id: int, seconds: float, times: int = 1) -> None:
+        """The next `times` sendMessage calls to `chat_id` store the message, then answer only after
+        `seconds`: past the client's read timeout the message exists though the client never heard."""
+        self._delays[chat_id].extend([seconds] * times)
 
     def fail_lookups(
         self,
@@ -438,6 +445,10 @@ class FakeTelegram:
             params=params,
         )
         self.messages[chat["id"]].append(message)
+        delays = self._delays.get(chat["id"])
+        if delays:
+            await self._notify()
+            await asyncio.sleep(delays.pop(0))
         return self._message_json(message)
 
     async def _m_editmessagetext(self, params: JSON) -> JSON:

@@ -148,6 +148,16 @@ def test_retention_defaults_fractions_and_bad_values() -> None:
     assert any(p.startswith("retention.digest_versions: ") for p in problems)
 
 
+def test_delivery_age_and_rate_limit_ceilings_are_seconds_and_bounded() -> None:
+    defaults = parse_settings({}, "test", Path(".")).delivery
+    assert (defaults.max_age, defaults.max_retry_wait) == (86_400, 3_600)
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"delivery": {"max_age": 0, "max_retry_wait": 10**9}}, "test", Path("."))
+    problems = info.value.problems
+    assert "delivery.max_age: Input should be greater than 0" in problems
+    assert any(p.startswith("delivery.max_retry_wait: Input should be less than or equal") for p in problems)
+
+
 def test_max_feed_bytes_is_a_positive_size(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, "max_feed_bytes: 2048\n")).max_feed_bytes == 2048
     assert load_settings(write(tmp_path, "{}\n")).max_feed_bytes == 10 * 1024 * 1024

@@ -628,6 +628,27 @@ async def test_digest_arrives_with_only_the_selected_items_and_a_lost_channel_pa
     assert "paused" in status.text()
 
 
+async def test_a_post_whose_answer_is_lost_is_not_sent_again(world: World) -> None:
+    """Discord stored the message but the connection dropped before the answer (issue 14): the row
+    is `uncertain` and the channel holds exactly one copy; the next digest goes out as usual."""
+    await world.command(world.admin, world.news, "subscribe", {"categories": "robotics"})
+    world.fake.drop_answers(world.news.id)
+    engine = DeliveryEngine(
+        world.store, {"discord": world.platform.sender}, {"discord": FAST}, DeliveryConfig(backoff_base=0.05)
+    )
+    await record(world.store, 1)
+    assert await Planner(world.store, VOCABULARY).plan_pending() == 1
+    await engine.drain(horizon=0.5)  # a retry (backoff 25-50 ms) would fall well inside this
+    posts = [p for p in world.fake.posted if p.channel_id == world.news.id]
+    assert len(posts) == 1
+    stats = await world.store.stats(world.store.clock())
+    assert stats["deliveries_24h"] == {"uncertain": 1}
+    await record(world.store, 2)
+    await Planner(world.store, VOCABULARY).plan_pending()
+    await engine.drain(horizon=0.5)
+    assert len([p for p in world.fake.posted if p.channel_id == world.news.id]) == 2
+
+
 async def test_removal_from_a_server_pauses_and_subscribe_resumes(world: World) -> None:
     await world.command(world.admin, world.news, "subscribe", {"categories": "jobs"})
     await world.fake.remove_guild(world.guild)

@@ -7,6 +7,7 @@ discord.py client against the loopback Discord server instead.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -21,7 +22,7 @@ from discord.app_commands import TranslationContext, TranslationContextLocation,
 from bot.commands.budget import CommandBudget
 from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, Reply
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Transient
+from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Transient, Uncertain
 from bot.platforms.discord import permissions
 from bot.platforms.discord.bridge import Bridge, category_args, word_args
 from bot.platforms.discord.channels import chat_kind
@@ -491,13 +492,40 @@ def test_invalid_form_body_is_format_rejected_with_discords_reason() -> None:
     [
         http_error(discord.DiscordServerError, 503, 0, "Service Unavailable"),
         http_error(discord.HTTPException, 401, 0, "401: Unauthorized"),
-        TimeoutError(),
-        aiohttp.ClientConnectionError("connection reset"),
+        aiohttp.ConnectionTimeoutError("connect timeout"),
         ConnectionRefusedError(111, "Connection refused"),
     ],
 )
-def test_server_and_network_errors_are_transient(error: Exception) -> None:
+def test_server_errors_and_failures_to_connect_are_transient(error: Exception) -> None:
     assert isinstance(outcome_for(error), Transient)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TimeoutError(),
+        aiohttp.SocketTimeoutError("read timeout"),
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientConnectionError("connection reset"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        aiohttp.ClientPayloadError("response payload is not completed"),
+    ],
+)
+def test_failures_after_the_request_was_sent_are_uncertain(error: Exception) -> None:
+    """The message may exist: resending could post it twice (issue 14)."""
+    outcome = outcome_for(error)
+    assert isinstance(outcome, Uncertain) and type(error).__name__ in outcome.reason
+
+
+async def test_a_refused_connection_is_transient() -> None:
+    """A real aiohttp connection error (nothing listens on the port): the request never left."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorError) as caught:
+            await session.post(f"http://127.0.0.1:{port}/api/v10/channels/1/messages")
+    assert isinstance(outcome_for(caught.value), Transient)
 
 
 def test_rate_limits_that_surface_become_retry_after() -> None:

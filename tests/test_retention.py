@@ -191,6 +191,8 @@ async def finish(store: Store, delivery_id: int, state: str) -> None:
         await store.fail_delivery(delivery_id, "gave up", now)
     elif state == "interrupted":
         await store.interrupt([delivery_id], now)
+    elif state == "uncertain":
+        await store.mark_uncertain(delivery_id, "read timeout", now)
 
 
 def states(store: Store) -> dict[str, str]:
@@ -201,8 +203,12 @@ async def test_finished_deliveries_older_than_the_limit_go_unfinished_ones_stay(
     store: Store, clock: StepClock
 ) -> None:
     await store.record_incoming(incoming(make_digest()))
+    expired_sub = await subscribe(store, "3")
+    await queue(store, expired_sub, "old-expired")
+    expired = await store.expire_stale(store.clock() + timedelta(seconds=1), "expired", store.clock(), 10)
+    assert expired.counts == {(1, "telegram"): 1}
     sub = await subscribe(store, "1")
-    for state in ("sent", "failed", "interrupted", "pending", "sending"):
+    for state in ("sent", "failed", "interrupted", "uncertain", "pending", "sending"):
         [row] = await queue(store, sub, f"old-{state}")
         await finish(store, row, state)
     skipped_sub = await subscribe(store, "2")
@@ -214,7 +220,7 @@ async def test_finished_deliveries_older_than_the_limit_go_unfinished_ones_stay(
     clock.advance(2 * DAY)
 
     report = await pruner(store).prune()
-    assert report.deliveries == 4
+    assert report.deliveries == 6
     assert states(store) == {"old-pending": "pending", "old-sending": "sending", "recent-sent": "sent"}
 
 
@@ -359,4 +365,4 @@ async def test_an_existing_database_gets_the_retention_indexes(tmp_path: Path) -
     async with await Store.open(path) as store:
         indexes = {r[0] for r in rows(store, "SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"digests_revisions", "deliveries_by_payload", "payloads_with_body"} <= indexes
-        assert rows(store, "PRAGMA user_version") == [(len(load_migrations()),)]
+        assert rows(store, "PRAGMA user_version") == [(load_migrations()[-1].version,)]

@@ -13,6 +13,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,10 @@ class Faults:
         await self._execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
 
     async def full(self, on: bool) -> None:
-        """A full disk: the database may not grow by a single page."""
+        """A full disk: the database may not grow by a single page, and has no free page left to
+        reuse (migrations that rebuild a table leave some behind)."""
+        if on:
+            await self._execute("VACUUM")
         rows = await self._conn.execute_fetchall("PRAGMA page_count")
         pages = next(iter(rows))[0] if on else 4_294_967_294
         await self._execute(f"PRAGMA max_page_count = {pages}")
@@ -87,6 +91,16 @@ async def subscribe(store: Store, chat: str) -> None:
     await store.subscribe(
         "console", chat, None, kind="private", title="", created_by=None, language="en", timezone="UTC"
     )
+
+
+class StoreTime(SystemClock):
+    """Real sleeps, but the store's fixed idea of now: the rows it plans are due, not long stale."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def now(self) -> datetime:
+        return self._store.clock()
 
 
 @pytest.fixture
@@ -140,7 +154,7 @@ async def test_the_engine_backs_off_while_the_store_fails_and_resumes_after(
     monkeypatch.setattr(store, "claim_due", counting)
     sender = FakeSender()
     engine = DeliveryEngine(
-        store, {"telegram": sender}, {}, CONFIG, SystemClock(), store_backoff=Backoff(0.05, 0.4)
+        store, {"telegram": sender}, {}, CONFIG, StoreTime(store), store_backoff=Backoff(0.05, 0.4)
     )
     with caplog.at_level(logging.INFO):
         task = asyncio.create_task(engine.run())
@@ -170,7 +184,7 @@ async def test_the_engine_waits_for_the_store_at_start(store: Store, monkeypatch
     faults.disk_errors = True
     sender = FakeSender()
     engine = DeliveryEngine(
-        store, {"telegram": sender}, {}, CONFIG, SystemClock(), store_backoff=Backoff(0.05, 0.2)
+        store, {"telegram": sender}, {}, CONFIG, StoreTime(store), store_backoff=Backoff(0.05, 0.2)
     )
     task = asyncio.create_task(engine.run())
     await asyncio.sleep(0.3)
@@ -189,7 +203,7 @@ async def test_a_send_made_before_the_store_failed_is_recorded_once_it_works(
     sender = FakeSender()
     sender.gate["1"] = asyncio.Event()
     engine = DeliveryEngine(
-        store, {"telegram": sender}, {}, CONFIG, SystemClock(), store_backoff=Backoff(0.05, 0.2)
+        store, {"telegram": sender}, {}, CONFIG, StoreTime(store), store_backoff=Backoff(0.05, 0.2)
     )
     task = asyncio.create_task(engine.run())
     await wait_until(lambda: len(sender.calls) == 1, 3.0, "the send to start")

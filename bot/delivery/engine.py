@@ -11,6 +11,13 @@ off exponentially with jitter up to `max_attempts`; ChatGone pauses the subscrip
 unsent rows; FormatRejected resends once as plain text; Migrated moves the chat and resends.
 A sender that does not answer within `send_timeout` is abandoned like a send cut off by a crash:
 the row becomes `interrupted` (it may have arrived, so it is not resent) and the chat's next rows go on.
+Uncertain (the adapter saw the request leave but no answer come back) is final in the same spirit:
+the row becomes `uncertain`, never resent. RetryAfter waits add up per row, stored in the row so a
+restart keeps the count; past `max_retry_wait` in total the row fails.
+
+Rows never wait forever: one first due more than `max_age` ago is never claimed, and a sweep (at
+start, then at most every EXPIRE_EVERY seconds) marks such rows `expired` in short batches, for
+every platform (also those not running), with one log line per digest.
 
 While the database fails (disk full, read-only, I/O error) nothing is claimed: the engine pauses
 with exponential back-off (the store logs the failure once), unstarted rows simply stay pending, and
@@ -41,6 +48,7 @@ from bot.delivery.outcome import (
     Sent,
     Target,
     Transient,
+    Uncertain,
 )
 from bot.delivery.ratelimit import Clock, RateLimiter, SystemClock
 from bot.store.db import Store, StoreUnavailable
@@ -59,6 +67,8 @@ MIN_RETRY_AFTER = 1.0  # a "retry after 0" must not turn into a tight loop of re
 MAX_RETRY_AFTER = 86_400.0
 STORE_RETRY_FIRST = 1.0  # pauses while the database fails: 1, 2, 4 ... seconds
 STORE_RETRY_MAX = 60.0
+EXPIRE_EVERY = 60.0  # seconds between expiry sweeps; claims skip stale rows in between anyway
+EXPIRE_BATCH = 500  # rows per expiry statement: the database lock is held only briefly
 
 
 @dataclass(slots=True)
@@ -120,6 +130,8 @@ class DeliveryEngine:
         self._last_progress = 0.0
         self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)
         self._held_until = 0.0  # monotonic: no claims before this while the database fails
+        self._next_sweep = 0.0  # monotonic: when stale rows are next expired
+        self._max_age = timedelta(seconds=config.max_age)
 
     @property
     def limiter(self) -> RateLimiter:
@@ -186,9 +198,17 @@ class DeliveryEngine:
             self._wake.clear()
             await self._pause_for_store()
             try:
+                if self._clock.monotonic() >= self._next_sweep:
+                    self._next_sweep = self._clock.monotonic() + EXPIRE_EVERY
+                    await self._expire_stale()
                 if self._queue.qsize() <= self._refill_below:
+                    now = self._clock.now()
                     rows = await self._store.claim_due(
-                        self._clock.now(), target - self._queue.qsize(), platforms, self._claimed
+                        now,
+                        target - self._queue.qsize(),
+                        platforms,
+                        self._claimed,
+                        fresh_since=now - self._max_age,
                     )
                     if not self._store.health.failing:
                         self._store_backoff.reset()
@@ -204,6 +224,28 @@ class DeliveryEngine:
                     return
             except StoreUnavailable:
                 self._store_failed()
+
+    async def _expire_stale(self) -> None:
+        """Queued rows first due more than max_age ago become `expired`, a batch per statement;
+        one log line per digest says how many, per platform."""
+        now = self._clock.now()
+        reason = f"expired: not sent within {_duration(self._config.max_age)} of its due time"
+        counts: dict[int, dict[str, int]] = {}
+        while True:
+            batch = await self._store.expire_stale(now - self._max_age, reason, now, EXPIRE_BATCH)
+            for (seq, platform), count in batch.counts.items():
+                per_platform = counts.setdefault(seq, {})
+                per_platform[platform] = per_platform.get(platform, 0) + count
+            if not batch.full:
+                break
+        for seq, per_platform in sorted(counts.items()):
+            log.warning(
+                "digest #%d: %d queued deliveries expired, not sent within %s of their due time (%s)",
+                seq,
+                sum(per_platform.values()),
+                _duration(self._config.max_age),
+                ", ".join(f"{platform} {count}" for platform, count in sorted(per_platform.items())),
+            )
 
     def _store_failed(self) -> None:
         """The database failed us (the store has logged why): claim nothing for the next back-off
@@ -234,10 +276,11 @@ class DeliveryEngine:
         """Until a worker finishes, rows are announced, or the next retry falls due; False = done."""
         timeout = 1.0
         if not self._claimed:
-            upcoming = await self._store.next_attempt_at(platforms)
+            now = self._clock.now()
+            upcoming = await self._store.next_attempt_at(platforms, fresh_since=now - self._max_age)
             timeout = IDLE_POLL
             if upcoming is not None:
-                timeout = min(IDLE_POLL, max(0.0, (upcoming - self._clock.now()).total_seconds()))
+                timeout = min(IDLE_POLL, max(0.0, (upcoming - now).total_seconds()))
             if self._horizon is not None and (upcoming is None or timeout > self._horizon):
                 return False
         await self._sleep_or_wake(timeout)
@@ -375,9 +418,27 @@ class DeliveryEngine:
             case RetryAfter(asked):
                 seconds = min(asked, MAX_RETRY_AFTER) if asked >= MIN_RETRY_AFTER else MIN_RETRY_AFTER
                 self._limiter.penalize(row.platform, attempt.target.chat_id, seconds)
+                if row.retry_wait + seconds > self._config.max_retry_wait:
+                    await self._store.fail_delivery(
+                        row.id, f"rate limited for over {_duration(self._config.max_retry_wait)}", now
+                    )
+                    self._tally.failed += 1
+                    return False
                 at = now + timedelta(seconds=seconds)
-                await self._store.retry_delivery(row.id, at, f"retry after {seconds:g} s", now, refund=True)
+                await self._store.retry_delivery(
+                    row.id, at, f"retry after {seconds:g} s", now, refund=True, waited=seconds
+                )
                 self._tally.retry += 1
+            case Uncertain(reason):
+                await self._store.mark_uncertain(row.id, f"outcome unknown, not resent: {reason}", now)
+                self._tally.failed += 1
+                log.warning(
+                    "%s delivery %d (chat %s) may or may not have arrived (%s); marked uncertain, not resent",
+                    row.platform,
+                    row.id,
+                    attempt.target.chat_id,
+                    reason,
+                )
             case Transient(reason):
                 attempts = row.attempts + 1
                 if attempts >= self._config.max_attempts:
@@ -456,3 +517,11 @@ class DeliveryEngine:
         self._last_progress = now
         if idle:
             self._tally = Tally()
+
+
+def _duration(seconds: float) -> str:
+    """A configured span as people say it: 24 h, 90 min, 45 s."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"

@@ -43,6 +43,16 @@ class Transient:
 
 
 @dataclass(frozen=True, slots=True)
+class Uncertain:
+    """The request left but no answer came (read/write timeout, dropped connection): the message
+    may have arrived, so it is recorded `uncertain` and never resent. Only failures that provably
+    happened before the request reached the server (connect or pool timeout, refused) are Transient.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChatGone:
     """Blocked, kicked, chat not found, missing access: pause the subscription, never retry."""
 
@@ -63,7 +73,7 @@ class Migrated:
     new_chat_id: str
 
 
-Outcome = Sent | RetryAfter | Transient | ChatGone | FormatRejected | Migrated
+Outcome = Sent | RetryAfter | Transient | Uncertain | ChatGone | FormatRejected | Migrated
 
 
 class Sender(Protocol):

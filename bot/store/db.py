@@ -26,7 +26,7 @@ import aiosqlite
 
 from bot.core.model import Digest, Filter, Vocabulary
 from bot.delivery.schedule import after_quiet
-from bot.store.deliveries import Delivery, DeliveryRepo, StoredPayload
+from bot.store.deliveries import Delivery, DeliveryRepo, Expired, StoredPayload
 from bot.store.digests import DigestRepo, RecordResult, decode_digest
 from bot.store.health import StoreHealth, is_damaged, is_fault, reason
 from bot.store.retention import RetentionRepo
@@ -62,7 +62,11 @@ class Migration:
 
 
 def load_migrations() -> list[Migration]:
-    """The packaged `NNN_name.sql` files in order; numbering must be 1, 2, 3... without gaps."""
+    """The packaged `NNN_name.sql` files in order; numbers start at 1 and increase, each used once.
+
+    A gap is allowed (branches reserve their numbers ahead of merging); a database is always
+    migrated to the highest number, so a missing number must be filled before any release.
+    """
     folder = files("bot.store").joinpath("migrations")
     found: list[Migration] = []
     for entry in folder.iterdir():
@@ -72,9 +76,13 @@ def load_migrations() -> list[Migration]:
                 raise StoreError(f"migration {entry.name}: name must start with a number, e.g. 002_x.sql")
             found.append(Migration(int(number), entry.name, entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
-            raise StoreError(f"migration {migration.name}: expected number {expected:03d}")
+    previous = 0
+    for migration in found:
+        if migration.version <= previous:
+            raise StoreError(f"migration {migration.name}: number {migration.version:03d} is used twice")
+        previous = migration.version
+    if found and found[0].version != 1:
+        raise StoreError(f"migration {found[0].name}: the first migration must be number 001")
     return found
 
 
@@ -455,22 +463,31 @@ class Store:
             return await tx.deliveries.interrupt_sending(self.clock())
 
     async def claim_due(
-        self, now: datetime, limit: int, platforms: Collection[str], exclude: Collection[int] = ()
+        self,
+        now: datetime,
+        limit: int,
+        platforms: Collection[str],
+        exclude: Collection[int] = (),
+        *,
+        fresh_since: datetime | None = None,
     ) -> list[Delivery]:
-        """Due rows to send now. Quiet hours are checked here, as rows are handed out, so they hold
-        every send (fresh rows, retries, rows deferred for a rate limit, a backlog that ran into the
-        night, settings changed after planning): such a row is put back until they end."""
+        """Due rows to send now, in order; with `fresh_since`, none first due before it (too old to
+        send). Quiet hours are checked here, as rows are handed out, so they hold every send (fresh
+        rows, retries, rows deferred for a rate limit, a backlog that ran into the night, settings
+        changed after planning): such a row is put back until they end."""
         async with self._statement(write=False) as tx:
-            rows = await tx.deliveries.claim(now, limit, platforms, exclude)
+            rows = await tx.deliveries.claim(now, limit, platforms, exclude, fresh_since)
         held = {row.id: at for row in rows if (at := after_quiet(row.quiet, row.timezone, now)) > now}
         if held:
             async with self.transaction() as tx:
                 await tx.deliveries.defer(held, now)
         return [row for row in rows if row.id not in held]
 
-    async def next_attempt_at(self, platforms: Collection[str]) -> datetime | None:
+    async def next_attempt_at(
+        self, platforms: Collection[str], *, fresh_since: datetime | None = None
+    ) -> datetime | None:
         async with self._statement(write=False) as tx:
-            return await tx.deliveries.next_attempt_at(platforms)
+            return await tx.deliveries.next_attempt_at(platforms, fresh_since)
 
     async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
         """Committed before the platform call: the record that a send may have happened."""
@@ -482,10 +499,26 @@ class Store:
             await tx.deliveries.mark_sent(delivery_id, message_id, now)
 
     async def retry_delivery(
-        self, delivery_id: int, at: datetime, error: str, now: datetime, *, refund: bool = False
+        self,
+        delivery_id: int,
+        at: datetime,
+        error: str,
+        now: datetime,
+        *,
+        refund: bool = False,
+        waited: float = 0.0,
     ) -> None:
         async with self._statement() as tx:
-            await tx.deliveries.retry(delivery_id, at, error, now, refund=refund)
+            await tx.deliveries.retry(delivery_id, at, error, now, refund=refund, waited=waited)
+
+    async def mark_uncertain(self, delivery_id: int, error: str, now: datetime) -> None:
+        async with self._statement() as tx:
+            await tx.deliveries.mark_uncertain(delivery_id, error, now)
+
+    async def expire_stale(self, due_before: datetime, error: str, now: datetime, limit: int) -> Expired:
+        """One batch of the expiry sweep (one statement, so the lock is held only briefly)."""
+        async with self._statement() as tx:
+            return await tx.deliveries.expire(due_before, error, now, limit)
 
     async def defer_delivery(self, delivery_id: int, at: datetime, now: datetime) -> None:
         async with self._statement() as tx:

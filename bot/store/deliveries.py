@@ -1,7 +1,9 @@
 """The deliveries ledger (outbox plus history) and the payloads it sends.
 
 A row is written before anything is sent and moves pending -> sending -> sent | failed | skipped, or
-to `interrupted` when the process died while its send was in flight. `sending` is committed before
+to `interrupted` when the process died while its send was in flight, to `uncertain` when the
+platform's answer was lost after the request left (it may have arrived), and from pending to
+`expired` when it waited longer than delivery.max_age since it was first due. `sending` is committed before
 the platform call, so after a crash the engine knows exactly which sends may have happened and never
 repeats them. Payload bodies are stored once per distinct rendering and shared by reference: a
 100k-chat broadcast usually renders to a handful of different messages.
@@ -75,6 +77,15 @@ class Delivery:
     attempts: int
     quiet: str | None  # the subscription's quiet hours and zone, read with the row when it is claimed
     timezone: str
+    retry_wait: float = 0.0  # seconds of rate-limit waits so far (the max_retry_wait ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """What one expiry batch did: rows expired per (digest seq, platform), and whether it was full."""
+
+    counts: dict[tuple[int, str], int]
+    full: bool
 
 
 # A row may go only when every earlier row of its subscription is finished: parts stay in order.
@@ -84,9 +95,9 @@ _IN_ORDER = """NOT EXISTS (
 
 _CLAIM = f"""
 SELECT d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id, d.kind,
-       p.body, d.plain, d.attempts, s.quiet, s.timezone
+       p.body, d.plain, d.attempts, s.quiet, s.timezone, d.retry_wait
 FROM deliveries d JOIN payloads p ON p.id = d.payload_id JOIN subscriptions s ON s.id = d.subscription_id
-WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.due_at >= ?
   AND d.platform IN (SELECT value FROM json_each(?))
   AND d.id NOT IN (SELECT value FROM json_each(?))
   AND {_IN_ORDER}
@@ -128,8 +139,8 @@ class DeliveryRepo:
         before = self._conn.total_changes
         await self._conn.executemany(
             "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
-            " chat_id, thread_id, kind, payload_id, state, next_attempt_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
             [
                 (
                     row.subscription_id,
@@ -143,6 +154,7 @@ class DeliveryRepo:
                     row.kind,
                     ids[row.payload.hash],
                     due.get(row.due_at) or due.setdefault(row.due_at, to_db(row.due_at)),
+                    due[row.due_at],
                     stamp,
                     stamp,
                 )
@@ -152,11 +164,18 @@ class DeliveryRepo:
         return self._conn.total_changes - before
 
     async def claim(
-        self, now: datetime, limit: int, platforms: Collection[str], exclude: Collection[int]
+        self,
+        now: datetime,
+        limit: int,
+        platforms: Collection[str],
+        exclude: Collection[int],
+        fresh_since: datetime | None,
     ) -> list[Delivery]:
-        """Due rows whose earlier rows (same subscription) are all finished: parts go out in order."""
+        """Due rows whose earlier rows (same subscription) are all finished: parts go out in order.
+        Rows first due before `fresh_since` are never handed out, whether or not expired yet."""
+        since = to_db(fresh_since) if fresh_since is not None else ""
         rows = await self._conn.execute_fetchall(
-            _CLAIM, (to_db(now), json.dumps(list(platforms)), json.dumps(list(exclude)), limit)
+            _CLAIM, (to_db(now), since, json.dumps(list(platforms)), json.dumps(list(exclude)), limit)
         )
         return [
             Delivery(
@@ -174,6 +193,7 @@ class DeliveryRepo:
                 attempts=row[11],
                 quiet=row[12],
                 timezone=row[13],
+                retry_wait=row[14],
             )
             for row in rows
         ]
@@ -199,8 +219,11 @@ class DeliveryRepo:
             (message_id, stamp, stamp, delivery_id),
         )
 
-    async def retry(self, delivery_id: int, at: datetime, error: str, now: datetime, *, refund: bool) -> None:
-        """Back to pending at `at`; `refund` un-counts the attempt (the platform only said 'slow down').
+    async def retry(
+        self, delivery_id: int, at: datetime, error: str, now: datetime, *, refund: bool, waited: float
+    ) -> None:
+        """Back to pending at `at`; `refund` un-counts the attempt (the platform only said 'slow down')
+        and `waited` seconds of rate-limit wait are added to the row's total.
 
         A subscription paused or unsubscribed while this send was in flight had its other rows
         skipped then; this one is skipped now instead of going out after all.
@@ -208,8 +231,9 @@ class DeliveryRepo:
         await self._update(
             "UPDATE deliveries SET state = CASE WHEN (SELECT s.status FROM subscriptions s"
             " WHERE s.id = deliveries.subscription_id) = 'active' THEN 'pending' ELSE 'skipped' END,"
-            " next_attempt_at = ?, last_error = ?, attempts = attempts - ?, updated_at = ? WHERE id = ?",
-            (to_db(at), error, 1 if refund else 0, to_db(now), delivery_id),
+            " next_attempt_at = ?, last_error = ?, attempts = attempts - ?, retry_wait = retry_wait + ?,"
+            " updated_at = ? WHERE id = ?",
+            (to_db(at), error, 1 if refund else 0, waited, to_db(now), delivery_id),
         )
 
     async def defer(self, until: Mapping[int, datetime], now: datetime) -> None:
@@ -225,6 +249,27 @@ class DeliveryRepo:
             "UPDATE deliveries SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
             (error, to_db(now), delivery_id),
         )
+
+    async def mark_uncertain(self, delivery_id: int, error: str, now: datetime) -> None:
+        """The request left but its answer never came: the message may be there, so never resend."""
+        await self._update(
+            "UPDATE deliveries SET state = 'uncertain', last_error = ?, updated_at = ? WHERE id = ?",
+            (error, to_db(now), delivery_id),
+        )
+
+    async def expire(self, due_before: datetime, error: str, now: datetime, limit: int) -> Expired:
+        """Up to `limit` pending rows first due before `due_before` become `expired`, oldest first."""
+        rows = await self._conn.execute_fetchall(
+            "UPDATE deliveries SET state = 'expired', last_error = ?, updated_at = ?"
+            " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND due_at < ?"
+            "  ORDER BY due_at, id LIMIT ?)"
+            " RETURNING digest_seq, platform",
+            (error, to_db(now), to_db(due_before), limit),
+        )
+        counts: dict[tuple[int, str], int] = {}
+        for seq, platform in rows:
+            counts[(seq, platform)] = counts.get((seq, platform), 0) + 1
+        return Expired(counts, full=len(rows) >= limit)
 
     async def set_plain(self, delivery_id: int, error: str, now: datetime) -> None:
         await self._update(
@@ -275,13 +320,16 @@ class DeliveryRepo:
             (to_db(now), json.dumps(list(delivery_ids))),
         )
 
-    async def next_attempt_at(self, platforms: Collection[str]) -> datetime | None:
-        """When the next row becomes claimable; rows waiting behind an earlier part do not count."""
+    async def next_attempt_at(
+        self, platforms: Collection[str], fresh_since: datetime | None
+    ) -> datetime | None:
+        """When the next row becomes claimable; rows waiting behind an earlier part, and rows too old
+        to be claimed (the expiry sweep's), do not count."""
         rows = await self._conn.execute_fetchall(
             "SELECT d.next_attempt_at FROM deliveries d"
-            " WHERE d.state = 'pending' AND d.platform IN (SELECT value FROM json_each(?))"
+            " WHERE d.state = 'pending' AND d.due_at >= ? AND d.platform IN (SELECT value FROM json_each(?))"
             f" AND {_IN_ORDER} ORDER BY d.next_attempt_at LIMIT 1",
-            (json.dumps(list(platforms)),),
+            (to_db(fresh_since) if fresh_since is not None else "", json.dumps(list(platforms))),
         )
         return from_db(next(iter(rows))[0]) if rows else None
 

@@ -19,7 +19,7 @@ import aiosqlite
 
 from bot.store.times import to_db
 
-FINAL_STATES = ("sent", "failed", "skipped", "interrupted")
+FINAL_STATES = ("sent", "failed", "skipped", "interrupted", "uncertain", "expired")
 C = TypeVar("C")
 
 # Newest first per digest (its identity is scope and id: two sources' equal ids are two digests);

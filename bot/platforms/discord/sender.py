@@ -27,6 +27,7 @@ from bot.delivery.outcome import (
     Sent,
     Target,
     Transient,
+    Uncertain,
 )
 from bot.platforms.discord.channels import FORUM, PLATFORM
 from bot.render.discord import plain_discord
@@ -44,6 +45,9 @@ GONE_CODES = {
     160005: "Thread is locked",
 }
 INVALID_FORM_BODY = 50035
+# aiohttp failures before the request is on its way: no connection was made (refused, unreachable,
+# DNS, TLS handshake, connect timeout). Any other network failure may come after Discord got it.
+NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, ConnectionRefusedError)
 
 
 class DiscordSender:
@@ -120,7 +124,11 @@ def outcome_for(exc: BaseException) -> Outcome:
     403 and 404 (Missing Access 50001, Missing Permissions 50013, Unknown Channel 10003, ...) and the
     codes for archived/locked threads mean the chat is gone: the subscription pauses and the channel
     is not hit again (Discord bans bots that keep making refused requests). 400 Invalid Form Body
-    (50035) means the body was refused; 5xx, 401, timeouts and network errors are transient.
+    (50035) means the body was refused; 5xx and 401 are transient (retried), and so is a failure to
+    connect. A timeout or a dropped connection after the request was written is Uncertain: the
+    message may exist, so it is not resent. (discord.py's HTTPClient itself already retried
+    500/502/504/524 answers, 429 waits up to max_ratelimit_timeout, and a connection reset, errno
+    54/10054, up to 4 times; that last retry is blind and outside our control.)
     """
     if isinstance(exc, discord.RateLimited):
         return RetryAfter(exc.retry_after)
@@ -138,7 +146,9 @@ def outcome_for(exc: BaseException) -> Outcome:
         if code == INVALID_FORM_BODY or status == 400:
             return FormatRejected(detail)
         return Transient(detail)
-    return Transient(f"{type(exc).__name__}: {exc}"[:300])
+    if isinstance(exc, NOT_SENT):
+        return Transient(f"{type(exc).__name__}: {exc}"[:300])
+    return Uncertain(f"{type(exc).__name__} after the request was sent: {exc}"[:300])
 
 
 def _retry_after(exc: discord.HTTPException) -> float:

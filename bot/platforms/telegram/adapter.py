@@ -41,6 +41,16 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 CONCURRENT_UPDATES = 16
 POLL_TIMEOUT_SECONDS = 30
+# Timeouts (seconds) of the bot's own requests (digest sends and command replies), chosen for
+# exactly-once delivery. A connect or pool timeout means nothing left, so the send is retried: these
+# may be short. A write or read timeout after the request left makes the row `uncertain` (never
+# resent), so they are long enough that only a dead connection reaches them: sendMessage is
+# answered in well under a second and a 4096-character body is written in a few packets, against
+# PTB's defaults of 5 s each. Their sum stays far below the engine's SEND_TIMEOUT (120 s).
+CONNECT_TIMEOUT = 10.0
+POOL_TIMEOUT = 10.0
+WRITE_TIMEOUT = 20.0
+READ_TIMEOUT = 30.0
 REJECTED_TOKEN = "telegram: the bot token was rejected (check telegram.token)"
 
 
@@ -75,6 +85,10 @@ class TelegramPlatform:
             .token(self._token)
             .base_url(config.base_url)
             .concurrent_updates(CONCURRENT_UPDATES)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_timeout(POOL_TIMEOUT)
+            .write_timeout(WRITE_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
         )
         if config.base_file_url:
             builder = builder.base_file_url(config.base_file_url)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import warnings
 from datetime import timedelta
 
+import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 
-from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, Outcome, Transient
+from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, Outcome, Transient, Uncertain
 from bot.delivery.outcome import RetryAfter as RetryLater
 
 # 400 descriptions that mean "this chat (or topic) will not take messages from us any more".
@@ -31,6 +32,18 @@ _CHAT_GONE_MARKERS = (
     "bot is not a member",
     "user is deactivated",
     "peer_id_invalid",
+)
+
+# httpx failures that happen before a single byte of the request is on its way to Telegram: no
+# connection (refused, unreachable, connect timeout), no free connection in the pool, or a request
+# httpx refused to build. Any other transport failure may come after Telegram got the request.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
 )
 
 
@@ -65,6 +78,26 @@ def outcome_for(exc: TelegramError) -> Outcome:
         if any(marker in lowered for marker in _CHAT_GONE_MARKERS):
             return ChatGone(exc.message)
         return FormatRejected(exc.message)
+    cause = _transport_cause(exc)
+    if cause is not None and not isinstance(cause, _NOT_SENT):
+        return Uncertain(f"httpx.{type(cause).__name__} after the request left: {exc.message}")
     if isinstance(exc, TimedOut):
         return Transient(f"timed out: {exc.message}")
     return Transient(f"{type(exc).__name__}: {exc.message}")
+
+
+def _transport_cause(exc: BaseException) -> httpx.TransportError | None:
+    """The httpx error behind a PTB TimedOut/NetworkError (PTB raises them `from` it), if any.
+
+    PTB turns connect, pool, read and write timeouts all into TimedOut; only the httpx exception
+    tells whether the request had left. An error with no httpx cause came with an answer from
+    Telegram (an error status), so it is Transient as any other refusal to serve the request.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, httpx.TransportError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

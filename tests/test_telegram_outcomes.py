@@ -1,0 +1,155 @@
+"""Which Telegram failures may be retried (issue 14): only those where the request never left.
+
+Real PTB requests against the fake Bot API server: an answer delayed past the client's read timeout
+after the message was stored, a full connection pool, and a port nobody listens on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+from fake_telegram import FakeTelegram, FloodRules
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+from telegram.request import HTTPXRequest
+from test_telegram_delivery import small_digest
+from test_telegram_e2e import FAST, TOKEN, VOCABULARY, running, store_digest, telegram_config
+
+from bot.config import DeliveryConfig
+from bot.delivery.engine import SEND_TIMEOUT, DeliveryEngine
+from bot.delivery.outcome import Target, Transient, Uncertain
+from bot.delivery.planner import Planner
+from bot.platforms.telegram import adapter
+from bot.platforms.telegram.errors import outcome_for
+from bot.platforms.telegram.sender import TelegramSender
+from bot.store.db import Store
+
+CHAT = 5_001
+SLOW = 1.0  # seconds the fake holds its answer: well past the client's read timeout below
+READ_TIMEOUT = 0.3
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_lost_answer_leaves_exactly_one_copy_and_an_uncertain_row(tmp_path: Path) -> None:
+    async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
+        fake.user(CHAT)
+        fake.delay_answer(CHAT, SLOW)
+        request = HTTPXRequest(read_timeout=READ_TIMEOUT)
+        async with (
+            Bot(TOKEN, base_url=fake.base_url, request=request) as bot,
+            await Store.open(tmp_path / "bot.db") as store,
+        ):
+            await store.subscribe(
+                "telegram",
+                str(CHAT),
+                None,
+                kind="private",
+                title="",
+                created_by=str(CHAT),
+                language="en",
+                timezone="UTC",
+                categories=None,
+            )
+            await store_digest(store, small_digest())
+            assert await Planner(store, VOCABULARY).plan_pending() == 1
+            engine = DeliveryEngine(
+                store,
+                {"telegram": TelegramSender(bot)},
+                {"telegram": FAST},
+                DeliveryConfig(backoff_base=0.05),
+            )
+            await engine.drain(horizon=2.0)  # a retry (backoff 25-50 ms) would fall well inside this
+            await asyncio.sleep(SLOW)  # the fake's held answer, and anything sent after it, is in
+            stats = await store.stats(store.clock())
+        assert len(fake.sent_to(CHAT)) == 1
+        assert len(fake.calls("sendmessage")) == 1
+        assert stats["deliveries_24h"] == {"uncertain": 1}
+
+
+async def test_a_full_connection_pool_is_retried_as_nothing_was_sent() -> None:
+    async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
+        fake.user(CHAT)
+        fake.user(CHAT + 1)
+        fake.delay_answer(CHAT, SLOW)
+        request = HTTPXRequest(connection_pool_size=1, pool_timeout=0.1, read_timeout=5.0)
+        async with Bot(TOKEN, base_url=fake.base_url, request=request) as bot:
+            sender = TelegramSender(bot)
+            holding = asyncio.create_task(sender.send(Target("telegram", str(CHAT)), {"text": "first"}))
+            await fake.wait_for(lambda: bool(fake.sent_to(CHAT)))
+            waiting = await sender.send(Target("telegram", str(CHAT + 1)), {"text": "second"})
+            assert isinstance(waiting, Transient) and "Pool timeout" in waiting.reason
+            await holding
+        assert fake.sent_to(CHAT + 1) == []
+
+
+async def test_a_refused_connection_is_retried_as_nothing_was_sent() -> None:
+    base_url = f"http://127.0.0.1:{free_port()}/bot"
+    request = HTTPXRequest()
+    await request.initialize()  # not the Bot: its getMe would fail the same way
+    try:
+        outcome = await TelegramSender(Bot(TOKEN, base_url=base_url, request=request)).send(
+            Target("telegram", str(CHAT)), {"text": "hi"}
+        )
+    finally:
+        await request.shutdown()
+    assert isinstance(outcome, Transient)
+
+
+@pytest.mark.parametrize(
+    ("cause", "wrapper", "expected"),
+    [
+        (httpx.ConnectTimeout("connect"), TimedOut, Transient),
+        (httpx.PoolTimeout("pool"), TimedOut, Transient),
+        (httpx.ConnectError("refused"), NetworkError, Transient),
+        (httpx.ReadTimeout("read"), TimedOut, Uncertain),
+        (httpx.WriteTimeout("write"), TimedOut, Uncertain),
+        (
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            NetworkError,
+            Uncertain,
+        ),
+        (httpx.ReadError("connection reset"), NetworkError, Uncertain),
+    ],
+)
+def test_ptb_timeouts_are_told_apart_by_their_httpx_cause(
+    cause: Exception, wrapper: type[NetworkError], expected: type
+) -> None:
+    """PTB raises TimedOut/NetworkError `from` the httpx error, as telegram/request/_httpxrequest.py does."""
+    try:
+        try:
+            raise cause
+        except httpx.HTTPError as err:
+            raise wrapper("Timed out" if wrapper is TimedOut else f"httpx.{type(err).__name__}") from err
+    except NetworkError as exc:
+        outcome = outcome_for(exc)
+    assert isinstance(outcome, expected)
+    if expected is Uncertain:
+        assert type(cause).__name__ in outcome.reason
+
+
+def test_an_error_answered_by_telegram_stays_transient() -> None:
+    """No httpx cause: Telegram answered (e.g. 502 Bad Gateway), so the send is retried as before."""
+    assert isinstance(outcome_for(NetworkError("Bad Gateway")), Transient)
+
+
+async def test_the_bot_waits_long_for_answers_so_uncertain_sends_are_rare(tmp_path: Path) -> None:
+    async with (
+        FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake,
+        running(tmp_path, fake, telegram_config(fake)) as harness,
+    ):
+        request = harness.platform.application.bot.request
+        assert isinstance(request, HTTPXRequest)
+        assert request.read_timeout == adapter.READ_TIMEOUT >= 30
+        longest = (
+            adapter.CONNECT_TIMEOUT + adapter.POOL_TIMEOUT + adapter.WRITE_TIMEOUT + adapter.READ_TIMEOUT
+        )
+        assert longest < SEND_TIMEOUT  # the client always gives its own answer before the engine gives up
