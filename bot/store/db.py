@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class Store:
         try:
             conn.row_factory = sqlite3.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await _quick_check(conn, str(path))
@@ -549,6 +550,21 @@ class Store:
 def _decode_all(models: dict[int, str]) -> dict[int, Digest]:
     return {seq: decode_digest(model) for seq, model in models.items()}
 
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL, retrying "database is locked" for up to the busy timeout: switching the
+    journal mode needs an exclusive lock and SQLite does not call the busy handler for it, so two
+    programs opening one brand-new file at once would otherwise fail at random."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.01)
 
 
 async def _quick_check(conn: aiosqlite.Connection, path: str) -> None:
