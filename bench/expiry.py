@@ -22,6 +22,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from store_probe import probe
+
 from bot.config import DeliveryConfig
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.engine import DeliveryEngine
@@ -43,15 +45,6 @@ class Later(SystemClock):
 
     def now(self) -> datetime:
         return super().now() + self.offset
-
-
-async def probe(store: Store, until: asyncio.Event, waits: list[float]) -> None:
-    """A chat command's store read, over and over, timed."""
-    while not until.is_set():
-        started = time.perf_counter()
-        await store.get_subscription_by_id(1)
-        waits.append(time.perf_counter() - started)
-        await asyncio.sleep(0.001)
 
 
 async def run(store: Store, subscriptions: int, digests: int) -> float:

@@ -26,6 +26,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from store_probe import probe
+
 from bot.config import RetentionConfig
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.planner import Planner
@@ -58,15 +60,6 @@ def digest(digest_id: str, text: str) -> Digest:
 
 def arrival(source: str, key: str, value: Digest, salt: str) -> Incoming:
     return Incoming(source, key, hashlib.sha256(f"{key}{salt}".encode()).hexdigest(), value)
-
-
-async def probe(store: Store, until: asyncio.Event, waits: list[float]) -> None:
-    """A chat command's store read, over and over, timed."""
-    while not until.is_set():
-        started = time.perf_counter()
-        await store.get_subscription_by_id(1)
-        waits.append(time.perf_counter() - started)
-        await asyncio.sleep(0.001)
 
 
 async def prune_backlog(store: Store, clock: Clock, subscriptions: int, digests: int) -> float:
