@@ -48,7 +48,7 @@ spans = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(spans, max_size=12))
 def test_tidy_agrees_with_the_per_character_rules(items: list[Span]) -> None:
     assert _tidy(items) == reference_tidy(items)

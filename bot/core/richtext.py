@@ -66,7 +66,7 @@ _CATEGORY_SEPARATORS = re.compile(r"[,，、;；]")
 _LEADING_SEPARATOR = re.compile(r"(?:[:：|—–-]\s+|[：]|[—–]+)")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_RUNS = re.compile(r"\n| +|[^ \n]+")
+_SPACE_RUNS = re.compile(r" {2,}")
 
 
 def safe_url(href: str | None) -> str | None:
@@ -155,24 +155,24 @@ def _join_soft_breaks(runs: list[Span | object]) -> list[Span]:
 def _tidy(spans: Iterable[Span]) -> Paragraph:
     """Collapse spaces (outside code), drop spaces around line breaks, trim both ends, merge equal styles.
 
-    Works on runs of characters, not characters: a summary can hold half a million of them.
+    Works on whole lines of spans, not characters: a summary can hold half a million of them.
     """
-    pieces: list[tuple[str, Span]] = []  # never empty strings
+    pieces: list[tuple[str, Span]] = []  # (text, its span); never an empty text
     for span in spans:
         if span.code:
             if span.text:
                 pieces.append((span.text, span))
             continue
-        for run in _RUNS.findall(span.text):
-            if run == "\n":
+        text = _SPACE_RUNS.sub(" ", span.text) if "  " in span.text else span.text
+        for number, line in enumerate(text.split("\n")):
+            if number:
                 _trim_spaces(pieces, " ")
                 if pieces:
                     pieces.append(("\n", span))
-            elif run[0] == " ":
-                if pieces and (pieces[-1][1].code or pieces[-1][0][-1] not in " \n"):
-                    pieces.append((" ", span))
-            else:
-                pieces.append((run, span))
+            if line[:1] == " " and not (pieces and (pieces[-1][1].code or pieces[-1][0][-1] not in " \n")):
+                line = line[1:]
+            if line:
+                pieces.append((line, span))
     _trim_spaces(pieces, " \n")
     return tuple(_merged(list(group)) for _, group in groupby(pieces, key=lambda piece: _style(piece[1])))
 
