@@ -66,6 +66,7 @@ _CATEGORY_SEPARATORS = re.compile(r"[,，、;；]")
 _LEADING_SEPARATOR = re.compile(r"(?:[:：|—–-]\s+|[：]|[—–]+)")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACE_RUNS = re.compile(r" {2,}")
 
 
 def safe_url(href: str | None) -> str | None:
@@ -152,28 +153,47 @@ def _join_soft_breaks(runs: list[Span | object]) -> list[Span]:
 
 
 def _tidy(spans: Iterable[Span]) -> Paragraph:
-    """Collapse spaces (outside code), drop spaces around line breaks, trim both ends, merge equal styles."""
-    chars: list[tuple[str, Span]] = []
+    """Collapse spaces (outside code), drop spaces around line breaks, trim both ends, merge equal styles.
+
+    Works on whole lines of spans, not characters: a summary can hold half a million of them.
+    """
+    pieces: list[tuple[str, Span]] = []  # (text, its span); never an empty text
     for span in spans:
-        for char in span.text:
-            if span.code:
-                chars.append((char, span))
-            elif char == "\n":
-                while chars and chars[-1][0] == " " and not chars[-1][1].code:
-                    chars.pop()
-                if chars:
-                    chars.append((char, span))
-            elif char == " ":
-                if chars and (chars[-1][1].code or chars[-1][0] not in " \n"):
-                    chars.append((char, span))
-            else:
-                chars.append((char, span))
-    while chars and chars[-1][0] in " \n" and not chars[-1][1].code:
-        chars.pop()
-    return tuple(
-        replace(run[0][1], text="".join(char for char, _ in run))
-        for run in (list(group) for _, group in groupby(chars, key=lambda pair: _style(pair[1])))
-    )
+        if span.code:
+            if span.text:
+                pieces.append((span.text, span))
+            continue
+        text = _SPACE_RUNS.sub(" ", span.text) if "  " in span.text else span.text
+        for number, line in enumerate(text.split("\n")):
+            if number:
+                _trim_spaces(pieces, " ")
+                if pieces:
+                    pieces.append(("\n", span))
+            if line[:1] == " " and not (pieces and (pieces[-1][1].code or pieces[-1][0][-1] not in " \n")):
+                line = line[1:]
+            if line:
+                pieces.append((line, span))
+    _trim_spaces(pieces, " \n")
+    return tuple(_merged(list(group)) for _, group in groupby(pieces, key=lambda piece: _style(piece[1])))
+
+
+def _trim_spaces(pieces: list[tuple[str, Span]], chars: str) -> None:
+    """Drop the trailing `chars` of the non-code pieces at the end."""
+    while pieces and not pieces[-1][1].code:
+        text, span = pieces[-1]
+        kept = text.rstrip(chars)
+        if kept:
+            pieces[-1] = (kept, span)
+            return
+        pieces.pop()
+
+
+def _merged(group: list[tuple[str, Span]]) -> Span:
+    """One span for a run of pieces of one style; a span that is kept whole is reused, not copied."""
+    text, span = group[0]
+    if len(group) > 1:
+        text = "".join(piece for piece, _ in group)
+    return span if text == span.text else replace(span, text=text)
 
 
 def _style(span: Span) -> tuple[bool, bool, bool, bool, str | None]:

@@ -34,7 +34,7 @@ from bot.render.document import (
 )
 from bot.render.limits import DISCORD, DiscordLimits
 from bot.render.options import RenderOptions
-from bot.render.split import Block, Line, SpanCost, cut_block, cut_once, pack, split_blocks
+from bot.render.split import Block, Line, cut_block, cut_once, pack, split_blocks
 
 Payload = dict[str, Any]
 Embed = dict[str, Any]
@@ -52,9 +52,9 @@ def render_discord(
     header = header_block(digest, options, vocabulary)
     if not options.discord_embeds:
         return _markdown_messages(digest, options, vocabulary, header, limits)
-    content_cost = _cost(suppress_embeds=True)
+    header_markup = markdown.Markup(suppress_embeds=True)
     header_parts = [
-        _content(part, suppress_embeds=True) for part in split_blocks([header], limits.content, content_cost)
+        _content(part, header_markup) for part in split_blocks([header], limits.content, header_markup.cost)
     ]
     chains = [_item_embeds(item, vocabulary, options.language, limits) for item in digest.items]
     groups = pack(chains, embed_size, limits.embed_total, max_count=limits.embeds_per_message)
@@ -109,18 +109,18 @@ def _item_embeds(item: Item, vocabulary: Vocabulary, language: str, limits: Disc
 
     room = limits.embed_total - len(footer)
     first_room = room - len(title) - len(author)
-    cost = _cost(suppress_embeds=False)
+    markup = markdown.Markup(suppress_embeds=False)
     pieces = (
         cut_block(
             Block(lines),
             min(limits.embed_description, room),
-            cost,
+            markup.cost,
             first_budget=min(limits.embed_description, first_room),
         )
         if lines
         else []
     )
-    descriptions = [_content([piece], suppress_embeds=False) for piece in pieces] or [""]
+    descriptions = [_content([piece], markup) for piece in pieces] or [""]
 
     embeds: list[Embed] = []
     for index, description in enumerate(descriptions):
@@ -154,24 +154,21 @@ def _markdown_messages(
         if names:
             lines.append((Span(names, italic=True),))
         blocks.append(Block(tuple(lines)))
-    parts = split_blocks(blocks, limits.content, _cost(suppress_embeds=suppress))
-    bodies = [_body(content=_content(part, suppress_embeds=suppress)) for part in parts]
+    markup = markdown.Markup(suppress_embeds=suppress)
+    parts = split_blocks(blocks, limits.content, markup.cost)
+    bodies = [_body(content=_content(part, markup)) for part in parts]
     if suppress:
         for body in bodies:
             body["flags"] = SUPPRESS_EMBEDS
     return bodies
 
 
-def _cost(*, suppress_embeds: bool) -> SpanCost:
-    return lambda span: markdown.span_cost(span, suppress_embeds=suppress_embeds)
-
-
 def _title_cost(span: Span) -> int:
     return len(markdown.escape_plain(span.text))
 
 
-def _content(blocks: list[Block], *, suppress_embeds: bool) -> str:
-    return render_blocks(blocks, lambda line: markdown.render_line(line, suppress_embeds=suppress_embeds))
+def _content(blocks: list[Block], markup: markdown.Markup) -> str:
+    return render_blocks(blocks, markup.line)
 
 
 def _body(*, content: str | None = None, embeds: list[Embed] | None = None) -> Payload:

@@ -34,6 +34,8 @@ _LINK_UNSAFE = ' ()<>[]\\`"{}|^'
 
 def escape(text: str) -> str:
     """Plain text as Discord markdown that shows exactly `text` (bare URLs become <url>)."""
+    if "://" not in text:
+        return _escape_words(text, leading=True)
     pieces: list[str] = []
     position = 0
     for match in _BARE_URL.finditer(text):
@@ -65,7 +67,7 @@ def _escape_words(text: str, *, leading: bool) -> str:
     for char in _ALWAYS:
         if char in body:
             body = body.replace(char, f"\\{char}")
-    return prefix + _MENTION.sub(f"@{ZWSP}\\1", body)
+    return prefix + (_MENTION.sub(f"@{ZWSP}\\1", body) if "@" in body else body)
 
 
 def render_span(span: Span, *, suppress_embeds: bool) -> str:
@@ -93,22 +95,40 @@ def render_span(span: Span, *, suppress_embeds: bool) -> str:
     return lead + inner + trail
 
 
-def render_line(line: Line, *, suppress_embeds: bool) -> str:
-    """A line of spans, with a zero-width space where two spans' markers would run together."""
-    out: list[str] = []
-    for span in line:
-        piece = render_span(span, suppress_embeds=suppress_embeds)
-        if not piece:
-            continue
-        if out and out[-1][-1] in _MARKERS and piece[0] in _MARKERS:
-            out.append(ZWSP)
-        out.append(piece)
-    return "".join(out)
+class Markup:
+    """Discord markdown of spans, remembered for one render: the splitter measures every span and the
+    parts are then written from the same spans, so each span is escaped once, not twice."""
+
+    def __init__(self, *, suppress_embeds: bool) -> None:
+        self.suppress_embeds = suppress_embeds
+        self._done: dict[Span, str] = {}
+
+    def span(self, span: Span) -> str:
+        markup = self._done.get(span)
+        if markup is None:
+            markup = self._done[span] = render_span(span, suppress_embeds=self.suppress_embeds)
+        return markup
+
+    def cost(self, span: Span) -> int:
+        """An upper bound of the span's length inside a line (its markup plus a possible separator)."""
+        return len(self.span(span)) + 1 if span.text else 0
+
+    def line(self, line: Line) -> str:
+        """A line of spans, with a zero-width space where two spans' markers would run together."""
+        out: list[str] = []
+        for span in line:
+            piece = self.span(span)
+            if not piece:
+                continue
+            if out and out[-1][-1] in _MARKERS and piece[0] in _MARKERS:
+                out.append(ZWSP)
+            out.append(piece)
+        return "".join(out)
 
 
 def span_cost(span: Span, *, suppress_embeds: bool) -> int:
-    """An upper bound of the span's length inside a line (its markup plus a possible separator)."""
-    return len(render_span(span, suppress_embeds=suppress_embeds)) + 1 if span.text else 0
+    """`Markup.cost` of a span on its own."""
+    return Markup(suppress_embeds=suppress_embeds).cost(span)
 
 
 def code(text: str) -> str:
