@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -48,3 +49,12 @@ def test_a_collector_that_was_off_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_parses_in_several_threads_at_once_give_the_collector_back() -> None:
+    """Overlapping pauses in worker threads (as ingest and previews run them) must never leave the
+    collector off: the last parse out restores it, whatever order they finish in."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            list(pool.map(lambda n: parse_digest(POST, f"bold{n}.md"), range(8)))
+            assert gc.isenabled()

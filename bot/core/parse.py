@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import gc
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -98,16 +99,28 @@ def _gc_paused() -> Iterator[None]:
 
     markdown-it allocates a token with two dicts per delimiter and none of it is garbage until the
     parse ends, yet the collector would keep traversing it all: on a 512 KiB post dense in markup
-    that was about half the parse time. Garbage is only put off, by one bounded parse; a collector
-    that was already off stays off.
+    that was about half the parse time. Garbage is only put off, by bounded parses. Parses run in
+    several worker threads at once, so the pause is counted: the first one in turns the collector
+    off and the last one out restores what it found (a collector that was already off stays off).
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = True
 
 
 def decode_text(data: bytes | str, source: str) -> str:
