@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from functools import lru_cache
 
 _TELEGRAM_TOKEN = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{30,}")
 # Discord interaction and webhook tokens ride in URL paths that discord.py logs at DEBUG.
@@ -33,10 +34,16 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
     Longer secrets go first, so one that contains another is replaced whole.
     """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+    for secret in _longest_first(tuple(secrets)):
         text = text.replace(secret, REDACTED)
     text = _DISCORD_URL_TOKEN.sub(rf"\1{REDACTED}", text)
     return _TELEGRAM_TOKEN.sub(REDACTED, text)
+
+
+@lru_cache(maxsize=16)
+def _longest_first(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Sorted once per set of secrets, not once per log line."""
+    return tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
 
 
 def setup_logging(level: str, secrets: Iterable[str], stream: object = None) -> None:
