@@ -61,14 +61,16 @@ class LatestRenderer:
         task = self._cache.find(key)
         if task is None:
             task = self._cache.put(key, asyncio.ensure_future(self._render(seq, *key[1:])))
-        try:
-            # Shielded: one impatient caller must not cancel the rendering the others wait for.
-            result: Latest = await asyncio.shield(task)
-        except Exception:
-            if self._cache.get(key) is task:
-                del self._cache[key]  # a failure is not remembered: the next /latest tries again
-            raise
+            task.add_done_callback(lambda done: self._forget_failure(key, done))
+        # Shielded: one impatient caller must not cancel the rendering the others wait for.
+        result: Latest = await asyncio.shield(task)
         return result
+
+    def _forget_failure(self, key: tuple[Any, ...], task: asyncio.Future[Latest]) -> None:
+        """A failed rendering is not remembered (the next /latest tries again), even when every
+        caller that waited for it has given up meanwhile."""
+        if (task.cancelled() or task.exception() is not None) and self._cache.get(key) is task:
+            del self._cache[key]
 
     async def _render(self, seq: int, platform: str, wanted: Filter, timezone: str, language: str) -> Latest:
         renderer = self._renderers.get(platform)
