@@ -121,6 +121,7 @@ class DeliveryEngine:
         self._claimed: set[int] = set()
         self._sending: set[int] = set()
         self._wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()
         self._stopping = False
         self._running: asyncio.Future[None] | None = None
         self._grace = config.shutdown_grace
@@ -155,6 +156,7 @@ class DeliveryEngine:
             raise RuntimeError("the delivery engine is already running")
         self._running = asyncio.get_running_loop().create_future()
         self._stopping = False
+        self._stop_requested.clear()
         workers: list[asyncio.Task[None]] = []
         try:
             try:
@@ -185,6 +187,7 @@ class DeliveryEngine:
         """
         self._grace = self._config.shutdown_grace if grace is None else grace
         self._stopping = True
+        self._stop_requested.set()
         self._wake.set()
         if self._running is not None:
             await asyncio.shield(self._running)
@@ -270,7 +273,8 @@ class DeliveryEngine:
                 self._store_failed()
                 if self._stopping:
                     raise
-                await self._clock.sleep(self._held_until - self._clock.monotonic())
+                # stop() must not have to wait a back-off step out
+                await self._sleep_or_wake(self._held_until - self._clock.monotonic(), self._stop_requested)
 
     async def _idle_wait(self, platforms: list[str]) -> bool:
         """Until a worker finishes, rows are announced, or the next retry falls due; False = done."""
@@ -286,9 +290,10 @@ class DeliveryEngine:
         await self._sleep_or_wake(timeout)
         return True
 
-    async def _sleep_or_wake(self, timeout: float) -> None:
+    async def _sleep_or_wake(self, timeout: float, event: asyncio.Event | None = None) -> None:
+        """Sleep `timeout` seconds, or less if `event` (default: new work was announced) is set."""
         sleeper = asyncio.ensure_future(self._clock.sleep(timeout))
-        waker = asyncio.ensure_future(self._wake.wait())
+        waker = asyncio.ensure_future((event or self._wake).wait())
         try:
             await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -334,7 +339,10 @@ class DeliveryEngine:
             try:
                 await self._deliver(row)
             except StoreUnavailable:
-                self._store_failed()  # not started: the row is still pending and goes after the pause
+                # Either the send never started (the row is still pending and goes after the pause) or
+                # its outcome could not be stored before stopping (the id stays in _sending: shutdown
+                # leaves it for the next start to mark interrupted).
+                self._store_failed()
             except Exception:
                 log.exception("delivery %d failed unexpectedly", row.id)
                 await self._park(row)
