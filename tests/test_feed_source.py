@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import json
 import logging
 import socket
@@ -624,7 +625,18 @@ def test_content_hash_tracks_every_visible_field() -> None:
         FeedEntry(key="k", title="T", link=base.link, html="<p>y</p>", published=None, tags=base.tags),
         FeedEntry(key="k", title="T", link=base.link, html=base.html, published=None, tags=("b",)),
     ]
-    assert len({base.content_hash(), *(v.content_hash() for v in variants)}) == 4
+    assert len({base.fingerprint()[0], *(v.fingerprint()[0] for v in variants)}) == 4
+
+
+def test_an_ordinary_entry_keeps_the_version_hash_earlier_releases_stored() -> None:
+    """The store de-duplicates feed entries by this hash: if an upgrade changed it, every entry still
+    in a feed would be stored again and logged as changed."""
+    entry = FeedEntry(
+        key="k", title="T", link="https://example.org/x", html="<p>x</p>", published=None, tags=("a",)
+    )
+    fields = ["k", "T", "https://example.org/x", "<p>x</p>", None, ["a"], None]
+    earlier = json.dumps(fields, ensure_ascii=False)
+    assert entry.fingerprint()[0] == hashlib.sha256(earlier.encode("utf-8")).hexdigest()
 
 
 def test_redact_url() -> None:

@@ -65,14 +65,11 @@ class FeedEntry:
             self.published.isoformat() if self.published else None,
             list(self.tags),
             self.author,
-            self.problem,
         ]
+        if self.problem is not None:  # appended only when set: the hash of an ordinary entry stays
+            fields.append(self.problem)  # what earlier versions stored, so an upgrade resends nothing
         canonical = json.dumps(fields, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(canonical).hexdigest(), len(canonical)
-
-    def content_hash(self) -> str:
-        """The entry's version: what the store de-duplicates feed entries by."""
-        return self.fingerprint()[0]
 
 
 def parse_feed(data: bytes, url: str, headers: Mapping[str, str] | None = None) -> list[FeedEntry]:
