@@ -27,8 +27,10 @@ from test_store import incoming, make_digest
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
+from bot.config import RetentionConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import SystemClock
+from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
 from bot.store.db import Store, StoreUnavailable
 from bot.store.retry import Backoff, retrying
@@ -302,3 +304,18 @@ async def test_a_digest_that_arrives_while_the_disk_is_full_is_stored_after(
             await faults.full(False)
             await wait_until(app.store.latest_digest, 5.0, "the digest to be stored")
         assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_pruning_on_a_failing_disk_says_so_once_without_tracebacks(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The hourly pruning pass follows the store's one-line rule too: no traceback per attempt."""
+    Faults(store, monkeypatch).disk_errors = True
+    pruner = Pruner(store, RetentionConfig(), first_pass_after=0.01, every=0.02)
+    with caplog.at_level(logging.INFO):
+        task = asyncio.create_task(pruner.run())
+        await asyncio.sleep(0.3)
+        pruner.stop()
+        await task
+    assert not [r for r in caplog.records if r.exc_info]
+    assert [r.levelno for r in problems(caplog)] == [logging.ERROR]

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from bot.config import RetentionConfig
-from bot.store.db import Store, Transaction
+from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retention import Batch
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class Pruner:
         while not await self._stopped_within(delay):
             try:
                 await self.prune()
+            except StoreUnavailable:
+                pass  # the store has said so once (StoreHealth); the next pass tries again
             except Exception:
                 log.exception("pruning old history failed; trying again in %.0f s", self._every)
             delay = self._every

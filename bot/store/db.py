@@ -394,7 +394,7 @@ class Store:
         """Copy the WAL into the database file and truncate it, so pruned space is reused rather
         than the WAL growing; True when done. Readers in other processes are waited for only
         briefly (the store stays locked meanwhile): a busy checkpoint is simply retried next time."""
-        async with self._lock:
+        async with self._lock, self._guard(write=True):
             await self._conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
             try:
                 rows = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
