@@ -63,11 +63,8 @@ class Migration:
 
 
 def load_migrations() -> list[Migration]:
-    """The packaged `NNN_name.sql` files in order; numbers start at 1 and increase, each used once.
-
-    A gap is allowed (branches reserve their numbers ahead of merging); a database is always
-    migrated to the highest number, so a missing number must be filled before any release.
-    """
+    """The packaged `NNN_name.sql` files in order; numbering must be 1, 2, 3... without gaps (a
+    database is migrated past every number below its version, so a late-filled gap would never run)."""
     folder = files("bot.store").joinpath("migrations")
     found: list[Migration] = []
     for entry in folder.iterdir():
@@ -77,13 +74,9 @@ def load_migrations() -> list[Migration]:
                 raise StoreError(f"migration {entry.name}: name must start with a number, e.g. 002_x.sql")
             found.append(Migration(int(number), entry.name, entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
-    previous = 0
-    for migration in found:
-        if migration.version <= previous:
-            raise StoreError(f"migration {migration.name}: number {migration.version:03d} is used twice")
-        previous = migration.version
-    if found and found[0].version != 1:
-        raise StoreError(f"migration {found[0].name}: the first migration must be number 001")
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise StoreError(f"migration {migration.name}: expected number {expected:03d}")
     return found
 
 
