@@ -28,7 +28,6 @@ from bot.logs import setup_logging
 from bot.platforms.base import Platform
 from bot.platforms.console import ConsolePlatform
 from bot.platforms.starter import Starter
-from bot.render import with_preferences
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
 from bot.store.db import Store, StoreError
@@ -69,13 +68,14 @@ class App:
             default_timezone=settings.timezone,
             default_language=settings.language,
         )
+        renderers = platform_renderers(self._render_preferences())
         self.service = CommandService(
             store,
             self.vocabulary,
             default_language=settings.language,
             default_timezone=settings.timezone,
             on_change=self._schedules_changed,
-            render_preferences=self._render_preferences(),
+            renderers=renderers,
             secrets=settings.secrets(),
         )
         self._starters = await self._start_platforms()
@@ -88,9 +88,6 @@ class App:
             share = getattr(platform, "share_rate_limiter", None)
             if share is not None:
                 share(self.engine.limiter)
-        renderers = platform_renderers()
-        for name, preferences in self._render_preferences().items():
-            renderers[name] = with_preferences(renderers[name], **preferences)
         self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         self.scheduler = Scheduler(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         await self.planner.plan_pending()

@@ -13,6 +13,7 @@ from bot.commands.service import CommandService, human_bytes
 from bot.config import load_settings
 from bot.core.classify import classify
 from bot.core.parse import load_digest
+from bot.delivery.planner import platform_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 
@@ -180,7 +181,7 @@ async def test_latest_carries_the_platforms_render_preferences(tmp_path: Path) -
     store = await Store.open(tmp_path / "prefs.db")
     try:
         prefs = {"telegram": {"link_previews": True}}
-        service = CommandService(store, VOCABULARY, render_preferences=prefs)
+        service = CommandService(store, VOCABULARY, renderers=platform_renderers(prefs))
         digest = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
         await store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
         reply = await cmd(service, "latest")

@@ -119,7 +119,7 @@ async def test_a_failed_rendering_is_not_remembered(store: Store) -> None:
 
 async def test_the_cache_keeps_only_the_most_recent_renderings(store: Store) -> None:
     console = Counting(platform_renderers()["console"])
-    renderer = LatestRenderer(store, VOCABULARY, {"console": console}, {}, size=2)
+    renderer = LatestRenderer(store, VOCABULARY, {"console": console}, size=2)
     await store.record_incoming(incoming(SAMPLE))
     for zone in ("UTC", "Asia/Tokyo", "Europe/Berlin", "Europe/Berlin", "UTC"):
         found = await renderer.latest("console", Filter(), zone, "en")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.select import select
 from bot.delivery.planner import Lru
-from bot.render import Renderer, with_preferences
+from bot.render import Renderer
 from bot.render.options import RenderOptions
 from bot.store.db import Store
 
@@ -41,15 +41,11 @@ class LatestRenderer:
         store: Store,
         vocabulary: Vocabulary,
         renderers: Mapping[str, Renderer],
-        preferences: Mapping[str, Mapping[str, Any]],
         size: int = CACHE_SIZE,
     ) -> None:
         self._store = store
         self._vocabulary = vocabulary
-        self._renderers = {
-            name: with_preferences(renderer, **preferences.get(name, {}))
-            for name, renderer in renderers.items()
-        }
+        self._renderers = renderers
         self._cache = Lru(size)
 
     async def latest(self, platform: str, wanted: Filter, timezone: str, language: str) -> Latest | None:

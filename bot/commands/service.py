@@ -10,7 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from bot.commands.args import MAX_ARGS_CHARS, parse_keywords, resolve_categories
 from bot.commands.latest import LatestRenderer
@@ -31,9 +30,8 @@ MANAGING = frozenset({"subscribe", "unsubscribe", "categories", "keywords", "sch
 class CommandService:
     """Handles commands against the store; `on_change` wakes the scheduler after schedule edits.
 
-    `render_preferences` (platform -> RenderOptions fields) carries the operator's link-preview and
-    embed choices into /latest, so it looks like the scheduled deliveries; `renderers` (platform ->
-    renderer) defaults to the ones deliveries use. `secrets` are scrubbed
+    `renderers` (platform -> renderer) are the ones deliveries use, with the operator's link-preview
+    and embed choices, so /latest looks like the scheduled posts. `secrets` are scrubbed
     from /status's last error like from the logs (platform errors may quote a request URL).
     """
 
@@ -45,7 +43,6 @@ class CommandService:
         default_language: str = "zh",
         default_timezone: str = "UTC",
         on_change: Callable[[], None] | None = None,
-        render_preferences: Mapping[str, Mapping[str, Any]] | None = None,
         renderers: Mapping[str, Renderer] | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
@@ -55,7 +52,6 @@ class CommandService:
             store,
             vocabulary,
             platform_renderers() if renderers is None else renderers,
-            render_preferences or {},
         )
         self.vocabulary = vocabulary
         self.default_language = default_language

@@ -29,7 +29,7 @@ from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.select import PreparedDigest
 from bot.delivery.ratelimit import Clock, SystemClock
 from bot.delivery.schedule import after_quiet
-from bot.render import RENDERERS, Renderer
+from bot.render import RENDERERS, Renderer, with_preferences
 from bot.render.options import RenderOptions
 from bot.store.db import Store, Transaction
 from bot.store.deliveries import NewDelivery, StoredPayload
@@ -41,9 +41,17 @@ BATCH_SIZE = 1000
 CACHE_SIZE = 2048
 
 
-def platform_renderers() -> dict[str, Renderer]:
-    """Renderer per subscription platform: the console prints the plain-text rendering."""
-    return {"telegram": RENDERERS["telegram"], "discord": RENDERERS["discord"], "console": RENDERERS["text"]}
+def platform_renderers(preferences: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Renderer]:
+    """Renderer per subscription platform (the console prints the plain-text rendering), with the
+    operator's `preferences` (platform -> RenderOptions fields, e.g. link previews) applied."""
+    renderers = {
+        "telegram": RENDERERS["telegram"],
+        "discord": RENDERERS["discord"],
+        "console": RENDERERS["text"],
+    }
+    for name, chosen in (preferences or {}).items():
+        renderers[name] = with_preferences(renderers[name], **chosen)
+    return renderers
 
 
 def as_payload(rendered: Any) -> dict[str, Any]:
