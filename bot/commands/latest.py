@@ -13,13 +13,11 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.select import select
-from bot.delivery.planner import Lru
+from bot.delivery.planner import Lru, render_for
 from bot.render import Renderer
-from bot.render.options import RenderOptions
 from bot.store.db import Store
 
 CACHE_SIZE = 32
@@ -81,10 +79,5 @@ class LatestRenderer:
         selected = select(digest, wanted)
         if not selected.items:
             return Latest(digest.title, ())
-        options = RenderOptions(
-            vocabulary=self._vocabulary.merged(digest.extra_categories),
-            timezone=ZoneInfo(timezone),
-            language=language,
-            selected=wanted.categories,
-        )
-        return Latest(digest.title, tuple(renderer(selected, options)))
+        parts = render_for(renderer, selected, self._vocabulary, wanted, timezone, language)
+        return Latest(digest.title, tuple(parts))

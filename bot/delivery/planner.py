@@ -168,13 +168,18 @@ class Composer:
         renderer = self._renderers.get(platform)
         if renderer is None:
             raise LookupError(f"no renderer for platform {platform!r}")
-        options = RenderOptions(
-            self._vocabulary.merged(selected.extra_categories),
-            ZoneInfo(timezone),
-            language,
-            selected=wanted.categories,
-        )
-        return tuple(StoredPayload.of(as_payload(part)) for part in renderer(selected, options))
+        parts = render_for(renderer, selected, self._vocabulary, wanted, timezone, language)
+        return tuple(StoredPayload.of(as_payload(part)) for part in parts)
+
+
+def render_for(
+    renderer: Renderer, selected: Digest, vocabulary: Vocabulary, wanted: Filter, timezone: str, language: str
+) -> list[Any]:
+    """A selected digest as one reader sees it: their zone, language and chosen categories."""
+    options = RenderOptions(
+        vocabulary.merged(selected.extra_categories), ZoneInfo(timezone), language, selected=wanted.categories
+    )
+    return renderer(selected, options)
 
 
 def deliveries_for(
