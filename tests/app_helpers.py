@@ -23,8 +23,9 @@ from fake_discord import MANAGE_CHANNELS, Channel, FakeDiscord, Guild, Interacti
 from bot.app import App
 from bot.config import Settings, parse_settings
 from bot.core.classify import classify
-from bot.core.model import Vocabulary
+from bot.core.model import Digest, Vocabulary
 from bot.core.parse import load_digest
+from bot.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "digests" / "2025.11.20.20.md"
@@ -149,3 +150,9 @@ def discord_scene(fake: FakeDiscord) -> DiscordScene:
 
 def embed_urls(bodies: Iterable[dict[str, Any]]) -> list[str]:
     return [e["url"] for body in bodies for e in body.get("embeds") or () if e.get("url")]
+
+
+async def latest_digest(store: Store) -> Digest | None:
+    """The digest /latest would show, decoded (the bot itself renders it through its cache)."""
+    seq = await store.latest_seq()
+    return None if seq is None else (await store.load_digests([seq])).get(seq)

@@ -22,6 +22,7 @@ from app_helpers import (
     drop_digest,
     embed_urls,
     example_categories,
+    latest_digest,
     links_for,
     running_app,
     settings_for,
@@ -130,7 +131,7 @@ async def test_losing_send_messages_pauses_after_one_refusal(running: Running) -
 
 
 async def _latest_is(running: Running, digest_id: str) -> bool:
-    latest = await running.store.latest_digest()
+    latest = await latest_digest(running.store)
     return latest is not None and latest.id == digest_id
 
 

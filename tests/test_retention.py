@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_helpers import latest_digest
 from test_app_console import settings_for
 from test_store import T0, StepClock, incoming, make_digest
 
@@ -80,7 +81,7 @@ async def test_a_feed_entry_changing_every_poll_keeps_the_file_bounded(store: St
     print(f"database with WAL after 20 polls: {sizes[20]} B, after 200 polls: {sizes[200]} B")
     assert sizes[200] < 2 * sizes[20]
     assert rows(store, "SELECT count(*) FROM digests") == [(4,)]  # the first version and the newest 3
-    latest = await store.latest_digest()
+    latest = await latest_digest(store)
     assert latest is not None and latest.title == "Changing entry, poll 200"
 
 
@@ -101,7 +102,7 @@ async def test_old_versions_go_but_the_first_and_the_newest_stay(store: Store) -
     report = await pruner(store).prune()
     assert report.revisions == 3
     assert [r[0] for r in rows(store, "SELECT seq FROM digests ORDER BY seq")] == [seqs[0], *seqs[-3:]]
-    latest = await store.latest_digest()
+    latest = await latest_digest(store)
     assert latest is not None and latest.title.endswith(" v6")
     # the first version still anchors the digest: a new change is a revision, never sent again
     again = await store.record_incoming(incoming(make_digest(extra=" v7"), content_hash="v7"))
@@ -120,7 +121,7 @@ async def test_a_scheduled_post_still_gets_the_newest_version(store: Store, cloc
     async with store.transaction(write=False) as tx:
         found = await tx.digests.scheduled_after(sub.id, 0, await tx.digests.max_seq(), 20)
         assert found == [(seqs[0], seqs[-1])]
-        loaded = await tx.digests.load([seqs[-1]])
+    loaded = await store.load_digests([seqs[-1]])
     assert loaded[seqs[-1]].title.endswith(" v5")
 
 

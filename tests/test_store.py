@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from app_helpers import latest_digest
 
 from bot.core.errors import DigestError
 from bot.core.model import Digest, Item, Span
@@ -101,7 +102,7 @@ async def test_a_failed_transaction_is_rolled_back(store: Store) -> None:
         async with store.transaction() as tx:
             await tx.digests.record(incoming(make_digest()), "folder", T0)
             raise RuntimeError("boom")
-    assert await store.latest_digest() is None
+    assert await latest_digest(store) is None
     assert (await store.record_incoming(incoming(make_digest()))).status == "new"
 
 
@@ -146,7 +147,7 @@ async def test_new_digest_is_stored_and_planned(store: Store) -> None:
     digest = make_digest()
     result = await store.record_incoming(incoming(digest))
     assert result.status == "new" and result.deliverable and result.seq == 1
-    assert await store.latest_digest() == digest
+    assert await latest_digest(store) == digest
     async with store.transaction(write=False) as tx:
         assert await tx.digests.to_plan() == [1]
 
@@ -157,7 +158,7 @@ async def test_history_is_stored_for_latest_but_never_planned_or_scheduled(store
     result = await store.record_incoming(replace(incoming(old), history=True))
     assert result.status == "history" and not result.deliverable
     assert await store.source_known("folder")
-    assert await store.latest_digest() == old
+    assert await latest_digest(store) == old
     async with store.transaction(write=False) as tx:
         assert await tx.digests.to_plan() == []
         assert await tx.digests.scheduled_after(1, 0, 10, 20) == []
@@ -186,11 +187,11 @@ async def test_changed_digest_is_recorded_but_not_planned(
         result = await store.record_incoming(incoming(edited, content_hash="h2"))
     assert result.status == "changed" and not result.deliverable
     assert "changed" in caplog.text
-    assert await store.latest_digest() == edited
+    assert await latest_digest(store) == edited
     async with store.transaction(write=False) as tx:
         assert await tx.digests.to_plan() == [1]
         assert await tx.digests.scheduled_after(1, 0, 2, 10) == [(1, 2)]  # sent as its latest version
-        assert await tx.digests.load([1, 2, 99]) == {1: make_digest(), 2: edited}
+    assert await store.load_digests([1, 2, 99]) == {1: make_digest(), 2: edited}
 
 
 async def test_broken_input_is_stored_once_with_file_line_and_reason(
@@ -205,7 +206,7 @@ async def test_broken_input_is_stored_once_with_file_line_and_reason(
     assert caplog.text.count("/d/bad.md:3: front matter: date is not a date") == 1
     async with store.transaction(write=False) as tx:
         assert await tx.digests.to_plan() == []
-    assert await store.latest_digest() is None
+    assert await latest_digest(store) is None
 
 
 async def test_fixed_file_after_an_error_is_new(store: Store) -> None:

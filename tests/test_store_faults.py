@@ -19,7 +19,15 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from app_helpers import SAMPLE, drop_digest, example_categories, running_app, settings_for, wait_until
+from app_helpers import (
+    SAMPLE,
+    drop_digest,
+    example_categories,
+    latest_digest,
+    running_app,
+    settings_for,
+    wait_until,
+)
 from test_engine import CONFIG, FakeSender, ledger, plan
 from test_planner import VOCABULARY, SpyRenderer
 from test_ratelimit import START, ManualClock
@@ -298,11 +306,11 @@ async def test_a_digest_that_arrives_while_the_disk_is_full_is_stored_after(
             drop_digest(tmp_path, SAMPLE)
             await wait_until(lambda: problems(caplog), 10.0, "the store to fail")
             await asyncio.sleep(0.3)  # the retry after a second is still to come
-            assert await app.store.latest_digest() is None
+            assert await latest_digest(app.store) is None
             logged = problems(caplog)
             assert len(logged) == 1 and "database or disk is full" in logged[0].getMessage()
             await faults.full(False)
-            await wait_until(app.store.latest_digest, 5.0, "the digest to be stored")
+            await wait_until(lambda: latest_digest(app.store), 5.0, "the digest to be stored")
         assert not any(r.exc_info for r in caplog.records)
 
 

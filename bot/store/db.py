@@ -220,10 +220,6 @@ class Store:
         async with self.transaction(write=False) as tx:
             return await tx.digests.source_known(source)
 
-    async def latest_digest(self) -> Digest | None:
-        seq = await self.latest_seq()
-        return None if seq is None else (await self.load_digests([seq])).get(seq)
-
     async def latest_seq(self) -> int | None:
         """The version /latest shows; rows are never rewritten, so it keys caches of renderings."""
         async with self._statement(write=False) as tx:

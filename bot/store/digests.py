@@ -199,12 +199,9 @@ class DigestRepo:
         )
         return [(row[0], row[1]) for row in reversed(list(rows))]
 
-    async def load(self, seqs: Collection[int]) -> dict[int, Digest]:
-        """Stored ok digests by seq (missing or broken seqs are simply absent)."""
-        return {seq: decode_digest(model) for seq, model in (await self.models(seqs)).items()}
-
     async def models(self, seqs: Collection[int]) -> dict[int, str]:
-        """The encoded models of `load`: callers holding the store's lock decode them after releasing it."""
+        """Stored ok digests' encoded models by seq (missing or broken seqs are simply absent):
+        callers holding the store's lock decode them after releasing it (Store.load_digests)."""
         rows = await self._conn.execute_fetchall(
             "SELECT seq, model FROM digests WHERE status = 'ok' AND seq IN (SELECT value FROM json_each(?))",
             (json.dumps(list(seqs)),),
