@@ -50,8 +50,8 @@ TOKENS = [
 COSTS: dict[str, SpanCost] = {
     "chars": lambda span: len(span.text),
     "utf16": lambda span: utf16_length(span.text),
-    "discord": lambda span: markdown.span_cost(span, suppress_embeds=False),
-    "discord-suppressed": lambda span: markdown.span_cost(span, suppress_embeds=True),
+    "discord": markdown.Markup(suppress_embeds=False).cost,
+    "discord-suppressed": markdown.Markup(suppress_embeds=True).cost,
     "markup": lambda span: (
         (len(span.text) + (len(span.link) + 4 if span.link else 0) + 4 * span.bold) if span.text else 0
     ),

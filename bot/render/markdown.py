@@ -126,11 +126,6 @@ class Markup:
         return "".join(out)
 
 
-def span_cost(span: Span, *, suppress_embeds: bool) -> int:
-    """`Markup.cost` of a span on its own."""
-    return Markup(suppress_embeds=suppress_embeds).cost(span)
-
-
 def code(text: str) -> str:
     """Inline code that shows `text` verbatim, whatever backticks it contains."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
