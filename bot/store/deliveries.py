@@ -122,9 +122,18 @@ class DeliveryRepo:
         )
 
     async def _payload_ids(self, payloads: dict[str, str]) -> dict[str, int]:
-        await self.save_payloads(payloads)
+        """Ids by hash; only bodies not stored yet (or dropped by retention) are sent to SQLite, so
+        bodies the planner saved ahead do not pass through the batch's write transaction again."""
+        ids = await self._stored_ids(payloads)
+        missing = {digest: body for digest, body in payloads.items() if digest not in ids}
+        if missing:
+            await self.save_payloads(missing)
+            ids |= await self._stored_ids(missing)
+        return ids
+
+    async def _stored_ids(self, payloads: Mapping[str, str]) -> dict[str, int]:
         rows = await self._conn.execute_fetchall(
-            "SELECT hash, id FROM payloads WHERE hash IN (SELECT value FROM json_each(?))",
+            "SELECT hash, id FROM payloads WHERE body != '' AND hash IN (SELECT value FROM json_each(?))",
             (json.dumps(list(payloads)),),
         )
         return {row["hash"]: row["id"] for row in rows}
