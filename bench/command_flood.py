@@ -25,8 +25,9 @@ from fake_telegram import FakeTelegram, FloodRules
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import RateLimits, TelegramConfig
+from bot.config import TelegramConfig
 from bot.core.model import Category, Vocabulary
+from bot.delivery.config import RateLimits
 from bot.platforms.telegram import TelegramPlatform
 from bot.store.db import Store
 

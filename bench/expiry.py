@@ -24,11 +24,11 @@ from pathlib import Path
 
 from store_probe import probe
 
-from bot.config import DeliveryConfig
+from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
+from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
-from bot.delivery.ratelimit import SystemClock
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription

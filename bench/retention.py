@@ -28,8 +28,8 @@ from pathlib import Path
 
 from store_probe import probe
 
-from bot.config import RetentionConfig
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
+from bot.delivery.config import RetentionConfig
 from bot.delivery.planner import Planner
 from bot.delivery.retention import Pruner
 from bot.sources.base import Incoming

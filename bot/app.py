@@ -19,10 +19,10 @@ from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
 from bot.core.model import Digest, Vocabulary
+from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner, platform_renderers
 from bot.delivery.retention import Pruner
-from bot.delivery.schedule import parse_timezone
 from bot.delivery.scheduler import Scheduler
 from bot.logs import setup_logging
 from bot.platforms.base import Platform

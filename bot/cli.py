@@ -15,8 +15,8 @@ from bot.core.classify import classify
 from bot.core.errors import DigestError
 from bot.core.model import Filter
 from bot.core.parse import load_digest
+from bot.core.schedule import parse_timezone
 from bot.core.select import select
-from bot.delivery.schedule import parse_timezone
 from bot.logs import redact
 from bot.render import RENDERERS
 from bot.render.options import RenderOptions

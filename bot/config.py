@@ -14,8 +14,6 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -23,9 +21,12 @@ from pydantic import (
     model_validator,
 )
 
+from bot.commands.config import CommandBudgetConfig
 from bot.core.model import Category, Vocabulary
+from bot.core.schedule import parse_schedule, parse_timezone
+from bot.core.strict import Strict
 from bot.core.textmatch import compile_terms
-from bot.delivery.schedule import parse_schedule, parse_timezone
+from bot.delivery.config import DeliveryConfig, RateLimits, RetentionConfig
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -51,10 +52,6 @@ class KeyPathError(ValueError):
         super().__init__(message)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _check_zone(value: str | None) -> str | None:
     return None if value is None else parse_timezone(value).key
 
@@ -63,12 +60,12 @@ def _check_schedule(value: str) -> str:
     return str(parse_schedule(value))
 
 
-class CategoryConfig(_Strict):
+class CategoryConfig(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
-    aliases: list[str] = []
-    keywords: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
     color: int | None = Field(default=None, ge=0, le=0xFFFFFF)
 
     def to_category(self) -> Category:
@@ -82,7 +79,7 @@ class CategoryConfig(_Strict):
         )
 
 
-class DirectorySource(_Strict):
+class DirectorySource(Strict):
     name: str = Field(min_length=1)
     same_as: str | None = None
     type: Literal["directory"]
@@ -91,7 +88,7 @@ class DirectorySource(_Strict):
     pattern: str = "*.md"
 
 
-class FeedSource(_Strict):
+class FeedSource(Strict):
     name: str = Field(min_length=1)
     same_as: str | None = None
     type: Literal["feed"]
@@ -103,23 +100,7 @@ class FeedSource(_Strict):
 Source = Annotated[DirectorySource | FeedSource, Field(discriminator="type")]
 
 
-class RateLimits(_Strict):
-    """Sends allowed before the platform has to refuse; per_group only applies to Telegram groups."""
-
-    global_per_second: float = Field(gt=0)
-    per_chat_per_second: float = Field(gt=0)
-    per_group_per_minute: float | None = Field(default=None, gt=0)
-
-
-class CommandBudgetConfig(_Strict):
-    """Commands one user may send: `burst` in a row, then one every `refill_seconds`; beyond that one
-    "slow down" reply and silence, so a flood cannot delay other users' replies."""
-
-    burst: int = Field(default=5, ge=1, le=1000)
-    refill_seconds: float = Field(default=3.0, gt=0, le=3600)
-
-
-class TelegramWebhook(_Strict):
+class TelegramWebhook(Strict):
     """Webhook mode instead of long polling: Telegram posts updates to `url`, we listen locally."""
 
     url: str = Field(pattern=r"^https://")
@@ -144,12 +125,12 @@ class TelegramWebhook(_Strict):
         return value
 
 
-class TelegramConfig(_Strict):
+class TelegramConfig(Strict):
     token: SecretStr = SecretStr("")
     webhook: TelegramWebhook | None = None
     base_url: str = DEFAULT_TELEGRAM_BASE_URL
     base_file_url: str | None = None
-    admins: list[int] = []
+    admins: list[int] = Field(default_factory=list)
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
@@ -163,12 +144,12 @@ class TelegramConfig(_Strict):
         return bool(self.token.get_secret_value().strip())
 
 
-class DiscordConfig(_Strict):
+class DiscordConfig(Strict):
     token: SecretStr = SecretStr("")
     api_base: str = DEFAULT_DISCORD_API_BASE
     gateway_url: str = DEFAULT_DISCORD_GATEWAY
-    guilds: list[int] = []
-    admins: list[int] = []
+    guilds: list[int] = Field(default_factory=list)
+    admins: list[int] = Field(default_factory=list)
     embeds: bool = True
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
@@ -183,15 +164,15 @@ class DiscordConfig(_Strict):
         return bool(self.token.get_secret_value().strip())
 
 
-class Broadcast(_Strict):
+class Broadcast(Strict):
     """A chat or channel the operator subscribes from config; synced into the subscriptions table."""
 
     platform: Literal["telegram", "discord", "console"]
     chat: str = Field(min_length=1)
     thread: str | None = None
-    categories: list[str] = []
-    include: list[str] = []
-    exclude: list[str] = []
+    categories: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
     schedule: str = "instant"
     timezone: str | None = None
     language: Literal["zh", "en"] | None = None
@@ -206,36 +187,16 @@ class Broadcast(_Strict):
         return terms
 
 
-class DeliveryConfig(_Strict):
-    max_attempts: int = Field(default=8, ge=1)
-    backoff_base: float = Field(default=2.0, gt=0)
-    backoff_max: float = Field(default=600.0, gt=0)
-    concurrency: int = Field(default=16, ge=1)
-    shutdown_grace: float = Field(default=10.0, ge=0)
-    # Seconds (up to a year). A queued row first due longer ago than this expires, not sent late.
-    max_age: float = Field(default=86_400.0, gt=0, le=31_536_000)
-    # Seconds (up to a week) of rate-limit waits one row may add up before it fails.
-    max_retry_wait: float = Field(default=3_600.0, gt=0, le=604_800)
-
-
-class RetentionConfig(_Strict):
-    """How long finished history stays (days, fractions allowed); what is still needed always stays."""
-
-    deliveries_days: float = Field(default=30.0, gt=0, le=36_500)
-    payloads_days: float = Field(default=7.0, gt=0, le=36_500)
-    digest_versions: int = Field(default=3, ge=1, le=1_000)
-
-
-class Settings(_Strict):
+class Settings(Strict):
     database: Path = Path("digestbot.db")
     timezone: str = "UTC"
     language: Literal["zh", "en"] = "zh"
     max_digest_bytes: int = Field(default=524_288, gt=0)
     max_feed_bytes: int = Field(default=10_485_760, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    sources: list[Source] = []
-    categories: list[CategoryConfig] = []
-    broadcasts: list[Broadcast] = []
+    sources: list[Source] = Field(default_factory=list)
+    categories: list[CategoryConfig] = Field(default_factory=list)
+    broadcasts: list[Broadcast] = Field(default_factory=list)
     telegram: TelegramConfig = TelegramConfig()
     discord: DiscordConfig = DiscordConfig()
     delivery: DeliveryConfig = DeliveryConfig()

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from test_store import T0, StepClock, make_digest
 
 from bot.app import App
-from bot.config import ConfigError, RetentionConfig, parse_settings
+from bot.config import ConfigError, parse_settings
 from bot.core.errors import DigestError
+from bot.delivery.config import RetentionConfig
 from bot.delivery.retention import Pruner
 from bot.sources.base import Incoming
 from bot.store.db import Store, load_migrations

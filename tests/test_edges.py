@@ -22,10 +22,10 @@ from test_store import incoming, make_digest
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
+from bot.core.clock import SystemClock
 from bot.delivery import engine as engine_module
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import RetryAfter, Uncertain
-from bot.delivery.ratelimit import SystemClock
 from bot.store.db import Store, load_migrations
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import Subscription

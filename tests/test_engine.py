@@ -19,7 +19,8 @@ from test_planner import VOCABULARY, SpyRenderer
 from test_ratelimit import START, ManualClock
 from test_store import incoming, make_digest
 
-from bot.config import DeliveryConfig, RateLimits
+from bot.core.clock import SystemClock
+from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import (
     ChatGone,
@@ -33,7 +34,6 @@ from bot.delivery.outcome import (
     Transient,
 )
 from bot.delivery.planner import Planner
-from bot.delivery.ratelimit import SystemClock
 from bot.store.db import Store
 
 CONFIG = DeliveryConfig(max_attempts=3, backoff_base=10, backoff_max=15, concurrency=4, shutdown_grace=1)

@@ -492,6 +492,7 @@ async def test_run_survives_a_parser_crash(server: FeedServer, poller_factory: F
     server.serve(b'{"items": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "application/json")
     poller = poller_factory(poll_interval=0.05)
     task = asyncio.create_task(poller.run(asyncio.Queue()))
+
     async def second_request() -> None:
         while len(server.requests) < 2:
             await asyncio.sleep(0.01)

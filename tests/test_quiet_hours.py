@@ -18,9 +18,9 @@ from test_scheduler import _publish, _scheduled
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
-from bot.config import RateLimits
+from bot.core.schedule import QuietHours, after_quiet, quiet_until
+from bot.delivery.config import RateLimits
 from bot.delivery.outcome import Outcome, RetryAfter, Transient
-from bot.delivery.schedule import QuietHours, after_quiet, quiet_until
 from bot.delivery.scheduler import Scheduler
 from bot.store.db import Store
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import RateLimits
+from bot.delivery.config import RateLimits
 from bot.delivery.ratelimit import PRUNE_ABOVE, RateLimiter, TokenBucket
 
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from test_app_console import settings_for
 from test_store import T0, StepClock, incoming, make_digest
 
 from bot.app import App
-from bot.config import RetentionConfig
 from bot.core.errors import DigestError
 from bot.core.model import Digest, Item, Span
+from bot.delivery.config import RetentionConfig
 from bot.delivery.retention import ROWS_PER_BATCH, Pruner
 from bot.sources.base import Incoming
 from bot.store.db import Store, load_migrations

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.delivery.schedule import (
+from bot.core.schedule import (
     INSTANT,
     MAX_TIMES,
     QuietHours,

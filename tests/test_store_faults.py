@@ -35,9 +35,9 @@ from test_store import incoming, make_digest
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
-from bot.config import RetentionConfig
+from bot.core.clock import SystemClock
+from bot.delivery.config import RetentionConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.ratelimit import SystemClock
 from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
 from bot.store.db import Store, StoreUnavailable

@@ -15,8 +15,8 @@ import pytest
 from fake_telegram import FakeTelegram, FloodRules, blocked, flood, migrated
 from test_telegram_e2e import OWNER, TOKEN, VOCABULARY, running, store_digest, telegram_config
 
-from bot.config import DeliveryConfig, RateLimits
 from bot.core.model import Digest, Item, Span
+from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
 from bot.store.db import Store

@@ -30,9 +30,11 @@ from fake_telegram import (
 )
 from pydantic import SecretStr
 
+from bot.commands.config import CommandBudgetConfig
 from bot.commands.service import CommandService
-from bot.config import CommandBudgetConfig, RateLimits, Settings, TelegramConfig, TelegramWebhook
+from bot.config import Settings, TelegramConfig, TelegramWebhook
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
+from bot.delivery.config import RateLimits
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, RetryAfter, Sent, Target, Transient
 from bot.logs import REDACTED, setup_logging
 from bot.platforms.telegram import TelegramPlatform, TelegramStartError

@@ -19,7 +19,7 @@ from telegram.request import HTTPXRequest
 from test_telegram_delivery import small_digest
 from test_telegram_e2e import FAST, TOKEN, VOCABULARY, running, store_digest, telegram_config
 
-from bot.config import DeliveryConfig
+from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import SEND_TIMEOUT, DeliveryEngine
 from bot.delivery.outcome import Target, Transient, Uncertain
 from bot.delivery.planner import Planner

@@ -13,8 +13,8 @@ import enum
 import time
 from collections.abc import Callable
 
+from bot.commands.config import CommandBudgetConfig
 from bot.commands.messages import text
-from bot.config import CommandBudgetConfig
 from bot.delivery.ratelimit import EPSILON, TokenBucket
 
 PRUNE_ABOVE = 1024

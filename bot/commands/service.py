@@ -16,8 +16,8 @@ from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
 from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, Reply
 from bot.core.model import Filter, Vocabulary
+from bot.core.schedule import QuietHours, parse_schedule, parse_timezone
 from bot.delivery.planner import platform_renderers
-from bot.delivery.schedule import QuietHours, parse_schedule, parse_timezone
 from bot.logs import redact
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable

@@ -36,7 +36,8 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from bot.config import DeliveryConfig, RateLimits
+from bot.core.clock import Clock, SystemClock
+from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.outcome import (
     ChatGone,
     FormatRejected,
@@ -50,7 +51,7 @@ from bot.delivery.outcome import (
     Transient,
     Uncertain,
 )
-from bot.delivery.ratelimit import Clock, RateLimiter, SystemClock
+from bot.delivery.ratelimit import RateLimiter
 from bot.store.db import Store, StoreUnavailable
 from bot.store.deliveries import Delivery
 from bot.store.retry import Backoff

@@ -24,11 +24,11 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from bot.core.clock import Clock, SystemClock
 from bot.core.codec import filter_from_dict
 from bot.core.model import Digest, Filter, Vocabulary
+from bot.core.schedule import after_quiet
 from bot.core.select import PreparedDigest
-from bot.delivery.ratelimit import Clock, SystemClock
-from bot.delivery.schedule import after_quiet
 from bot.render import RENDERERS, Renderer, with_preferences
 from bot.render.options import RenderOptions
 from bot.store.db import Store, Transaction

@@ -6,46 +6,20 @@ reserves a token it cannot use yet, so a slow chat does not hold back the global
 chats that have been idle long enough are indistinguishable from new ones and are dropped, so memory
 follows the number of recently active chats, not the number of subscriptions.
 
-The `Clock` lives here because pacing is where time matters most; the engine and scheduler use it
-too, and tests replace it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol
 
-from bot.config import RateLimits
+from bot.core.clock import Clock
+from bot.delivery.config import RateLimits
 
 GROUP_KINDS = frozenset({"group", "supergroup", "channel"})
 GLOBAL_BURST_SECONDS = 0.05
 PRUNE_ABOVE = 1024
 EPSILON = 1e-9  # float refills land a hair short of a whole token; without this a waiter could spin
-
-
-class Clock(Protocol):
-    """Wall time for the database, monotonic time for pacing, and sleeping; tests fake all three."""
-
-    def now(self) -> datetime: ...
-
-    def monotonic(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import TypeVar
 
-from bot.config import RetentionConfig
+from bot.delivery.config import RetentionConfig
 from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retention import Batch
 

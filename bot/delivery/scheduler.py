@@ -17,11 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.clock import Clock, SystemClock
 from bot.core.model import Digest, Vocabulary
+from bot.core.schedule import after_quiet, next_due, parse_schedule, parse_timezone
 from bot.delivery.merge import merge_digests
 from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_for, platform_renderers
-from bot.delivery.ratelimit import Clock, SystemClock
-from bot.delivery.schedule import after_quiet, next_due, parse_schedule, parse_timezone
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retry import Backoff

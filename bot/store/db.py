@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from bot.core.model import Digest, Filter, Vocabulary
-from bot.delivery.schedule import after_quiet
+from bot.core.schedule import after_quiet
 from bot.store.deliveries import Delivery, DeliveryRepo, Expired, StoredPayload
 from bot.store.digests import DigestRepo, RecordResult, decode_digest
 from bot.store.health import StoreHealth, is_damaged, is_fault, reason
@@ -538,7 +538,6 @@ class Store:
 
 def _decode_all(models: dict[int, str]) -> dict[int, Digest]:
     return {seq: decode_digest(model) for seq, model in models.items()}
-
 
 
 async def _use_wal(conn: aiosqlite.Connection) -> None:

@@ -18,7 +18,7 @@ import aiosqlite
 
 from bot.core.codec import filter_from_dict, filter_to_dict
 from bot.core.model import Filter, Vocabulary
-from bot.delivery.schedule import QuietHours, next_due, parse_schedule, parse_timezone
+from bot.core.schedule import QuietHours, next_due, parse_schedule, parse_timezone
 from bot.store.digests import DigestRepo
 from bot.store.times import from_db, to_db
 

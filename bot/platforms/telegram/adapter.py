@@ -27,7 +27,8 @@ from telegram.ext import (
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.config import TelegramConfig
-from bot.delivery.ratelimit import RateLimiter, SystemClock
+from bot.core.clock import SystemClock
+from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
 from bot.platforms.base import PlatformStartError
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
