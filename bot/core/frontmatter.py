@@ -33,7 +33,7 @@ MAX_DEPTH = 32
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 _TOML_KEY = re.compile(r"""\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
 _JSON_KEY = re.compile(r'\s*"((?:[^"\\]|\\.)*)"\s*:')
-_DELIMITERS = {"---": "yaml", "+++": "toml"}
+_DELIMITERS: dict[str, Literal["yaml", "toml"]] = {"---": "yaml", "+++": "toml"}
 _HEADER_KEYS = ("title", "date", "categories")
 # UTC offsets stay within a day, so an instant a day inside datetime's range converts to every zone.
 EARLIEST_DATE = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
@@ -91,9 +91,9 @@ def split_front_matter(text: str, source: str) -> FrontMatter:
 class _NoAliasLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases: they are the one way a tiny YAML file becomes a huge object."""
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in front matter", event.start_mark
             )
@@ -146,9 +146,9 @@ def _load_toml(head: str, source: str, close_line: int) -> tuple[dict[str, Any],
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         position = _TOML_POSITION.search(message)
-        line = 1 + int(position.group(1)) if position else close_line
+        at = 1 + int(position.group(1)) if position else close_line
         reason = _TOML_POSITION.sub("", message).strip()
-        raise DigestError(source, f"invalid TOML front matter: {reason}", line) from exc
+        raise DigestError(source, f"invalid TOML front matter: {reason}", at) from exc
     except (ValueError, RecursionError) as exc:
         raise DigestError(source, f"invalid TOML front matter: {exc}", 1) from exc
     key_lines: dict[str, int] = {}

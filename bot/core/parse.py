@@ -39,7 +39,7 @@ from bot.core.model import Digest, Item
 from bot.core.richtext import Break, Code, Event, LinkEnd, LinkStart, Mark, Text, build_item
 
 _STAMP = re.compile(r"\d{4}[.-]\d{1,2}[.-]\d{1,2}(?:[.-]\d{1,4})*(?=\s|$)")
-_MARKS = {
+_MARKS: dict[str, Event] = {
     "strong_open": Mark("bold", True),
     "strong_close": Mark("bold", False),
     "em_open": Mark("italic", True),
