@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.commands.model import Caller, ChatRef, Command
-from bot.commands.service import CommandService, human_bytes
+from bot.commands.handlers import human_bytes
+from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.core.classify import classify
 from bot.core.parse import load_digest
