@@ -44,7 +44,7 @@ from bot.config import (
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Sent, Target, Transient
-from bot.delivery.planner import Planner
+from bot.delivery.planner import Planner, platform_renderers
 from bot.platforms.discord import DiscordPlatform, DiscordStartError
 from bot.render.discord import render_discord
 from bot.render.options import RenderOptions
@@ -118,7 +118,7 @@ async def build_world(tmp_path: Path, **config: Any) -> AsyncIterator[World]:
     member = fake.add_member(guild, "bob")
     owner = fake.add_member(guild, "operator")
     store = await Store.open(tmp_path / "db.sqlite")
-    service = CommandService(store, VOCABULARY, default_language="zh")
+    service = CommandService(store, VOCABULARY, default_language="zh", renderers=platform_renderers())
     settings = discord_config(fake, admins=[int(owner.id)], **config)
     platform = DiscordPlatform(settings, service, default_language="zh", guild_ready_timeout=0.05)
     try:
@@ -214,7 +214,7 @@ async def test_resumes_stay_on_the_configured_gateway(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db.sqlite")
     platform = DiscordPlatform(
         discord_config(fake),
-        CommandService(store, VOCABULARY),
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
         default_language="en",
         guild_ready_timeout=0.05,
     )
@@ -238,7 +238,11 @@ async def test_a_rejected_token_fails_start_without_showing_it(tmp_path: Path) -
     fake = FakeDiscord("the-real-token")
     await fake.start()
     store = await Store.open(tmp_path / "db.sqlite")
-    platform = DiscordPlatform(discord_config(fake), CommandService(store, VOCABULARY), default_language="en")
+    platform = DiscordPlatform(
+        discord_config(fake),
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        default_language="en",
+    )
     try:
         with pytest.raises(DiscordStartError) as caught:
             await platform.start()
@@ -292,7 +296,10 @@ async def test_listed_guilds_get_the_commands_and_the_global_list_is_emptied(tmp
     store = await Store.open(tmp_path / "db.sqlite")
     config = discord_config(fake, guilds=[int(guild.id)])
     platform = DiscordPlatform(
-        config, CommandService(store, VOCABULARY), default_language="en", guild_ready_timeout=0.05
+        config,
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        default_language="en",
+        guild_ready_timeout=0.05,
     )
     try:
         await platform.start()
@@ -693,7 +700,11 @@ async def test_sender_waits_for_the_gateway(tmp_path: Path) -> None:
     fake = FakeDiscord(TOKEN)
     await fake.start()
     store = await Store.open(tmp_path / "db.sqlite")
-    platform = DiscordPlatform(discord_config(fake), CommandService(store, VOCABULARY), default_language="en")
+    platform = DiscordPlatform(
+        discord_config(fake),
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        default_language="en",
+    )
     try:
         outcome = await platform.sender.send(Target("discord", "1"), {"content": "too early"})
         assert isinstance(outcome, Transient) and "not connected" in outcome.reason

@@ -212,6 +212,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
 
 
-def names(*access: Access) -> tuple[str, ...]:
+def command_names(*access: Access) -> tuple[str, ...]:
     """Command names with one of the given access levels, in table order."""
     return tuple(spec.name for spec in COMMANDS if spec.access in access)

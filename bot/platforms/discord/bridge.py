@@ -17,6 +17,7 @@ from discord import app_commands
 
 from bot.commands.args import resolve_categories
 from bot.commands.budget import CommandBudget, Verdict
+from bot.commands.language import choose_language
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
@@ -138,13 +139,14 @@ class Bridge:
     def caller(self, interaction: discord.Interaction, *, can_manage: bool) -> Caller:
         return Caller(
             user_id=str(interaction.user.id),
-            language=self.language(interaction),
+            language=interaction.locale.value,
             can_manage=can_manage,
             is_owner=interaction.user.id in self.owners,
         )
 
     def language(self, interaction: discord.Interaction) -> str:
-        return texts.language_of(interaction.locale.value, self.default_language)
+        """The language of the adapter's own replies: the shared rule, without a chat setting."""
+        return choose_language(None, interaction.locale.value, self.default_language)
 
     async def _answer(
         self, interaction: discord.Interaction, command: Command, language: str, *, ephemeral: bool
@@ -221,7 +223,7 @@ class Bridge:
         """Complete the last category being typed; earlier ones stay as typed (or as ids)."""
         match = _PIECE.match(current)
         done, partial = (match.group("done") or "", match.group("partial")) if match else ("", current)
-        language = texts.language_of(locale, self.default_language)
+        language = choose_language(None, locale, self.default_language)
         chosen, _unknown = resolve_categories(category_args(done), self.service.vocabulary)
         needle = partial.casefold()
         choices: list[app_commands.Choice[str]] = []

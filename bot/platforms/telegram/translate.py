@@ -83,14 +83,6 @@ def caller_id(message: Message) -> str:
     return str(message.from_user.id) if message.from_user is not None else ""
 
 
-def language_of(code: str | None, default: str) -> str:
-    """A user's Telegram language_code reduced to the two languages the bot speaks."""
-    lowered = (code or "").lower()
-    if lowered.startswith("zh"):
-        return "zh"
-    return "en" if lowered else default
-
-
 def gone_reason(change: ChatMemberUpdated) -> str | None:
     """Why the bot can no longer post in a chat after its own membership changed, or None if it can.
 
