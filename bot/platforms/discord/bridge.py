@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -169,7 +170,7 @@ class Bridge:
         Only the member who opened the menu, in the channel it was opened in, may submit it, and
         only for that channel or one they manage in the same server (see `menus`).
         """
-        data = interaction.data or {}
+        data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is not discord.InteractionType.component or not is_menu(custom_id):
             return False

@@ -13,8 +13,8 @@ owners', and a `public` option to /latest.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any, Optional
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -30,7 +30,7 @@ INSTALLS = app_commands.AppInstallationType(guild=True, user=False)
 # Discord lists and explains its commands itself, so the table's introductions are not registered.
 UNREGISTERED = frozenset({"start", "help"})
 PUBLIC_OPTION = frozenset({"latest"})  # commands whose answer the caller may show to everyone
-Callback = Callable[..., Awaitable[None]]
+Callback = Callable[..., Coroutine[Any, Any, None]]
 
 
 class ChannelChoice(app_commands.Transformer):
@@ -91,7 +91,7 @@ def _callback(bridge: Bridge, spec: CommandSpec, *, channel: bool) -> Callback:
     if public:
         parameters.append(_parameter("public", bool, False))
     if channel:
-        parameters.append(_parameter("channel", Optional[Channel], None))  # noqa: UP045 - a runtime annotation
+        parameters.append(_parameter("channel", Channel | None, None))
     callback.__signature__ = inspect.Signature(sorted(parameters, key=_required_first))  # type: ignore[attr-defined]
     return callback
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from telegram import Chat, ChatMemberAdministrator, ChatMemberRestricted, ChatMemberUpdated, Message
+from telegram import (
+    Chat,
+    ChatFullInfo,
+    ChatMemberAdministrator,
+    ChatMemberRestricted,
+    ChatMemberUpdated,
+    Message,
+)
 
 from bot.commands.model import ChatRef
 
@@ -59,7 +66,7 @@ def topic_id(message: Message) -> int | None:
     return None
 
 
-def chat_ref(chat: Chat, thread_id: int | None = None) -> ChatRef:
+def chat_ref(chat: Chat | ChatFullInfo, thread_id: int | None = None) -> ChatRef:
     """The service's view of a Telegram chat (and topic)."""
     title = chat.effective_name or chat.username or ""
     return ChatRef(
