@@ -28,6 +28,7 @@ from bot.commands.service import CommandService
 from bot.config import TelegramConfig
 from bot.core.model import Category, Vocabulary
 from bot.delivery.config import RateLimits
+from bot.delivery.planner import platform_renderers
 from bot.platforms.telegram import TelegramPlatform
 from bot.store.db import Store
 
@@ -49,7 +50,11 @@ async def run(flood: int, members: int) -> bool:
         with tempfile.TemporaryDirectory() as folder:
             store = await Store.open(Path(folder) / "bench.sqlite")
             config = TelegramConfig(token=SecretStr(TOKEN), base_url=fake.base_url, rate_limits=PACED)
-            platform = TelegramPlatform(config, CommandService(store, VOCABULARY), default_language="en")
+            platform = TelegramPlatform(
+                config,
+                CommandService(store, VOCABULARY, renderers=platform_renderers()),
+                default_language="en",
+            )
             await platform.start()
             try:
                 flooder = fake.user(1, language="en")

@@ -26,7 +26,7 @@ from pathlib import Path
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
-from bot.delivery.planner import Planner
+from bot.delivery.planner import Planner, platform_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription
@@ -36,7 +36,7 @@ VOCABULARY = Vocabulary(
     [Category(c, f"类别{c}", c.upper()) for c in PICKED] + [Category("rest", "其他", "Rest")]
 )
 NOW = datetime.now(UTC)
-OTHER = ChatRef("telegram", "-200", kind="supergroup", title="Another chat")
+OTHER = ChatRef("telegram", "-200", None, kind="supergroup", title="Another chat")
 CALLER = Caller("7", language="en")
 
 
@@ -90,7 +90,7 @@ async def run(size_kb: int, count: int, folder: Path) -> bool:
             await tx.subscriptions.insert_many(subs, NOW)
         recorded = await store.record_incoming(Incoming("bench", "big.md", "h1", big_digest(size_kb)))
         assert recorded.seq is not None
-        service = CommandService(store, VOCABULARY)
+        service = CommandService(store, VOCABULARY, renderers=platform_renderers())
         stop, stalls, replies = asyncio.Event(), [0.0], [0.0]
         watchers = [
             asyncio.create_task(ticker(stalls, stop)),

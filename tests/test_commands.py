@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.handlers import human_bytes
 from bot.commands.model import Caller, ChatRef, Command
-from bot.commands.service import CommandService, human_bytes
+from bot.commands.service import CommandService
+from bot.commands.table import BY_NAME, COMMANDS
 from bot.config import load_settings
 from bot.core.classify import classify
 from bot.core.parse import load_digest
@@ -19,8 +21,8 @@ from bot.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = load_settings(ROOT / "config.example.yaml").vocabulary()
-PRIVATE = ChatRef("telegram", "42", kind="private", title="Ann")
-GROUP = ChatRef("telegram", "-100", kind="supergroup", title="Readers")
+PRIVATE = ChatRef("telegram", "42", None, kind="private", title="Ann")
+GROUP = ChatRef("telegram", "-100", None, kind="supergroup", title="Readers")
 ADMIN = Caller("42", language="en")
 MEMBER = Caller("43", language="zh-hans", can_manage=False)
 
@@ -30,7 +32,11 @@ async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
     store = await Store.open(tmp_path / "bot.db")
     changes: list[int] = []
     service = CommandService(
-        store, VOCABULARY, default_timezone="Asia/Shanghai", on_change=lambda: changes.append(1)
+        store,
+        VOCABULARY,
+        default_timezone="Asia/Shanghai",
+        on_change=lambda: changes.append(1),
+        renderers=platform_renderers(),
     )
     yield service
     await store.close()
@@ -186,7 +192,7 @@ async def test_latest_carries_the_platforms_render_preferences(tmp_path: Path) -
         await store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
         reply = await cmd(service, "latest")
         assert reply.parts and all("link_preview_options" not in part for part in reply.parts)
-        unset = CommandService(store, VOCABULARY)
+        unset = CommandService(store, VOCABULARY, renderers=platform_renderers())
         reply = await cmd(unset, "latest")
         assert reply.parts and all(part["link_preview_options"]["is_disabled"] for part in reply.parts)
     finally:
@@ -207,3 +213,38 @@ async def test_stats_show_the_database_size_in_both_languages(service: CommandSe
 )
 def test_sizes_read_like_ls_h(size: int, shown: str) -> None:
     assert human_bytes(size) == shown
+
+
+@pytest.mark.parametrize(
+    ("client", "default", "expected"),
+    [
+        ("fr", "zh", "zh"),
+        ("fr", "en", "en"),
+        ("zh-TW", "en", "zh"),
+        ("en-GB", "zh", "en"),
+        (None, "zh", "zh"),
+        (None, "en", "en"),
+    ],
+)
+async def test_one_language_rule_for_every_platform(
+    tmp_path: Path, client: str | None, default: str, expected: str
+) -> None:
+    """No chat setting: the client language when it is zh* or en*, else the configured default."""
+    store = await Store.open(tmp_path / "bot.db")
+    try:
+        service = CommandService(store, VOCABULARY, default_language=default, renderers=platform_renderers())
+        for chat in (PRIVATE, ChatRef("discord", "5", None, "guild_channel")):
+            reply = await service.handle(Command("help", (), chat, Caller("42", language=client)))
+            assert reply.text.startswith("命令：" if expected == "zh" else "Commands:"), (chat, reply.text)
+    finally:
+        await store.close()
+
+
+async def test_the_command_table_drives_dispatch_access_and_help(service: CommandService) -> None:
+    assert {spec.name for spec in COMMANDS} == set(BY_NAME)
+    assert all(getattr(CommandService, spec.name) is spec.handler for spec in COMMANDS)
+    refused = await cmd(service, "stats")
+    assert refused.error and "owners only" in refused.text
+    help_text = (await cmd(service, "help")).text
+    for spec in COMMANDS:
+        assert (f"/{spec.name} " in help_text) == (spec.help is not None), spec.name

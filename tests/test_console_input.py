@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.config import load_settings
+from bot.delivery.planner import platform_renderers
 from bot.platforms.console import CONSOLE_CHAT, MAX_LINE, ConsolePlatform
 from bot.platforms.console_input import TOO_LONG, InputReader, LineSplitter, TooLong
 from bot.store.db import Store
@@ -73,7 +74,7 @@ async def test_a_10_mb_line_from_a_file_costs_the_bound_not_its_size(tmp_path: P
 async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
     store = await Store.open(tmp_path / "bot.db")
     vocabulary = load_settings(ROOT / "config.example.yaml").vocabulary()
-    yield CommandService(store, vocabulary, default_language="en")
+    yield CommandService(store, vocabulary, default_language="en", renderers=platform_renderers())
     await store.close()
 
 
@@ -91,5 +92,5 @@ async def test_an_over_long_line_is_refused_before_it_is_parsed(service: Command
 async def test_help_mentions_ctrl_d_only_on_the_console(service: CommandService) -> None:
     reply = await ConsolePlatform(service, language="en").handle_line("/help")
     assert reply is not None and "Ctrl-D" in reply.text
-    elsewhere = Command("help", (), ChatRef("telegram", "1"), Caller("1", language="en"))
+    elsewhere = Command("help", (), ChatRef("telegram", "1", None, "private"), Caller("1", language="en"))
     assert "Ctrl-D" not in (await service.handle(elsewhere)).text

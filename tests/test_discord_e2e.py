@@ -34,6 +34,7 @@ from fake_discord import (
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
+from bot.commands.table import BY_NAME
 from bot.config import (
     DEFAULT_DISCORD_API_BASE,
     CommandBudgetConfig,
@@ -44,7 +45,7 @@ from bot.config import (
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Sent, Target, Transient
-from bot.delivery.planner import Planner
+from bot.delivery.planner import Planner, platform_renderers
 from bot.platforms.discord import DiscordPlatform, DiscordStartError
 from bot.render.discord import render_discord
 from bot.render.options import RenderOptions
@@ -118,7 +119,7 @@ async def build_world(tmp_path: Path, **config: Any) -> AsyncIterator[World]:
     member = fake.add_member(guild, "bob")
     owner = fake.add_member(guild, "operator")
     store = await Store.open(tmp_path / "db.sqlite")
-    service = CommandService(store, VOCABULARY, default_language="zh")
+    service = CommandService(store, VOCABULARY, default_language="zh", renderers=platform_renderers())
     settings = discord_config(fake, admins=[int(owner.id)], **config)
     platform = DiscordPlatform(settings, service, default_language="zh", guild_ready_timeout=0.05)
     try:
@@ -193,7 +194,7 @@ async def test_connects_through_the_configured_hosts_with_only_the_guilds_intent
     [connect] = fake.gateway_connects
     assert connect.startswith("/gateway?v=10&encoding=json")
     assert "compress=zlib-stream" in connect
-    assert fake.api_base == discord.http.Route.BASE
+    assert discord.http.Route.BASE == DEFAULT_DISCORD_API_BASE  # reached through our client only
     client = world.platform.client
     assert client.is_ready() and client.user is not None and str(client.user.id) == fake.bot.id
     assert client.get_guild(int(world.guild.id)) is not None
@@ -206,6 +207,34 @@ async def test_stop_restores_discord_defaults(tmp_path: Path) -> None:
     assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
 
 
+async def test_two_clients_with_different_hosts_each_reach_their_own(tmp_path: Path) -> None:
+    """The hosts are per client: discord.py's process-wide Route.BASE and DEFAULT_GATEWAY stay put."""
+    fakes = [FakeDiscord(TOKEN), FakeDiscord(TOKEN)]
+    store = await Store.open(tmp_path / "db.sqlite")
+    platforms: list[DiscordPlatform] = []
+    try:
+        for fake in fakes:
+            await fake.start()
+            fake.add_guild()
+            service = CommandService(store, VOCABULARY, renderers=platform_renderers())
+            platforms.append(
+                DiscordPlatform(
+                    discord_config(fake), service, default_language="en", guild_ready_timeout=0.05
+                )
+            )
+        await asyncio.gather(*(platform.start() for platform in platforms))
+        assert [len(fake.identify_payloads) for fake in fakes] == [1, 1]
+        assert [len(fake.gateway_connects) for fake in fakes] == [1, 1]
+        assert discord.http.Route.BASE == DEFAULT_DISCORD_API_BASE
+        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
+    finally:
+        for platform in platforms:
+            await platform.stop()
+        await store.close()
+        for fake in fakes:
+            await fake.stop()
+
+
 async def test_resumes_stay_on_the_configured_gateway(tmp_path: Path) -> None:
     fake = FakeDiscord(TOKEN)
     await fake.start()
@@ -214,7 +243,7 @@ async def test_resumes_stay_on_the_configured_gateway(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db.sqlite")
     platform = DiscordPlatform(
         discord_config(fake),
-        CommandService(store, VOCABULARY),
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
         default_language="en",
         guild_ready_timeout=0.05,
     )
@@ -238,7 +267,11 @@ async def test_a_rejected_token_fails_start_without_showing_it(tmp_path: Path) -
     fake = FakeDiscord("the-real-token")
     await fake.start()
     store = await Store.open(tmp_path / "db.sqlite")
-    platform = DiscordPlatform(discord_config(fake), CommandService(store, VOCABULARY), default_language="en")
+    platform = DiscordPlatform(
+        discord_config(fake),
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        default_language="en",
+    )
     try:
         with pytest.raises(DiscordStartError) as caught:
             await platform.start()
@@ -281,7 +314,9 @@ async def test_commands_are_synced_globally_localised_and_gated(world: World) ->
     assert subscribe["channel"]["type"] == 7 and subscribe["channel"]["name_localizations"]["zh-CN"] == "频道"
     assert set(subscribe["channel"]["channel_types"]) == {0, 5, 10, 11, 12, 15}
     assert subscribe["categories"]["autocomplete"] is True
-    assert subcommands["subscribe"]["description_localizations"]["zh-CN"].startswith("为频道")
+    assert (
+        subcommands["subscribe"]["description_localizations"]["zh-CN"] == BY_NAME["subscribe"].description.zh
+    )
 
 
 async def test_listed_guilds_get_the_commands_and_the_global_list_is_emptied(tmp_path: Path) -> None:
@@ -292,7 +327,10 @@ async def test_listed_guilds_get_the_commands_and_the_global_list_is_emptied(tmp
     store = await Store.open(tmp_path / "db.sqlite")
     config = discord_config(fake, guilds=[int(guild.id)])
     platform = DiscordPlatform(
-        config, CommandService(store, VOCABULARY), default_language="en", guild_ready_timeout=0.05
+        config,
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        default_language="en",
+        guild_ready_timeout=0.05,
     )
     try:
         await platform.start()
@@ -693,7 +731,11 @@ async def test_sender_waits_for_the_gateway(tmp_path: Path) -> None:
     fake = FakeDiscord(TOKEN)
     await fake.start()
     store = await Store.open(tmp_path / "db.sqlite")
-    platform = DiscordPlatform(discord_config(fake), CommandService(store, VOCABULARY), default_language="en")
+    platform = DiscordPlatform(
+        discord_config(fake),
+        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        default_language="en",
+    )
     try:
         outcome = await platform.sender.send(Target("discord", "1"), {"content": "too early"})
         assert isinstance(outcome, Transient) and "not connected" in outcome.reason

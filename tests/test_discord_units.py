@@ -146,7 +146,7 @@ async def test_subscribe_here_builds_the_command_with_the_channel_and_caller() -
     assert command.args == ("robotics", "Open Source")
     assert command.chat == ChatRef("discord", "100", None, "guild_channel", "news")
     assert command.caller.user_id == "7"
-    assert command.caller.language == "en"
+    assert command.caller.language == "en-US"  # the raw client language: the service decides
     assert command.caller.can_manage and not command.caller.is_owner
     [answer] = interaction.answers()
     assert answer["content"] == "Subscribed" and not answer["ephemeral"]
@@ -159,14 +159,17 @@ async def test_subscribe_here_builds_the_command_with_the_channel_and_caller() -
         (Locale.taiwan_chinese, "zh"),
         (Locale.british_english, "en"),
         (Locale.japanese, "zh"),
+        (Locale.french, "zh"),
     ],
 )
-async def test_caller_language_from_the_discord_locale_else_the_default(
+async def test_caller_carries_the_raw_locale_and_adapter_replies_follow_the_shared_rule(
     locale: Locale, language: str
 ) -> None:
     service = RecordingService()
-    await bridge(service).run(FakeInteraction(locale=locale), "status")  # type: ignore[arg-type]
-    assert service.commands[0].caller.language == language
+    interaction = FakeInteraction(locale=locale)
+    await bridge(service).run(interaction, "status")  # type: ignore[arg-type]
+    assert service.commands[0].caller.language == locale.value
+    assert bridge(service).language(interaction) == language  # type: ignore[arg-type]
 
 
 async def test_member_without_manage_channels_is_marked_as_such() -> None:

@@ -25,7 +25,7 @@ from bot.render import Renderer
 from bot.render.options import RenderOptions
 from bot.store.db import Store
 
-READER = ChatRef("telegram", "42", kind="private", title="Ann")
+READER = ChatRef("telegram", "42", None, kind="private", title="Ann")
 CALLER = Caller("42", language="en")
 SAMPLE = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
 
@@ -77,7 +77,7 @@ async def test_latest_renders_in_a_worker_thread_while_other_chats_are_answered(
     reading = asyncio.ensure_future(latest(service))
     try:
         await gate.rendering()
-        other = ChatRef("telegram", "-100", kind="supergroup", title="Readers")
+        other = ChatRef("telegram", "-100", None, kind="supergroup", title="Readers")
         started = time.perf_counter()
         status = await asyncio.wait_for(service.handle(Command("status", (), other, CALLER)), WAIT)
         waited = time.perf_counter() - started
@@ -92,7 +92,9 @@ async def test_concurrent_latest_share_one_rendering(store: Store) -> None:
     gate = Gate(Counting(platform_renderers()["telegram"]))
     service = CommandService(store, VOCABULARY, renderers={"telegram": gate})
     await store.record_incoming(incoming(SAMPLE))
-    readers = [asyncio.ensure_future(latest(service, ChatRef("telegram", str(n)))) for n in range(5)]
+    readers = [
+        asyncio.ensure_future(latest(service, ChatRef("telegram", str(n), None, "private"))) for n in range(5)
+    ]
     await gate.rendering()
     gate.opened.set()
     replies = await asyncio.gather(*readers)
@@ -111,7 +113,7 @@ async def test_a_failed_rendering_is_not_remembered(store: Store) -> None:
 
     service = CommandService(store, VOCABULARY, renderers={"discord": flaky})
     await store.record_incoming(incoming(SAMPLE))
-    channel = ChatRef("discord", "5", kind="guild_channel")
+    channel = ChatRef("discord", "5", None, kind="guild_channel")
     with pytest.raises(RuntimeError, match="renderer bug"):
         await latest(service, channel)
     assert (await latest(service, channel)).parts

@@ -21,6 +21,7 @@ from bot.commands.service import CommandService
 from bot.core.schedule import QuietHours, after_quiet, quiet_until
 from bot.delivery.config import RateLimits
 from bot.delivery.outcome import Outcome, RetryAfter, Transient
+from bot.delivery.planner import platform_renderers
 from bot.delivery.scheduler import Scheduler
 from bot.store.db import Store
 
@@ -143,8 +144,8 @@ async def test_a_scheduled_post_inside_quiet_hours_goes_out_when_they_end(tmp_pa
 
 async def test_help_and_the_quiet_reply_say_that_quiet_hours_hold_every_message(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "bot.db") as store:
-        service = CommandService(store, VOCABULARY, default_timezone="UTC")
-        chat = ChatRef("telegram", "42", kind="private", title="Ann")
+        service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=platform_renderers())
+        chat = ChatRef("telegram", "42", None, kind="private", title="Ann")
 
         async def reply(language: str, name: str, *args: str) -> str:
             answer = await service.handle(Command(name, args, chat, Caller("42", language=language)))

@@ -14,7 +14,7 @@ from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.core.parse import load_digest
-from bot.delivery.planner import Planner
+from bot.delivery.planner import Planner, platform_renderers
 from bot.logs import REDACTED
 from bot.sources.base import Incoming
 from bot.store.db import Store
@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = load_settings(ROOT / "config.example.yaml").vocabulary()
 TOKEN_SHAPED = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"  # never configured here: caught by its shape
 WEBHOOK_SECRET = "webhook-secret-not-token-shaped"  # caught only because it is configured
-CHAT = ChatRef("telegram", "42", kind="private", title="Ann")
+CHAT = ChatRef("telegram", "42", None, kind="private", title="Ann")
 
 
 async def test_status_shows_the_last_error_scrubbed(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "bot.db")
     try:
-        service = CommandService(store, VOCABULARY, secrets=[WEBHOOK_SECRET])
+        service = CommandService(store, VOCABULARY, secrets=[WEBHOOK_SECRET], renderers=platform_renderers())
         caller = Caller("42", language="en")
         await service.handle(Command("subscribe", (), CHAT, caller))
         digest = load_digest(ROOT / "digests" / "2025.11.20.20.md")  # every category: no need to classify

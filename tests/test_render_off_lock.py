@@ -131,11 +131,11 @@ async def test_a_command_is_answered_while_a_large_digest_is_planned(store: Stor
     assert result.seq is not None
     gate = Gate(platform_renderers()["telegram"], held=False)
     planner = Planner(store, VOCABULARY, renderers={"telegram": gate}, batch_size=1000)
-    service = CommandService(store, VOCABULARY)
+    service = CommandService(store, VOCABULARY, renderers=platform_renderers())
     planning = asyncio.ensure_future(planner.plan_digest(result.seq))
     try:
         await gate.rendering()
-        other = ChatRef("telegram", "-200", kind="supergroup", title="Another chat")
+        other = ChatRef("telegram", "-200", None, kind="supergroup", title="Another chat")
         lock = TimedLock(store._lock)
         store._lock = lock  # type: ignore[assignment]
         started = time.perf_counter()

@@ -36,6 +36,7 @@ from bot.config import Settings, TelegramConfig, TelegramWebhook
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import RateLimits
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, RetryAfter, Sent, Target, Transient
+from bot.delivery.planner import platform_renderers
 from bot.logs import REDACTED, setup_logging
 from bot.platforms.telegram import TelegramPlatform, TelegramStartError
 from bot.render.options import RenderOptions
@@ -106,7 +107,7 @@ async def running(
     tmp_path: Path, fake: FakeTelegram, config: TelegramConfig | None = None
 ) -> AsyncIterator[Bot]:
     store = await Store.open(tmp_path / "db.sqlite")
-    service = CommandService(store, VOCABULARY, default_language="zh")
+    service = CommandService(store, VOCABULARY, default_language="zh", renderers=platform_renderers())
     platform = TelegramPlatform(config or telegram_config(fake), service, default_language="zh")
     await platform.start()
     try:
@@ -281,6 +282,17 @@ async def test_group_members_may_read_but_only_admins_change(bot: Bot) -> None:
 
     anonymous = await bot.say(group, "/unsubscribe", sender=None, sender_chat=bot.fake.chats[group])
     assert anonymous.text.startswith("Unsubscribed")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("fr", "命令："), ("zh-TW", "命令："), ("en-GB", "Commands:"), (None, "命令：")],
+)
+async def test_reply_language_follows_the_shared_rule(bot: Bot, language: str | None, expected: str) -> None:
+    """The bot's default is zh: a client language it does not speak (fr) or none gets the default."""
+    user = bot.fake.user(303, language=language)
+    reply = await bot.say(303, "/help", sender=user)
+    assert reply.text.startswith(expected)
 
 
 async def test_other_bots_commands_are_ignored_in_groups(bot: Bot) -> None:
@@ -598,7 +610,9 @@ async def test_rejected_token_is_a_clear_start_error(tmp_path: Path) -> None:
     async with FakeTelegram("1:other-token") as fake:
         store = await Store.open(tmp_path / "db.sqlite")
         platform = TelegramPlatform(
-            telegram_config(fake), CommandService(store, VOCABULARY), default_language="en"
+            telegram_config(fake),
+            CommandService(store, VOCABULARY, renderers=platform_renderers()),
+            default_language="en",
         )
         with pytest.raises(TelegramStartError, match="token was rejected") as info:
             await platform.start()
@@ -613,7 +627,9 @@ async def test_unreachable_server_fails_start_and_stop_is_safe(tmp_path: Path) -
         port = probe.getsockname()[1]
     store = await Store.open(tmp_path / "db.sqlite")
     config = TelegramConfig(token=SecretStr(TOKEN), base_url=f"http://127.0.0.1:{port}/bot")
-    platform = TelegramPlatform(config, CommandService(store, VOCABULARY), default_language="en")
+    platform = TelegramPlatform(
+        config, CommandService(store, VOCABULARY, renderers=platform_renderers()), default_language="en"
+    )
     with pytest.raises(TelegramStartError, match="cannot start") as info:
         await platform.start()
     assert TOKEN not in str(info.value)
@@ -715,7 +731,11 @@ async def test_a_refused_reply_waits_as_told_and_arrives_once(bot: Bot) -> None:
 async def test_an_empty_token_is_refused_up_front(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db.sqlite")
     with pytest.raises(TelegramStartError, match="token is empty"):
-        TelegramPlatform(TelegramConfig(), CommandService(store, VOCABULARY), default_language="en")
+        TelegramPlatform(
+            TelegramConfig(),
+            CommandService(store, VOCABULARY, renderers=platform_renderers()),
+            default_language="en",
+        )
     await store.close()
 
 
@@ -730,7 +750,7 @@ async def test_webhook_port_in_use_is_a_clear_start_error(tmp_path: Path) -> Non
             webhook = TelegramWebhook(url="https://bot.example.test/hook", listen="127.0.0.1", port=port)
             platform = TelegramPlatform(
                 telegram_config(fake, webhook=webhook),
-                CommandService(store, VOCABULARY),
+                CommandService(store, VOCABULARY, renderers=platform_renderers()),
                 default_language="en",
             )
             with pytest.raises(TelegramStartError, match="webhook server cannot listen"):

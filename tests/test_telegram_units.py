@@ -24,7 +24,7 @@ from telegram.error import (
 )
 
 from bot.commands.model import CategoryPicker, PickerOption
-from bot.commands.service import _HANDLERS, MANAGING
+from bot.commands.table import COMMANDS, Access, command_names
 from bot.core.model import Category, Vocabulary
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, Sent, Target, Transient
 from bot.delivery.outcome import RetryAfter as RetryLater
@@ -38,7 +38,6 @@ from bot.platforms.telegram.translate import (
     gone_reason,
     is_anonymous_admin,
     is_channel_ref,
-    language_of,
     parse_command,
     topic_id,
 )
@@ -122,14 +121,6 @@ def test_anonymous_admin_and_caller_ids() -> None:
     linked = message(GROUP, sender_chat=channel)
     assert not is_anonymous_admin(linked)
     assert caller_id(message(GROUP, **{"from": USER})) == "42"
-
-
-@pytest.mark.parametrize(
-    ("code", "default", "expected"),
-    [("zh-hans", "en", "zh"), ("zh", "en", "zh"), ("de", "zh", "en"), (None, "zh", "zh"), ("", "en", "en")],
-)
-def test_language_of(code: str | None, default: str, expected: str) -> None:
-    assert language_of(code, default) == expected
 
 
 def change(chat: dict[str, Any], new: dict[str, Any]) -> ChatMemberUpdated:
@@ -322,8 +313,8 @@ def test_picker_keyboard_marks_selected_and_all() -> None:
 
 
 def test_menus_cover_every_command_in_both_languages() -> None:
-    assert set(menus.MANAGING) == MANAGING
-    assert set(menus.DESCRIPTIONS) == set(_HANDLERS)
+    assert set(menus.GROUP_ADMINS) - set(menus.GROUP_MEMBERS) == set(command_names(Access.MANAGERS))
+    assert set(menus.OWNERS) == {spec.name for spec in COMMANDS}
     plan = menus.menu_plan("zh")
     assert len(plan) == 9
     assert {code for _, _, code, _ in plan} == {None, "zh", "en"}

@@ -12,29 +12,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "/categories picks categories, /schedule picks delivery times, /help lists every command.",
     },
     "help": {
-        "zh": "命令：\n"
-        "/subscribe [分类...] 订阅（不带参数为全部分类）\n"
-        "/unsubscribe 取消订阅\n"
-        "/categories 选择分类\n"
-        "/keywords +词 -词 只看/屏蔽包含关键词的条目（clear 清空）\n"
-        "/schedule instant | at HH:MM[,HH:MM] [时区] 推送时间\n"
-        "/quiet HH:MM-HH:MM | off 免打扰时段：期间什么都不发（定时推送、重试也一样），结束后再发\n"
-        "/latest 最新一期摘要（按本聊天的筛选）\n"
-        "/status 订阅状态\n"
-        "/language zh|en 语言\n"
-        "分类：{categories}",
-        "en": "Commands:\n"
-        "/subscribe [category...] subscribe (no argument: every category)\n"
-        "/unsubscribe stop deliveries\n"
-        "/categories pick categories\n"
-        "/keywords +word -word only/never items with these words (clear to reset)\n"
-        "/schedule instant | at HH:MM[,HH:MM] [Area/City] when to deliver\n"
-        "/quiet HH:MM-HH:MM | off quiet hours: nothing is sent then, scheduled posts and retries "
-        "included; it goes out when they end\n"
-        "/latest the latest digest through this chat's filter\n"
-        "/status this chat's subscription\n"
-        "/language zh|en reply language\n"
-        "Categories: {categories}",
+        "zh": "命令：\n{commands}\n分类：{categories}",
+        "en": "Commands:\n{commands}\nCategories: {categories}",
     },
     "help_console": {
         "zh": "\nCtrl-D（在终端中）结束对话并停止机器人。",

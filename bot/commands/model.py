@@ -8,18 +8,23 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class ChatRef:
-    """The chat a command is about (for a Telegram channel managed from private chat: the channel)."""
+    """The chat a command is about (for a channel managed from a private chat: the channel); `kind`
+    is the platform's own chat kind, which only the platform interprets."""
 
     platform: str
     chat_id: str
-    thread_id: str | None = None
-    kind: str = "private"
+    thread_id: str | None
+    kind: str
     title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who sent the command; the adapter decides `can_manage` from the platform's admin rules."""
+    """Who sent the command; the adapter decides `can_manage` from the platform's admin rules.
+
+    `language` is the user's raw client language (zh-TW, en-GB, fr...): only the service's language
+    rule (language.py) turns it into a reply language.
+    """
 
     user_id: str
     language: str | None = None

@@ -21,7 +21,7 @@ from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.platforms.console_input import InputReader, TooLong
 
 log = logging.getLogger(__name__)
-CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", kind="console", title="console")
+CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", thread_id=None, kind="console", title="console")
 # Bytes read per line (and characters parsed): far above any real command, far below slow parsing.
 MAX_LINE = 4096
 

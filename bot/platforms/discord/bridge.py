@@ -11,12 +11,14 @@ import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.commands.args import resolve_categories
 from bot.commands.budget import CommandBudget, Verdict
+from bot.commands.language import choose_language
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
@@ -138,13 +140,14 @@ class Bridge:
     def caller(self, interaction: discord.Interaction, *, can_manage: bool) -> Caller:
         return Caller(
             user_id=str(interaction.user.id),
-            language=self.language(interaction),
+            language=interaction.locale.value,
             can_manage=can_manage,
             is_owner=interaction.user.id in self.owners,
         )
 
     def language(self, interaction: discord.Interaction) -> str:
-        return texts.language_of(interaction.locale.value, self.default_language)
+        """The language of the adapter's own replies: the shared rule, without a chat setting."""
+        return choose_language(None, interaction.locale.value, self.default_language)
 
     async def _answer(
         self, interaction: discord.Interaction, command: Command, language: str, *, ephemeral: bool
@@ -167,7 +170,7 @@ class Bridge:
         Only the member who opened the menu, in the channel it was opened in, may submit it, and
         only for that channel or one they manage in the same server (see `menus`).
         """
-        data = interaction.data or {}
+        data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is not discord.InteractionType.component or not is_menu(custom_id):
             return False
@@ -221,7 +224,7 @@ class Bridge:
         """Complete the last category being typed; earlier ones stay as typed (or as ids)."""
         match = _PIECE.match(current)
         done, partial = (match.group("done") or "", match.group("partial")) if match else ("", current)
-        language = texts.language_of(locale, self.default_language)
+        language = choose_language(None, locale, self.default_language)
         chosen, _unknown = resolve_categories(category_args(done), self.service.vocabulary)
         needle = partial.casefold()
         choices: list[app_commands.Choice[str]] = []

@@ -3,13 +3,11 @@
 Started with `login()` and a background `connect()` task (not `run()`/`start()`, which would own the
 lifecycle), so it lives beside Telegram and the engine and stops cleanly with them.
 
-Routing through proxies. discord.py has no per-client setting for the API host or the gateway:
-REST URLs are built from the class attribute `discord.http.Route.BASE` and the first gateway
-connection uses `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`. Both are process-wide state,
-so `start()` sets them from `discord.api_base` / `discord.gateway_url` and `stop()` puts the old
-values back; one process therefore serves one Discord configuration. After READY, discord.py would
-resume on the `resume_gateway_url` Discord hands out (a discord.gg host that bypasses a gateway
-proxy); when a custom gateway is configured, every session is pinned back to it.
+Routing through proxies: `discord.api_base` / `discord.gateway_url` apply to this client only (see
+`routes.py`: discord.py's own defaults, `Route.BASE` and `DEFAULT_GATEWAY`, are process-wide, so
+we never set them and two clients with different hosts can live in one process). After READY,
+discord.py would resume on the `resume_gateway_url` Discord hands out (a discord.gg host that
+bypasses a gateway proxy); when a custom gateway is configured, every session is pinned back to it.
 """
 
 from __future__ import annotations
@@ -22,8 +20,6 @@ import aiohttp
 import discord
 import yarl
 from discord import app_commands
-from discord.gateway import DiscordWebSocket
-from discord.http import Route
 
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
@@ -34,6 +30,7 @@ from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.channels import PLATFORM, chat_kind, chat_ref
 from bot.platforms.discord.commands import all_commands
 from bot.platforms.discord.permissions import invite_url
+from bot.platforms.discord.routes import RoutedHTTPClient, routed_context
 from bot.platforms.discord.sender import DiscordSender
 from bot.platforms.discord.texts import text
 from bot.platforms.discord.translator import DigestTranslator
@@ -81,6 +78,15 @@ class DigestClient(discord.Client):
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             guild_ready_timeout=guild_ready_timeout,
         )
+        # discord.py builds its HTTP client itself; ours replaces it before anything was sent, in
+        # the client and in its connection state, the two holders discord.py reads it from.
+        self.http = RoutedHTTPClient(
+            self.loop,
+            api_base=platform.config.api_base,
+            gateway_url=platform.config.gateway_url,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+        )
+        self._connection.http = self.http
         self.platform = platform
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._command_failed)
@@ -138,7 +144,7 @@ class DiscordPlatform:
         ready_timeout: float = 60.0,
         guild_ready_timeout: float = 2.0,
     ) -> None:
-        self._config = config
+        self.config = config
         self._token = config.token.get_secret_value().strip()
         self._service = service
         self._ready_timeout = ready_timeout
@@ -153,7 +159,6 @@ class DiscordPlatform:
         self.client = DigestClient(self, guild_ready_timeout=guild_ready_timeout)
         self.sender = DiscordSender(self.client)
         self._connection: asyncio.Task[None] | None = None
-        self._saved_routes: tuple[str, yarl.URL] | None = None
 
     async def start(self) -> None:
         """Log in, sync commands, connect and wait for READY; on failure undo and raise clearly."""
@@ -175,10 +180,13 @@ class DiscordPlatform:
             # stays closed): a retry gets a fresh client, which the existing sender sends through.
             self.client = DigestClient(self, guild_ready_timeout=self._guild_ready_timeout)
             self.sender.use(self.client)
-        self._route()
         await self.client.login(self._token)
         log.info("discord: logged in; invite URL: %s", invite_url(self.client.application_id or 0))
-        self._connection = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        self._connection = asyncio.create_task(
+            self.client.connect(reconnect=True),
+            name="discord-gateway",
+            context=routed_context(self.config.api_base),
+        )
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait(
             {ready, self._connection}, timeout=self._ready_timeout, return_when=asyncio.FIRST_COMPLETED
@@ -205,7 +213,6 @@ class DiscordPlatform:
             except asyncio.CancelledError:
                 if not connection.cancelled():
                     raise
-        self._unroute()
 
     async def sync_commands(self) -> None:
         """Register the commands: globally, or only in `discord.guilds` (instant, for testing), in
@@ -213,24 +220,24 @@ class DiscordPlatform:
         commands registered earlier keep working."""
         tree = self.client.tree
         try:
-            if not self._config.guilds:
+            if not self.config.guilds:
                 await tree.sync()
                 log.info("discord: commands synced globally")
                 return
-            for guild_id in self._config.guilds:
+            for guild_id in self.config.guilds:
                 guild = discord.Object(guild_id)
                 tree.copy_global_to(guild=guild)
                 await tree.sync(guild=guild)
             tree.clear_commands(guild=None)
             await tree.sync()
-            log.info("discord: commands synced to %d servers", len(self._config.guilds))
+            log.info("discord: commands synced to %d servers", len(self.config.guilds))
         except discord.HTTPException as exc:
             log.error("discord: cannot sync commands: %s", self._clean(exc))
 
     def pin_gateway(self) -> None:
         """Keep resumes on the configured gateway (a proxy) instead of Discord's resume URL."""
-        if self._config.gateway_url != DEFAULT_DISCORD_GATEWAY and self.client.ws is not None:
-            self.client.ws.gateway = yarl.URL(self._config.gateway_url)
+        if self.config.gateway_url != DEFAULT_DISCORD_GATEWAY and self.client.ws is not None:
+            self.client.ws.gateway = yarl.URL(self.config.gateway_url)
 
     async def chat_gone(self, channel: discord.abc.GuildChannel | discord.Thread, reason: str) -> None:
         """Pause the channel's subscription, if it has one (a failure here must not kill the event)."""
@@ -241,18 +248,6 @@ class DiscordPlatform:
             await self._service.chat_gone(chat_ref(channel.id, kind, channel.name), reason)
         except Exception:
             log.exception("discord: cannot pause the subscription of channel %s", channel.id)
-
-    def _route(self) -> None:
-        """Point discord.py's process-wide REST base and gateway at the configured hosts."""
-        if self._saved_routes is None:
-            self._saved_routes = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
-        Route.BASE = self._config.api_base.rstrip("/")
-        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._config.gateway_url)
-
-    def _unroute(self) -> None:
-        if self._saved_routes is not None:
-            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_routes
-            self._saved_routes = None
 
     def _clean(self, exc: BaseException) -> str:
         return redact(f"{type(exc).__name__}: {exc}", self.secrets)

@@ -1,17 +1,25 @@
-"""The slash commands: one `/digest` group, plus `/latest` and `/status` for every member.
+"""The slash commands, generated from the command table: one `/digest` group, plus a top-level
+command for each command every member may use (`/latest`, `/status`).
 
 `/digest` carries default_member_permissions = Manage Channels, so Discord shows it only to members
 who may change subscriptions (the adapter checks again on use). Discord allows that setting only on
-top-level commands, so a subcommand cannot be opened to everyone; `/latest` and `/status` are
-therefore also registered as top-level commands without it. All work in servers and in DMs with the
-bot; option and command names are localised by `DigestTranslator`.
+top-level commands, so a subcommand cannot be opened to everyone; the commands anyone may use are
+therefore also registered top-level without it. All work in servers and in DMs with the bot;
+command and option names are localised by `DigestTranslator`. Each table argument becomes an
+option; Discord adds a `channel` option (which chat a command is about) to every command but the
+owners', and a `public` option to /latest.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import discord
 from discord import app_commands
 
+from bot.commands.table import COMMANDS, Access, Arg, ArgKind, CommandSpec
 from bot.platforms.discord.bridge import Bridge, category_args, word_args
 from bot.platforms.discord.channels import SUBSCRIBABLE
 from bot.platforms.discord.permissions import MANAGE
@@ -19,6 +27,10 @@ from bot.platforms.discord.translator import ls
 
 CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
 INSTALLS = app_commands.AppInstallationType(guild=True, user=False)
+# Discord lists and explains its commands itself, so the table's introductions are not registered.
+UNREGISTERED = frozenset({"start", "help"})
+PUBLIC_OPTION = frozenset({"latest"})  # commands whose answer the caller may show to everyone
+Callback = Callable[..., Coroutine[Any, Any, None]]
 
 
 class ChannelChoice(app_commands.Transformer):
@@ -44,120 +56,105 @@ class ChannelChoice(app_commands.Transformer):
 Channel = app_commands.Transform[
     app_commands.AppCommandChannel | app_commands.AppCommandThread, ChannelChoice
 ]
-CHANNEL = ls("option.channel.description")
 
 
-class DigestGroup(app_commands.Group):
-    """`/digest ...`: every subscription command, for members with Manage Channels."""
+def arg_values(arg: Arg, value: str | None) -> tuple[str, ...]:
+    """An option's text as command arguments, split the way the argument's kind is written."""
+    if arg.kind is ArgKind.CATEGORIES:
+        return category_args(value)
+    if arg.kind is ArgKind.CHOICE:
+        return (value,) if value else ()
+    return word_args(value)
 
-    def __init__(self, bridge: Bridge) -> None:
-        self.bridge = bridge
-        super().__init__(
-            name=ls("digest"),
-            description=ls("digest.description"),
-            default_permissions=MANAGE,
-            allowed_contexts=CONTEXTS,
-            allowed_installs=INSTALLS,
+
+def _parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def _callback(bridge: Bridge, spec: CommandSpec, *, channel: bool) -> Callback:
+    """A callback whose signature declares the command's options; discord.py reads them from it."""
+    public = spec.name in PUBLIC_OPTION
+
+    async def callback(interaction: discord.Interaction, **options: Any) -> None:
+        args = tuple(value for arg in spec.args for value in arg_values(arg, options.get(arg.name)))
+        shown = bool(options.get("public")) if public else None
+        await bridge.run(interaction, spec.name, args, options.get("channel"), public=shown)
+
+    parameters = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
         )
+    ]
+    parameters += [
+        _parameter(arg.name, str, inspect.Parameter.empty if arg.required else None) for arg in spec.args
+    ]
+    if public:
+        parameters.append(_parameter("public", bool, False))
+    if channel:
+        parameters.append(_parameter("channel", Channel | None, None))
+    callback.__signature__ = inspect.Signature(sorted(parameters, key=_required_first))  # type: ignore[attr-defined]
+    return callback
 
-    @app_commands.command(name=ls("subscribe"), description=ls("subscribe.description"))
-    @app_commands.rename(channel=ls("option.channel"), categories=ls("option.categories"))
-    @app_commands.describe(channel=CHANNEL, categories=ls("option.categories.description"))
-    async def subscribe(
-        self, interaction: discord.Interaction, channel: Channel | None = None, categories: str | None = None
-    ) -> None:
-        await self.bridge.run(interaction, "subscribe", category_args(categories), channel)
 
-    @subscribe.autocomplete("categories")
-    async def _complete_categories(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return self.bridge.category_choices(current, interaction.locale.value)
+def _required_first(parameter: inspect.Parameter) -> bool:
+    return parameter.default is not inspect.Parameter.empty
 
-    @app_commands.command(name=ls("unsubscribe"), description=ls("unsubscribe.description"))
-    @app_commands.rename(channel=ls("option.channel"))
-    @app_commands.describe(channel=CHANNEL)
-    async def unsubscribe(self, interaction: discord.Interaction, channel: Channel | None = None) -> None:
-        await self.bridge.run(interaction, "unsubscribe", (), channel)
 
-    @app_commands.command(name=ls("categories"), description=ls("categories.description"))
-    @app_commands.rename(channel=ls("option.channel"))
-    @app_commands.describe(channel=CHANNEL)
-    async def categories(self, interaction: discord.Interaction, channel: Channel | None = None) -> None:
-        await self.bridge.run(interaction, "categories", (), channel)
+def _options(callback: Callback, spec: CommandSpec, *, channel: bool) -> Callback:
+    """Localised option names and descriptions, and the choices of CHOICE arguments."""
+    names = {arg.name: ls(f"option.{arg.name}") for arg in spec.args}
+    about = {arg.name: ls(f"option.{arg.name}.description") for arg in spec.args}
+    extras = (["public"] if spec.name in PUBLIC_OPTION else []) + (["channel"] if channel else [])
+    names.update((name, ls(f"option.{name}")) for name in extras)
+    about.update((name, ls(f"option.{name}.description")) for name in extras)
+    callback = app_commands.rename(**names)(callback)
+    callback = app_commands.describe(**about)(callback)
+    choices = {
+        arg.name: [app_commands.Choice(name=ls(f"choice.{value}"), value=value) for value, _ in arg.choices]
+        for arg in spec.args
+        if arg.choices
+    }
+    return app_commands.choices(**choices)(callback) if choices else callback
 
-    @app_commands.command(name=ls("keywords"), description=ls("keywords.description"))
-    @app_commands.rename(words=ls("option.words"), channel=ls("option.channel"))
-    @app_commands.describe(words=ls("option.words.description"), channel=CHANNEL)
-    async def keywords(
-        self, interaction: discord.Interaction, words: str | None = None, channel: Channel | None = None
-    ) -> None:
-        await self.bridge.run(interaction, "keywords", word_args(words), channel)
 
-    @app_commands.command(name=ls("schedule"), description=ls("schedule.description"))
-    @app_commands.rename(when=ls("option.when"), channel=ls("option.channel"))
-    @app_commands.describe(when=ls("option.when.description"), channel=CHANNEL)
-    async def schedule(
-        self, interaction: discord.Interaction, when: str, channel: Channel | None = None
-    ) -> None:
-        await self.bridge.run(interaction, "schedule", word_args(when), channel)
-
-    @app_commands.command(name=ls("quiet"), description=ls("quiet.description"))
-    @app_commands.rename(hours=ls("option.hours"), channel=ls("option.channel"))
-    @app_commands.describe(hours=ls("option.hours.description"), channel=CHANNEL)
-    async def quiet(
-        self, interaction: discord.Interaction, hours: str, channel: Channel | None = None
-    ) -> None:
-        await self.bridge.run(interaction, "quiet", word_args(hours), channel)
-
-    @app_commands.command(name=ls("language"), description=ls("language.description"))
-    @app_commands.rename(language=ls("option.language"), channel=ls("option.channel"))
-    @app_commands.describe(language=ls("option.language.description"), channel=CHANNEL)
-    @app_commands.choices(
-        language=[
-            app_commands.Choice(name=ls("choice.zh"), value="zh"),
-            app_commands.Choice(name=ls("choice.en"), value="en"),
-        ]
+def build(
+    bridge: Bridge, spec: CommandSpec, *, channel: bool, top_level: bool
+) -> app_commands.Command[Any, ..., None]:
+    """One app command for a table entry; top-level ones carry their own contexts and installs."""
+    callback = _options(_callback(bridge, spec, channel=channel), spec, channel=channel)
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=ls(spec.name),
+        description=ls(f"{spec.name}.description"),
+        callback=callback,
+        allowed_contexts=CONTEXTS if top_level else None,
+        allowed_installs=INSTALLS if top_level else None,
     )
-    async def language(
-        self, interaction: discord.Interaction, language: str, channel: Channel | None = None
-    ) -> None:
-        await self.bridge.run(interaction, "language", (language,), channel)
+    if any(arg.kind is ArgKind.CATEGORIES for arg in spec.args):
 
-    @app_commands.command(name=ls("latest"), description=ls("latest.description"))
-    @app_commands.rename(public=ls("option.public"), channel=ls("option.channel"))
-    @app_commands.describe(public=ls("option.public.description"), channel=CHANNEL)
-    async def latest(
-        self, interaction: discord.Interaction, public: bool = False, channel: Channel | None = None
-    ) -> None:
-        await self.bridge.run(interaction, "latest", (), channel, public=public)
+        async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return bridge.category_choices(current, interaction.locale.value)
 
-    @app_commands.command(name=ls("status"), description=ls("status.description"))
-    @app_commands.rename(channel=ls("option.channel"))
-    @app_commands.describe(channel=CHANNEL)
-    async def status(self, interaction: discord.Interaction, channel: Channel | None = None) -> None:
-        await self.bridge.run(interaction, "status", (), channel)
-
-    @app_commands.command(name=ls("stats"), description=ls("stats.description"))
-    async def stats(self, interaction: discord.Interaction) -> None:
-        await self.bridge.run(interaction, "stats")
+        for arg in spec.args:
+            if arg.kind is ArgKind.CATEGORIES:
+                command.autocomplete(arg.name)(complete)
+    return command
 
 
-def all_commands(bridge: Bridge) -> list[app_commands.Group | app_commands.Command]:
+def all_commands(bridge: Bridge) -> list[app_commands.Group | app_commands.Command[Any, ..., None]]:
     """Fresh command objects for one CommandTree (a command object belongs to a single tree)."""
-
-    @app_commands.command(name=ls("latest"), description=ls("latest.description"))
-    @app_commands.rename(public=ls("option.public"))
-    @app_commands.describe(public=ls("option.public.description"))
-    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
-    @app_commands.allowed_installs(guilds=True, users=False)
-    async def latest(interaction: discord.Interaction, public: bool = False) -> None:
-        await bridge.run(interaction, "latest", public=public)
-
-    @app_commands.command(name=ls("status"), description=ls("status.description"))
-    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
-    @app_commands.allowed_installs(guilds=True, users=False)
-    async def status(interaction: discord.Interaction) -> None:
-        await bridge.run(interaction, "status")
-
-    return [DigestGroup(bridge), latest, status]
+    registered = [spec for spec in COMMANDS if spec.name not in UNREGISTERED]
+    digest = app_commands.Group(
+        name=ls("digest"),
+        description=ls("digest.description"),
+        default_permissions=MANAGE,
+        allowed_contexts=CONTEXTS,
+        allowed_installs=INSTALLS,
+    )
+    for spec in registered:
+        digest.add_command(build(bridge, spec, channel=spec.access is not Access.OWNERS, top_level=False))
+    members = [
+        build(bridge, spec, channel=False, top_level=True)
+        for spec in registered
+        if spec.access is Access.ANYONE
+    ]
+    return [digest, *members]

@@ -47,14 +47,6 @@ PERMISSION_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-def language_of(locale: str | None, default: str) -> str:
-    """Our reply language for a Discord locale: zh-CN/zh-TW -> zh, en-US/en-GB -> en, others default."""
-    code = (locale or "").lower()
-    if code.startswith("zh"):
-        return "zh"
-    return "en" if code.startswith("en") else default
-
-
 def text(key: str, language: str, **values: object) -> str:
     english, chinese = MESSAGES[key]
     return (chinese if language == "zh" else english).format(**values)

@@ -18,10 +18,11 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.commands.budget import CommandBudget, Verdict
+from bot.commands.language import choose_language
 from bot.commands.model import Caller, ChatRef, Command
-from bot.commands.service import MANAGING, CommandService
+from bot.commands.service import CommandService
+from bot.commands.table import BY_NAME, Access, command_names
 from bot.platforms.telegram.keyboards import decode, picker_keyboard
-from bot.platforms.telegram.menus import DESCRIPTIONS
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.replies import ReplySender, Where
 from bot.platforms.telegram.reply_queue import ReplyQueue
@@ -33,17 +34,18 @@ from bot.platforms.telegram.translate import (
     chat_ref,
     gone_reason,
     is_channel_ref,
-    language_of,
     parse_command,
     topic_id,
 )
 
 log = logging.getLogger(__name__)
-KNOWN = frozenset(DESCRIPTIONS)
-CHANNEL_COMMANDS = frozenset(MANAGING | {"latest", "status"})
+MANAGING = frozenset(command_names(Access.MANAGERS))
+# What a first argument naming a channel (`/status @news`) may be used with, from a private chat.
+CHANNEL_COMMANDS = MANAGING | {"latest", "status"}
 # What the subscriber of a channel may still do once nobody can verify its administrators.
 UNVERIFIED_COMMANDS = frozenset({"status", "unsubscribe"})
 MAX_ALERT = 200
+SUPERGROUP = "supergroup"  # what a Telegram group becomes when it migrates
 
 
 def describe(exc: BaseException) -> str:
@@ -95,10 +97,10 @@ class TelegramHandlers:
         parsed = parse_command(message.text, context.bot.username)
         if parsed is None:
             return
-        if message.chat.type != "private" and parsed.name not in KNOWN and not parsed.addressed:
+        if message.chat.type != "private" and parsed.name not in BY_NAME and not parsed.addressed:
             return  # probably another bot's command in a shared group
         user = message.from_user
-        language = language_of(user.language_code if user else None, self._default_language)
+        language = choose_language(None, user.language_code if user else None, self._default_language)
         reply_to = None if message.chat.type == "private" else message.message_id
         where = Where(message.chat.id, message.chat.type, topic_id(message), reply_to)
         verdict = self._budget.admit(PLATFORM, caller_id(message))
@@ -194,7 +196,7 @@ class TelegramHandlers:
     async def _migrated(self, message: Message) -> None:
         old, new = str(message.chat.id), str(message.migrate_to_chat_id)
         try:
-            await self._service.store.migrate_chat(PLATFORM, old, new)
+            await self._service.store.migrate_chat(PLATFORM, old, new, SUPERGROUP)
         except Exception as exc:
             log.error("telegram: moving chat %s to %s failed: %s", old, new, describe(exc))
             return
@@ -206,7 +208,7 @@ class TelegramHandlers:
         query = update.callback_query
         if query is None:
             return
-        language = language_of(query.from_user.language_code, self._default_language)
+        language = choose_language(None, query.from_user.language_code, self._default_language)
         verdict = self._budget.admit(PLATFORM, str(query.from_user.id))
         if verdict is Verdict.SLOW_DOWN:
             with contextlib.suppress(TelegramError):

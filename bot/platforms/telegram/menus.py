@@ -1,7 +1,8 @@
 """The command menus Telegram shows, in Chinese and English, scoped to what each reader may use.
 
-Private chats list everything; in groups, members see the read-only commands and administrators
-also the managing ones; the bot's owners get /stats in their private chat with the bot.
+Generated from the command table: private chats list every command but the owners' ones; in
+groups, members see the commands anyone may use and administrators also the managing ones; the
+bot's owners get every command (/stats too) in their private chat with the bot.
 """
 
 from __future__ import annotations
@@ -20,33 +21,20 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden
 
+from bot.commands.table import BY_NAME, Access, command_names
+
 log = logging.getLogger(__name__)
-
-DESCRIPTIONS: dict[str, tuple[str, str]] = {
-    "start": ("开始使用", "Start here"),
-    "help": ("全部命令", "All commands"),
-    "subscribe": ("订阅（可指定分类）", "Subscribe (optionally to some categories)"),
-    "unsubscribe": ("取消订阅", "Stop deliveries"),
-    "categories": ("选择分类", "Pick categories"),
-    "keywords": ("关键词筛选 +词 -词", "Keyword filter +word -word"),
-    "schedule": ("推送时间 instant | at HH:MM", "Delivery time: instant | at HH:MM"),
-    "quiet": ("免打扰时段 HH:MM-HH:MM | off", "Quiet hours HH:MM-HH:MM | off"),
-    "latest": ("最新一期摘要", "The latest digest"),
-    "status": ("订阅状态", "Subscription status"),
-    "language": ("语言 zh | en", "Language zh | en"),
-    "stats": ("运行统计（机器人管理员）", "Bot statistics (owners)"),
-}
-READ_ONLY = ("latest", "status", "help")
-MANAGING = ("subscribe", "unsubscribe", "categories", "keywords", "schedule", "quiet", "language")
-PRIVATE = ("start", *MANAGING, *READ_ONLY)
-GROUP_ADMINS = (*MANAGING, *READ_ONLY)
-OWNERS = (*PRIVATE, "stats")
+# Telegram's Start button opens a private chat with /start; elsewhere it means nothing.
+PRIVATE_ONLY = frozenset({"start"})
+PRIVATE = command_names(Access.ANYONE, Access.MANAGERS)
+GROUP_MEMBERS = tuple(name for name in command_names(Access.ANYONE) if name not in PRIVATE_ONLY)
+GROUP_ADMINS = tuple(name for name in PRIVATE if name not in PRIVATE_ONLY)
+OWNERS = command_names(*Access)
 
 
-def commands(names: Iterable[str], language: str) -> list[BotCommand]:
-    """BotCommands for `names` with descriptions in `language`."""
-    index = 0 if language.startswith("zh") else 1
-    return [BotCommand(name, DESCRIPTIONS[name][index]) for name in names]
+def commands(menu: Iterable[str], language: str) -> list[BotCommand]:
+    """BotCommands for the names in `menu` with the table's descriptions in `language`."""
+    return [BotCommand(name, BY_NAME[name].description(language)) for name in menu]
 
 
 def menu_plan(default_language: str) -> list[tuple[BotCommandScope, Sequence[str], str | None, str]]:
@@ -56,7 +44,7 @@ def menu_plan(default_language: str) -> list[tuple[BotCommandScope, Sequence[str
     """
     scopes: list[tuple[BotCommandScope, Sequence[str]]] = [
         (BotCommandScopeAllPrivateChats(), PRIVATE),
-        (BotCommandScopeAllGroupChats(), READ_ONLY),
+        (BotCommandScopeAllGroupChats(), GROUP_MEMBERS),
         (BotCommandScopeAllChatAdministrators(), GROUP_ADMINS),
     ]
     plan: list[tuple[BotCommandScope, Sequence[str], str | None, str]] = []

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from telegram import Chat, ChatMemberAdministrator, ChatMemberRestricted, ChatMemberUpdated, Message
+from telegram import (
+    Chat,
+    ChatFullInfo,
+    ChatMemberAdministrator,
+    ChatMemberRestricted,
+    ChatMemberUpdated,
+    Message,
+)
 
 from bot.commands.model import ChatRef
 
@@ -59,7 +66,7 @@ def topic_id(message: Message) -> int | None:
     return None
 
 
-def chat_ref(chat: Chat, thread_id: int | None = None) -> ChatRef:
+def chat_ref(chat: Chat | ChatFullInfo, thread_id: int | None = None) -> ChatRef:
     """The service's view of a Telegram chat (and topic)."""
     title = chat.effective_name or chat.username or ""
     return ChatRef(
@@ -81,14 +88,6 @@ def caller_id(message: Message) -> str:
     if message.sender_chat is not None:
         return str(message.sender_chat.id)
     return str(message.from_user.id) if message.from_user is not None else ""
-
-
-def language_of(code: str | None, default: str) -> str:
-    """A user's Telegram language_code reduced to the two languages the bot speaks."""
-    lowered = (code or "").lower()
-    if lowered.startswith("zh"):
-        return "zh"
-    return "en" if lowered else default
 
 
 def gone_reason(change: ChatMemberUpdated) -> str | None:

@@ -1,0 +1,217 @@
+"""Every command, declared once: its name, descriptions, who may use it, its arguments, its handler.
+
+The service's dispatch and access check, /help, and each platform's command menus (names,
+descriptions, localisations, options) are all generated from `COMMANDS`, so adding a command is
+one entry here plus its handler method in handlers.py.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.commands.handlers import CommandHandlers
+from bot.commands.model import Command, Reply
+from bot.store.subscriptions import Subscription
+
+Handler = Callable[[CommandHandlers, Command, Subscription | None, str], Awaitable[Reply]]
+
+
+class Access(enum.Enum):
+    """Who may use a command: anyone in the chat, the chat's managers, or the bot's owners."""
+
+    ANYONE = "anyone"
+    MANAGERS = "managers"
+    OWNERS = "owners"
+
+
+class ArgKind(enum.Enum):
+    """How an argument's text becomes arguments: split on spaces, a category list, or one choice."""
+
+    WORDS = "words"
+    CATEGORIES = "categories"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One string in both languages the bot speaks."""
+
+    zh: str
+    en: str
+
+    def __call__(self, language: str) -> str:
+        return self.zh if language.startswith("zh") else self.en
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """A command argument: `name`/`zh_name` for platforms with named options, `syntax` for /help,
+    `about` for an option's description; `choices` are (value, label) pairs for a CHOICE."""
+
+    name: str
+    zh_name: str
+    syntax: Text
+    about: Text
+    kind: ArgKind = ArgKind.WORDS
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command. `zh_name` is its name where a platform allows non-ASCII names; `help` is its
+    /help explanation (None: not listed there)."""
+
+    name: str
+    zh_name: str
+    description: Text
+    access: Access
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+    help: Text | None = None
+
+    def help_line(self, language: str) -> str | None:
+        """`/name syntax explanation` in `language`, or None for a command /help does not list."""
+        if self.help is None:
+            return None
+        words = [f"/{self.name}", *(arg.syntax(language) for arg in self.args), self.help(language)]
+        return " ".join(words)
+
+
+CATEGORIES = Arg(
+    "categories",
+    "分类",
+    Text("[分类...]", "[category...]"),
+    Text(
+        "分类 id 或名称，用逗号或空格分隔（留空为全部）",
+        "Category ids or names, separated by commas or spaces (empty: all)",
+    ),
+    ArgKind.CATEGORIES,
+)
+WORDS = Arg(
+    "words",
+    "关键词",
+    Text("+词 -词", "+word -word"),
+    Text("+词 只看，-词 屏蔽，clear 清空", "+word to include, -word to exclude, clear to reset"),
+)
+WHEN = Arg(
+    "when",
+    "时间",
+    Text("instant | at HH:MM[,HH:MM] [时区]", "instant | at HH:MM[,HH:MM] [Area/City]"),
+    Text("instant，或 at 08:00,20:00 Asia/Shanghai", "instant, or at 08:00,20:00 Asia/Shanghai"),
+    required=True,
+)
+HOURS = Arg(
+    "hours",
+    "时段",
+    Text("HH:MM-HH:MM | off", "HH:MM-HH:MM | off"),
+    Text("22:00-07:00，或 off", "22:00-07:00, or off"),
+    required=True,
+)
+LANGUAGE = Arg(
+    "language",
+    "语言",
+    Text("zh|en", "zh|en"),
+    Text("zh 或 en", "zh or en"),
+    ArgKind.CHOICE,
+    required=True,
+    choices=(("zh", "中文"), ("en", "English")),
+)
+
+H = CommandHandlers
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", "开始", Text("开始使用", "Start here"), Access.ANYONE, H.start),
+    CommandSpec("help", "帮助", Text("全部命令", "All commands"), Access.ANYONE, H.help),
+    CommandSpec(
+        "subscribe",
+        "订阅",
+        Text("订阅（可指定分类）", "Subscribe (optionally to some categories)"),
+        Access.MANAGERS,
+        H.subscribe,
+        (CATEGORIES,),
+        Text("订阅（不带参数为全部分类）", "subscribe (no argument: every category)"),
+    ),
+    CommandSpec(
+        "unsubscribe",
+        "取消订阅",
+        Text("取消订阅", "Stop deliveries"),
+        Access.MANAGERS,
+        H.unsubscribe,
+        help=Text("取消订阅", "stop deliveries"),
+    ),
+    CommandSpec(
+        "categories",
+        "分类",
+        Text("选择分类", "Pick categories"),
+        Access.MANAGERS,
+        H.categories,
+        help=Text("选择分类", "pick categories"),
+    ),
+    CommandSpec(
+        "keywords",
+        "关键词",
+        Text("关键词筛选 +词 -词", "Keyword filter +word -word"),
+        Access.MANAGERS,
+        H.keywords,
+        (WORDS,),
+        Text("只看/屏蔽包含关键词的条目（clear 清空）", "only/never items with these words (clear to reset)"),
+    ),
+    CommandSpec(
+        "schedule",
+        "推送时间",
+        Text("推送时间 instant | at HH:MM", "Delivery time: instant | at HH:MM"),
+        Access.MANAGERS,
+        H.schedule,
+        (WHEN,),
+        Text("推送时间", "when to deliver"),
+    ),
+    CommandSpec(
+        "quiet",
+        "免打扰",
+        Text("免打扰时段 HH:MM-HH:MM | off", "Quiet hours HH:MM-HH:MM | off"),
+        Access.MANAGERS,
+        H.quiet,
+        (HOURS,),
+        Text(
+            "免打扰时段：期间什么都不发（定时推送、重试也一样），结束后再发",
+            "quiet hours: nothing is sent then, scheduled posts and retries included; "
+            "it goes out when they end",
+        ),
+    ),
+    CommandSpec(
+        "latest",
+        "最新",
+        Text("最新一期摘要", "The latest digest"),
+        Access.ANYONE,
+        H.latest,
+        help=Text("最新一期摘要（按本聊天的筛选）", "the latest digest through this chat's filter"),
+    ),
+    CommandSpec(
+        "status",
+        "状态",
+        Text("订阅状态", "Subscription status"),
+        Access.ANYONE,
+        H.status,
+        help=Text("订阅状态", "this chat's subscription"),
+    ),
+    CommandSpec(
+        "language",
+        "语言",
+        Text("语言 zh | en", "Language zh | en"),
+        Access.MANAGERS,
+        H.language,
+        (LANGUAGE,),
+        Text("语言", "reply language"),
+    ),
+    CommandSpec(
+        "stats", "统计", Text("运行统计（机器人管理员）", "Bot statistics (owners)"), Access.OWNERS, H.stats
+    ),
+)
+BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
+
+
+def command_names(*access: Access) -> tuple[str, ...]:
+    """Command names with one of the given access levels, in table order."""
+    return tuple(spec.name for spec in COMMANDS if spec.access in access)
