@@ -194,7 +194,7 @@ class TelegramHandlers:
     async def _migrated(self, message: Message) -> None:
         old, new = str(message.chat.id), str(message.migrate_to_chat_id)
         try:
-            await self._service.store.migrate_chat(PLATFORM, old, new)
+            await self._service.store.migrate_chat(PLATFORM, old, new, "supergroup")
         except Exception as exc:
             log.error("telegram: moving chat %s to %s failed: %s", old, new, describe(exc))
             return
