@@ -24,13 +24,19 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class StepClock:
-    """A settable wall clock for the store (the store only needs `now`)."""
+    """A settable wall clock for the store (the store only reads `now`; nothing here sleeps)."""
 
     def __init__(self, start: datetime = T0) -> None:
         self.current = start
 
-    def __call__(self) -> datetime:
+    def now(self) -> datetime:
         return self.current
+
+    def monotonic(self) -> float:
+        return (self.current - T0).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
