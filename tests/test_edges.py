@@ -26,8 +26,9 @@ from bot.core.clock import SystemClock
 from bot.delivery import engine as engine_module
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import RetryAfter, Uncertain
-from bot.store.db import Store, load_migrations
+from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
+from bot.store.schema import load_migrations
 from bot.store.subscriptions import Subscription
 
 HOUR = 3600.0

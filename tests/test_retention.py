@@ -22,8 +22,9 @@ from bot.core.model import Digest, Item, Span
 from bot.delivery.config import RetentionConfig
 from bot.delivery.retention import ROWS_PER_BATCH, Pruner
 from bot.sources.base import Incoming
-from bot.store.db import Store, load_migrations
+from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
+from bot.store.schema import load_migrations
 from bot.store.subscriptions import Subscription
 
 DAY = 86_400

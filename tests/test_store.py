@@ -16,8 +16,9 @@ from app_helpers import latest_digest
 from bot.core.errors import DigestError
 from bot.core.model import Digest, Item, Span
 from bot.sources.base import Incoming
-from bot.store.db import Store, StoreError, load_migrations, split_statements
+from bot.store.db import Store, StoreError
 from bot.store.deliveries import NewDelivery, StoredPayload
+from bot.store.schema import load_migrations, split_statements
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,6 @@ from enum import Enum
 from typing import Any, Final
 
 from bot.core.model import Filter
-from bot.core.schedule import parse_timezone
 from bot.store.database import Database
 from bot.store.subscriptions import (
     NewSubscription,
@@ -16,6 +15,7 @@ from bot.store.subscriptions import (
     normal_quiet,
     normal_schedule,
     subscription_of,
+    zone_key,
 )
 
 
@@ -151,7 +151,7 @@ class SubscriptionOps(Database):
             if quiet is not KEEP:
                 changes["quiet"] = normal_quiet(quiet)
             new_schedule = sub.schedule if schedule is None else normal_schedule(schedule)
-            new_zone = sub.timezone if timezone is None else parse_timezone(timezone).key
+            new_zone = sub.timezone if timezone is None else zone_key(timezone)
             if (new_schedule, new_zone) != (sub.schedule, sub.timezone):
                 changes.update(await tx.subscriptions.reschedule(sub, new_schedule, new_zone, now))
             if changes:

@@ -13,9 +13,8 @@ from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.intake import DigestOps
 from bot.store.ledger import LedgerOps
 from bot.store.reports import ReportOps
-from bot.store.schema import load_migrations, split_statements
 
-__all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction", "load_migrations", "split_statements"]
+__all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
 class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps):

@@ -89,10 +89,12 @@ class DigestRepo:
             )
             log.warning("digest rejected: %s", result)
             return RecordResult("error", source, key, seq=seq, error=result)
-        known = await self._conn.execute_fetchall(
-            "SELECT seq, source, content_hash, revision_of FROM digests"
-            " WHERE scope = ? AND digest_id = ? AND status = 'ok' ORDER BY seq",
-            (scope, result.id),
+        known = list(
+            await self._conn.execute_fetchall(
+                "SELECT seq, source, content_hash, revision_of FROM digests"
+                " WHERE scope = ? AND digest_id = ? AND status = 'ok' ORDER BY seq",
+                (scope, result.id),
+            )
         )
         if any(row["content_hash"] == content_hash for row in known):
             return RecordResult("duplicate", source, key, digest=result)

@@ -159,12 +159,14 @@ class LedgerOps(Database):
         """One batch of the expiry sweep (one statement, so the lock is held only briefly): up to
         `limit` pending rows first due before `due_before` become `expired`, oldest first."""
         async with self.statement() as tx:
-            rows = await tx.conn.execute_fetchall(
-                "UPDATE deliveries SET state = 'expired', last_error = ?, updated_at = ?"
-                " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND due_at < ?"
-                "  ORDER BY due_at, id LIMIT ?)"
-                " RETURNING digest_seq, platform",
-                (error, to_db(now), to_db(due_before), limit),
+            rows = list(
+                await tx.conn.execute_fetchall(
+                    "UPDATE deliveries SET state = 'expired', last_error = ?, updated_at = ?"
+                    " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND due_at < ?"
+                    "  ORDER BY due_at, id LIMIT ?)"
+                    " RETURNING digest_seq, platform",
+                    (error, to_db(now), to_db(due_before), limit),
+                )
             )
         counts: dict[tuple[int, str], int] = {}
         for seq, platform in rows:

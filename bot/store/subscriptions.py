@@ -125,6 +125,10 @@ def check_language(language: str) -> str:
     return language
 
 
+def zone_key(name: str) -> str:
+    return parse_timezone(name).key
+
+
 def normal_schedule(text: str) -> str:
     return str(parse_schedule(text))
 
@@ -159,7 +163,7 @@ class _Rows:
         return result
 
     def build(self, sub: NewSubscription) -> tuple[Any, ...]:
-        zone = self._once("zone", sub.timezone, lambda text: parse_timezone(text).key)
+        zone = self._once("zone", sub.timezone, zone_key)
         schedule = self._once("schedule", sub.schedule, normal_schedule)
         due = self._once("due", (schedule, zone), lambda key: first_due(*key, self._now))
         quiet = self._once("quiet", sub.quiet, normal_quiet)
