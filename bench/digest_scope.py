@@ -20,8 +20,9 @@ from pathlib import Path
 
 from quick_check import big_digest, size_mb
 
-from bot.store.db import Store, load_migrations
+from bot.store.db import Store
 from bot.store.digests import encode_digest
+from bot.store.schema import load_migrations
 
 
 def build_version_2(path: Path, megabytes: float) -> int:

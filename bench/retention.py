@@ -44,10 +44,16 @@ class Clock:
     """The store's wall clock, moved on by hand."""
 
     def __init__(self) -> None:
-        self.now = T0
+        self.current = T0
 
-    def __call__(self) -> datetime:
-        return self.now
+    def now(self) -> datetime:
+        return self.current
+
+    def monotonic(self) -> float:
+        return (self.current - T0).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
 
 
 def digest(digest_id: str, text: str) -> Digest:
@@ -74,7 +80,7 @@ async def prune_backlog(store: Store, clock: Clock, subscriptions: int, digests:
     for subscription_id in range(1, subscriptions + 1):
         await store.pause(subscription_id, "bench")
     rows = subscriptions * digests
-    clock.now += timedelta(days=31)
+    clock.current += timedelta(days=31)
     done, waits = asyncio.Event(), []
     prober = asyncio.create_task(probe(store, done, waits))
     started = time.perf_counter()

@@ -18,8 +18,8 @@ from typing import IO, Any, TextIO
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
-from bot.core.model import Digest, Vocabulary
-from bot.core.schedule import parse_timezone
+from bot.core.model import Digest, Filter, Vocabulary
+from bot.core.schedule import parse_schedule, parse_timezone
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner, platform_renderers
 from bot.delivery.retention import Pruner
@@ -30,6 +30,7 @@ from bot.platforms.console import ConsolePlatform
 from bot.platforms.starter import Starter
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
+from bot.store.broadcasts import BroadcastRow
 from bot.store.db import Store, StoreError
 from bot.store.lock import ProcessLock
 from bot.store.retry import Backoff, retrying
@@ -62,12 +63,7 @@ class App:
     async def start(self) -> None:
         settings = self.settings
         self.store = store = await Store.open(settings.database)
-        await store.sync_broadcasts(
-            settings.broadcasts,
-            self.vocabulary,
-            default_timezone=settings.timezone,
-            default_language=settings.language,
-        )
+        await store.sync_broadcasts(_broadcast_rows(settings, self.vocabulary))
         renderers = platform_renderers(self._render_preferences())
         self.service = CommandService(
             store,
@@ -272,3 +268,47 @@ def run_app(settings: Settings) -> int:
         return 0
     finally:
         lock.release()
+
+
+def _broadcast_rows(settings: Settings, vocabulary: Vocabulary) -> list[BroadcastRow]:
+    """The config's broadcasts as the store takes them; raises ValueError naming `broadcasts.N...`."""
+    rows: list[BroadcastRow] = []
+    for index, broadcast in enumerate(settings.broadcasts):
+        where = f"broadcasts.{index}"
+        ids: set[str] = set()
+        for name in broadcast.categories:
+            category = vocabulary.resolve(name)
+            if category is None:
+                raise ValueError(f"{where}.categories: unknown category {name!r}")
+            ids.add(category.id)
+        try:
+            schedule = str(parse_schedule(broadcast.schedule))
+            zone = parse_timezone(broadcast.timezone or settings.timezone).key
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        rows.append(
+            BroadcastRow(
+                platform=broadcast.platform,
+                chat_id=broadcast.chat,
+                thread_id=broadcast.thread,
+                kind=_broadcast_kind(broadcast.platform, broadcast.chat),
+                filter=Filter(frozenset(ids), tuple(broadcast.include), tuple(broadcast.exclude)),
+                schedule=schedule,
+                timezone=zone,
+                language=broadcast.language or settings.language,
+            )
+        )
+    return rows
+
+
+def _broadcast_kind(platform: str, chat: str) -> str:
+    """Best guess for a config broadcast's chat kind; an existing row keeps what the platform told us.
+
+    Telegram private chats have positive ids; anything else may be a group, where the stricter
+    per-group rate limit must apply, so the guess errs on that side.
+    """
+    if platform == "discord":
+        return "guild_channel"
+    if platform == "console":
+        return "console"
+    return "private" if chat.isdigit() else "group"

@@ -21,11 +21,12 @@ from test_planner import VOCABULARY, Crash, SpyRenderer
 from test_ratelimit import ManualClock
 from test_store import incoming, make_digest
 
-from bot.config import Broadcast
+from bot.core.model import Filter
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Migrated, RetryAfter, Transient
 from bot.delivery.planner import Planner
 from bot.delivery.scheduler import FAILED_RETRY, Scheduler
+from bot.store.broadcasts import BroadcastRow
 from bot.store.db import Store
 
 START = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)  # two hours before the 08:00 UTC slot used below
@@ -38,7 +39,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as opened:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
         yield opened
 
 
@@ -166,13 +167,18 @@ async def test_a_subscription_created_during_a_fan_out_still_gets_that_digest(
     assert _texts(store, sub) == ["d1"]
 
 
+def _broadcast(schedule: str) -> BroadcastRow:
+    """The config's broadcast to private chat 42, as config loading hands it to the store."""
+    return BroadcastRow("telegram", "42", None, "private", Filter(), schedule, "UTC", "zh")
+
+
 async def test_a_config_broadcast_switched_to_at_does_not_repeat_what_it_got_instantly(
     store: Store, clock: ManualClock
 ) -> None:
-    [sub] = await store.sync_broadcasts([Broadcast(platform="telegram", chat="42")], VOCABULARY)
+    [sub] = await store.sync_broadcasts([_broadcast("instant")])
     await _record(store, "d1")
     await _planner(store, clock).plan_pending()
-    await store.sync_broadcasts([Broadcast(platform="telegram", chat="42", schedule="at 08:00")], VOCABULARY)
+    await store.sync_broadcasts([_broadcast("at 08:00")])
     await _record(store, "d2")
     await _planner(store, clock).plan_pending()
     await clock.advance(2 * 3600)
@@ -183,10 +189,10 @@ async def test_a_config_broadcast_switched_to_at_does_not_repeat_what_it_got_ins
 async def test_a_broadcast_removed_from_the_config_drops_its_unsent_messages(
     store: Store, clock: ManualClock
 ) -> None:
-    await store.sync_broadcasts([Broadcast(platform="telegram", chat="42")], VOCABULARY)
+    await store.sync_broadcasts([_broadcast("instant")])
     await _record(store, "d1")
     await _planner(store, clock).plan_pending()  # queued, then the bot restarts with a new config
-    await store.sync_broadcasts([], VOCABULARY)
+    await store.sync_broadcasts([])
     [row] = ledger(store).values()
     assert row["state"] == "skipped" and row["last_error"] == "unsubscribed: removed from config"
     assert await store.claim_due(clock.now() + timedelta(days=1), 10, ["telegram"]) == []

@@ -24,8 +24,9 @@ from bot.core.errors import DigestError
 from bot.delivery.config import RetentionConfig
 from bot.delivery.retention import Pruner
 from bot.sources.base import Incoming
-from bot.store.db import Store, load_migrations
+from bot.store.db import Store
 from bot.store.digests import encode_digest
+from bot.store.schema import load_migrations
 
 STAMP = "2025.06.01.08"
 

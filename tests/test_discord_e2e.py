@@ -679,7 +679,7 @@ async def test_a_post_whose_answer_is_lost_is_not_sent_again(world: World) -> No
     await engine.drain(horizon=0.5)  # a retry (backoff 25-50 ms) would fall well inside this
     posts = [p for p in world.fake.posted if p.channel_id == world.news.id]
     assert len(posts) == 1
-    stats = await world.store.stats(world.store.clock())
+    stats = await world.store.stats(world.store.clock.now())
     assert stats["deliveries_24h"] == {"uncertain": 1}
     await record(world.store, 2)
     await Planner(world.store, VOCABULARY).plan_pending()

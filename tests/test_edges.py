@@ -27,8 +27,9 @@ from bot.delivery import engine as engine_module
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import RetryAfter, Uncertain
 from bot.delivery.planner import platform_renderers
-from bot.store.db import Store, load_migrations
+from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
+from bot.store.schema import load_migrations
 from bot.store.subscriptions import Subscription
 
 HOUR = 3600.0
@@ -41,7 +42,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as opened:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
         yield opened
 
 
@@ -68,7 +69,7 @@ async def queue(store: Store, sub: Subscription, unit: str, due_at: datetime, *,
         due_at,
     )
     async with store.transaction() as tx:
-        await tx.deliveries.add([row], store.clock())
+        await tx.deliveries.add([row], store.clock.now())
 
 
 # -- unknown outcomes ------------------------------------------------------------------------------
@@ -215,10 +216,10 @@ async def test_stats_count_uncertain_and_expired_deliveries(tmp_path: Path) -> N
     async with await Store.open(tmp_path / "bot.db") as store:
         await store.record_incoming(incoming(make_digest()))
         subs = [await subscribe(store, str(chat)) for chat in range(4)]
-        long_ago = store.clock() - timedelta(days=2)
+        long_ago = store.clock.now() - timedelta(days=2)
         for sub in subs[:3]:
             await queue(store, sub, "old", long_ago)
-        await queue(store, subs[3], "new", store.clock())
+        await queue(store, subs[3], "new", store.clock.now())
         sender = FakeSender(script={"3": [Uncertain("read timeout")]})
         engine = DeliveryEngine(store, {"telegram": sender}, {}, CONFIG, SystemClock(), rng=random.Random(1))
         await engine.drain(horizon=0)
@@ -248,10 +249,10 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " INSERT INTO deliveries SELECT * FROM old; DROP TABLE old; PRAGMA user_version = 3;"
         )
     async with await Store.open(path) as store:
-        [row] = await store.claim_due(store.clock() + timedelta(days=1), 10, ["telegram"])
+        [row] = await store.claim_due(store.clock.now() + timedelta(days=1), 10, ["telegram"])
         assert row.retry_wait == 0.0
-        assert await store.mark_sending(row.id, store.clock())
-        await store.mark_uncertain(row.id, "read timeout", store.clock())
+        assert await store.mark_sending(row.id, store.clock.now())
+        await store.mark_uncertain(row.id, "read timeout", store.clock.now())
     with closing(sqlite3.connect(path)) as raw:
         assert raw.execute("SELECT state, due_at FROM deliveries").fetchall() == [("uncertain", before)]
         assert raw.execute("PRAGMA user_version").fetchone()[0] == load_migrations()[-1].version

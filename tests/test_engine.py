@@ -76,7 +76,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as opened:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
         yield opened
 
 
@@ -89,7 +89,7 @@ async def plan(store: Store, chats: list[str], *, parts: int = 2, kind: str = "p
             "telegram", chat, None, kind=kind, title=chat, created_by="u", language="zh", timezone="UTC"
         )
         ids[chat] = sub.id
-    clock = ManualClock(store.clock())  # rows become due at the store's "now"
+    clock = ManualClock(store.clock.now())  # rows become due at the store's "now"
     await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(parts)}, clock=clock).plan_pending()
     return ids
 

@@ -54,7 +54,7 @@ class SpyRenderer:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=lambda: NOW) as opened:
+    async with await Store.open(tmp_path / "bot.db", clock=AutoClock(NOW)) as opened:
         yield opened
 
 

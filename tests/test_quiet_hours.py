@@ -76,7 +76,7 @@ async def test_a_retry_falling_inside_quiet_hours_waits_for_their_end(
     tmp_path: Path, start: datetime, outcome: Outcome, wait: float
 ) -> None:
     clock = ManualClock(start)
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as store:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as store:
         await _quiet_chat(store, "1")
         sender = FakeSender(script={"1": [outcome]})
         engine = engine_for(store, sender, clock)
@@ -93,7 +93,7 @@ async def test_a_retry_falling_inside_quiet_hours_waits_for_their_end(
 
 async def test_a_row_deferred_for_a_rate_limit_into_quiet_hours_waits_for_their_end(tmp_path: Path) -> None:
     clock = ManualClock(at(21, 59, 58))
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as store:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as store:
         await _quiet_chat(store, "-5", kind="supergroup")
         telegram = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
         sender = FakeSender()
@@ -109,7 +109,7 @@ async def test_a_row_deferred_for_a_rate_limit_into_quiet_hours_waits_for_their_
 async def test_rows_due_before_quiet_hours_began_wait_and_keep_their_order(tmp_path: Path) -> None:
     """A backlog that runs into the night, or quiet hours set after the rows were planned."""
     clock = ManualClock(at(21, 0))
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as store:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as store:
         ids = await plan(store, ["quiet", "loud"], parts=2)
         await store.update_subscription(ids["quiet"], quiet="20:00-07:00")
         sender = FakeSender()
@@ -129,7 +129,7 @@ async def test_a_scheduled_post_inside_quiet_hours_goes_out_when_they_end(tmp_pa
     # 07:00 in New York on 2025-03-08; the post is due at 23:00 EST, quiet hours end at 07:00 EDT
     # the next morning (DST began at 02:00 in between).
     clock = ManualClock(datetime(2025, 3, 8, 12, 0, tzinfo=UTC))
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as store:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as store:
         sub = await _scheduled(store, schedule="at 23:00", quiet=QUIET)
         await _publish(store, "d1")
         await clock.advance(16 * 3600)  # 23:00 EST = 04:00 UTC

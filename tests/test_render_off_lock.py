@@ -69,7 +69,7 @@ class Gate:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=lambda: NOW) as opened:
+    async with await Store.open(tmp_path / "bot.db", clock=ManualClock(NOW)) as opened:
         yield opened
 
 

@@ -22,8 +22,9 @@ from bot.core.model import Digest, Item, Span
 from bot.delivery.config import RetentionConfig
 from bot.delivery.retention import ROWS_PER_BATCH, Pruner
 from bot.sources.base import Incoming
-from bot.store.db import Store, load_migrations
+from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
+from bot.store.schema import load_migrations
 from bot.store.subscriptions import Subscription
 
 DAY = 86_400
@@ -155,7 +156,7 @@ async def queue(
     store: Store, sub: Subscription, unit: str, *, seq: int = 1, text: str | None = None, parts: int = 1
 ) -> list[int]:
     """Ledger rows as the planner writes them; returns their ids."""
-    now = store.clock()
+    now = store.clock.now()
     new = [
         NewDelivery(
             sub.id,
@@ -182,7 +183,7 @@ async def queue(
 
 async def finish(store: Store, delivery_id: int, state: str) -> None:
     """Move a pending row through the engine's own store calls to `state`."""
-    now = store.clock()
+    now = store.clock.now()
     if state == "pending":
         return
     assert await store.mark_sending(delivery_id, now)
@@ -206,7 +207,9 @@ async def test_finished_deliveries_older_than_the_limit_go_unfinished_ones_stay(
     await store.record_incoming(incoming(make_digest()))
     expired_sub = await subscribe(store, "3")
     await queue(store, expired_sub, "old-expired")
-    expired = await store.expire_stale(store.clock() + timedelta(seconds=1), "expired", store.clock(), 10)
+    expired = await store.expire_stale(
+        store.clock.now() + timedelta(seconds=1), "expired", store.clock.now(), 10
+    )
     assert expired.counts == {(1, "telegram"): 1}
     sub = await subscribe(store, "1")
     for state in ("sent", "failed", "interrupted", "uncertain", "pending", "sending"):
@@ -287,7 +290,7 @@ async def test_payload_bodies_are_dropped_after_the_limit_and_come_back_when_nee
     # the same rendering needed again: the body is written back and sent as it was
     sub = await subscribe(store, "3")
     await queue(store, sub, "again", text="finished long ago")
-    claimed = [d for d in await store.claim_due(clock(), 10, ["telegram"]) if d.unit == "again"]
+    claimed = [d for d in await store.claim_due(clock.now(), 10, ["telegram"]) if d.unit == "again"]
     assert [d.payload for d in claimed] == [{"text": "finished long ago"}]
 
 

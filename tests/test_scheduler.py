@@ -32,7 +32,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock.now) as opened:
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
         yield opened
 
 

@@ -16,21 +16,28 @@ from app_helpers import latest_digest
 from bot.core.errors import DigestError
 from bot.core.model import Digest, Item, Span
 from bot.sources.base import Incoming
-from bot.store.db import Store, StoreError, load_migrations, split_statements
+from bot.store.db import Store, StoreError
 from bot.store.deliveries import NewDelivery, StoredPayload
+from bot.store.schema import load_migrations, split_statements
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class StepClock:
-    """A settable wall clock for the store (the store only needs `now`)."""
+    """A settable wall clock for the store (the store only reads `now`; nothing here sleeps)."""
 
     def __init__(self, start: datetime = T0) -> None:
         self.current = start
 
-    def __call__(self) -> datetime:
+    def now(self) -> datetime:
         return self.current
+
+    def monotonic(self) -> float:
+        return (self.current - T0).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)

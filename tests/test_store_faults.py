@@ -111,12 +111,12 @@ class StoreTime(SystemClock):
         self._store = store
 
     def now(self) -> datetime:
-        return self._store.clock()
+        return self._store.clock.now()
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=ManualClock().now) as opened:
+    async with await Store.open(tmp_path / "bot.db", clock=ManualClock()) as opened:
         yield opened
 
 
@@ -233,7 +233,7 @@ async def test_the_scheduler_waits_out_a_failing_store_without_tracebacks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = ManualClock(START)
-    async with await Store.open(tmp_path / "scheduled.db", clock=clock.now) as store:
+    async with await Store.open(tmp_path / "scheduled.db", clock=clock) as store:
         sub, _ = await store.subscribe(
             "telegram", "7", None, kind="private", title="", created_by=None, language="en", timezone="UTC"
         )

@@ -69,7 +69,7 @@ async def test_a_lost_answer_leaves_exactly_one_copy_and_an_uncertain_row(tmp_pa
             )
             await engine.drain(horizon=2.0)  # a retry (backoff 25-50 ms) would fall well inside this
             await asyncio.sleep(SLOW)  # the fake's held answer, and anything sent after it, is in
-            stats = await store.stats(store.clock())
+            stats = await store.stats(store.clock.now())
         assert len(fake.sent_to(CHAT)) == 1
         assert len(fake.calls("sendmessage")) == 1
         assert stats["deliveries_24h"] == {"uncertain": 1}

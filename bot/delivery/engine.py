@@ -490,7 +490,8 @@ class DeliveryEngine:
                     await self._store.fail_delivery(row.id, f"chat keeps migrating (now {new_chat_id})", now)
                     self._tally.failed += 1
                     return False
-                await self._store.migrate_chat(row.platform, attempt.target.chat_id, new_chat_id)
+                kind = "supergroup" if attempt.target.kind == "group" else attempt.target.kind
+                await self._store.migrate_chat(row.platform, attempt.target.chat_id, new_chat_id, kind)
                 # Moved by this call or by a concurrent send to another topic of the same chat;
                 # otherwise the new chat has its own subscription (or the answer made no sense).
                 sub = await self._store.get_subscription_by_id(row.subscription_id)
@@ -500,7 +501,6 @@ class DeliveryEngine:
                     )
                     self._tally.failed += 1
                     return False
-                kind = "supergroup" if attempt.target.kind == "group" else attempt.target.kind
                 attempt.target = replace(attempt.target, chat_id=new_chat_id, kind=kind)
                 attempt.migrations += 1
                 return True

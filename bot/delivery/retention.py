@@ -87,7 +87,7 @@ class Pruner:
     async def prune(self) -> PruneReport:
         """One pass over every rule, then a WAL checkpoint; logs what it removed."""
         started = time.monotonic()
-        now = self._store.clock()
+        now = self._store.clock.now()
         keep = self._settings.digest_versions
         deliveries_before = now - timedelta(days=self._settings.deliveries_days)
         bodies_before = now - timedelta(days=self._settings.payloads_days)

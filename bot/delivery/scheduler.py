@@ -175,7 +175,7 @@ class Scheduler:
 
     async def _fire(self, sub: Subscription, now: datetime) -> int:
         """One scheduled post. A subscription that was switched to instant gets one last catch-up
-        post here, limited to digests whose fan-out will not reach it (see SubscriptionRepo._reschedule).
+        post here, limited to digests whose fan-out will not reach it (see SubscriptionRepo.reschedule).
 
         The post is rendered first; the writing transaction reads it again and renders afresh (with
         the lock released) when the digests or the subscription's settings changed meanwhile.

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
 from bot.core.codec import CodecError, digest_from_dict, digest_to_dict
 from bot.core.errors import DigestError
 from bot.core.model import Digest
-from bot.store.times import from_db, to_db
+from bot.store.times import to_db
 
 if TYPE_CHECKING:
     from bot.sources.base import Incoming
@@ -89,10 +89,12 @@ class DigestRepo:
             )
             log.warning("digest rejected: %s", result)
             return RecordResult("error", source, key, seq=seq, error=result)
-        known = await self._conn.execute_fetchall(
-            "SELECT seq, source, content_hash, revision_of FROM digests"
-            " WHERE scope = ? AND digest_id = ? AND status = 'ok' ORDER BY seq",
-            (scope, result.id),
+        known = list(
+            await self._conn.execute_fetchall(
+                "SELECT seq, source, content_hash, revision_of FROM digests"
+                " WHERE scope = ? AND digest_id = ? AND status = 'ok' ORDER BY seq",
+                (scope, result.id),
+            )
         )
         if any(row["content_hash"] == content_hash for row in known):
             return RecordResult("duplicate", source, key, digest=result)
@@ -143,17 +145,6 @@ class DigestRepo:
         cursor = await self._conn.execute(sql, params)
         return int(cursor.lastrowid or 0)
 
-    async def source_known(self, source: str) -> bool:
-        """Whether anything of this source was ever stored (a new feed's first poll is history)."""
-        return await self._exists("SELECT 1 FROM digests WHERE source = ? LIMIT 1", (source,))
-
-    async def latest_seq(self) -> int | None:
-        """The newest ok digest (a changed digest's new version included): what /latest shows."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT seq FROM digests WHERE status = 'ok' ORDER BY seq DESC LIMIT 1"
-        )
-        return next(iter(rows))[0] if rows else None
-
     async def to_plan(self) -> list[int]:
         rows = await self._conn.execute_fetchall(
             "SELECT seq FROM digests WHERE plan_state = 'pending' ORDER BY seq"
@@ -198,29 +189,3 @@ class DigestRepo:
             (after_seq, upto_seq, subscription_id, limit),
         )
         return [(row[0], row[1]) for row in reversed(list(rows))]
-
-    async def models(self, seqs: Collection[int]) -> dict[int, str]:
-        """Stored ok digests' encoded models by seq (missing or broken seqs are simply absent):
-        callers holding the store's lock decode them after releasing it (Store.load_digests)."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT seq, model FROM digests WHERE status = 'ok' AND seq IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(seqs)),),
-        )
-        return {row["seq"]: row["model"] for row in rows}
-
-    async def last_info(self) -> dict[str, Any] | None:
-        rows = await self._conn.execute_fetchall(
-            "SELECT seq, digest_id, source, stored_at, planned_at, model FROM digests"
-            " WHERE status = 'ok' AND revision_of IS NULL ORDER BY seq DESC LIMIT 1"
-        )
-        if not rows:
-            return None
-        row = next(iter(rows))
-        return {
-            "seq": row["seq"],
-            "id": row["digest_id"],
-            "title": decode_digest(row["model"]).title,
-            "source": row["source"],
-            "stored_at": from_db(row["stored_at"]),
-            "planned_at": from_db(row["planned_at"]),
-        }

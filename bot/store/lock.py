@@ -14,7 +14,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from bot.store.db import StoreError
+from bot.store.errors import StoreError
 
 
 class DatabaseLocked(StoreError):

@@ -99,10 +99,12 @@ class RetentionRepo:
     ) -> Batch[tuple[str, int]]:
         """Finished rows last updated before `before`, looking at `limit` rows after `after`
         (updated_at, id): rows that must stay are stepped over instead of being looked at again."""
-        window = await self._conn.execute_fetchall(
-            "SELECT updated_at, id FROM deliveries WHERE updated_at < ? AND (updated_at, id) > (?, ?)"
-            " ORDER BY updated_at, id LIMIT ?",
-            (to_db(before), *after, limit),
+        window = list(
+            await self._conn.execute_fetchall(
+                "SELECT updated_at, id FROM deliveries WHERE updated_at < ? AND (updated_at, id) > (?, ?)"
+                " ORDER BY updated_at, id LIMIT ?",
+                (to_db(before), *after, limit),
+            )
         )
         if not window:
             return Batch(0, None)

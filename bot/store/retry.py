@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.store.db import StoreUnavailable
+from bot.store.errors import StoreUnavailable
 
 T = TypeVar("T")
 

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import aiosqlite
 
 from bot.core.codec import filter_from_dict, filter_to_dict
-from bot.core.model import Filter, Vocabulary
+from bot.core.model import Filter
 from bot.core.schedule import QuietHours, next_due, parse_schedule, parse_timezone
 from bot.store.digests import DigestRepo
 from bot.store.times import from_db, to_db
 
-KINDS = frozenset({"private", "group", "supergroup", "channel", "guild_channel", "forum", "dm", "console"})
 LANGUAGES = frozenset({"zh", "en"})
-_UNSET: Any = object()
 _BEYOND_ANY_ID = 2**63 - 1
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+_INSERT = (
+    "INSERT OR IGNORE INTO subscriptions (platform, chat_id, thread_id, kind, title, filter, schedule,"
+    " timezone, language, quiet, status, created_by, origin, next_due_at, schedule_seq, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,8 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class NewSubscription:
-    """One row for `insert_many` (bulk imports, benchmarks); validated like `subscribe`."""
+    """One subscription to create: by /subscribe, from the config's broadcasts, or in bulk
+    (imports, benchmarks); every one is validated and written by `SubscriptionRepo.insert_many`."""
 
     platform: str
     chat_id: str
@@ -66,6 +73,7 @@ class NewSubscription:
     language: str = "zh"
     quiet: str | None = None
     created_by: str | None = None
+    origin: str = "user"
 
 
 class Recipient(NamedTuple):
@@ -86,7 +94,7 @@ def encode_filter(filter: Filter) -> str:
     return json.dumps(filter_to_dict(filter), ensure_ascii=False, separators=(",", ":"))
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def subscription_of(row: sqlite3.Row) -> Subscription:
     return Subscription(
         id=row["id"],
         platform=row["platform"],
@@ -110,37 +118,73 @@ def _subscription(row: sqlite3.Row) -> Subscription:
     )
 
 
-def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"unknown chat kind {kind!r}: expected one of {', '.join(sorted(KINDS))}")
-    return kind
-
-
-def _check_language(language: str) -> str:
+def check_language(language: str) -> str:
+    """The product speaks zh and en; anything else is refused wherever a language is stored."""
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}: expected zh or en")
     return language
 
 
-def _normal_schedule(text: str) -> str:
+def zone_key(name: str) -> str:
+    return parse_timezone(name).key
+
+
+def normal_schedule(text: str) -> str:
     return str(parse_schedule(text))
 
 
-def _first_due(schedule: str, timezone: str, now: datetime) -> datetime | None:
-    return next_due(parse_schedule(schedule), now, parse_timezone(timezone))
+def normal_quiet(text: str | None) -> str | None:
+    return None if text is None else str(QuietHours.parse(text))
 
 
-def broadcast_kind(platform: str, chat: str) -> str:
-    """Best guess for a config broadcast's chat kind; an existing row keeps what the platform told us.
+def first_due(schedule: str, timezone: str, now: datetime) -> str | None:
+    """The stored next due instant of a schedule starting now (None for instant)."""
+    return db_or_none(next_due(parse_schedule(schedule), now, parse_timezone(timezone)))
 
-    Telegram private chats have positive ids; anything else may be a group, where the stricter
-    per-group rate limit must apply, so the guess errs on that side.
-    """
-    if platform == "discord":
-        return "guild_channel"
-    if platform == "console":
-        return "console"
-    return "private" if chat.isdigit() else "group"
+
+def db_or_none(value: datetime | None) -> str | None:
+    return None if value is None else to_db(value)
+
+
+class _Rows:
+    """Insert rows of one batch; each distinct setting is validated once, so importing many rows
+    costs little more than the inserts themselves."""
+
+    def __init__(self, now: datetime, schedule_seq: int) -> None:
+        self._now = now
+        self._stamp = to_db(now)
+        self._schedule_seq = schedule_seq
+        self._seen: dict[tuple[str, Hashable], Any] = {}
+
+    def _once(self, what: str, key: K, compute: Callable[[K], V]) -> V:
+        if (what, key) not in self._seen:
+            self._seen[what, key] = compute(key)
+        result: V = self._seen[what, key]
+        return result
+
+    def build(self, sub: NewSubscription) -> tuple[Any, ...]:
+        zone = self._once("zone", sub.timezone, zone_key)
+        schedule = self._once("schedule", sub.schedule, normal_schedule)
+        due = self._once("due", (schedule, zone), lambda key: first_due(*key, self._now))
+        quiet = self._once("quiet", sub.quiet, normal_quiet)
+        return (
+            sub.platform,
+            sub.chat_id,
+            sub.thread_id or "",
+            sub.kind,
+            sub.title,
+            encode_filter(sub.filter),
+            schedule,
+            zone,
+            self._once("language", sub.language, check_language),
+            quiet,
+            sub.created_by,
+            sub.origin,
+            due,
+            self._schedule_seq,
+            self._stamp,
+            self._stamp,
+        )
 
 
 class SubscriptionRepo:
@@ -151,7 +195,7 @@ class SubscriptionRepo:
 
     async def _one(self, sql: str, params: Iterable[Any]) -> Subscription | None:
         rows = await self._conn.execute_fetchall(sql, tuple(params))
-        return _subscription(next(iter(rows))) if rows else None
+        return subscription_of(next(iter(rows))) if rows else None
 
     async def get(self, platform: str, chat_id: str, thread_id: str | None) -> Subscription | None:
         return await self._one(
@@ -168,79 +212,42 @@ class SubscriptionRepo:
             raise KeyError(f"no subscription with id {subscription_id}")
         return sub
 
-    async def _max_digest_seq(self) -> int:
-        rows = await self._conn.execute_fetchall("SELECT ifnull(max(seq), 0) FROM digests")
-        return int(next(iter(rows))[0])
+    async def insert_many(self, subscriptions: Iterable[NewSubscription], now: datetime) -> int:
+        """Create active subscriptions (chats already subscribed are left alone); returns how many
+        were new. The table's one INSERT: a new row gets what is published from now on, plus the
+        digests whose fan-out is still under way (its id is beyond every fan-out cursor)."""
+        builder = _Rows(now, await self.fanout_floor(_BEYOND_ANY_ID, 0))
+        rows = [builder.build(sub) for sub in subscriptions]
+        before = self._conn.total_changes
+        await self._conn.executemany(_INSERT, rows)
+        return self._conn.total_changes - before
 
-    async def _set(self, subscription_id: int, now: datetime, **columns: Any) -> None:
+    async def create(self, sub: NewSubscription, now: datetime) -> Subscription:
+        """One new subscription, read back; its chat and thread must not be subscribed yet."""
+        await self.insert_many([sub], now)
+        created = await self.get(sub.platform, sub.chat_id, sub.thread_id)
+        if created is None:
+            raise KeyError(f"subscription of {sub.platform} chat {sub.chat_id} was not created")
+        return created
+
+    async def set(self, subscription_id: int, now: datetime, **columns: Any) -> None:
+        """Write the given columns (and updated_at) of one subscription."""
         assignments = ", ".join(f"{name} = ?" for name in columns)
         await self._conn.execute(
             f"UPDATE subscriptions SET {assignments}, updated_at = ? WHERE id = ?",
             (*columns.values(), to_db(now), subscription_id),
         )
 
-    async def subscribe(
-        self,
-        platform: str,
-        chat_id: str,
-        thread_id: str | None,
-        *,
-        kind: str,
-        title: str,
-        created_by: str | None,
-        language: str,
-        timezone: str,
-        categories: frozenset[str] | None,
-        now: datetime,
-    ) -> tuple[Subscription, bool]:
-        """Create, or re-activate keeping the old settings; given categories replace the old ones."""
-        _check_kind(kind)
-        existing = await self.get(platform, chat_id, thread_id)
-        if existing is None:
-            _check_language(language)
-            zone = parse_timezone(timezone).key
-            cursor = await self._conn.execute(
-                "INSERT INTO subscriptions (platform, chat_id, thread_id, kind, title, filter, timezone,"
-                " language, status, created_by, origin, schedule_seq, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 'user', ?, ?, ?)",
-                (
-                    platform,
-                    chat_id,
-                    thread_id or "",
-                    kind,
-                    title,
-                    encode_filter(Filter(categories=categories or frozenset())),
-                    zone,
-                    language,
-                    created_by,
-                    await self._starting_seq(),
-                    to_db(now),
-                    to_db(now),
-                ),
-            )
-            return await self.require(cursor.lastrowid or 0), True
-        changes: dict[str, Any] = {"kind": kind, "title": title}
-        if created_by is not None:
-            changes["created_by"] = created_by
-        if categories is not None:
-            changes["filter"] = encode_filter(
-                Filter(categories, existing.filter.include, existing.filter.exclude)
-            )
-        await self._set(existing.id, now, **changes)
-        if existing.status != "active":
-            await self._activate(existing, now)
-        return await self.require(existing.id), False
-
-    async def _activate(self, sub: Subscription, now: datetime) -> None:
+    async def activate(self, sub: Subscription, now: datetime) -> None:
         """Back to active without a backlog: only digests from now on (and any fan-out still under
         way, which reaches it now) are delivered; nothing published while it was inactive."""
-        await self._set(
+        await self.set(
             sub.id,
             now,
             status="active",
             paused_reason=None,
             paused_at=None,
-            next_due_at=_db_or_none(_first_due(sub.schedule, sub.timezone, now)),
+            next_due_at=first_due(sub.schedule, sub.timezone, now),
             schedule_seq=await self.fanout_floor(sub.id, await self.schedule_seq(sub.id)),
         )
 
@@ -256,44 +263,7 @@ class SubscriptionRepo:
             (status, reason, to_db(now) if status == "paused" else None, to_db(now), subscription_id, status),
         )
 
-    async def resume(self, subscription_id: int, now: datetime) -> Subscription:
-        sub = await self.require(subscription_id)
-        if sub.status != "active":
-            await self._activate(sub, now)
-        return await self.require(subscription_id)
-
-    async def update(
-        self,
-        subscription_id: int,
-        now: datetime,
-        *,
-        filter: Filter | None = None,
-        schedule: str | None = None,
-        timezone: str | None = None,
-        language: str | None = None,
-        quiet: str | None = _UNSET,
-        title: str | None = None,
-    ) -> Subscription:
-        """Validate everything first (ValueError names the bad argument), then write in one statement."""
-        sub = await self.require(subscription_id)
-        changes: dict[str, Any] = {}
-        if filter is not None:
-            changes["filter"] = encode_filter(filter)
-        if language is not None:
-            changes["language"] = _check_language(language)
-        if title is not None:
-            changes["title"] = title
-        if quiet is not _UNSET:
-            changes["quiet"] = None if quiet is None else str(QuietHours.parse(quiet))
-        new_schedule = sub.schedule if schedule is None else _normal_schedule(schedule)
-        new_zone = sub.timezone if timezone is None else parse_timezone(timezone).key
-        if (new_schedule, new_zone) != (sub.schedule, sub.timezone):
-            changes.update(await self._reschedule(sub, new_schedule, new_zone, now))
-        if changes:
-            await self._set(subscription_id, now, **changes)
-        return await self.require(subscription_id)
-
-    async def _reschedule(self, sub: Subscription, schedule: str, zone: str, now: datetime) -> dict[str, Any]:
+    async def reschedule(self, sub: Subscription, schedule: str, zone: str, now: datetime) -> dict[str, Any]:
         """Columns for a new schedule or time zone, so that switching loses and repeats nothing.
 
         instant -> at: digests whose fan-out has not reached this subscription yet (so never will)
@@ -304,7 +274,7 @@ class SubscriptionRepo:
         """
         changes: dict[str, Any] = {"schedule": schedule, "timezone": zone}
         if schedule != "instant":
-            changes["next_due_at"] = _db_or_none(_first_due(schedule, zone, now))
+            changes["next_due_at"] = first_due(schedule, zone, now)
             if sub.schedule == "instant" and sub.next_due_at is None:
                 changes["schedule_seq"] = await self.fanout_floor(sub.id, await self.schedule_seq(sub.id))
         elif sub.schedule != "instant":
@@ -328,17 +298,12 @@ class SubscriptionRepo:
             (subscription_id, above),
         )
         first = next(iter(rows))[0]
-        return max(above, first - 1 if first is not None else await self._max_digest_seq())
-
-    async def _starting_seq(self) -> int:
-        """schedule_seq of a new subscription: it gets what is published from now on, plus the
-        digests whose fan-out is still under way (its id is beyond every fan-out cursor)."""
-        return await self.fanout_floor(_BEYOND_ANY_ID, 0)
+        return max(above, first - 1 if first is not None else await DigestRepo(self._conn).max_seq())
 
     async def migrate_chat(
-        self, platform: str, old_chat_id: str, new_chat_id: str, now: datetime
+        self, platform: str, old_chat_id: str, new_chat_id: str, new_kind: str, now: datetime
     ) -> tuple[list[int], list[int]]:
-        """Move every subscription of a chat to its new id; returns (moved ids, retired ids).
+        """Move every subscription of a chat to its new id and kind; returns (moved ids, retired ids).
 
         When the new chat already has its own subscription for a thread, the old one is retired
         (unsubscribed) rather than merged, so the chat does not get each digest twice.
@@ -348,7 +313,7 @@ class SubscriptionRepo:
         if old_chat_id == new_chat_id:  # a confused platform answer; "moving" would retire the chat
             return moved, retired
         rows = await self._conn.execute_fetchall(
-            "SELECT id, thread_id, kind FROM subscriptions WHERE platform = ? AND chat_id = ?",
+            "SELECT id, thread_id FROM subscriptions WHERE platform = ? AND chat_id = ?",
             (platform, old_chat_id),
         )
         for row in rows:
@@ -356,8 +321,7 @@ class SubscriptionRepo:
                 await self.set_inactive(row["id"], "unsubscribed", f"chat migrated to {new_chat_id}", now)
                 retired.append(row["id"])
                 continue
-            kind = "supergroup" if row["kind"] == "group" else row["kind"]
-            await self._set(row["id"], now, chat_id=new_chat_id, kind=kind)
+            await self.set(row["id"], now, chat_id=new_chat_id, kind=new_kind)
             moved.append(row["id"])
         return moved, retired
 
@@ -369,142 +333,6 @@ class SubscriptionRepo:
             (platform, chat_id),
         )
         return [row["id"] for row in rows]
-
-    async def list_for_creator(self, platform: str, created_by: str) -> list[Subscription]:
-        rows = await self._conn.execute_fetchall(
-            "SELECT * FROM subscriptions WHERE platform = ? AND created_by = ? AND status != 'unsubscribed'"
-            " ORDER BY id",
-            (platform, created_by),
-        )
-        return [_subscription(row) for row in rows]
-
-    async def insert_many(self, subscriptions: Iterable[NewSubscription], now: datetime) -> int:
-        """Bulk-create active subscriptions (existing chats are left alone); returns how many were new.
-
-        Validation results are cached per distinct value, so importing many rows costs little more
-        than the inserts themselves.
-        """
-        schedule_seq, stamp = await self._starting_seq(), to_db(now)
-        zones: dict[str, str] = {}
-        schedules: dict[str, str] = {}
-        dues: dict[tuple[str, str], str | None] = {}
-        quiets: dict[str | None, str | None] = {None: None}
-        rows = []
-        for sub in subscriptions:
-            if sub.timezone not in zones:
-                zones[sub.timezone] = parse_timezone(sub.timezone).key
-            if sub.schedule not in schedules:
-                schedules[sub.schedule] = _normal_schedule(sub.schedule)
-            zone, schedule = zones[sub.timezone], schedules[sub.schedule]
-            if (schedule, zone) not in dues:
-                dues[schedule, zone] = _db_or_none(_first_due(schedule, zone, now))
-            if sub.quiet not in quiets:
-                quiets[sub.quiet] = str(QuietHours.parse(sub.quiet))
-            rows.append(
-                (
-                    sub.platform,
-                    sub.chat_id,
-                    sub.thread_id or "",
-                    _check_kind(sub.kind),
-                    sub.title,
-                    encode_filter(sub.filter),
-                    schedule,
-                    zone,
-                    _check_language(sub.language),
-                    quiets[sub.quiet],
-                    sub.created_by,
-                    dues[schedule, zone],
-                    schedule_seq,
-                    stamp,
-                    stamp,
-                )
-            )
-        before = self._conn.total_changes
-        await self._conn.executemany(
-            "INSERT OR IGNORE INTO subscriptions (platform, chat_id, thread_id, kind, title, filter,"
-            " schedule, timezone, language, quiet, status, created_by, origin, next_due_at, schedule_seq,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 'user', ?, ?, ?, ?)",
-            rows,
-        )
-        return self._conn.total_changes - before
-
-    async def sync_broadcasts(
-        self,
-        broadcasts: Iterable[Any],
-        vocabulary: Vocabulary,
-        *,
-        default_timezone: str,
-        default_language: str,
-        now: datetime,
-    ) -> list[Subscription]:
-        """Upsert the operator's broadcasts (origin=config); config rows no longer listed are unsubscribed.
-
-        A broadcast whose chat is paused (e.g. the bot was removed) stays paused: only an explicit
-        resume, or the chat coming back, should restart sending.
-        """
-        kept: list[Subscription] = []
-        for index, broadcast in enumerate(broadcasts):
-            where = f"broadcasts.{index}"
-            categories: set[str] = set()
-            for name in broadcast.categories:
-                category = vocabulary.resolve(name)
-                if category is None:
-                    raise ValueError(f"{where}.categories: unknown category {name!r}")
-                categories.add(category.id)
-            try:
-                schedule = _normal_schedule(broadcast.schedule)
-                zone = parse_timezone(broadcast.timezone or default_timezone).key
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from None
-            language = _check_language(broadcast.language or default_language)
-            settings = {
-                "filter": encode_filter(
-                    Filter(frozenset(categories), tuple(broadcast.include), tuple(broadcast.exclude))
-                ),
-                "schedule": schedule,
-                "timezone": zone,
-                "language": language,
-                "origin": "config",
-            }
-            existing = await self.get(broadcast.platform, broadcast.chat, broadcast.thread)
-            if existing is None:
-                cursor = await self._conn.execute(
-                    "INSERT INTO subscriptions (platform, chat_id, thread_id, kind, title, filter, schedule,"
-                    " timezone, language, status, origin, next_due_at, schedule_seq, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 'config', ?, ?, ?, ?)",
-                    (
-                        broadcast.platform,
-                        broadcast.chat,
-                        broadcast.thread or "",
-                        broadcast_kind(broadcast.platform, broadcast.chat),
-                        broadcast.chat,
-                        settings["filter"],
-                        schedule,
-                        zone,
-                        language,
-                        _db_or_none(_first_due(schedule, zone, now)),
-                        await self._starting_seq(),
-                        to_db(now),
-                        to_db(now),
-                    ),
-                )
-                kept.append(await self.require(cursor.lastrowid or 0))
-                continue
-            if (existing.schedule, existing.timezone) != (schedule, zone):
-                settings.update(await self._reschedule(existing, schedule, zone, now))
-            await self._set(existing.id, now, **settings)
-            if existing.status == "unsubscribed":
-                await self._activate(await self.require(existing.id), now)
-            kept.append(await self.require(existing.id))
-        keep_ids = json.dumps([sub.id for sub in kept])
-        await self._conn.execute(
-            "UPDATE subscriptions SET status = 'unsubscribed', paused_reason = 'removed from config',"
-            " paused_at = NULL, updated_at = ?"
-            " WHERE origin = 'config' AND status != 'unsubscribed'"
-            " AND id NOT IN (SELECT value FROM json_each(?))",
-            (to_db(now), keep_ids),
-        )
-        return kept
 
     async def instant_after(self, after_id: int, limit: int, digest_seq: int) -> list[Recipient]:
         """Active instant subscriptions in id order after `after_id`: one fan-out batch of digest
@@ -524,7 +352,7 @@ class SubscriptionRepo:
             " AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
             (to_db(now), limit),
         )
-        return [_subscription(row) for row in rows]
+        return [subscription_of(row) for row in rows]
 
     async def earliest_due(self) -> datetime | None:
         rows = await self._conn.execute_fetchall(
@@ -541,19 +369,4 @@ class SubscriptionRepo:
     async def advance_schedule(
         self, subscription_id: int, next_due_at: datetime | None, schedule_seq: int, now: datetime
     ) -> None:
-        await self._set(subscription_id, now, next_due_at=_db_or_none(next_due_at), schedule_seq=schedule_seq)
-
-    async def counts(self) -> dict[str, dict[str, dict[str, int]]]:
-        """platform -> kind -> status -> number of subscriptions."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT platform, kind, status, count(*) FROM subscriptions GROUP BY platform, kind, status"
-            " ORDER BY platform, kind, status"
-        )
-        result: dict[str, dict[str, dict[str, int]]] = {}
-        for platform, kind, status, count in rows:
-            result.setdefault(platform, {}).setdefault(kind, {})[status] = count
-        return result
-
-
-def _db_or_none(value: datetime | None) -> str | None:
-    return None if value is None else to_db(value)
+        await self.set(subscription_id, now, next_due_at=db_or_none(next_due_at), schedule_seq=schedule_seq)

@@ -1,0 +1,119 @@
+"""Reports for people: owner statistics (`digestbot stats`, /stats) and a chat's /status summary."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.store.database import Database
+from bot.store.digests import decode_digest
+from bot.store.times import from_db, to_db
+
+
+class ReportOps(Database):
+    """Read-only summaries of the whole database or of one subscription."""
+
+    async def stats(self, now: datetime) -> dict[str, Any]:
+        """Owner statistics: subscriptions by platform/kind/status, 24 h deliveries, the last fan-out,
+        and the database's size on disk."""
+        async with self.transaction(write=False) as tx:
+            conn = tx.conn
+            subscriptions = await _subscription_counts(conn)
+            deliveries = await _delivery_counts_since(conn, now - timedelta(days=1))
+            open_rows = await _open_count(conn)
+            last = await _last_digest(conn)
+            if last is not None:
+                last = {**last, **await _fanout(conn, last["seq"], last["stored_at"])}
+        return {
+            "subscriptions": subscriptions,
+            "deliveries_24h": deliveries,
+            "open": open_rows,
+            "last_digest": last,
+            "database_bytes": self.file_size(),
+        }
+
+    async def delivery_summary(self, subscription_id: int) -> dict[str, Any]:
+        """For /status: last_sent_at, pending (unsent rows), last_error and last_error_at."""
+        async with self.transaction(write=False) as tx:
+            rows = await tx.conn.execute_fetchall(
+                "SELECT max(sent_at),"
+                " sum(state IN ('pending', 'sending')) FROM deliveries WHERE subscription_id = ?",
+                (subscription_id,),
+            )
+            last_sent, pending = next(iter(rows))
+            errors = await tx.conn.execute_fetchall(
+                "SELECT last_error, updated_at FROM deliveries WHERE subscription_id = ? AND state = 'failed'"
+                " ORDER BY updated_at DESC LIMIT 1",
+                (subscription_id,),
+            )
+        error = next(iter(errors)) if errors else None
+        if error is not None and last_sent is not None and error["updated_at"] < last_sent:
+            error = None  # an old failure that later deliveries have made irrelevant
+        return {
+            "last_sent_at": from_db(last_sent),
+            "pending": pending or 0,
+            "last_error": error["last_error"] if error else None,
+            "last_error_at": from_db(error["updated_at"]) if error else None,
+        }
+
+
+async def _subscription_counts(conn: aiosqlite.Connection) -> dict[str, dict[str, dict[str, int]]]:
+    """platform -> kind -> status -> number of subscriptions."""
+    rows = await conn.execute_fetchall(
+        "SELECT platform, kind, status, count(*) FROM subscriptions GROUP BY platform, kind, status"
+        " ORDER BY platform, kind, status"
+    )
+    result: dict[str, dict[str, dict[str, int]]] = {}
+    for platform, kind, status, count in rows:
+        result.setdefault(platform, {}).setdefault(kind, {})[status] = count
+    return result
+
+
+async def _delivery_counts_since(conn: aiosqlite.Connection, since: datetime) -> dict[str, int]:
+    rows = await conn.execute_fetchall(
+        "SELECT state, count(*) FROM deliveries WHERE updated_at >= ? GROUP BY state ORDER BY state",
+        (to_db(since),),
+    )
+    return {state: count for state, count in rows}
+
+
+async def _open_count(conn: aiosqlite.Connection) -> int:
+    rows = await conn.execute_fetchall(
+        "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
+    )
+    return int(next(iter(rows))[0])
+
+
+async def _last_digest(conn: aiosqlite.Connection) -> dict[str, Any] | None:
+    rows = await conn.execute_fetchall(
+        "SELECT seq, digest_id, source, stored_at, planned_at, model FROM digests"
+        " WHERE status = 'ok' AND revision_of IS NULL ORDER BY seq DESC LIMIT 1"
+    )
+    if not rows:
+        return None
+    row = next(iter(rows))
+    return {
+        "seq": row["seq"],
+        "id": row["digest_id"],
+        "title": decode_digest(row["model"]).title,
+        "source": row["source"],
+        "stored_at": from_db(row["stored_at"]),
+        "planned_at": from_db(row["planned_at"]),
+    }
+
+
+async def _fanout(conn: aiosqlite.Connection, digest_seq: int, stored_at: datetime) -> dict[str, Any]:
+    """Progress of one digest's instant fan-out: rows by state, and once none is open any more, the
+    seconds from storing the digest to its last send."""
+    rows = await conn.execute_fetchall(
+        "SELECT state, count(*), max(sent_at) FROM deliveries WHERE digest_seq = ? AND unit = ?"
+        " GROUP BY state",
+        (digest_seq, f"d{digest_seq}"),
+    )
+    states: dict[str, int] = {state: count for state, count, _ in rows}
+    last_sent = from_db(max((sent for _, _, sent in rows if sent), default=None))
+    done = not states.get("pending") and not states.get("sending")
+    seconds = round((last_sent - stored_at).total_seconds(), 3) if done and last_sent else None
+    return {"deliveries": states, "fanout_seconds": seconds}
