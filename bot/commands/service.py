@@ -17,7 +17,6 @@ from bot.commands.messages import text
 from bot.commands.model import CategoryPicker, ChatRef, Command, PickerOption, Reply
 from bot.core.model import Filter, Vocabulary
 from bot.core.schedule import QuietHours, parse_schedule, parse_timezone
-from bot.delivery.planner import platform_renderers
 from bot.logs import redact
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable
@@ -43,16 +42,12 @@ class CommandService:
         default_language: str = "zh",
         default_timezone: str = "UTC",
         on_change: Callable[[], None] | None = None,
-        renderers: Mapping[str, Renderer] | None = None,
+        renderers: Mapping[str, Renderer],
         secrets: Iterable[str] = (),
     ) -> None:
         self.store = store
         self._secrets = tuple(secrets)
-        self._latest = LatestRenderer(
-            store,
-            vocabulary,
-            platform_renderers() if renderers is None else renderers,
-        )
+        self._latest = LatestRenderer(store, vocabulary, renderers)
         self.vocabulary = vocabulary
         self.default_language = default_language
         self.default_timezone = default_timezone

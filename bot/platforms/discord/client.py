@@ -27,12 +27,12 @@ from discord.http import Route
 
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
-from bot.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
 from bot.logs import redact
 from bot.platforms.base import PlatformStartError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.channels import PLATFORM, chat_kind, chat_ref
 from bot.platforms.discord.commands import all_commands
+from bot.platforms.discord.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
 from bot.platforms.discord.permissions import invite_url
 from bot.platforms.discord.sender import DiscordSender
 from bot.platforms.discord.texts import text

@@ -30,7 +30,7 @@ from bot.delivery.outcome import (
     Uncertain,
 )
 from bot.platforms.discord.channels import FORUM, PLATFORM
-from bot.render.discord import plain_discord
+from bot.platforms.discord.render import plain_discord
 
 POST_NAME_LIMIT = 100
 DEFAULT_POST_NAME = "Digest"
