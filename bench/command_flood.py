@@ -25,10 +25,13 @@ from fake_telegram import FakeTelegram, FloodRules
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import TelegramConfig
+from bot.core.clock import SystemClock
 from bot.core.model import Category, Vocabulary
 from bot.delivery.config import RateLimits
-from bot.platforms.telegram import TelegramPlatform
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.platforms.registry import default_renderers
+from bot.platforms.telegram.adapter import TelegramPlatform
+from bot.platforms.telegram.config import TelegramConfig
 from bot.store.db import Store
 
 TOKEN = "7512345678:AAF-benchBENCHbenchBENCHbenchBENCH12"
@@ -49,7 +52,14 @@ async def run(flood: int, members: int) -> bool:
         with tempfile.TemporaryDirectory() as folder:
             store = await Store.open(Path(folder) / "bench.sqlite")
             config = TelegramConfig(token=SecretStr(TOKEN), base_url=fake.base_url, rate_limits=PACED)
-            platform = TelegramPlatform(config, CommandService(store, VOCABULARY), default_language="en")
+            platform = TelegramPlatform(
+                config,
+                CommandService(store, VOCABULARY, renderers=default_renderers()),
+                default_language="en",
+                limiter=RateLimiter(
+                    {"telegram": RatePolicy(PACED, telegram.SPEC.group_kinds)}, SystemClock()
+                ),
+            )
             await platform.start()
             try:
                 flooder = fake.user(1, language="en")

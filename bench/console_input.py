@@ -25,6 +25,7 @@ from pathlib import Path
 from bot.commands.service import CommandService
 from bot.config import packaged_defaults
 from bot.platforms.console import ConsolePlatform
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
 CHUNK = b"x" * 65536
@@ -43,7 +44,12 @@ def feed(fd: int, megabytes: int, line_done: list[float]) -> None:
 async def measure(megabytes: int, database: Path) -> tuple[float, float, int]:
     """(seconds for the whole run, seconds from the line's end to the /help reply, peak bytes)."""
     store = await Store.open(database)
-    service = CommandService(store, packaged_defaults(Path.cwd()).vocabulary(), default_language="en")
+    service = CommandService(
+        store,
+        packaged_defaults(Path.cwd()).vocabulary(),
+        default_language="en",
+        renderers=default_renderers(),
+    )
     out = io.StringIO()
     read_end, write_end = os.pipe()
     line_done: list[float] = []

@@ -17,6 +17,7 @@ from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.platforms.console import CONSOLE_CHAT, MAX_LINE, ConsolePlatform
 from bot.platforms.console_input import TOO_LONG, InputReader, LineSplitter, TooLong
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +74,7 @@ async def test_a_10_mb_line_from_a_file_costs_the_bound_not_its_size(tmp_path: P
 async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
     store = await Store.open(tmp_path / "bot.db")
     vocabulary = load_settings(ROOT / "config.example.yaml").vocabulary()
-    yield CommandService(store, vocabulary, default_language="en")
+    yield CommandService(store, vocabulary, default_language="en", renderers=default_renderers())
     await store.close()
 
 
