@@ -32,6 +32,7 @@ from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.adapter import TelegramPlatform
 from bot.platforms.telegram.config import TelegramConfig
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
 
 TOKEN = "7512345678:AAF-benchBENCHbenchBENCHbenchBENCH12"
@@ -56,9 +57,7 @@ async def run(flood: int, members: int) -> bool:
                 config,
                 CommandService(store, VOCABULARY, renderers=default_renderers()),
                 default_language="en",
-                limiter=RateLimiter(
-                    {"telegram": RatePolicy(PACED, telegram.SPEC.group_kinds)}, SystemClock()
-                ),
+                limiter=RateLimiter({"telegram": RatePolicy(PACED, GROUP_KINDS)}, SystemClock()),
             )
             await platform.start()
             try:
