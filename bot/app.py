@@ -160,8 +160,8 @@ class App:
                 stdout=self._stdout,
                 on_close=self.stop_requested.set,
             )
+            starter = Starter(spec.build(context))
             try:
-                starter = Starter(spec.build(context))
                 await starter.start()
             except Exception as exc:
                 log.error("platform %s failed to start: %s", spec.name, exc)

@@ -115,6 +115,7 @@ class Broadcast(Strict):
     @field_validator("platform")
     @classmethod
     def _check_platform(cls, name: str) -> str:
+        """Any registered platform; the list comes from the registry, so a new one needs no edit here."""
         if name not in registry.names():
             raise ValueError(f"unknown platform {name!r}: expected one of {', '.join(registry.names())}")
         return name
@@ -243,6 +244,7 @@ class SettingsBase(Strict):
 
 
 def _platform_sections() -> dict[str, Any]:
+    """One optional section per registered platform that has one, defaulting to its disabled config."""
     return {
         spec.config_key: (spec.config_model, spec.config_model())
         for spec in registry.PLATFORMS
@@ -250,6 +252,8 @@ def _platform_sections() -> dict[str, Any]:
     }
 
 
+# The platform sections exist only at run time (the registry decides them); code reaches them through
+# `platform_config(spec)`, so type checkers see the static base.
 if TYPE_CHECKING:
     Settings = SettingsBase
 else:
