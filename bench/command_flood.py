@@ -25,11 +25,14 @@ from fake_telegram import FakeTelegram, FloodRules
 from pydantic import SecretStr
 
 from bot.commands.service import CommandService
-from bot.config import TelegramConfig
+from bot.core.clock import SystemClock
 from bot.core.model import Category, Vocabulary
 from bot.delivery.config import RateLimits
-from bot.delivery.planner import platform_renderers
-from bot.platforms.telegram import TelegramPlatform
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.platforms.registry import default_renderers
+from bot.platforms.telegram.adapter import TelegramPlatform
+from bot.platforms.telegram.config import TelegramConfig
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
 
 TOKEN = "7512345678:AAF-benchBENCHbenchBENCHbenchBENCH12"
@@ -52,8 +55,9 @@ async def run(flood: int, members: int) -> bool:
             config = TelegramConfig(token=SecretStr(TOKEN), base_url=fake.base_url, rate_limits=PACED)
             platform = TelegramPlatform(
                 config,
-                CommandService(store, VOCABULARY, renderers=platform_renderers()),
+                CommandService(store, VOCABULARY, renderers=default_renderers()),
                 default_language="en",
+                limiter=RateLimiter({"telegram": RatePolicy(PACED, GROUP_KINDS)}, SystemClock()),
             )
             await platform.start()
             try:

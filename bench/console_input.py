@@ -24,8 +24,8 @@ from pathlib import Path
 
 from bot.commands.service import CommandService
 from bot.config import packaged_defaults
-from bot.delivery.planner import platform_renderers
 from bot.platforms.console import ConsolePlatform
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
 CHUNK = b"x" * 65536
@@ -48,7 +48,7 @@ async def measure(megabytes: int, database: Path) -> tuple[float, float, int]:
         store,
         packaged_defaults(Path.cwd()).vocabulary(),
         default_language="en",
-        renderers=platform_renderers(),
+        renderers=default_renderers(),
     )
     out = io.StringIO()
     read_end, write_end = os.pipe()

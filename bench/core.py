@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.config import load_settings
 from bot.core.classify import classify
 from bot.core.parse import parse_digest
-from bot.render import RENDERERS
+from bot.platforms import registry
 from bot.render.options import RenderOptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,8 @@ def main() -> None:
             count,
             args.seconds,
         )
-        for platform, render in RENDERERS.items():
+        for spec in registry.PLATFORMS:
+            platform, render = spec.render_format, spec.make_renderer(spec.config_model())
             measure(
                 f"{name} full pipeline -> {platform}",
                 lambda t=text, n=name, r=render: r(classify(parse_digest(t, n), VOCABULARY), OPTIONS),

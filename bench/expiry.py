@@ -29,6 +29,7 @@ from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
+from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription
@@ -52,7 +53,7 @@ async def run(store: Store, subscriptions: int, digests: int) -> float:
         await tx.subscriptions.insert_many(
             (NewSubscription("telegram", str(n), "private") for n in range(1, subscriptions + 1)), T0
         )
-    planner = Planner(store, VOCABULARY)
+    planner = Planner(store, VOCABULARY, renderers=default_renderers())
     for n in range(digests):
         items = (Item(number=1, title=f"item {n}", summary=((Span("摘要 " * 40),),), categories=("tech",)),)
         value = Digest(id=f"d{n}", title=f"digest {n}", date=T0, items=items)

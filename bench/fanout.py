@@ -32,6 +32,7 @@ from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.planner import Planner
+from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription
@@ -166,7 +167,7 @@ async def run(subscriptions: int, sample: int, rate: float, db: Path) -> bool:
         await store.record_incoming(Incoming("bench", "bench-1.md", "bench-hash", sample_digest()))
 
         started = time.perf_counter()
-        messages = await Planner(store, VOCABULARY).plan_pending()
+        messages = await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending()
         plan_seconds = time.perf_counter() - started
         plan_ok = plan_seconds < 5 * max(1.0, subscriptions / 100_000)
         print(

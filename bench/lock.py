@@ -26,7 +26,8 @@ from pathlib import Path
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
-from bot.delivery.planner import Planner, platform_renderers
+from bot.delivery.planner import Planner
+from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription
@@ -90,14 +91,14 @@ async def run(size_kb: int, count: int, folder: Path) -> bool:
             await tx.subscriptions.insert_many(subs, NOW)
         recorded = await store.record_incoming(Incoming("bench", "big.md", "h1", big_digest(size_kb)))
         assert recorded.seq is not None
-        service = CommandService(store, VOCABULARY, renderers=platform_renderers())
+        service = CommandService(store, VOCABULARY, renderers=default_renderers())
         stop, stalls, replies = asyncio.Event(), [0.0], [0.0]
         watchers = [
             asyncio.create_task(ticker(stalls, stop)),
             asyncio.create_task(commands(service, replies, stop)),
         ]
         started = time.perf_counter()
-        added = await Planner(store, VOCABULARY).plan_digest(recorded.seq)
+        added = await Planner(store, VOCABULARY, renderers=default_renderers()).plan_digest(recorded.seq)
         planning = time.perf_counter() - started
         stop.set()
         await asyncio.gather(*watchers)

@@ -14,23 +14,26 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from bot.config import load_settings
 from bot.core.classify import classify
 from bot.core.parse import parse_digest
-from bot.render import RENDERERS
+from bot.platforms.discord.render import render_discord
+from bot.platforms.telegram.render import render_telegram
+from bot.render import Renderer
 from bot.render.options import RenderOptions
+from bot.render.text import render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = load_settings(ROOT / "config.example.yaml").vocabulary()
 OPTIONS = RenderOptions(vocabulary=VOCABULARY, language="zh")
-PLATFORMS: dict[str, tuple[str, RenderOptions]] = {
-    "telegram": ("telegram", OPTIONS),
-    "discord": ("discord", OPTIONS),
-    "discord-md": ("discord", replace(OPTIONS, discord_embeds=False)),
-    "text": ("text", OPTIONS),
+PLATFORMS: dict[str, Renderer] = {
+    "telegram": render_telegram,
+    "discord": render_discord,
+    "discord-md": partial(render_discord, embeds=False),
+    "text": render_text,
 }
 FRONT = '---\ntitle: "2025.12.01.08 Scaling"\ndate: 2025-12-01T08:00:00+08:00\n---\n\n'
 ITEM_HEAD = "1.  [A huge item - Bench](https://example.com/huge)\n\n    "
@@ -117,10 +120,9 @@ def main() -> None:
         }
         row(shape, "-", "parse", parsing)
         for platform in args.platforms.split(","):
-            name, options = PLATFORMS[platform]
-            render = RENDERERS[name]
+            render = PLATFORMS[platform]
             times = {
-                size: best_of(args.repeat, lambda d=digest, r=render, o=options: r(d, o))
+                size: best_of(args.repeat, lambda d=digest, r=render: r(d, OPTIONS))
                 for size, digest in digests.items()
             }
             row(shape, platform, "render", times)

@@ -32,6 +32,7 @@ from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import RetentionConfig
 from bot.delivery.planner import Planner
 from bot.delivery.retention import Pruner
+from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription
@@ -73,7 +74,7 @@ async def prune_backlog(store: Store, clock: Clock, subscriptions: int, digests:
         await tx.subscriptions.insert_many(
             (NewSubscription("telegram", str(n), "private") for n in range(1, subscriptions + 1)), T0
         )
-    planner = Planner(store, VOCABULARY)
+    planner = Planner(store, VOCABULARY, renderers=default_renderers())
     for n in range(digests):
         await store.record_incoming(arrival("folder", f"/d/{n}.md", digest(f"d{n}", "摘要 " * 40), ""))
         await planner.plan_pending()

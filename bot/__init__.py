@@ -1,3 +1,3 @@
-"""digestbot: pushes news digests to Telegram and Discord chats, filtered per chat."""
+"""digestbot: pushes news digests to chats on chat platforms, filtered per chat."""
 
 __version__ = "0.1.0"

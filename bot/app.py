@@ -1,8 +1,8 @@
 """Composition root: builds store, sources, planner, scheduler, engine and platforms in one loop.
 
-Everything runs as tasks of one asyncio loop (Telegram is started with initialize/start/polling, not
-run_polling, so it cannot own the loop); SIGTERM/SIGINT stop intake first, then let in-flight sends
-finish within the grace period, then close the platforms and the database.
+Everything runs as tasks of one asyncio loop (platforms start inside it and never own it); the
+platforms come from the registry. SIGTERM/SIGINT stop intake first, then let in-flight sends finish
+within the grace period, then close the platforms and the database.
 """
 
 from __future__ import annotations
@@ -18,19 +18,21 @@ from typing import IO, Any, TextIO
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
-from bot.core.model import Digest, Filter, Vocabulary
-from bot.core.schedule import parse_schedule, parse_timezone
+from bot.core.clock import SystemClock
+from bot.core.model import Digest, Vocabulary
+from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner, platform_renderers
+from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
 from bot.logs import setup_logging
+from bot.platforms import registry
 from bot.platforms.base import Platform
-from bot.platforms.console import ConsolePlatform
+from bot.platforms.spec import PlatformContext
 from bot.platforms.starter import Starter
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
-from bot.store.broadcasts import BroadcastRow
 from bot.store.db import Store, StoreError
 from bot.store.lock import ProcessLock
 from bot.store.retry import Backoff, retrying
@@ -50,21 +52,21 @@ class App:
         self._stdin = stdin
         self._stdout = stdout
         self._tasks: list[asyncio.Task[None]] = []
-        self._intake: list[asyncio.Task[None]] = []
         self.platforms: list[Platform] = []
         self._starters: list[Starter] = []
         self.store: Store | None = None
-        self.engine: DeliveryEngine | None = None
         self.scheduler: Scheduler | None = None
-        self.pruner: Pruner | None = None
-        self._pruning: asyncio.Task[None] | None = None
         self.sources: list[Source] = []
+        self._exit = contextlib.AsyncExitStack()
 
     async def start(self) -> None:
-        settings = self.settings
+        """Start everything; each step registers its own undo, so stop() (or a failed start) unwinds
+        in reverse order: intake, scheduler, pruner, engine (with grace), platforms, store."""
+        settings, stack = self.settings, self._exit
         self.store = store = await Store.open(settings.database)
-        await store.sync_broadcasts(_broadcast_rows(settings, self.vocabulary))
-        renderers = platform_renderers(self._render_preferences())
+        stack.push_async_callback(store.close)
+        await store.sync_broadcasts(settings.broadcast_rows())
+        renderers = settings.renderers()
         self.service = CommandService(
             store,
             self.vocabulary,
@@ -74,25 +76,53 @@ class App:
             renderers=renderers,
             secrets=settings.secrets(),
         )
-        self._starters = await self._start_platforms()
+        limiter = RateLimiter(self._rate_policies(), SystemClock())
+        self._starters = await self._start_platforms(limiter)
         self.platforms = [s.platform for s in self._starters]
-        limits = {"telegram": settings.telegram.rate_limits, "discord": settings.discord.rate_limits}
-        self.engine = DeliveryEngine(
-            store, {s.platform.name: s.sender for s in self._starters}, limits, settings.delivery
+        self.engine = engine = DeliveryEngine(
+            store, {s.platform.name: s.sender for s in self._starters}, limiter, settings.delivery
         )
-        for platform in self.platforms:
-            share = getattr(platform, "share_rate_limiter", None)
-            if share is not None:
-                share(self.engine.limiter)
-        self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
-        self.scheduler = Scheduler(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
+        engine_task: list[asyncio.Task[None]] = []
+        stack.push_async_callback(self._stop_engine, engine_task)
+        self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=engine.wake)
         await self.planner.plan_pending()
-        self.pruner = Pruner(store, settings.retention)
-        self._pruning = asyncio.create_task(self.pruner.run(), name="retention")
-        self._tasks = [
-            asyncio.create_task(self.engine.run(), name="engine"),
-            asyncio.create_task(self.scheduler.run(), name="scheduler"),
-        ]
+        self._start_pruner(store)
+        engine_task.append(asyncio.create_task(engine.run(), name="engine"))
+        self.scheduler = scheduler = Scheduler(
+            store, self.vocabulary, renderers=renderers, on_enqueued=engine.wake
+        )
+        scheduler_task = asyncio.create_task(scheduler.run(), name="scheduler")
+        stack.push_async_callback(_stop_scheduler, scheduler, scheduler_task)
+        self._tasks = [*engine_task, scheduler_task]
+        await self._start_intake(store)
+        names = ", ".join(
+            s.platform.name if s.started.is_set() else f"{s.platform.name} (still starting)"
+            for s in self._starters
+        )
+        log.info("digestbot running: %d sources, platforms: %s", len(self.sources), names)
+
+    def _rate_policies(self) -> dict[str, RatePolicy]:
+        """One pacing policy per platform that has limits; the same limiter paces digests and replies."""
+        policies: dict[str, RatePolicy] = {}
+        for spec in registry.PLATFORMS:
+            limits = self.settings.platform_config(spec).rate_limits
+            if limits is not None:
+                policies[spec.name] = RatePolicy(limits, spec.group_kinds)
+        return policies
+
+    def _start_pruner(self, store: Store) -> None:
+        pruner = Pruner(store, self.settings.retention)
+        pruning = asyncio.create_task(pruner.run(), name="retention")
+
+        async def stop_pruner() -> None:
+            pruner.stop()
+            await asyncio.gather(pruning, return_exceptions=True)
+
+        self._exit.push_async_callback(stop_pruner)
+
+    async def _start_intake(self, store: Store) -> None:
+        """Sources and the ingest task; on stop they are cancelled first, then the sources closed."""
+        settings = self.settings
         queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=100)
         timezone = parse_timezone(settings.timezone)
         await store.use_sources(settings.source_scopes())
@@ -106,50 +136,37 @@ class App:
             )
             for spec in settings.sources
         ]
-        self._intake = [asyncio.create_task(s.run(queue), name=f"source-{s.name}") for s in self.sources]
-        self._intake.append(asyncio.create_task(self._ingest(queue), name="ingest"))
-        names = ", ".join(
-            s.platform.name if s.started.is_set() else f"{s.platform.name} (still starting)"
-            for s in self._starters
-        )
-        log.info("digestbot running: %d sources, platforms: %s", len(self.sources), names)
+        for source in self.sources:
+            self._exit.push_async_callback(source.aclose)
+        intake = [asyncio.create_task(s.run(queue), name=f"source-{s.name}") for s in self.sources]
+        intake.append(asyncio.create_task(self._ingest(queue), name="ingest"))
+        self._exit.push_async_callback(_cancel, intake)
 
-    async def _start_platforms(self) -> list[Starter]:
-        """Every platform whose token is set; the console when there is none.
+    async def _start_platforms(self, limiter: RateLimiter) -> list[Starter]:
+        """Every enabled platform; the console when there is none.
 
         One that cannot start for good (rejected token, bad setting) is skipped; one that cannot
         reach its server yet keeps trying in the background (see bot.platforms.starter).
         """
         settings = self.settings
-        wanted: list[Platform] = []
-        if settings.telegram.enabled:
-            from bot.platforms.telegram.adapter import TelegramPlatform
-
-            wanted.append(
-                TelegramPlatform(settings.telegram, self.service, default_language=settings.language)
-            )
-        if settings.discord.enabled:
-            from bot.platforms.discord.client import DiscordPlatform
-
-            wanted.append(DiscordPlatform(settings.discord, self.service, default_language=settings.language))
-        if not wanted:
-            wanted.append(
-                ConsolePlatform(
-                    self.service,
-                    language=settings.language,
-                    stdin=self._stdin,
-                    out=self._stdout,
-                    on_close=self.stop_requested.set,
-                )
-            )
         started: list[Starter] = []
-        for platform in wanted:
-            starter = Starter(platform)
+        for spec in settings.enabled_platforms():
+            context = PlatformContext(
+                config=settings.platform_config(spec),
+                service=self.service,
+                default_language=settings.language,
+                limiter=limiter,
+                stdin=self._stdin,
+                stdout=self._stdout,
+                on_close=self.stop_requested.set,
+            )
+            starter = Starter(spec.build(context))
             try:
                 await starter.start()
             except Exception as exc:
-                log.error("platform %s failed to start: %s", platform.name, exc)
+                log.error("platform %s failed to start: %s", spec.name, exc)
                 continue
+            self._exit.push_async_callback(_stop_platform, starter)
             started.append(starter)
         if not started:
             raise RuntimeError("no platform could be started")
@@ -161,7 +178,7 @@ class App:
         While the database fails, the same digest is retried with back-off rather than dropped (the
         sources report each version once); meanwhile the bounded queue makes the sources wait.
         """
-        assert self.store is not None and self.engine is not None
+        assert self.store is not None
         store, backoff = self.store, Backoff()
         while True:
             incoming = await queue.get()
@@ -177,10 +194,6 @@ class App:
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)
 
-    def _render_preferences(self) -> dict[str, dict[str, bool]]:
-        """Operator-wide rendering choices per platform, for planned posts and /latest alike."""
-        return {name: getattr(self.settings, name).render_preferences() for name in ("telegram", "discord")}
-
     @property
     def core_tasks(self) -> list[asyncio.Task[None]]:
         """Engine and scheduler: if one of them dies the bot cannot deliver and must say so."""
@@ -190,31 +203,34 @@ class App:
         if self.scheduler is not None:
             self.scheduler.wake()
 
+    async def _stop_engine(self, running: list[asyncio.Task[None]]) -> None:
+        """Let in-flight sends finish within the grace period (the engine may not be running yet)."""
+        await self.engine.stop(self.settings.delivery.shutdown_grace)
+        await asyncio.gather(*running, return_exceptions=True)
+
     async def stop(self) -> None:
-        """Stop intake, then sending (grace period), then platforms, then the database."""
-        for task in self._intake:
-            task.cancel()
-        await asyncio.gather(*self._intake, return_exceptions=True)
-        for source in self.sources:
-            close = getattr(source, "aclose", None)
-            if close is not None:
-                await close()
-        if self.scheduler is not None:
-            self.scheduler.stop()
-        if self.pruner is not None and self._pruning is not None:
-            self.pruner.stop()
-            await asyncio.gather(self._pruning, return_exceptions=True)
-        if self.engine is not None:
-            await self.engine.stop(self.settings.delivery.shutdown_grace)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for starter in self._starters:
-            try:
-                await starter.stop()
-            except Exception as exc:
-                log.error("platform %s did not stop cleanly: %s", starter.platform.name, exc)
-        if self.store is not None:
-            await self.store.close()
+        """Undo start() in reverse: intake, scheduler, pruner, sending (grace), platforms, database."""
+        await self._exit.aclose()
         log.info("digestbot stopped")
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _stop_scheduler(scheduler: Scheduler, task: asyncio.Task[None]) -> None:
+    scheduler.stop()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _stop_platform(starter: Starter) -> None:
+    """A platform that fails to stop must not keep the others (or the database) open."""
+    try:
+        await starter.stop()
+    except Exception as exc:
+        log.error("platform %s did not stop cleanly: %s", starter.platform.name, exc)
 
 
 async def serve(settings: Settings) -> int:
@@ -268,47 +284,3 @@ def run_app(settings: Settings) -> int:
         return 0
     finally:
         lock.release()
-
-
-def _broadcast_rows(settings: Settings, vocabulary: Vocabulary) -> list[BroadcastRow]:
-    """The config's broadcasts as the store takes them; raises ValueError naming `broadcasts.N...`."""
-    rows: list[BroadcastRow] = []
-    for index, broadcast in enumerate(settings.broadcasts):
-        where = f"broadcasts.{index}"
-        ids: set[str] = set()
-        for name in broadcast.categories:
-            category = vocabulary.resolve(name)
-            if category is None:
-                raise ValueError(f"{where}.categories: unknown category {name!r}")
-            ids.add(category.id)
-        try:
-            schedule = str(parse_schedule(broadcast.schedule))
-            zone = parse_timezone(broadcast.timezone or settings.timezone).key
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
-        rows.append(
-            BroadcastRow(
-                platform=broadcast.platform,
-                chat_id=broadcast.chat,
-                thread_id=broadcast.thread,
-                kind=_broadcast_kind(broadcast.platform, broadcast.chat),
-                filter=Filter(frozenset(ids), tuple(broadcast.include), tuple(broadcast.exclude)),
-                schedule=schedule,
-                timezone=zone,
-                language=broadcast.language or settings.language,
-            )
-        )
-    return rows
-
-
-def _broadcast_kind(platform: str, chat: str) -> str:
-    """Best guess for a config broadcast's chat kind; an existing row keeps what the platform told us.
-
-    Telegram private chats have positive ids; anything else may be a group, where the stricter
-    per-group rate limit must apply, so the guess errs on that side.
-    """
-    if platform == "discord":
-        return "guild_channel"
-    if platform == "console":
-        return "console"
-    return "private" if chat.isdigit() else "group"

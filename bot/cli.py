@@ -18,7 +18,7 @@ from bot.core.parse import load_digest
 from bot.core.schedule import parse_timezone
 from bot.core.select import select
 from bot.logs import redact
-from bot.render import RENDERERS
+from bot.platforms import registry
 from bot.render.options import RenderOptions
 
 EXIT_BAD_INPUT = 2
@@ -67,7 +67,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_BAD_INPUT
     path = _config_path(args.config)
-    platforms = [name for name in ("telegram", "discord") if getattr(settings, name).enabled] or ["console"]
+    platforms = [spec.name for spec in settings.enabled_platforms()]
     print(
         f"{path or 'packaged defaults'}: OK ({len(settings.sources)} sources, "
         f"{len(settings.vocabulary())} categories, {len(settings.broadcasts)} broadcasts, "
@@ -93,7 +93,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _error(f"--timezone: {exc}")
         return EXIT_BAD_INPUT
-    render = RENDERERS[args.platform]
+    spec = next(spec for spec in registry.PLATFORMS if spec.render_format == args.platform)
+    render = spec.make_renderer(spec.config_model())  # the format's defaults, not the operator's
     payloads: list[object] = []
     failed = False
     for name in args.paths:
@@ -156,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = commands.add_parser("preview", help="show what a digest file looks like on a platform")
     preview.add_argument("paths", nargs="+", metavar="PATH", help="digest files")
-    preview.add_argument("--platform", required=True, choices=["telegram", "discord", "text"])
+    formats = [spec.render_format for spec in registry.PLATFORMS]
+    preview.add_argument("--platform", required=True, choices=formats)
     preview.add_argument("--categories", help="comma-separated category ids or names (default: all)")
     preview.add_argument("--json", action="store_true", help="print the exact API payloads as one JSON array")
     preview.add_argument("--config", help="YAML config file (for the category vocabulary)")

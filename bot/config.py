@@ -8,30 +8,26 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import yaml
-from pydantic import (
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
-from bot.commands.config import CommandBudgetConfig
-from bot.core.model import Category, Vocabulary
+from bot.core.model import Category, Filter, Vocabulary
 from bot.core.schedule import parse_schedule, parse_timezone
 from bot.core.strict import Strict
 from bot.core.textmatch import compile_terms
-from bot.delivery.config import DeliveryConfig, RateLimits, RetentionConfig
+from bot.delivery.config import DeliveryConfig, RetentionConfig
+from bot.platforms import registry
+from bot.platforms.spec import PlatformConfig, PlatformSpec
+from bot.render import Renderer
 
-DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
-DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
-DEFAULT_DISCORD_GATEWAY = "wss://gateway.discord.gg/"
-GENERATED_SECRET_BYTES = 32  # 43 characters
+if TYPE_CHECKING:
+    from bot.store.broadcasts import BroadcastRow
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -100,74 +96,10 @@ class FeedSource(Strict):
 Source = Annotated[DirectorySource | FeedSource, Field(discriminator="type")]
 
 
-class TelegramWebhook(Strict):
-    """Webhook mode instead of long polling: Telegram posts updates to `url`, we listen locally."""
-
-    url: str = Field(pattern=r"^https://")
-    listen: str = "0.0.0.0"
-    port: int = Field(default=8443, ge=1, le=65535)
-    path: str = ""
-    secret_token: SecretStr = Field(default=None, validate_default=True)  # type: ignore[assignment]
-
-    @field_validator("secret_token", mode="before")
-    @classmethod
-    def _generate_secret(cls, value: object) -> object:
-        """Without a secret anyone who learns the URL can post forged updates, so a missing or empty
-        one is generated (token_urlsafe uses only A-Z, a-z, 0-9, _ and -), new for every start."""
-        return secrets.token_urlsafe(GENERATED_SECRET_BYTES) if value in (None, "") else value
-
-    @field_validator("secret_token")
-    @classmethod
-    def _check_secret(cls, value: SecretStr) -> SecretStr:
-        """Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in a webhook secret."""
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-        return value
-
-
-class TelegramConfig(Strict):
-    token: SecretStr = SecretStr("")
-    webhook: TelegramWebhook | None = None
-    base_url: str = DEFAULT_TELEGRAM_BASE_URL
-    base_file_url: str | None = None
-    admins: list[int] = Field(default_factory=list)
-    link_previews: bool = False
-    rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
-    command_budget: CommandBudgetConfig = CommandBudgetConfig()
-
-    def render_preferences(self) -> dict[str, bool]:
-        """Operator-wide rendering choices applied to every Telegram reader."""
-        return {"link_previews": self.link_previews}
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token.get_secret_value().strip())
-
-
-class DiscordConfig(Strict):
-    token: SecretStr = SecretStr("")
-    api_base: str = DEFAULT_DISCORD_API_BASE
-    gateway_url: str = DEFAULT_DISCORD_GATEWAY
-    guilds: list[int] = Field(default_factory=list)
-    admins: list[int] = Field(default_factory=list)
-    embeds: bool = True
-    link_previews: bool = False
-    rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
-    command_budget: CommandBudgetConfig = CommandBudgetConfig()
-
-    def render_preferences(self) -> dict[str, bool]:
-        """Operator-wide rendering choices applied to every Discord reader."""
-        return {"discord_embeds": self.embeds, "link_previews": self.link_previews}
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token.get_secret_value().strip())
-
-
 class Broadcast(Strict):
     """A chat or channel the operator subscribes from config; synced into the subscriptions table."""
 
-    platform: Literal["telegram", "discord", "console"]
+    platform: str
     chat: str = Field(min_length=1)
     thread: str | None = None
     categories: list[str] = Field(default_factory=list)
@@ -180,6 +112,14 @@ class Broadcast(Strict):
     _check_timezone = field_validator("timezone")(_check_zone)
     _check_schedule = field_validator("schedule")(_check_schedule)
 
+    @field_validator("platform")
+    @classmethod
+    def _check_platform(cls, name: str) -> str:
+        """Any registered platform; the list comes from the registry, so a new one needs no edit here."""
+        if name not in registry.names():
+            raise ValueError(f"unknown platform {name!r}: expected one of {', '.join(registry.names())}")
+        return name
+
     @field_validator("include", "exclude")
     @classmethod
     def _check_keywords(cls, terms: list[str]) -> list[str]:
@@ -187,7 +127,9 @@ class Broadcast(Strict):
         return terms
 
 
-class Settings(Strict):
+class SettingsBase(Strict):
+    """The keys that are not a platform's; `Settings` adds one section per registered platform."""
+
     database: Path = Path("digestbot.db")
     timezone: str = "UTC"
     language: Literal["zh", "en"] = "zh"
@@ -197,21 +139,20 @@ class Settings(Strict):
     sources: list[Source] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(default_factory=list)
     broadcasts: list[Broadcast] = Field(default_factory=list)
-    telegram: TelegramConfig = TelegramConfig()
-    discord: DiscordConfig = DiscordConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     retention: RetentionConfig = RetentionConfig()
 
     _check_timezone = field_validator("timezone")(_check_zone)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> Settings:
+    def _unique_names(self) -> SettingsBase:
         names = [s.name for s in self.sources]
         duplicate = {n for n in names if names.count(n) > 1}
         if duplicate:
             raise ValueError(f"duplicate source names: {', '.join(sorted(duplicate))}")
         self.source_scopes()
         Vocabulary(c.to_category() for c in self.categories)
+        list(self._broadcast_filters())
         return self
 
     def source_scopes(self) -> dict[str, str]:
@@ -250,12 +191,73 @@ class Settings(Strict):
             categories.append(Category(id="other", name_zh="其他", name_en="Other", aliases=("misc",)))
         return Vocabulary(categories)
 
+    def platform_config(self, spec: PlatformSpec) -> PlatformConfig:
+        """The platform's section of the file, or its defaults when it has none (the console)."""
+        if spec.config_key is None:
+            return cast(PlatformConfig, spec.config_model())
+        config: PlatformConfig = getattr(self, spec.config_key)
+        return config
+
+    def enabled_platforms(self) -> list[PlatformSpec]:
+        """Every platform configured to run; the fallback ones (the console) when there is none."""
+        enabled = [spec for spec in registry.PLATFORMS if self.platform_config(spec).enabled]
+        return enabled or [spec for spec in registry.PLATFORMS if spec.fallback]
+
+    def renderers(self) -> dict[str, Renderer]:
+        """Each platform's renderer with the operator's choices bound, keyed by platform name."""
+        return {spec.name: spec.make_renderer(self.platform_config(spec)) for spec in registry.PLATFORMS}
+
     def secrets(self) -> list[str]:
         """Every configured secret, so logging can redact them wherever they appear."""
-        values = [self.telegram.token.get_secret_value(), self.discord.token.get_secret_value()]
-        if self.telegram.webhook is not None:
-            values.append(self.telegram.webhook.secret_token.get_secret_value())
-        return [v for v in values if v]
+        return [value for spec in registry.PLATFORMS for value in self.platform_config(spec).secrets()]
+
+    def broadcast_rows(self) -> list[BroadcastRow]:
+        """The broadcasts as the store takes them: categories resolved, defaults filled in, kinds guessed."""
+        from bot.store.broadcasts import BroadcastRow
+
+        return [
+            BroadcastRow(
+                platform=broadcast.platform,
+                chat_id=broadcast.chat,
+                thread_id=broadcast.thread,
+                kind=registry.get(broadcast.platform).broadcast_kind(broadcast.chat),
+                filter=filter,
+                schedule=broadcast.schedule,
+                timezone=broadcast.timezone or self.timezone,
+                language=broadcast.language or self.language,
+            )
+            for broadcast, filter in zip(self.broadcasts, self._broadcast_filters(), strict=True)
+        ]
+
+    def _broadcast_filters(self) -> Iterator[Filter]:
+        """Each broadcast's filter; an unknown category is a KeyPathError at its `broadcasts.N` key."""
+        vocabulary = self.vocabulary()
+        for index, broadcast in enumerate(self.broadcasts):
+            categories: set[str] = set()
+            for name in broadcast.categories:
+                category = vocabulary.resolve(name)
+                if category is None:
+                    where = f"broadcasts.{index}.categories"
+                    raise KeyPathError(where, f"unknown category {name!r}")
+                categories.add(category.id)
+            yield Filter(frozenset(categories), tuple(broadcast.include), tuple(broadcast.exclude))
+
+
+def _platform_sections() -> dict[str, Any]:
+    """One optional section per registered platform that has one, defaulting to its disabled config."""
+    return {
+        spec.config_key: (spec.config_model, spec.config_model())
+        for spec in registry.PLATFORMS
+        if spec.config_key is not None
+    }
+
+
+# The platform sections exist only at run time (the registry decides them); code reaches them through
+# `platform_config(spec)`, so type checkers see the static base.
+if TYPE_CHECKING:
+    Settings = SettingsBase
+else:
+    Settings = create_model("Settings", __base__=SettingsBase, __module__=__name__, **_platform_sections())
 
 
 def _interpolate(value: Any, path: str, problems: list[str]) -> Any:
@@ -279,7 +281,7 @@ def _interpolate(value: Any, path: str, problems: list[str]) -> Any:
     return _ENV_REF.sub(substitute, value)
 
 
-def _format_error(error: dict[str, Any]) -> str:
+def _format_error(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error["loc"] if part not in ("directory", "feed"))
     message = error["msg"]
     if error["type"] == "extra_forbidden":

@@ -1,7 +1,8 @@
 """Logging set-up that can never print a secret: every formatted line is scrubbed before output.
 
-httpx and python-telegram-bot log request URLs, and Telegram URLs embed the bot token, so scrubbing
-happens in the formatter (after exception text is added) instead of trusting each library.
+HTTP clients and platform libraries log request URLs, and some platforms embed a token in them, so
+scrubbing happens in the formatter (after exception text is added) instead of trusting each library.
+Besides the configured secrets, anything shaped like a token of a registered platform is redacted.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import sys
 from collections.abc import Iterable
 from functools import lru_cache
 
-_TELEGRAM_TOKEN = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{30,}")
-# Discord interaction and webhook tokens ride in URL paths that discord.py logs at DEBUG.
-_DISCORD_URL_TOKEN = re.compile(r"(/(?:interactions|webhooks)/[0-9]+/)[A-Za-z0-9_.-]{20,}")
+from bot.platforms.registry import chatty_loggers, secret_patterns
+
 REDACTED = "[REDACTED]"
+_TOKEN_SHAPES = secret_patterns()
 
 
 class RedactingFormatter(logging.Formatter):
@@ -36,8 +37,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     """
     for secret in _longest_first(tuple(secrets)):
         text = text.replace(secret, REDACTED)
-    text = _DISCORD_URL_TOKEN.sub(rf"\1{REDACTED}", text)
-    return _TELEGRAM_TOKEN.sub(REDACTED, text)
+    for pattern in _TOKEN_SHAPES:
+        text = pattern.sub(_redacted_match, text)
+    return text
+
+
+def _redacted_match(match: re.Match[str]) -> str:
+    """The match replaced, except its `keep` group (e.g. the URL path before a token)."""
+    keep = match.groupdict().get("keep") or ""
+    return keep + REDACTED
 
 
 @lru_cache(maxsize=16)
@@ -58,5 +66,5 @@ def setup_logging(level: str, secrets: Iterable[str], stream: object = None) -> 
     for chatty in ("markdown_it", "aiosqlite"):
         logging.getLogger(chatty).setLevel(max(root.level, logging.INFO))
     if level != "DEBUG":
-        for noisy in ("httpx", "httpcore", "discord.gateway", "discord.client"):
+        for noisy in ("httpx", "httpcore", *chatty_loggers()):
             logging.getLogger(noisy).setLevel(logging.WARNING)

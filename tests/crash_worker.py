@@ -22,7 +22,8 @@ from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.planner import Planner
-from bot.render import RENDERERS
+from bot.platforms.registry import default_renderers
+from bot.platforms.telegram.render import render_telegram
 from bot.render.options import RenderOptions
 from bot.sources.base import Incoming
 from bot.store.db import Store
@@ -75,7 +76,7 @@ def two_part_digest() -> Digest:
                 for n in range(1, size + 1)
             ),
         )
-        if len(RENDERERS["telegram"](digest, RenderOptions(VOCABULARY))) == 2:
+        if len(render_telegram(digest, RenderOptions(VOCABULARY))) == 2:
             return digest
     raise RuntimeError("the Telegram renderer never produced exactly two parts")
 
@@ -100,7 +101,7 @@ async def setup(store: Store, subscriptions: int) -> None:
 async def main(db: Path, send_log: Path, subscriptions: int) -> None:
     async with await Store.open(db) as store:
         await setup(store, subscriptions)
-        await Planner(store, VOCABULARY, batch_size=100).plan_pending()
+        await Planner(store, VOCABULARY, batch_size=100, renderers=default_renderers()).plan_pending()
         limits = {"telegram": RateLimits(global_per_second=1000, per_chat_per_second=100)}
         config = DeliveryConfig(concurrency=16, max_attempts=3)
         with send_log.open("a", encoding="utf-8") as log:

@@ -12,10 +12,10 @@ from bot.commands.handlers import human_bytes
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME, COMMANDS
-from bot.config import load_settings
+from bot.config import load_settings, parse_settings
 from bot.core.classify import classify
 from bot.core.parse import load_digest
-from bot.delivery.planner import platform_renderers
+from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 
@@ -36,7 +36,7 @@ async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
         VOCABULARY,
         default_timezone="Asia/Shanghai",
         on_change=lambda: changes.append(1),
-        renderers=platform_renderers(),
+        renderers=default_renderers(),
     )
     yield service
     await store.close()
@@ -186,13 +186,13 @@ async def test_stats_for_owners_only(service: CommandService) -> None:
 async def test_latest_carries_the_platforms_render_preferences(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "prefs.db")
     try:
-        prefs = {"telegram": {"link_previews": True}}
-        service = CommandService(store, VOCABULARY, renderers=platform_renderers(prefs))
+        prefs = parse_settings({"telegram": {"link_previews": True}}, "c", ROOT)
+        service = CommandService(store, VOCABULARY, renderers=prefs.renderers())
         digest = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
         await store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
         reply = await cmd(service, "latest")
         assert reply.parts and all("link_preview_options" not in part for part in reply.parts)
-        unset = CommandService(store, VOCABULARY, renderers=platform_renderers())
+        unset = CommandService(store, VOCABULARY, renderers=default_renderers())
         reply = await cmd(unset, "latest")
         assert reply.parts and all(part["link_preview_options"]["is_disabled"] for part in reply.parts)
     finally:
@@ -232,7 +232,7 @@ async def test_one_language_rule_for_every_platform(
     """No chat setting: the client language when it is zh* or en*, else the configured default."""
     store = await Store.open(tmp_path / "bot.db")
     try:
-        service = CommandService(store, VOCABULARY, default_language=default, renderers=platform_renderers())
+        service = CommandService(store, VOCABULARY, default_language=default, renderers=default_renderers())
         for chat in (PRIVATE, ChatRef("discord", "5", None, "guild_channel")):
             reply = await service.handle(Command("help", (), chat, Caller("42", language=client)))
             assert reply.text.startswith("命令：" if expected == "zh" else "Commands:"), (chat, reply.text)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings, parse_settings
+from bot.core.model import Filter
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -164,3 +165,49 @@ def test_max_feed_bytes_is_a_positive_size(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, "max_feed_bytes: 0\n"))
     assert [p.split(":")[0] for p in info.value.problems] == ["max_feed_bytes"]
+
+
+def test_broadcast_with_an_unknown_category_or_platform_is_a_config_error() -> None:
+    unknown_category = {"platform": "telegram", "chat": "1", "categories": ["weather"]}
+    with pytest.raises(ConfigError) as info:
+        parse_settings(
+            {"broadcasts": [{"platform": "telegram", "chat": "2"}, unknown_category]}, "c", Path("/")
+        )
+    assert info.value.problems == ["broadcasts.1.categories: unknown category 'weather'"]
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"broadcasts": [{"platform": "slack", "chat": "1"}]}, "c", Path("/"))
+    [problem] = info.value.problems
+    assert problem.startswith("broadcasts.0.platform: ") and "'slack'" in problem
+
+
+def test_broadcast_rows_resolve_categories_fill_defaults_and_guess_kinds() -> None:
+    data = {
+        "timezone": "Asia/Shanghai",
+        "language": "en",
+        "categories": [{"id": "tech", "zh": "技术", "en": "Tech", "aliases": ["科技"]}],
+        "broadcasts": [
+            {"platform": "telegram", "chat": "@news", "categories": ["科技"], "include": ["AI"]},
+            {"platform": "telegram", "chat": "42", "timezone": "UTC", "language": "zh"},
+            {"platform": "discord", "chat": "7", "thread": None, "schedule": "at 8:00"},
+            {"platform": "console", "chat": "local"},
+        ],
+    }
+    rows = parse_settings(data, "c", Path("/")).broadcast_rows()
+    assert [(r.platform, r.chat_id, r.kind) for r in rows] == [
+        ("telegram", "@news", "group"),
+        ("telegram", "42", "private"),
+        ("discord", "7", "guild_channel"),
+        ("console", "local", "console"),
+    ]
+    assert rows[0].filter == Filter(frozenset({"tech"}), ("AI",), ())
+    assert [(r.timezone, r.language) for r in rows[:2]] == [("Asia/Shanghai", "en"), ("UTC", "zh")]
+    assert rows[2].schedule == "at 08:00"
+
+
+def test_settings_have_one_section_per_registered_platform() -> None:
+    settings = parse_settings({"discord": {"token": "d"}}, "c", Path("/"))
+    assert [spec.name for spec in settings.enabled_platforms()] == ["discord"]
+    assert [spec.name for spec in parse_settings({}, "c", Path("/")).enabled_platforms()] == ["console"]
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"console": {}}, "c", Path("/"))
+    assert info.value.problems == ["console: unknown key"]

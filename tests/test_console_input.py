@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.config import load_settings
-from bot.delivery.planner import platform_renderers
 from bot.platforms.console import CONSOLE_CHAT, MAX_LINE, ConsolePlatform
 from bot.platforms.console_input import TOO_LONG, InputReader, LineSplitter, TooLong
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ async def test_a_10_mb_line_from_a_file_costs_the_bound_not_its_size(tmp_path: P
 async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
     store = await Store.open(tmp_path / "bot.db")
     vocabulary = load_settings(ROOT / "config.example.yaml").vocabulary()
-    yield CommandService(store, vocabulary, default_language="en", renderers=platform_renderers())
+    yield CommandService(store, vocabulary, default_language="en", renderers=default_renderers())
     await store.close()
 
 

@@ -32,7 +32,7 @@ from discord_limits import check_create_message
 from fake_discord import SEND_MESSAGES, FakeDiscord
 
 from bot.app import App
-from bot.platforms.discord import DiscordPlatform
+from bot.platforms.discord.client import DiscordPlatform
 from bot.store.db import Store
 
 TOKEN = "MTMxMDAx.app-test-discord-token.not-a-real-one"

@@ -33,21 +33,18 @@ from fake_discord import (
 )
 from pydantic import SecretStr
 
+from bot.commands.config import CommandBudgetConfig
 from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME
-from bot.config import (
-    DEFAULT_DISCORD_API_BASE,
-    CommandBudgetConfig,
-    DeliveryConfig,
-    DiscordConfig,
-    RateLimits,
-)
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
+from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Sent, Target, Transient
-from bot.delivery.planner import Planner, platform_renderers
-from bot.platforms.discord import DiscordPlatform, DiscordStartError
-from bot.render.discord import render_discord
+from bot.delivery.planner import Planner
+from bot.platforms.discord.client import DiscordPlatform, DiscordStartError
+from bot.platforms.discord.config import DEFAULT_DISCORD_API_BASE, DiscordConfig
+from bot.platforms.discord.render import render_discord
+from bot.platforms.registry import default_renderers
 from bot.render.options import RenderOptions
 from bot.sources.base import Incoming
 from bot.store.db import Store
@@ -119,7 +116,7 @@ async def build_world(tmp_path: Path, **config: Any) -> AsyncIterator[World]:
     member = fake.add_member(guild, "bob")
     owner = fake.add_member(guild, "operator")
     store = await Store.open(tmp_path / "db.sqlite")
-    service = CommandService(store, VOCABULARY, default_language="zh", renderers=platform_renderers())
+    service = CommandService(store, VOCABULARY, default_language="zh", renderers=default_renderers())
     settings = discord_config(fake, admins=[int(owner.id)], **config)
     platform = DiscordPlatform(settings, service, default_language="zh", guild_ready_timeout=0.05)
     try:
@@ -216,7 +213,7 @@ async def test_two_clients_with_different_hosts_each_reach_their_own(tmp_path: P
         for fake in fakes:
             await fake.start()
             fake.add_guild()
-            service = CommandService(store, VOCABULARY, renderers=platform_renderers())
+            service = CommandService(store, VOCABULARY, renderers=default_renderers())
             platforms.append(
                 DiscordPlatform(
                     discord_config(fake), service, default_language="en", guild_ready_timeout=0.05
@@ -243,7 +240,7 @@ async def test_resumes_stay_on_the_configured_gateway(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db.sqlite")
     platform = DiscordPlatform(
         discord_config(fake),
-        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        CommandService(store, VOCABULARY, renderers=default_renderers()),
         default_language="en",
         guild_ready_timeout=0.05,
     )
@@ -269,7 +266,7 @@ async def test_a_rejected_token_fails_start_without_showing_it(tmp_path: Path) -
     store = await Store.open(tmp_path / "db.sqlite")
     platform = DiscordPlatform(
         discord_config(fake),
-        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        CommandService(store, VOCABULARY, renderers=default_renderers()),
         default_language="en",
     )
     try:
@@ -328,7 +325,7 @@ async def test_listed_guilds_get_the_commands_and_the_global_list_is_emptied(tmp
     config = discord_config(fake, guilds=[int(guild.id)])
     platform = DiscordPlatform(
         config,
-        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        CommandService(store, VOCABULARY, renderers=default_renderers()),
         default_language="en",
         guild_ready_timeout=0.05,
     )
@@ -633,7 +630,7 @@ async def test_digest_arrives_with_only_the_selected_items_and_a_lost_channel_pa
     """subscribe -> a digest is planned and sent as embeds with only the chosen categories; then the
     bot loses Send Messages: one refused post, the subscription pauses, nothing more is sent there."""
     await world.command(world.admin, world.news, "subscribe", {"categories": "robotics, jobs"})
-    planner = Planner(world.store, VOCABULARY)
+    planner = Planner(world.store, VOCABULARY, renderers=default_renderers())
     engine = DeliveryEngine(
         world.store, {"discord": world.platform.sender}, {"discord": FAST}, DeliveryConfig()
     )
@@ -675,14 +672,14 @@ async def test_a_post_whose_answer_is_lost_is_not_sent_again(world: World) -> No
         world.store, {"discord": world.platform.sender}, {"discord": FAST}, DeliveryConfig(backoff_base=0.05)
     )
     await record(world.store, 1)
-    assert await Planner(world.store, VOCABULARY).plan_pending() == 1
+    assert await Planner(world.store, VOCABULARY, renderers=default_renderers()).plan_pending() == 1
     await engine.drain(horizon=0.5)  # a retry (backoff 25-50 ms) would fall well inside this
     posts = [p for p in world.fake.posted if p.channel_id == world.news.id]
     assert len(posts) == 1
     stats = await world.store.stats(world.store.clock.now())
     assert stats["deliveries_24h"] == {"uncertain": 1}
     await record(world.store, 2)
-    await Planner(world.store, VOCABULARY).plan_pending()
+    await Planner(world.store, VOCABULARY, renderers=default_renderers()).plan_pending()
     await engine.drain(horizon=0.5)
     assert len([p for p in world.fake.posted if p.channel_id == world.news.id]) == 2
 
@@ -714,7 +711,7 @@ async def test_a_forum_subscription_posts_each_digest_as_a_new_post(world: World
     )
     assert answer.text() == "Subscribed: Tech."
     assert (await world.subscription(forum)).kind == "forum"
-    planner = Planner(world.store, VOCABULARY)
+    planner = Planner(world.store, VOCABULARY, renderers=default_renderers())
     engine = DeliveryEngine(
         world.store, {"discord": world.platform.sender}, {"discord": FAST}, DeliveryConfig()
     )
@@ -733,7 +730,7 @@ async def test_sender_waits_for_the_gateway(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db.sqlite")
     platform = DiscordPlatform(
         discord_config(fake),
-        CommandService(store, VOCABULARY, renderers=platform_renderers()),
+        CommandService(store, VOCABULARY, renderers=default_renderers()),
         default_language="en",
     )
     try:

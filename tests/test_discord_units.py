@@ -27,6 +27,7 @@ from bot.platforms.discord import permissions
 from bot.platforms.discord.bridge import Bridge, category_args, word_args
 from bot.platforms.discord.channels import chat_kind
 from bot.platforms.discord.menus import CATEGORY_MENU, MenuBinding
+from bot.platforms.discord.render import render_discord
 from bot.platforms.discord.replies import (
     category_menu,
     escape,
@@ -36,7 +37,6 @@ from bot.platforms.discord.replies import (
 )
 from bot.platforms.discord.sender import outcome_for, post_name
 from bot.platforms.discord.translator import TEXTS, DigestTranslator, ls
-from bot.render.discord import render_discord
 from bot.render.options import RenderOptions
 
 VOCABULARY = Vocabulary(

@@ -26,7 +26,7 @@ from bot.core.clock import SystemClock
 from bot.delivery import engine as engine_module
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import RetryAfter, Uncertain
-from bot.delivery.planner import platform_renderers
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.schema import load_migrations
@@ -223,7 +223,7 @@ async def test_stats_count_uncertain_and_expired_deliveries(tmp_path: Path) -> N
         sender = FakeSender(script={"3": [Uncertain("read timeout")]})
         engine = DeliveryEngine(store, {"telegram": sender}, {}, CONFIG, SystemClock(), rng=random.Random(1))
         await engine.drain(horizon=0)
-        service = CommandService(store, VOCABULARY, renderers=platform_renderers())
+        service = CommandService(store, VOCABULARY, renderers=default_renderers())
         owner = Caller("1", language="en", is_owner=True)
         reply = await service.handle(
             Command("stats", (), ChatRef("telegram", "1", None, kind="private"), owner)

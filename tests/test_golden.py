@@ -19,7 +19,9 @@ from telegram_html import check_send_message
 
 from bot.config import load_settings
 from bot.core.model import Digest
-from bot.render import RenderOptions, render_discord, render_telegram, render_text
+from bot.platforms.discord.render import render_discord
+from bot.platforms.telegram.render import render_telegram
+from bot.render import RenderOptions, render_text
 
 parse = pytest.importorskip("bot.core.parse")
 classify = pytest.importorskip("bot.core.classify")
@@ -66,8 +68,8 @@ def test_discord_embeds(sample: tuple[Digest, RenderOptions]) -> None:
 
 def test_discord_markdown(sample: tuple[Digest, RenderOptions]) -> None:
     digest, options = sample
-    markdown_options = RenderOptions(options.vocabulary, options.timezone, "en", discord_embeds=False)
-    bodies = render_discord(digest, markdown_options)
+    markdown_options = RenderOptions(options.vocabulary, options.timezone, "en")
+    bodies = render_discord(digest, markdown_options, embeds=False)
     assert all(check_create_message(b) == [] for b in bodies)
     compare("discord_markdown.json", as_json(bodies))
 

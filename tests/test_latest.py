@@ -20,7 +20,7 @@ from bot.commands.service import CommandService
 from bot.core.classify import classify
 from bot.core.model import Digest, Filter
 from bot.core.parse import load_digest
-from bot.delivery.planner import platform_renderers
+from bot.platforms.registry import default_renderers
 from bot.render import Renderer
 from bot.render.options import RenderOptions
 from bot.store.db import Store
@@ -53,7 +53,7 @@ async def latest(service: CommandService, chat: ChatRef = READER) -> Reply:
 
 
 async def test_a_second_latest_renders_nothing_and_a_new_version_renders_again(store: Store) -> None:
-    telegram = Counting(platform_renderers()["telegram"])
+    telegram = Counting(default_renderers()["telegram"])
     service = CommandService(store, VOCABULARY, renderers={"telegram": telegram})
     await store.record_incoming(incoming(SAMPLE, content_hash="v1"))
     first = await latest(service)
@@ -71,7 +71,7 @@ async def test_a_second_latest_renders_nothing_and_a_new_version_renders_again(s
 
 
 async def test_latest_renders_in_a_worker_thread_while_other_chats_are_answered(store: Store) -> None:
-    gate = Gate(platform_renderers()["telegram"])
+    gate = Gate(default_renderers()["telegram"])
     service = CommandService(store, VOCABULARY, renderers={"telegram": gate})
     await store.record_incoming(incoming(SAMPLE))
     reading = asyncio.ensure_future(latest(service))
@@ -89,7 +89,7 @@ async def test_latest_renders_in_a_worker_thread_while_other_chats_are_answered(
 
 
 async def test_concurrent_latest_share_one_rendering(store: Store) -> None:
-    gate = Gate(Counting(platform_renderers()["telegram"]))
+    gate = Gate(Counting(default_renderers()["telegram"]))
     service = CommandService(store, VOCABULARY, renderers={"telegram": gate})
     await store.record_incoming(incoming(SAMPLE))
     readers = [
@@ -103,7 +103,7 @@ async def test_concurrent_latest_share_one_rendering(store: Store) -> None:
 
 
 async def test_a_failed_rendering_is_not_remembered(store: Store) -> None:
-    working = platform_renderers()["discord"]
+    working = default_renderers()["discord"]
     failures = [RuntimeError("renderer bug")]
 
     def flaky(digest: Digest, options: RenderOptions) -> list[Any]:
@@ -120,7 +120,7 @@ async def test_a_failed_rendering_is_not_remembered(store: Store) -> None:
 
 
 async def test_the_cache_keeps_only_the_most_recent_renderings(store: Store) -> None:
-    console = Counting(platform_renderers()["console"])
+    console = Counting(default_renderers()["console"])
     renderer = LatestRenderer(store, VOCABULARY, {"console": console}, size=2)
     await store.record_incoming(incoming(SAMPLE))
     for zone in ("UTC", "Asia/Tokyo", "Europe/Berlin", "Europe/Berlin", "UTC"):

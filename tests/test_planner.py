@@ -16,7 +16,8 @@ from test_ratelimit import AutoClock
 from test_store import incoming, make_digest
 
 from bot.core.model import Category, Digest, Filter, Vocabulary
-from bot.delivery.planner import Composer, Planner, as_payload, platform_renderers
+from bot.delivery.planner import Composer, Planner, as_payload
+from bot.platforms.registry import default_renderers
 from bot.render.options import RenderOptions
 from bot.store.db import Store
 
@@ -95,7 +96,7 @@ async def test_each_subscription_gets_its_selection_rendered_for_its_platform(st
     nothing = await _sub(store, "3", filter=Filter(include=("不存在的关键词",)))
     discord = await _sub(store, "4", platform="discord", language="en", categories=frozenset({"policy"}))
     console = await _sub(store, "local", platform="console")
-    planner = Planner(store, VOCABULARY, clock=AutoClock(NOW))
+    planner = Planner(store, VOCABULARY, clock=AutoClock(NOW), renderers=default_renderers())
     assert await planner.plan_pending() == 4
     rows = {row.subscription_id: row for row in await _rows(store)}
     assert set(rows) == {everything, tech, discord, console}
@@ -115,7 +116,10 @@ async def test_a_digest_with_no_items_plans_nothing(store: Store) -> None:
     await _sub(store, "1")
     await _sub(store, "2", platform="discord")
     await _sub(store, "local", platform="console")
-    assert await Planner(store, VOCABULARY, clock=AutoClock(NOW)).plan_pending() == 0
+    assert (
+        await Planner(store, VOCABULARY, clock=AutoClock(NOW), renderers=default_renderers()).plan_pending()
+        == 0
+    )
     assert await _all_rows(store) == []
 
 
@@ -232,12 +236,12 @@ def test_composer_without_a_renderer_for_a_platform_yields_nothing(caplog: pytes
     assert "matrix" in caplog.text
 
 
-def test_platform_renderers_cover_every_platform() -> None:
-    assert set(platform_renderers()) == {"telegram", "discord", "console"}
+def test_default_renderers_cover_every_platform() -> None:
+    assert set(default_renderers()) == {"telegram", "discord", "console"}
     assert as_payload("hello") == {"text": "hello"}
     assert as_payload({"content": "x"}) == {"content": "x"}
 
 
 def test_planner_rejects_a_useless_batch_size(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        Planner(None, VOCABULARY, batch_size=0)  # type: ignore[arg-type]
+        Planner(None, VOCABULARY, batch_size=0, renderers=default_renderers())  # type: ignore[arg-type]

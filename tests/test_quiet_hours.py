@@ -21,8 +21,8 @@ from bot.commands.service import CommandService
 from bot.core.schedule import QuietHours, after_quiet, quiet_until
 from bot.delivery.config import RateLimits
 from bot.delivery.outcome import Outcome, RetryAfter, Transient
-from bot.delivery.planner import platform_renderers
 from bot.delivery.scheduler import Scheduler
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
 QUIET = "22:00-07:00"  # local time: UTC for the chats `plan` subscribes
@@ -144,7 +144,7 @@ async def test_a_scheduled_post_inside_quiet_hours_goes_out_when_they_end(tmp_pa
 
 async def test_help_and_the_quiet_reply_say_that_quiet_hours_hold_every_message(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "bot.db") as store:
-        service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=platform_renderers())
+        service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=default_renderers())
         chat = ChatRef("telegram", "42", None, kind="private", title="Ann")
 
         async def reply(language: str, name: str, *args: str) -> str:

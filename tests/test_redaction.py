@@ -14,8 +14,9 @@ from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.core.parse import load_digest
-from bot.delivery.planner import Planner, platform_renderers
+from bot.delivery.planner import Planner
 from bot.logs import REDACTED
+from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
 
@@ -29,12 +30,12 @@ CHAT = ChatRef("telegram", "42", None, kind="private", title="Ann")
 async def test_status_shows_the_last_error_scrubbed(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "bot.db")
     try:
-        service = CommandService(store, VOCABULARY, secrets=[WEBHOOK_SECRET], renderers=platform_renderers())
+        service = CommandService(store, VOCABULARY, secrets=[WEBHOOK_SECRET], renderers=default_renderers())
         caller = Caller("42", language="en")
         await service.handle(Command("subscribe", (), CHAT, caller))
         digest = load_digest(ROOT / "digests" / "2025.11.20.20.md")  # every category: no need to classify
         await store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
-        await Planner(store, VOCABULARY).plan_pending()
+        await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending()
         now = datetime.now(UTC)
         [row, *_] = await store.claim_due(now, 10, ["telegram"])
         assert await store.mark_sending(row.id, now)

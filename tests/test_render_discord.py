@@ -10,10 +10,15 @@ import pytest
 from discord_limits import EMPTY_MESSAGE, Limits, check_create_message, embed_text_length, error_response
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.render import RenderOptions, plain_discord, render_discord
-from bot.render.discord import DEFAULT_COLOR, SUPPRESS_EMBEDS
-from bot.render.limits import DiscordLimits
-from bot.render.markdown import ZWSP, code, escape, visible
+from bot.platforms.discord.markdown import ZWSP, code, escape, visible
+from bot.platforms.discord.render import (
+    DEFAULT_COLOR,
+    SUPPRESS_EMBEDS,
+    DiscordLimits,
+    plain_discord,
+    render_discord,
+)
+from bot.render import RenderOptions
 
 VOCABULARY = Vocabulary(
     [
@@ -183,7 +188,7 @@ def test_an_items_embeds_stay_in_one_message_when_they_fit() -> None:
 
 
 def test_markdown_mode_sends_content_only_with_suppressed_link_previews() -> None:
-    bodies = render_discord(make_digest(rich_item()), options(discord_embeds=False))
+    bodies = render_discord(make_digest(rich_item()), options(), embeds=False)
     assert all_valid(bodies)
     [body] = bodies
     assert "embeds" not in body and body["flags"] == SUPPRESS_EMBEDS
@@ -195,13 +200,13 @@ def test_markdown_mode_sends_content_only_with_suppressed_link_previews() -> Non
 
 
 def test_markdown_mode_with_link_previews_uses_plain_links() -> None:
-    [body] = render_discord(make_digest(rich_item()), options(discord_embeds=False, link_previews=True))
+    [body] = render_discord(make_digest(rich_item()), options(link_previews=True), embeds=False)
     assert "flags" not in body and "[paper](https://example.org/p%281%29)" in body["content"]
 
 
 def test_markdown_mode_splits_at_2000_characters_between_items() -> None:
     items = [Item(n, f"Item {n}", summary=((Span("Some *words* here. " * 12),),)) for n in range(1, 40)]
-    bodies = render_discord(make_digest(*items), options(discord_embeds=False))
+    bodies = render_discord(make_digest(*items), options(), embeds=False)
     assert len(bodies) > 1 and all_valid(bodies)
     assert all(re.match(r"\d+\. Item \d+\n", visible(b["content"])) for b in bodies[1:])
     shown = "\n\n".join(visible(b["content"]) for b in bodies)
@@ -210,7 +215,7 @@ def test_markdown_mode_splits_at_2000_characters_between_items() -> None:
 
 def test_a_link_too_long_for_a_part_degrades_to_its_text() -> None:
     summary = ((Span("the link text", link="https://e.com/" + "p" * 3000),),)
-    bodies = render_discord(make_digest(Item(1, "t", summary=summary)), options(discord_embeds=False))
+    bodies = render_discord(make_digest(Item(1, "t", summary=summary)), options(), embeds=False)
     assert all_valid(bodies)
     assert "the link text" in visible("".join(b["content"] for b in bodies))
 

@@ -27,8 +27,9 @@ from test_store import incoming, make_digest
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
-from bot.delivery.planner import Planner, platform_renderers
+from bot.delivery.planner import Planner
 from bot.delivery.scheduler import Scheduler
+from bot.platforms.registry import default_renderers
 from bot.render import Renderer
 from bot.render.options import RenderOptions
 from bot.store.db import Store
@@ -129,9 +130,9 @@ async def test_a_command_is_answered_while_a_large_digest_is_planned(store: Stor
     assert len(json.dumps([item.text() for item in digest.items], ensure_ascii=False).encode()) >= 512 * 1024
     result = await store.record_incoming(incoming(digest))
     assert result.seq is not None
-    gate = Gate(platform_renderers()["telegram"], held=False)
+    gate = Gate(default_renderers()["telegram"], held=False)
     planner = Planner(store, VOCABULARY, renderers={"telegram": gate}, batch_size=1000)
-    service = CommandService(store, VOCABULARY, renderers=platform_renderers())
+    service = CommandService(store, VOCABULARY, renderers=default_renderers())
     planning = asyncio.ensure_future(planner.plan_digest(result.seq))
     try:
         await gate.rendering()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bot.config import parse_settings
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.render import RENDERERS, with_preferences
 from bot.render.options import RenderOptions
 
 VOCABULARY = Vocabulary([Category("other", "其他", "Other")])
@@ -22,8 +21,8 @@ OPTIONS = RenderOptions(VOCABULARY)
 
 def test_defaults_keep_previews_off_and_embeds_on() -> None:
     settings = parse_settings({}, "c", Path("/"))
-    telegram = with_preferences(RENDERERS["telegram"], **settings.telegram.render_preferences())
-    discord = with_preferences(RENDERERS["discord"], **settings.discord.render_preferences())
+    renderers = settings.renderers()
+    telegram, discord = renderers["telegram"], renderers["discord"]
     assert telegram(DIGEST, OPTIONS)[0]["link_preview_options"] == {"is_disabled": True}
     assert any(body.get("embeds") for body in discord(DIGEST, OPTIONS))
 
@@ -31,7 +30,7 @@ def test_defaults_keep_previews_off_and_embeds_on() -> None:
 def test_config_turns_previews_on_and_embeds_off() -> None:
     data = {"telegram": {"link_previews": True}, "discord": {"embeds": False}}
     settings = parse_settings(data, "c", Path("/"))
-    telegram = with_preferences(RENDERERS["telegram"], **settings.telegram.render_preferences())
-    discord = with_preferences(RENDERERS["discord"], **settings.discord.render_preferences())
+    renderers = settings.renderers()
+    telegram, discord = renderers["telegram"], renderers["discord"]
     assert telegram(DIGEST, OPTIONS)[0].get("link_preview_options", {}).get("is_disabled") is not True
     assert all(not body.get("embeds") for body in discord(DIGEST, OPTIONS))

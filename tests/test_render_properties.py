@@ -11,7 +11,6 @@ markers (they depend on which spans end up side by side) are ignored on both sid
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from discord_limits import Limits, check_create_message
@@ -20,16 +19,11 @@ from hypothesis import strategies as st
 from telegram_html import check_send_message, parse_telegram_html, utf16_length
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.render import (
-    RenderOptions,
-    plain_discord,
-    plain_telegram,
-    render_discord,
-    render_telegram,
-    render_text,
-)
-from bot.render.limits import DiscordLimits, TextLimit
-from bot.render.markdown import ZWSP, visible
+from bot.platforms.discord.markdown import ZWSP, visible
+from bot.platforms.discord.render import DiscordLimits, plain_discord, render_discord
+from bot.platforms.telegram.render import plain_telegram, render_telegram
+from bot.render import RenderOptions, render_text
+from bot.render.limits import TextLimit
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SMALL = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -159,14 +153,16 @@ def check_telegram(digest: Digest, render_options: RenderOptions) -> None:
     assert_same_text(whole, telegram_visible(payloads))
 
 
-def check_discord(digest: Digest, render_options: RenderOptions) -> None:
-    bodies = render_discord(digest, render_options)
+def check_discord(digest: Digest, render_options: RenderOptions, *, embeds: bool = True) -> None:
+    bodies = render_discord(digest, render_options, embeds=embeds)
     for body in bodies:
         assert check_create_message(body) == []
         assert body["allowed_mentions"] == {"parse": []}
         assert check_create_message(plain_discord(body)) == []
-        assert render_options.discord_embeds or "embeds" not in body
-    whole = "\n".join(discord_segments(render_discord(digest, render_options, limits=HUGE_DISCORD)))
+        assert embeds or "embeds" not in body
+    whole = "\n".join(
+        discord_segments(render_discord(digest, render_options, limits=HUGE_DISCORD, embeds=embeds))
+    )
     assert_same_text(whole, discord_segments(bodies))
 
 
@@ -185,7 +181,7 @@ def test_every_renderer_keeps_its_platform_limits_and_all_the_text(
     """One digest through every renderer (drawing big digests costs more than rendering them)."""
     check_telegram(digest, render_options)
     check_discord(digest, render_options)
-    check_discord(digest, replace(render_options, discord_embeds=False))
+    check_discord(digest, render_options, embeds=False)
     check_text(digest, render_options)
 
 

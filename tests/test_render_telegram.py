@@ -17,7 +17,9 @@ from telegram_html import (
 )
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.render import RENDERERS, RenderOptions, plain_telegram, render_telegram
+from bot.platforms import registry
+from bot.platforms.telegram.render import plain_telegram, render_telegram
+from bot.render import RenderOptions
 from bot.render.limits import TextLimit
 
 VOCABULARY = Vocabulary(
@@ -210,9 +212,9 @@ def test_plain_telegram_rejects_a_payload_without_text() -> None:
         plain_telegram({"parse_mode": "HTML"})
 
 
-def test_the_registry_has_every_platform() -> None:
-    assert RENDERERS["telegram"] is render_telegram
-    assert set(RENDERERS) == {"telegram", "discord", "text"}
+def test_the_registry_has_every_format() -> None:
+    assert [spec.render_format for spec in registry.PLATFORMS] == ["telegram", "discord", "text"]
+    assert set(registry.default_renderers()) == {"telegram", "discord", "console"}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.render import RENDERERS, RenderOptions, render_text
+from bot.platforms import registry
+from bot.render import RenderOptions, render_text
 from bot.render.limits import TEXT_PART, TextLimit
 
 VOCABULARY = Vocabulary(
@@ -65,4 +66,4 @@ def test_parts_stay_within_the_limit_and_lose_nothing() -> None:
 
 
 def test_registry_entry_is_the_text_renderer() -> None:
-    assert RENDERERS["text"] is render_text
+    assert registry.default_renderers()["console"] is render_text

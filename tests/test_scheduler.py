@@ -19,6 +19,7 @@ from bot.core.errors import DigestError
 from bot.core.model import Filter
 from bot.delivery.planner import Planner
 from bot.delivery.scheduler import Scheduler
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
 # 2025-03-08 07:00 in New York (EST, UTC-5); DST starts there on 2025-03-09 at 02:00.
@@ -209,7 +210,7 @@ async def test_run_loop_sleeps_until_due_and_wakes_on_change(store: Store, clock
 
 def test_scheduler_rejects_a_useless_digest_limit(store: Store) -> None:
     with pytest.raises(ValueError, match="max_digests"):
-        Scheduler(store, VOCABULARY, max_digests=0)
+        Scheduler(store, VOCABULARY, max_digests=0, renderers=default_renderers())
 
 
 async def test_only_the_newest_digests_make_the_post_after_a_long_silence(

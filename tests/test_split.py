@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.model import Span
-from bot.render.limits import DiscordLimits, TextLimit
+from bot.platforms.discord.render import DiscordLimits
+from bot.render.limits import TextLimit
 from bot.render.split import Block, block_cost, cut_block, cut_once, pack, split_blocks
 
 

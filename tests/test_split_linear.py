@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.model import Span
-from bot.render import markdown
+from bot.platforms.discord import markdown
 from bot.render.limits import utf16_length
 from bot.render.split import Block, SpanCost, cut_block, cut_once, split_blocks
 

@@ -38,9 +38,9 @@ from bot.commands.service import CommandService
 from bot.core.clock import SystemClock
 from bot.delivery.config import RetentionConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import platform_renderers
 from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store, StoreUnavailable
 from bot.store.retry import Backoff, retrying
 
@@ -264,7 +264,7 @@ async def test_the_scheduler_waits_out_a_failing_store_without_tracebacks(
 async def test_a_command_during_a_store_failure_gets_a_short_reply(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = CommandService(store, VOCABULARY, default_language="en", renderers=platform_renderers())
+    service = CommandService(store, VOCABULARY, default_language="en", renderers=default_renderers())
     caller = Caller(user_id="u", language="en", can_manage=True, is_owner=True)
     chat = ChatRef(platform="console", chat_id="c", thread_id=None, kind="private", title="")
     faults = Faults(store, monkeypatch)

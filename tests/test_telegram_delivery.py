@@ -19,6 +19,7 @@ from bot.core.model import Digest, Item, Span
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
+from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")
@@ -85,15 +86,17 @@ async def test_429_storm_during_broadcast_to_200_chats_delivers_each_message_onc
             fake.fail(MIGRATING, lambda: migrated(MIGRATED_TO))
             fake.fail(None, lambda: flood(1), times=STORM)
             await store_digest(bot.store, small_digest())
-            assert await Planner(bot.store, VOCABULARY).plan_pending() == len(CHATS) + 1
+            assert (
+                await Planner(bot.store, VOCABULARY, renderers=default_renderers()).plan_pending()
+                == len(CHATS) + 1
+            )
 
             engine = DeliveryEngine(
                 bot.store,
                 {"telegram": bot.platform.sender},
-                {"telegram": limits},
+                bot.limiter,
                 DeliveryConfig(concurrency=16, backoff_base=0.05),
             )
-            bot.platform.share_rate_limiter(engine.limiter)
             running_engine = asyncio.create_task(engine.run())
             expected = {chat for chat in CHATS if chat != BLOCKED} | {MIGRATED_TO}
             try:

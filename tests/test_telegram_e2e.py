@@ -32,15 +32,19 @@ from pydantic import SecretStr
 
 from bot.commands.config import CommandBudgetConfig
 from bot.commands.service import CommandService
-from bot.config import Settings, TelegramConfig, TelegramWebhook
+from bot.config import Settings
+from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import RateLimits
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, RetryAfter, Sent, Target, Transient
-from bot.delivery.planner import platform_renderers
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.logs import REDACTED, setup_logging
-from bot.platforms.telegram import TelegramPlatform, TelegramStartError
+from bot.platforms import telegram
+from bot.platforms.registry import default_renderers
+from bot.platforms.telegram.adapter import TelegramPlatform, TelegramStartError
+from bot.platforms.telegram.config import TelegramConfig, TelegramWebhook
+from bot.platforms.telegram.render import render_telegram
 from bot.render.options import RenderOptions
-from bot.render.telegram import render_telegram
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import Subscription
@@ -66,6 +70,7 @@ class Bot:
     store: Store
     service: CommandService
     platform: TelegramPlatform
+    limiter: RateLimiter
 
     async def say(
         self, chat_id: int, text: str, *, sender: dict[str, Any] | None, **extra: Any
@@ -102,16 +107,23 @@ def telegram_config(fake: FakeTelegram, **extra: Any) -> TelegramConfig:
     return TelegramConfig(**values)
 
 
+def limiter_for(config: TelegramConfig) -> RateLimiter:
+    """What the app builds: one limiter with Telegram's policy, shared by replies and the engine."""
+    return RateLimiter({"telegram": RatePolicy(config.rate_limits, telegram.SPEC.group_kinds)}, SystemClock())
+
+
 @asynccontextmanager
 async def running(
     tmp_path: Path, fake: FakeTelegram, config: TelegramConfig | None = None
 ) -> AsyncIterator[Bot]:
     store = await Store.open(tmp_path / "db.sqlite")
-    service = CommandService(store, VOCABULARY, default_language="zh", renderers=platform_renderers())
-    platform = TelegramPlatform(config or telegram_config(fake), service, default_language="zh")
+    service = CommandService(store, VOCABULARY, default_language="zh", renderers=default_renderers())
+    config = config or telegram_config(fake)
+    limiter = limiter_for(config)
+    platform = TelegramPlatform(config, service, default_language="zh", limiter=limiter)
     await platform.start()
     try:
-        yield Bot(fake, store, service, platform)
+        yield Bot(fake, store, service, platform, limiter)
     finally:
         await platform.stop()
         await store.close()
@@ -530,7 +542,7 @@ async def test_send_outcomes_through_the_wire(bot: Bot) -> None:
     assert await send(503) == RetryAfter(7.0)
     assert isinstance(await send(503), Sent)
     fake.fail(504, lambda: migrated(-100504))
-    assert await send(504) == Migrated("-100504")
+    assert await send(504) == Migrated("-100504", "supergroup")
     fake.fail(505, server_error, times=1)
     assert isinstance(await send(505), Transient)
     rejected = await send(506, {"text": "<b>broken", "parse_mode": "HTML"})
@@ -611,8 +623,9 @@ async def test_rejected_token_is_a_clear_start_error(tmp_path: Path) -> None:
         store = await Store.open(tmp_path / "db.sqlite")
         platform = TelegramPlatform(
             telegram_config(fake),
-            CommandService(store, VOCABULARY, renderers=platform_renderers()),
+            CommandService(store, VOCABULARY, renderers=default_renderers()),
             default_language="en",
+            limiter=limiter_for(telegram_config(fake)),
         )
         with pytest.raises(TelegramStartError, match="token was rejected") as info:
             await platform.start()
@@ -628,7 +641,10 @@ async def test_unreachable_server_fails_start_and_stop_is_safe(tmp_path: Path) -
     store = await Store.open(tmp_path / "db.sqlite")
     config = TelegramConfig(token=SecretStr(TOKEN), base_url=f"http://127.0.0.1:{port}/bot")
     platform = TelegramPlatform(
-        config, CommandService(store, VOCABULARY, renderers=platform_renderers()), default_language="en"
+        config,
+        CommandService(store, VOCABULARY, renderers=default_renderers()),
+        default_language="en",
+        limiter=limiter_for(config),
     )
     with pytest.raises(TelegramStartError, match="cannot start") as info:
         await platform.start()
@@ -733,8 +749,9 @@ async def test_an_empty_token_is_refused_up_front(tmp_path: Path) -> None:
     with pytest.raises(TelegramStartError, match="token is empty"):
         TelegramPlatform(
             TelegramConfig(),
-            CommandService(store, VOCABULARY, renderers=platform_renderers()),
+            CommandService(store, VOCABULARY, renderers=default_renderers()),
             default_language="en",
+            limiter=limiter_for(TelegramConfig()),
         )
     await store.close()
 
@@ -750,8 +767,9 @@ async def test_webhook_port_in_use_is_a_clear_start_error(tmp_path: Path) -> Non
             webhook = TelegramWebhook(url="https://bot.example.test/hook", listen="127.0.0.1", port=port)
             platform = TelegramPlatform(
                 telegram_config(fake, webhook=webhook),
-                CommandService(store, VOCABULARY, renderers=platform_renderers()),
+                CommandService(store, VOCABULARY, renderers=default_renderers()),
                 default_language="en",
+                limiter=limiter_for(telegram_config(fake)),
             )
             with pytest.raises(TelegramStartError, match="webhook server cannot listen"):
                 await platform.start()

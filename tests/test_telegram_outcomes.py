@@ -23,6 +23,7 @@ from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import SEND_TIMEOUT, DeliveryEngine
 from bot.delivery.outcome import Target, Transient, Uncertain
 from bot.delivery.planner import Planner
+from bot.platforms.registry import default_renderers
 from bot.platforms.telegram import adapter
 from bot.platforms.telegram.errors import outcome_for
 from bot.platforms.telegram.sender import TelegramSender
@@ -60,7 +61,7 @@ async def test_a_lost_answer_leaves_exactly_one_copy_and_an_uncertain_row(tmp_pa
                 categories=None,
             )
             await store_digest(store, small_digest())
-            assert await Planner(store, VOCABULARY).plan_pending() == 1
+            assert await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending() == 1
             engine = DeliveryEngine(
                 store,
                 {"telegram": TelegramSender(bot)},

@@ -196,7 +196,7 @@ BLOCKED = "Forbidden: bot was blocked by the user"
         (lambda: BadRequest("Bad Request: can't parse entities: unsupported start tag"), FormatRejected),
         (lambda: BadRequest("Bad Request: message is too long"), FormatRejected),
         (lambda: BadRequest("Bad Request: something new"), FormatRejected),
-        (lambda: ChatMigrated(-100777), Migrated("-100777")),
+        (lambda: ChatMigrated(-100777), Migrated("-100777", "supergroup")),
         (lambda: RetryAfter(7), RetryLater(7.0)),
         (lambda: RetryAfter(timedelta(seconds=2.5)), RetryLater(2.5)),
         (lambda: TimedOut(), Transient),

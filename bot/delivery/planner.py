@@ -29,7 +29,7 @@ from bot.core.codec import filter_from_dict
 from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.schedule import after_quiet
 from bot.core.select import PreparedDigest
-from bot.render import RENDERERS, Renderer, with_preferences
+from bot.render import Renderer
 from bot.render.options import RenderOptions
 from bot.store.db import Store, Transaction
 from bot.store.deliveries import NewDelivery, StoredPayload
@@ -39,19 +39,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 CACHE_SIZE = 2048
-
-
-def platform_renderers(preferences: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Renderer]:
-    """Renderer per subscription platform (the console prints the plain-text rendering), with the
-    operator's `preferences` (platform -> RenderOptions fields, e.g. link previews) applied."""
-    renderers = {
-        "telegram": RENDERERS["telegram"],
-        "discord": RENDERERS["discord"],
-        "console": RENDERERS["text"],
-    }
-    for name, chosen in (preferences or {}).items():
-        renderers[name] = with_preferences(renderers[name], **chosen)
-    return renderers
 
 
 def as_payload(rendered: Any) -> dict[str, Any]:
@@ -216,7 +203,7 @@ class Planner:
         store: Store,
         vocabulary: Vocabulary,
         *,
-        renderers: Mapping[str, Renderer] | None = None,
+        renderers: Mapping[str, Renderer],
         clock: Clock | None = None,
         batch_size: int = BATCH_SIZE,
         on_enqueued: Callable[[], None] | None = None,
@@ -227,7 +214,7 @@ class Planner:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self._store = store
         self._vocabulary = vocabulary
-        self._renderers = platform_renderers() if renderers is None else renderers
+        self._renderers = renderers
         self._clock = clock or SystemClock()
         self._batch = batch_size
         self._on_enqueued = on_enqueued

@@ -21,7 +21,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import after_quiet, next_due, parse_schedule, parse_timezone
 from bot.delivery.merge import merge_digests
-from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_for, platform_renderers
+from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_for
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retry import Backoff
@@ -43,7 +43,7 @@ class Scheduler:
         store: Store,
         vocabulary: Vocabulary,
         *,
-        renderers: Mapping[str, Renderer] | None = None,
+        renderers: Mapping[str, Renderer],
         clock: Clock | None = None,
         on_enqueued: Callable[[], None] | None = None,
         max_digests: int = MAX_DIGESTS_PER_POST,
@@ -52,7 +52,7 @@ class Scheduler:
             raise ValueError(f"max_digests must be >= 1, got {max_digests}")
         self._store = store
         self._clock = clock or SystemClock()
-        self._composer = Composer(vocabulary, platform_renderers() if renderers is None else renderers)
+        self._composer = Composer(vocabulary, renderers)
         self._on_enqueued = on_enqueued
         self._max_digests = max_digests
         self._digests = Lru(4 * max_digests)

@@ -8,10 +8,20 @@ from bot.delivery.outcome import Sender
 
 
 class Platform(Protocol):
-    """A running chat platform: receives commands (start/stop) and sends payloads (sender)."""
+    """A running chat platform: receives commands (start/stop) and sends payloads (sender).
 
-    name: str
-    sender: Sender
+    Read-only members, so a platform may expose its own sender class (which satisfies Sender).
+    """
+
+    @property
+    def name(self) -> str:
+        """The registry name; subscriptions and deliveries carry it."""
+        ...
+
+    @property
+    def sender(self) -> Sender:
+        """What the delivery engine sends through; exists before start() (messages wait until then)."""
+        ...
 
     async def start(self) -> None:
         """Connect and begin handling updates in the background; returns once started."""

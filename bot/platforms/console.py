@@ -19,9 +19,10 @@ from bot.commands.model import Caller, ChatRef, Command, Reply
 from bot.commands.service import CommandService
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.platforms.console_input import InputReader, TooLong
+from bot.platforms.console_spec import CONSOLE_KIND, PLATFORM
 
 log = logging.getLogger(__name__)
-CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", thread_id=None, kind="console", title="console")
+CONSOLE_CHAT = ChatRef(platform=PLATFORM, chat_id="local", thread_id=None, kind=CONSOLE_KIND, title="console")
 # Bytes read per line (and characters parsed): far above any real command, far below slow parsing.
 MAX_LINE = 4096
 
@@ -29,7 +30,7 @@ MAX_LINE = 4096
 class ConsoleSender:
     """Prints each delivered part; payloads are `{"text": ...}` from the text renderer."""
 
-    platform = "console"
+    platform = PLATFORM
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
@@ -64,7 +65,7 @@ class ConsolePlatform:
     pipe, a file, /dev/null under a service manager) the bot keeps delivering without input.
     """
 
-    name = "console"
+    name = PLATFORM
 
     def __init__(
         self,

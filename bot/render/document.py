@@ -1,7 +1,7 @@
 """The platform-neutral layout of a rendered digest: header and item blocks made of styled spans.
 
 Every renderer lays a digest out the same way (header; then per item a title line, the summary and
-the categories), so the pieces live here and the platform modules only turn spans into markup.
+the categories), so the pieces live here and the per-format modules only turn spans into markup.
 Lines never contain a line break and never start or end with whitespace, which the splitter relies on.
 """
 
@@ -18,7 +18,6 @@ from bot.core.richtext import safe_url
 from bot.render.options import RenderOptions
 from bot.render.split import BLOCK_BREAK, LINE_BREAK, Block, Line
 
-_NON_WORD = re.compile(r"[^\w]+")
 _LINE_BREAKS = re.compile(r"\r\n?|[\n\u2028\u2029\x0b\x0c\x85]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _URL_SAFE = "/:@!$&'()*+,;=?#[]%~-._"
@@ -76,17 +75,6 @@ def category_label(category: Category | str, language: str) -> str:
     return category.display(language) if isinstance(category, Category) else category
 
 
-def hashtag(category: Category | str, language: str) -> str:
-    """A Telegram hashtag for a category: its display name with every run of non-word characters
-    turned into one underscore (Telegram tags are letters, digits and underscores)."""
-    tag = _NON_WORD.sub("_", category_label(category, language)).strip("_")
-    if not tag and isinstance(category, Category):
-        tag = _NON_WORD.sub("_", category.id).strip("_")
-    if not tag or tag.isdigit():
-        tag = f"_{tag}"
-    return f"#{tag}"
-
-
 def http_url(url: str | None) -> str | None:
     """`url` as an ASCII absolute http(s) URL (IDNA host, other non-ASCII percent-encoded), or None
     when it is not one: platforms reject or silently drop anything else."""
@@ -94,9 +82,9 @@ def http_url(url: str | None) -> str | None:
     if url is None or url.isascii():
         return url
     parts = urlsplit(url)
-    netloc = parts.netloc
+    netloc, host = parts.netloc, parts.hostname or ""
     try:
-        netloc = netloc.replace(parts.hostname, parts.hostname.encode("idna").decode("ascii"))
+        netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
     except UnicodeError:
         netloc = quote(netloc, safe=_URL_SAFE)
     rest = [quote(part, safe=_URL_SAFE) for part in (parts.path, parts.query, parts.fragment)]

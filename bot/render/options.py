@@ -22,7 +22,6 @@ class RenderOptions:
     language: str = "zh"
     selected: frozenset[str] = field(default_factory=frozenset)
     link_previews: bool = False
-    discord_embeds: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.vocabulary, Vocabulary):

@@ -45,3 +45,7 @@ class Source(Protocol):
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll on the source's own interval until cancelled."""
         ...
+
+    async def aclose(self) -> None:
+        """Release what the source holds between polls (a feed's HTTP session); called once at stop."""
+        ...

@@ -104,6 +104,9 @@ class DirectoryWatcher:
                 await queue.put(incoming)
             await asyncio.sleep(self.poll_interval)
 
+    async def aclose(self) -> None:
+        """Nothing to release: a folder holds no connection between polls."""
+
     async def poll(self) -> list[Incoming]:
         """New and changed complete files since the previous poll, sorted by path."""
         try:

@@ -230,7 +230,8 @@ def _json_entry(item: Mapping[str, Any]) -> FeedEntry:
         content = _text_to_html(text) if isinstance(text, str) else ""
     raw_id = item.get("id")
     key = str(raw_id) if raw_id not in (None, "") else (link or _fallback_key(title, content))
-    raw_tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    tags = item.get("tags")
+    raw_tags: list[Any] = tags if isinstance(tags, list) else []
     return FeedEntry(
         key=key,
         title=title,

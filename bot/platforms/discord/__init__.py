@@ -1,6 +1,9 @@
-"""Discord adapter over discord.py: slash commands and menus in, digest embeds out."""
+"""Discord adapter over discord.py: slash commands and menus in, digest embeds out.
 
-from bot.platforms.discord.client import DiscordPlatform, DiscordStartError
-from bot.platforms.discord.sender import DiscordSender
+Importing the package loads only its spec (config, renderer, rules); the client and its library
+load when the platform is built.
+"""
 
-__all__ = ["DiscordPlatform", "DiscordSender", "DiscordStartError"]
+from bot.platforms.discord.spec import SPEC
+
+__all__ = ["SPEC"]

@@ -10,13 +10,12 @@ from __future__ import annotations
 from discord import ChannelType
 
 from bot.commands.model import ChatRef
+from bot.platforms.discord.spec import DM, FORUM, GUILD_CHANNEL, PLATFORM
 
-PLATFORM = "discord"
 MESSAGE_CHANNELS = frozenset({ChannelType.text, ChannelType.news})
 THREADS = frozenset({ChannelType.public_thread, ChannelType.private_thread, ChannelType.news_thread})
 FORUMS = frozenset({ChannelType.forum})
 SUBSCRIBABLE = (*MESSAGE_CHANNELS, *THREADS, *FORUMS)
-GUILD_CHANNEL, FORUM, DM = "guild_channel", "forum", "dm"
 
 
 def chat_kind(channel_type: ChannelType) -> str | None:

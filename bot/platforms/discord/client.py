@@ -23,12 +23,12 @@ from discord import app_commands
 
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
-from bot.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
 from bot.logs import redact
 from bot.platforms.base import PlatformStartError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.channels import PLATFORM, chat_kind, chat_ref
 from bot.platforms.discord.commands import all_commands
+from bot.platforms.discord.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
 from bot.platforms.discord.permissions import invite_url
 from bot.platforms.discord.routes import RoutedHTTPClient, routed_context
 from bot.platforms.discord.sender import DiscordSender

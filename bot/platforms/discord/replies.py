@@ -17,8 +17,7 @@ from bot.commands.model import CategoryPicker, Reply
 from bot.delivery.outcome import Payload
 from bot.platforms.discord import texts
 from bot.platforms.discord.menus import MenuBinding
-from bot.render.discord import SUPPRESS_EMBEDS
-from bot.render.limits import DISCORD
+from bot.platforms.discord.render import DISCORD, SUPPRESS_EMBEDS
 
 MENU_OPTIONS = 25
 MENU_TIMEOUT = 15 * 60  # an interaction token lives 15 minutes; later submits still work (on_interaction)

@@ -30,7 +30,7 @@ from bot.delivery.outcome import (
     Uncertain,
 )
 from bot.platforms.discord.channels import FORUM, PLATFORM
-from bot.render.discord import plain_discord
+from bot.platforms.discord.render import plain_discord
 
 POST_NAME_LIMIT = 100
 DEFAULT_POST_NAME = "Digest"
@@ -92,8 +92,7 @@ class DiscordSender:
 
     async def _post_in_forum(self, target: Target, payload: Payload) -> str:
         """Part 1 opens a post; later parts of the same digest continue it (a new post if unknown)."""
-        # `part` is the 1-based part of the digest being sent, when the engine's Target carries it.
-        part: int = getattr(target, "part", 1)
+        part = target.part  # the 1-based part of the digest being sent
         open_post = self._open_posts.get(target.chat_id)
         if part > 1 and open_post is not None:
             data = await self._client.http.send_message(open_post, params=_raw(payload))

@@ -1,6 +1,9 @@
-"""Telegram adapter over python-telegram-bot: commands in, digest payloads out."""
+"""Telegram adapter over python-telegram-bot: commands in, digest payloads out.
 
-from bot.platforms.telegram.adapter import TelegramPlatform, TelegramStartError
-from bot.platforms.telegram.sender import TelegramSender
+Importing the package loads only its spec (config, renderer, rules); the adapter and its library
+load when the platform is built.
+"""
 
-__all__ = ["TelegramPlatform", "TelegramSender", "TelegramStartError"]
+from bot.platforms.telegram.spec import SPEC
+
+__all__ = ["SPEC"]

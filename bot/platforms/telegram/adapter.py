@@ -6,9 +6,9 @@ loop), or with an aiohttp webhook server when `telegram.webhook` is configured.
 Rate limiting: PTB's AIORateLimiter is deliberately not used. It would sit under every request,
 including the engine's digest sends, which the engine already paces with the same limits; it would
 double the waits, hold a worker while it sleeps, and (with retries) swallow the 429s the engine must
-see as RetryAfter to reschedule. Command replies instead take tokens from a RateLimiter built from
-the same `telegram.rate_limits`; the composition root should hand over the engine's limiter with
-`share_rate_limiter` so replies and digests to a chat draw from one budget.
+see as RetryAfter to reschedule. Command replies instead take tokens from the one RateLimiter the
+composition root builds and also hands to the engine, so replies and digests to a chat draw from
+one budget.
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ from telegram.ext import (
 
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
-from bot.config import TelegramConfig
-from bot.core.clock import SystemClock
 from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
 from bot.platforms.base import PlatformStartError
+from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
 from bot.platforms.telegram.replies import ReplySender
@@ -76,6 +75,7 @@ class TelegramPlatform:
         service: CommandService,
         *,
         default_language: str,
+        limiter: RateLimiter,
     ) -> None:
         if not config.enabled:
             raise TelegramStartError("telegram: telegram.token is empty; set it or leave Telegram disabled")
@@ -97,7 +97,6 @@ class TelegramPlatform:
             builder = builder.updater(None)
         self.application = builder.build()
         self.sender = TelegramSender(self.application.bot)
-        limiter = RateLimiter({PLATFORM: config.rate_limits}, SystemClock())
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
         self._handlers = handlers = TelegramHandlers(
             service,
@@ -116,10 +115,6 @@ class TelegramPlatform:
         app.add_handler(CallbackQueryHandler(handlers.on_callback))
         app.add_handler(ChatMemberHandler(handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(handlers.on_error)
-
-    def share_rate_limiter(self, limiter: RateLimiter) -> None:
-        """Pace command replies with the engine's limiter (which exists only after our sender does)."""
-        self._replies.limiter = limiter
 
     async def start(self) -> None:
         """Connect, install menus, begin polling (or listening); on failure, undo and raise clearly."""

@@ -67,8 +67,8 @@ def outcome_for(exc: TelegramError) -> Outcome:
     the same way again, and FormatRejected means one plain-text resend and then a recorded failure,
     bounded and without pausing a chat that may be perfectly fine.
     """
-    if isinstance(exc, ChatMigrated):
-        return Migrated(str(exc.new_chat_id))
+    if isinstance(exc, ChatMigrated):  # only a group migrates, and it always becomes a supergroup
+        return Migrated(str(exc.new_chat_id), "supergroup")
     if isinstance(exc, RetryAfter):
         return RetryLater(max(retry_seconds(exc), 0.0))
     if isinstance(exc, Forbidden):

@@ -19,10 +19,10 @@ from bot.delivery.outcome import FormatRejected, Target
 from bot.delivery.ratelimit import RateLimiter
 from bot.platforms.telegram.errors import outcome_for, retry_seconds
 from bot.platforms.telegram.keyboards import picker_keyboard
+from bot.platforms.telegram.render import TELEGRAM_TEXT, plain_telegram
 from bot.platforms.telegram.sender import send_kwargs
 from bot.platforms.telegram.translate import PLATFORM
-from bot.render.limits import TELEGRAM_TEXT, utf16_length
-from bot.render.telegram import plain_telegram
+from bot.render.limits import utf16_length
 
 MAX_ATTEMPTS = 3
 MAX_WAIT_SECONDS = 60.0

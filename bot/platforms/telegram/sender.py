@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.platforms.telegram.errors import outcome_for
-from bot.render.telegram import plain_telegram
+from bot.platforms.telegram.render import plain_telegram
 
 # sendMessage parameters a rendered payload may carry; anything else is a renderer bug.
 PAYLOAD_KEYS = frozenset(

@@ -19,8 +19,8 @@ from telegram import (
 )
 
 from bot.commands.model import ChatRef
+from bot.platforms.telegram.spec import PLATFORM
 
-PLATFORM = "telegram"
 # `/name`, optionally `@botname`, then the arguments. Telegram allows 1-32 of [A-Za-z0-9_].
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
 # A channel as the first argument: `@username` (5-32 chars) or its numeric `-100...` id.

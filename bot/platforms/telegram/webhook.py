@@ -18,7 +18,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.config import TelegramWebhook
+from bot.platforms.telegram.config import TelegramWebhook
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

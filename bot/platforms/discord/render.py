@@ -7,7 +7,7 @@ description over 4096 continues in further embeds without a title. Embeds are pa
 of at most 10 embeds and 6000 characters of embed text, keeping an item's embeds together when
 they fit one message.
 
-Markdown mode (`RenderOptions.discord_embeds=False`): plain content messages of at most 2000
+Markdown mode (`embeds=False`, from `discord.embeds: false`): plain content messages of at most 2000
 characters, laid out like the Telegram message; links are [text](<url>) and the message asks
 Discord to suppress embeds, so nothing unfurls unless link previews are wanted.
 
@@ -16,10 +16,11 @@ Every body sends "allowed_mentions": {"parse": []}, so no text in a digest can p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.render import markdown
+from bot.platforms.discord import markdown
 from bot.render.document import (
     CATEGORY_SEPARATOR,
     category_label,
@@ -32,7 +33,6 @@ from bot.render.document import (
     title_line,
     vocabulary_for,
 )
-from bot.render.limits import DISCORD, DiscordLimits
 from bot.render.options import RenderOptions
 from bot.render.split import Block, Line, cut_block, cut_once, pack, split_blocks
 
@@ -44,13 +44,37 @@ SUPPRESS_EMBEDS = 1 << 2
 _ELLIPSIS = "…"
 
 
+@dataclass(frozen=True, slots=True)
+class DiscordLimits:
+    """Create Message limits (characters); the embed ones apply per embed, `embed_total` per message."""
+
+    content: int = 2000
+    embeds_per_message: int = 10
+    embed_title: int = 256
+    embed_description: int = 4096
+    embed_author: int = 256
+    embed_footer: int = 2048
+    embed_total: int = 6000
+
+    def __post_init__(self) -> None:
+        sizes = (self.content, self.embed_title, self.embed_description, self.embed_author, self.embed_footer)
+        if min(sizes) < 16 or self.embeds_per_message < 1:
+            raise ValueError(f"DiscordLimits too small to hold any text: {self!r}")
+        if self.embed_total < self.embed_title + self.embed_author + self.embed_footer + 16:
+            raise ValueError("DiscordLimits.embed_total must leave room for a description")
+
+
+DISCORD = DiscordLimits()
+
+
 def render_discord(
-    digest: Digest, options: RenderOptions, *, limits: DiscordLimits = DISCORD
+    digest: Digest, options: RenderOptions, *, limits: DiscordLimits = DISCORD, embeds: bool = True
 ) -> list[Payload]:
-    """The digest as Create Message bodies, as embeds or, when the options say so, as markdown."""
+    """The digest as Create Message bodies: embeds, or markdown messages when `embeds` is off (the
+    operator's `discord.embeds`, bound by the platform's renderer factory)."""
     vocabulary = vocabulary_for(digest, options)
     header = header_block(digest, options, vocabulary)
-    if not options.discord_embeds:
+    if not embeds:
         return _markdown_messages(digest, options, vocabulary, header, limits)
     header_markup = markdown.Markup(suppress_embeds=True)
     header_parts = [

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.core.model import Digest, Item, Span, Vocabulary
+from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.render.document import (
-    hashtag,
+    category_label,
     header_block,
     item_categories,
     render_blocks,
@@ -20,15 +20,20 @@ from bot.render.document import (
     title_line,
     vocabulary_for,
 )
-from bot.render.limits import TELEGRAM_TEXT, TextLimit
+from bot.render.limits import TextLimit
 from bot.render.options import RenderOptions
 from bot.render.split import Block, Line, split_blocks
 
 Payload = dict[str, Any]
 
+# Telegram counts a message after entity parsing; its own unit is disputed, so we count UTF-16 code
+# units, which is never fewer than what Telegram counts.
+TELEGRAM_TEXT = TextLimit(4096, "utf16")
+
 _TAG = re.compile(r"<[^<>]*>")
 _ENTITY = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_NON_WORD = re.compile(r"[^\w]+")
 
 
 def render_telegram(
@@ -85,6 +90,17 @@ def escape(text: str, *, quote: bool = False) -> str:
     """Escape for Telegram HTML text (and attribute values, with `quote`)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace('"', "&quot;") if quote else text
+
+
+def hashtag(category: Category | str, language: str) -> str:
+    """A Telegram hashtag for a category: its display name with every run of non-word characters
+    turned into one underscore (Telegram tags are letters, digits and underscores)."""
+    tag = _NON_WORD.sub("_", category_label(category, language)).strip("_")
+    if not tag and isinstance(category, Category):
+        tag = _NON_WORD.sub("_", category.id).strip("_")
+    if not tag or tag.isdigit():
+        tag = f"_{tag}"
+    return f"#{tag}"
 
 
 def _item_block(item: Item, vocabulary: Vocabulary, language: str) -> Block:

@@ -1,0 +1,62 @@
+"""The console as registry data: no config section, plain-text rendering, started only as a fallback."""
+
+from __future__ import annotations
+
+from bot.core.strict import Strict
+from bot.delivery.config import RateLimits
+from bot.platforms.base import Platform
+from bot.platforms.spec import PlatformContext, PlatformSpec
+from bot.render import Renderer
+from bot.render.text import render_text
+
+PLATFORM = "console"
+CONSOLE_KIND = "console"
+
+
+class ConsoleConfig(Strict):
+    """The console has no settings: it runs when no other platform is enabled and needs no pacing."""
+
+    @property
+    def enabled(self) -> bool:
+        return False
+
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        return None
+
+    def secrets(self) -> list[str]:
+        return []
+
+
+def make_renderer(config: ConsoleConfig) -> Renderer:
+    return render_text
+
+
+def broadcast_kind(chat_id: str) -> str:
+    return CONSOLE_KIND
+
+
+def build(context: PlatformContext) -> Platform:
+    from bot.platforms.console import ConsolePlatform
+
+    return ConsolePlatform(
+        context.service,
+        language=context.default_language,
+        stdin=context.stdin,
+        out=context.stdout,
+        on_close=context.on_close,
+    )
+
+
+SPEC = PlatformSpec(
+    name=PLATFORM,
+    config_model=ConsoleConfig,
+    config_key=None,
+    render_format="text",
+    make_renderer=make_renderer,
+    chat_kinds=frozenset({CONSOLE_KIND}),
+    group_kinds=frozenset(),
+    broadcast_kind=broadcast_kind,
+    build=build,
+    fallback=True,
+)

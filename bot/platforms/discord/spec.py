@@ -1,0 +1,56 @@
+"""Discord as registry data: config, embed/markdown renderer, chat kinds, pacing and the lazy factory."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from bot.core.model import Digest
+from bot.platforms.base import Platform
+from bot.platforms.discord.config import DiscordConfig
+from bot.platforms.discord.render import render_discord
+from bot.platforms.spec import PlatformContext, PlatformSpec
+from bot.render import Renderer
+from bot.render.options import RenderOptions
+
+PLATFORM = "discord"
+GUILD_CHANNEL, FORUM, DM = "guild_channel", "forum", "dm"
+# Interaction and webhook tokens ride in URL paths that discord.py logs at DEBUG.
+URL_TOKEN = re.compile(r"(?P<keep>/(?:interactions|webhooks)/[0-9]+/)[A-Za-z0-9_.-]{20,}")
+
+
+def make_renderer(config: DiscordConfig) -> Renderer:
+    """Embeds or markdown (`discord.embeds`) with the operator's link-preview choice for every reader."""
+    embeds, previews = config.embeds, config.link_previews
+
+    def render(digest: Digest, options: RenderOptions) -> list[Any]:
+        return render_discord(digest, replace(options, link_previews=previews), embeds=embeds)
+
+    return render
+
+
+def broadcast_kind(chat_id: str) -> str:
+    """A configured channel id is taken as a text channel until Discord says otherwise."""
+    return GUILD_CHANNEL
+
+
+def build(context: PlatformContext) -> Platform:
+    from bot.platforms.discord.client import DiscordPlatform
+
+    return DiscordPlatform(context.config, context.service, default_language=context.default_language)
+
+
+SPEC = PlatformSpec(
+    name=PLATFORM,
+    config_model=DiscordConfig,
+    config_key="discord",
+    render_format="discord",
+    make_renderer=make_renderer,
+    chat_kinds=frozenset({GUILD_CHANNEL, FORUM, DM}),
+    group_kinds=frozenset(),
+    broadcast_kind=broadcast_kind,
+    build=build,
+    secret_patterns=(URL_TOKEN,),
+    chatty_loggers=("discord.gateway", "discord.client"),
+)

@@ -1,0 +1,80 @@
+"""A chat platform as data: what the rest of the bot needs to know about it, without importing it.
+
+Config loading, rendering, log redaction, rate limiting and the composition root read these fields
+instead of naming platforms; only `build` imports the platform's client library, and only when the
+platform is enabled. See docs/adding-a-platform.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Protocol, TextIO
+
+from bot.core.strict import Strict
+from bot.delivery.config import RateLimits
+from bot.render import Renderer
+
+if TYPE_CHECKING:
+    from bot.commands.service import CommandService
+    from bot.delivery.ratelimit import RateLimiter
+    from bot.platforms.base import Platform
+
+
+class PlatformConfig(Protocol):
+    """What every platform's settings model offers besides its own keys."""
+
+    @property
+    def enabled(self) -> bool:
+        """Configured to run (e.g. its token is set)."""
+        ...
+
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        """Pacing for sends to this platform; None when nothing needs pacing (the console)."""
+        ...
+
+    def secrets(self) -> list[str]:
+        """Configured secrets (tokens), redacted wherever they would be shown."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformContext:
+    """What a factory needs to build the running platform; the same limiter paces digests and replies."""
+
+    config: Any  # the spec's own config model
+    service: CommandService
+    default_language: str
+    limiter: RateLimiter
+    stdin: IO[Any] | None = None
+    stdout: TextIO | None = None
+    on_close: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformSpec:
+    """One platform, registered in bot.platforms.registry.
+
+        `config_key` is its section of the YAML file (None: it has none and runs with `config_model()`);
+        `render_format` names its renderer for `digestbot preview --platform`; `group_kinds` are the chat
+        kinds paced by the per-group rate limit; `broadcast_kind(chat_id)` guesses a config broadcast's
+        chat kind before the platform has told us; a match of a `secret_patterns` regex is redacted from
+        logs (its group named `keep`, if any, stays); `chatty_loggers` are set to WARNING unless the
+    log level is DEBUG; a `fallback` platform runs only when no other is
+        enabled.
+    """
+
+    name: str
+    config_model: type[Strict]
+    config_key: str | None
+    render_format: str
+    make_renderer: Callable[[Any], Renderer]
+    chat_kinds: frozenset[str]
+    group_kinds: frozenset[str]
+    broadcast_kind: Callable[[str], str]
+    build: Callable[[PlatformContext], Platform]
+    secret_patterns: tuple[re.Pattern[str], ...] = ()
+    chatty_loggers: tuple[str, ...] = ()
+    fallback: bool = False

@@ -1,0 +1,62 @@
+"""Telegram's section of the config file: token, webhook, API host, admins and pacing."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from pydantic import Field, SecretStr, field_validator
+
+from bot.commands.config import CommandBudgetConfig
+from bot.core.strict import Strict
+from bot.delivery.config import RateLimits
+
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+GENERATED_SECRET_BYTES = 32  # 43 characters
+
+
+class TelegramWebhook(Strict):
+    """Webhook mode instead of long polling: Telegram posts updates to `url`, we listen locally."""
+
+    url: str = Field(pattern=r"^https://")
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8443, ge=1, le=65535)
+    path: str = ""
+    secret_token: SecretStr = Field(default=None, validate_default=True)  # type: ignore[assignment]
+
+    @field_validator("secret_token", mode="before")
+    @classmethod
+    def _generate_secret(cls, value: object) -> object:
+        """Without a secret anyone who learns the URL can post forged updates, so a missing or empty
+        one is generated (token_urlsafe uses only A-Z, a-z, 0-9, _ and -), new for every start."""
+        return secrets.token_urlsafe(GENERATED_SECRET_BYTES) if value in (None, "") else value
+
+    @field_validator("secret_token")
+    @classmethod
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
+        """Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in a webhook secret."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+
+class TelegramConfig(Strict):
+    token: SecretStr = SecretStr("")
+    webhook: TelegramWebhook | None = None
+    base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    base_file_url: str | None = None
+    admins: list[int] = Field(default_factory=list)
+    link_previews: bool = False
+    rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    command_budget: CommandBudgetConfig = CommandBudgetConfig()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value().strip())
+
+    def secrets(self) -> list[str]:
+        """The bot token and the webhook's secret token, when set."""
+        values = [self.token.get_secret_value()]
+        if self.webhook is not None:
+            values.append(self.webhook.secret_token.get_secret_value())
+        return [v for v in values if v]
