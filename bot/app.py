@@ -18,16 +18,19 @@ from typing import IO, Any, TextIO
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
+from bot.core.clock import SystemClock
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner, platform_renderers
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
 from bot.logs import setup_logging
 from bot.platforms.base import Platform
 from bot.platforms.console import ConsolePlatform
 from bot.platforms.starter import Starter
+from bot.platforms.telegram.kinds import GROUP_KINDS
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
 from bot.store.db import Store, StoreError
@@ -80,14 +83,18 @@ class App:
         )
         self._starters = await self._start_platforms()
         self.platforms = [s.platform for s in self._starters]
-        limits = {"telegram": settings.telegram.rate_limits, "discord": settings.discord.rate_limits}
+        policies = {
+            "telegram": RatePolicy(settings.telegram.rate_limits, GROUP_KINDS),
+            "discord": RatePolicy(settings.discord.rate_limits),
+        }
+        limiter = RateLimiter(policies, SystemClock())
         self.engine = DeliveryEngine(
-            store, {s.platform.name: s.sender for s in self._starters}, limits, settings.delivery
+            store, {s.platform.name: s.sender for s in self._starters}, limiter, settings.delivery
         )
         for platform in self.platforms:
             share = getattr(platform, "share_rate_limiter", None)
             if share is not None:
-                share(self.engine.limiter)
+                share(limiter)
         self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         self.scheduler = Scheduler(store, self.vocabulary, renderers=renderers, on_enqueued=self.engine.wake)
         await self.planner.plan_pending()

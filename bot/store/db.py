@@ -333,17 +333,22 @@ class Store:
                 title=title,
             )
 
-    async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> list[int]:
-        """A Telegram group became a supergroup: its subscriptions and unsent messages follow it.
+    async def migrate_chat(
+        self, platform: str, old_chat_id: str, new_chat_id: str, new_kind: str
+    ) -> list[int]:
+        """A chat moved to a new id and kind (the platform says which): its subscriptions and unsent
+        messages follow it.
 
         Returns the ids of the subscriptions that moved; one whose thread is already subscribed in
         the new chat is unsubscribed instead (and its unsent messages dropped).
         """
         async with self.transaction() as tx:
             now = self.clock()
-            moved, retired = await tx.subscriptions.migrate_chat(platform, old_chat_id, new_chat_id, now)
+            moved, retired = await tx.subscriptions.migrate_chat(
+                platform, old_chat_id, new_chat_id, new_kind, now
+            )
             for subscription_id in moved:
-                await tx.deliveries.retarget(subscription_id, new_chat_id, now)
+                await tx.deliveries.retarget(subscription_id, new_chat_id, new_kind, now)
             for subscription_id in retired:
                 await tx.deliveries.skip_pending(subscription_id, f"chat migrated to {new_chat_id}", now)
         return moved

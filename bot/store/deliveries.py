@@ -306,12 +306,11 @@ class DeliveryRepo:
             (to_db(now),),
         )
 
-    async def retarget(self, subscription_id: int, chat_id: str, now: datetime) -> None:
+    async def retarget(self, subscription_id: int, chat_id: str, kind: str, now: datetime) -> None:
         await self._update(
-            "UPDATE deliveries SET chat_id = ?,"
-            " kind = CASE kind WHEN 'group' THEN 'supergroup' ELSE kind END, updated_at = ?"
+            "UPDATE deliveries SET chat_id = ?, kind = ?, updated_at = ?"
             " WHERE subscription_id = ? AND state IN ('pending', 'sending')",
-            (chat_id, to_db(now), subscription_id),
+            (chat_id, kind, to_db(now), subscription_id),
         )
 
     async def interrupt_sending(self, now: datetime) -> int:

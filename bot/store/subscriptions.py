@@ -336,7 +336,7 @@ class SubscriptionRepo:
         return await self.fanout_floor(_BEYOND_ANY_ID, 0)
 
     async def migrate_chat(
-        self, platform: str, old_chat_id: str, new_chat_id: str, now: datetime
+        self, platform: str, old_chat_id: str, new_chat_id: str, new_kind: str, now: datetime
     ) -> tuple[list[int], list[int]]:
         """Move every subscription of a chat to its new id; returns (moved ids, retired ids).
 
@@ -348,7 +348,7 @@ class SubscriptionRepo:
         if old_chat_id == new_chat_id:  # a confused platform answer; "moving" would retire the chat
             return moved, retired
         rows = await self._conn.execute_fetchall(
-            "SELECT id, thread_id, kind FROM subscriptions WHERE platform = ? AND chat_id = ?",
+            "SELECT id, thread_id FROM subscriptions WHERE platform = ? AND chat_id = ?",
             (platform, old_chat_id),
         )
         for row in rows:
@@ -356,8 +356,7 @@ class SubscriptionRepo:
                 await self.set_inactive(row["id"], "unsubscribed", f"chat migrated to {new_chat_id}", now)
                 retired.append(row["id"])
                 continue
-            kind = "supergroup" if row["kind"] == "group" else row["kind"]
-            await self._set(row["id"], now, chat_id=new_chat_id, kind=kind)
+            await self._set(row["id"], now, chat_id=new_chat_id, kind=new_kind)
             moved.append(row["id"])
         return moved, retired
 

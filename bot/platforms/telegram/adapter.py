@@ -28,10 +28,11 @@ from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.config import TelegramConfig
 from bot.core.clock import SystemClock
-from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.logs import redact
 from bot.platforms.base import PlatformStartError
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
+from bot.platforms.telegram.kinds import GROUP_KINDS
 from bot.platforms.telegram.menus import register_menus
 from bot.platforms.telegram.replies import ReplySender
 from bot.platforms.telegram.sender import TelegramSender
@@ -97,7 +98,7 @@ class TelegramPlatform:
             builder = builder.updater(None)
         self.application = builder.build()
         self.sender = TelegramSender(self.application.bot)
-        limiter = RateLimiter({PLATFORM: config.rate_limits}, SystemClock())
+        limiter = RateLimiter({PLATFORM: RatePolicy(config.rate_limits, GROUP_KINDS)}, SystemClock())
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
         self._handlers = handlers = TelegramHandlers(
             service,

@@ -21,6 +21,7 @@ from bot.commands.budget import CommandBudget, Verdict
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import MANAGING, CommandService
 from bot.platforms.telegram.keyboards import decode, picker_keyboard
+from bot.platforms.telegram.kinds import MIGRATED_KIND
 from bot.platforms.telegram.menus import DESCRIPTIONS
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.replies import ReplySender, Where
@@ -194,7 +195,7 @@ class TelegramHandlers:
     async def _migrated(self, message: Message) -> None:
         old, new = str(message.chat.id), str(message.migrate_to_chat_id)
         try:
-            await self._service.store.migrate_chat(PLATFORM, old, new)
+            await self._service.store.migrate_chat(PLATFORM, old, new, MIGRATED_KIND)
         except Exception as exc:
             log.error("telegram: moving chat %s to %s failed: %s", old, new, describe(exc))
             return
