@@ -191,7 +191,7 @@ async def test_migrate_chat_moves_subscriptions_and_unsent_rows(store: Store) ->
     await store.record_incoming(incoming(make_digest()))
     sub, _ = await _subscribe(store, chat="-100", kind="group")
     await _queue(store, sub.id)
-    await store.migrate_chat("telegram", "-100", "-100200")
+    await store.migrate_chat("telegram", "-100", "-100200", "supergroup")
     moved = await store.get_subscription_by_id(sub.id)
     assert moved is not None and (moved.chat_id, moved.kind) == ("-100200", "supergroup")
     assert await store.get_subscription("telegram", "-100") is None
@@ -204,7 +204,7 @@ async def test_migrate_chat_onto_an_existing_subscription_retires_the_old_one(st
     old, _ = await _subscribe(store, chat="-1", kind="group")
     new, _ = await _subscribe(store, chat="-1002", kind="supergroup")
     await _queue(store, old.id)
-    await store.migrate_chat("telegram", "-1", "-1002")
+    await store.migrate_chat("telegram", "-1", "-1002", "supergroup")
     retired = await store.get_subscription_by_id(old.id)
     assert retired is not None and retired.status == "unsubscribed" and retired.chat_id == "-1"
     assert (await store.get_subscription_by_id(new.id)).status == "active"  # type: ignore[union-attr]

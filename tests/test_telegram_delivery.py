@@ -15,10 +15,13 @@ import pytest
 from fake_telegram import FakeTelegram, FloodRules, blocked, flood, migrated
 from test_telegram_e2e import OWNER, TOKEN, VOCABULARY, running, store_digest, telegram_config
 
+from bot.core.clock import SystemClock
 from bot.core.model import Digest, Item, Span
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.platforms.telegram.kinds import GROUP_KINDS
 from bot.store.db import Store
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")
@@ -87,13 +90,14 @@ async def test_429_storm_during_broadcast_to_200_chats_delivers_each_message_onc
             await store_digest(bot.store, small_digest())
             assert await Planner(bot.store, VOCABULARY).plan_pending() == len(CHATS) + 1
 
+            limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())
             engine = DeliveryEngine(
                 bot.store,
                 {"telegram": bot.platform.sender},
-                {"telegram": limits},
+                limiter,
                 DeliveryConfig(concurrency=16, backoff_base=0.05),
             )
-            bot.platform.share_rate_limiter(engine.limiter)
+            bot.platform.share_rate_limiter(limiter)
             running_engine = asyncio.create_task(engine.run())
             expected = {chat for chat in CHATS if chat != BLOCKED} | {MIGRATED_TO}
             try:

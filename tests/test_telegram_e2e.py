@@ -505,7 +505,7 @@ async def test_send_outcomes_through_the_wire(bot: Bot) -> None:
     }
 
     async def send(chat_id: int, payload: dict[str, Any] = html) -> object:
-        return await sender.send(Target("telegram", str(chat_id)), payload)
+        return await sender.send(Target("telegram", str(chat_id), None, "private"), payload)
 
     assert isinstance(await send(500), Sent)
     assert fake.sent_to(500)[0].visible == "hi & bye"
@@ -518,7 +518,7 @@ async def test_send_outcomes_through_the_wire(bot: Bot) -> None:
     assert await send(503) == RetryAfter(7.0)
     assert isinstance(await send(503), Sent)
     fake.fail(504, lambda: migrated(-100504))
-    assert await send(504) == Migrated("-100504")
+    assert await send(504) == Migrated("-100504", "supergroup")
     fake.fail(505, server_error, times=1)
     assert isinstance(await send(505), Transient)
     rejected = await send(506, {"text": "<b>broken", "parse_mode": "HTML"})
@@ -583,7 +583,7 @@ async def test_token_never_appears_in_debug_logs(tmp_path: Path) -> None:
             ann = fake.user(800, language="en")
             await bot.say(800, "/start", sender=ann)
             fake.fail(801, server_error)
-            await bot.platform.sender.send(Target("telegram", "801"), {"text": "x"})
+            await bot.platform.sender.send(Target("telegram", "801", None, "private"), {"text": "x"})
     output = stream.getvalue()
     assert "getUpdates" in output and "sendMessage" in output  # the URLs were logged...
     assert TOKEN not in output  # ...without the token
