@@ -195,5 +195,5 @@ class OutcomeRecorder:
 
     def backoff(self, attempts: int) -> float:
         """Exponential in the attempt number, capped, with jitter so retries do not arrive in step."""
-        ceiling = min(self._config.backoff_max, self._config.backoff_base * 2 ** (attempts - 1))
+        ceiling = min(self._config.backoff_max, self._config.backoff_base * 2.0 ** (attempts - 1))
         return ceiling * self._rng.uniform(0.5, 1.0)
