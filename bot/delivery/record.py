@@ -115,6 +115,7 @@ class OutcomeRecorder:
         return False
 
     async def _retry_after(self, attempt: Attempt, asked: float, now: datetime) -> bool:
+        """Wait as told (a "retry after 0" waits MIN_RETRY_AFTER, not spins); too long in total fails."""
         row = attempt.delivery
         seconds = min(asked, MAX_RETRY_AFTER) if asked >= MIN_RETRY_AFTER else MIN_RETRY_AFTER
         self._limiter.penalize(row.platform, attempt.target.chat_id, seconds)
@@ -130,6 +131,7 @@ class OutcomeRecorder:
         return False
 
     async def _uncertain(self, attempt: Attempt, reason: str, now: datetime) -> bool:
+        """The message may have arrived: resending could post it twice, so the row is final."""
         row = attempt.delivery
         await self._store.mark_uncertain(row.id, f"outcome unknown, not resent: {reason}", now)
         self._tally.failed += 1
@@ -143,6 +145,7 @@ class OutcomeRecorder:
         return False
 
     async def _transient(self, attempt: Attempt, reason: str, now: datetime) -> bool:
+        """Back off and retry, until `max_attempts` says the failure is not passing."""
         attempts = attempt.delivery.attempts + 1
         if attempts >= self._config.max_attempts:
             return await self._fail(attempt, f"gave up after {attempts} attempts: {reason}", now)
@@ -152,6 +155,7 @@ class OutcomeRecorder:
         return False
 
     async def _chat_gone(self, attempt: Attempt, reason: str, now: datetime) -> bool:
+        """Retrying cannot help: pause the subscription (the store drops its unsent rows)."""
         row = attempt.delivery
         await self._store.chat_gone(row, reason, now)
         self._tally.failed += 1
@@ -165,6 +169,7 @@ class OutcomeRecorder:
         return False
 
     async def _format_rejected(self, sender: Sender, attempt: Attempt, reason: str, now: datetime) -> bool:
+        """One resend as plain text; a plain text refused too is a failure, not a loop."""
         row = attempt.delivery
         if attempt.plain:
             return await self._fail(attempt, f"format rejected even as plain text: {reason}", now)
