@@ -34,7 +34,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
-from bot.platforms.telegram.kinds import GROUP_KINDS
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription

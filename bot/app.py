@@ -30,7 +30,7 @@ from bot.logs import setup_logging
 from bot.platforms.base import Platform
 from bot.platforms.console import ConsolePlatform
 from bot.platforms.starter import Starter
-from bot.platforms.telegram.kinds import GROUP_KINDS
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
 from bot.store.db import Store, StoreError

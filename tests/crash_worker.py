@@ -24,7 +24,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
-from bot.platforms.telegram.kinds import GROUP_KINDS
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.render import RENDERERS
 from bot.render.options import RenderOptions
 from bot.sources.base import Incoming

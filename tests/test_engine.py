@@ -35,7 +35,7 @@ from bot.delivery.outcome import (
 )
 from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
-from bot.platforms.telegram.kinds import GROUP_KINDS
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
 
 CONFIG = DeliveryConfig(max_attempts=3, backoff_base=10, backoff_max=15, concurrency=4, shutdown_grace=1)

@@ -11,7 +11,7 @@ import pytest
 
 from bot.delivery.config import RateLimits
 from bot.delivery.ratelimit import PRUNE_ABOVE, RateLimiter, RatePolicy, TokenBucket
-from bot.platforms.telegram.kinds import GROUP_KINDS
+from bot.platforms.telegram.spec import GROUP_KINDS
 
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
-from bot.platforms.telegram.kinds import GROUP_KINDS
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")

@@ -27,8 +27,8 @@ from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.telegram import adapter
 from bot.platforms.telegram.errors import outcome_for
-from bot.platforms.telegram.kinds import GROUP_KINDS
 from bot.platforms.telegram.sender import TelegramSender
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
 
 CHAT = 5_001

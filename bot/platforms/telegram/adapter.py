@@ -32,10 +32,10 @@ from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.logs import redact
 from bot.platforms.base import PlatformStartError
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
-from bot.platforms.telegram.kinds import GROUP_KINDS
 from bot.platforms.telegram.menus import register_menus
 from bot.platforms.telegram.replies import ReplySender
 from bot.platforms.telegram.sender import TelegramSender
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.platforms.telegram.translate import PLATFORM
 from bot.platforms.telegram.webhook import WebhookServer
 

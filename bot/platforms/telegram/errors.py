@@ -14,7 +14,6 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, Outcome, Transient, Uncertain
 from bot.delivery.outcome import RetryAfter as RetryLater
-from bot.platforms.telegram.kinds import MIGRATED_KIND
 
 # 400 descriptions that mean "this chat (or topic) will not take messages from us any more".
 _CHAT_GONE_MARKERS = (
@@ -69,7 +68,7 @@ def outcome_for(exc: TelegramError) -> Outcome:
     bounded and without pausing a chat that may be perfectly fine.
     """
     if isinstance(exc, ChatMigrated):
-        return Migrated(str(exc.new_chat_id), MIGRATED_KIND)
+        return Migrated(str(exc.new_chat_id), "supergroup")
     if isinstance(exc, RetryAfter):
         return RetryLater(max(retry_seconds(exc), 0.0))
     if isinstance(exc, Forbidden):

@@ -21,7 +21,6 @@ from bot.commands.budget import CommandBudget, Verdict
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import MANAGING, CommandService
 from bot.platforms.telegram.keyboards import decode, picker_keyboard
-from bot.platforms.telegram.kinds import MIGRATED_KIND
 from bot.platforms.telegram.menus import DESCRIPTIONS
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.replies import ReplySender, Where
@@ -45,6 +44,7 @@ CHANNEL_COMMANDS = frozenset(MANAGING | {"latest", "status"})
 # What the subscriber of a channel may still do once nobody can verify its administrators.
 UNVERIFIED_COMMANDS = frozenset({"status", "unsubscribe"})
 MAX_ALERT = 200
+SUPERGROUP = "supergroup"  # what a Telegram group becomes when it migrates
 
 
 def describe(exc: BaseException) -> str:
@@ -195,7 +195,7 @@ class TelegramHandlers:
     async def _migrated(self, message: Message) -> None:
         old, new = str(message.chat.id), str(message.migrate_to_chat_id)
         try:
-            await self._service.store.migrate_chat(PLATFORM, old, new, MIGRATED_KIND)
+            await self._service.store.migrate_chat(PLATFORM, old, new, SUPERGROUP)
         except Exception as exc:
             log.error("telegram: moving chat %s to %s failed: %s", old, new, describe(exc))
             return
