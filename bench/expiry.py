@@ -29,6 +29,7 @@ from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter
 from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
@@ -61,7 +62,7 @@ async def run(store: Store, subscriptions: int, digests: int) -> float:
         await planner.plan_pending()
     config = DeliveryConfig()
     later = Later(timedelta(seconds=config.max_age + 60))
-    engine = DeliveryEngine(store, {}, {}, config, later)
+    engine = DeliveryEngine(store, {}, RateLimiter({}, later), config, clock=later)
     done, waits = asyncio.Event(), []
     prober = asyncio.create_task(probe(store, done, waits))
     started = time.perf_counter()

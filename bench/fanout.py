@@ -27,12 +27,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import NewSubscription
@@ -175,10 +178,9 @@ async def run(subscriptions: int, sample: int, rate: float, db: Path) -> bool:
         )
 
         platform = PacedPlatform(sample)
-        limits = {
-            "telegram": RateLimits(global_per_second=rate, per_chat_per_second=1, per_group_per_minute=20)
-        }
-        engine = DeliveryEngine(store, {"telegram": platform}, limits, DeliveryConfig(concurrency=16))
+        limits = RateLimits(global_per_second=rate, per_chat_per_second=1, per_group_per_minute=20)
+        limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())
+        engine = DeliveryEngine(store, {"telegram": platform}, limiter, DeliveryConfig(concurrency=16))
         cpu_before = cpu_seconds()
         draining = asyncio.create_task(engine.drain(horizon=5))  # ends early when the ledger runs dry
         reached = asyncio.create_task(platform.reached.wait())

@@ -17,13 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.render import render_telegram
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.render.options import RenderOptions
 from bot.sources.base import Incoming
 from bot.store.db import Store
@@ -102,10 +105,11 @@ async def main(db: Path, send_log: Path, subscriptions: int) -> None:
     async with await Store.open(db) as store:
         await setup(store, subscriptions)
         await Planner(store, VOCABULARY, batch_size=100, renderers=default_renderers()).plan_pending()
-        limits = {"telegram": RateLimits(global_per_second=1000, per_chat_per_second=100)}
+        limits = RateLimits(global_per_second=1000, per_chat_per_second=100)
+        limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())
         config = DeliveryConfig(concurrency=16, max_attempts=3)
         with send_log.open("a", encoding="utf-8") as log:
-            await DeliveryEngine(store, {"telegram": LoggingSender(log)}, limits, config).drain()
+            await DeliveryEngine(store, {"telegram": LoggingSender(log)}, limiter, config).drain()
 
 
 if __name__ == "__main__":

@@ -11,20 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.core.model import Span
-from bot.render.split import (
-    _LOOKAHEAD,
-    _SENTENCE_END,
-    _SPACE_AFTER_TEXT,
-    BLOCK_BREAK,
-    LINE_BREAK,
-    Block,
-    Line,
-    SpanCost,
-    _safe_break,
-    _strip_end,
-    block_cost,
-    line_cost,
-)
+from bot.render.cuts import LOOKAHEAD, SENTENCE_END, SPACE_AFTER_TEXT, safe_break, strip_end
+from bot.render.split import BLOCK_BREAK, LINE_BREAK, Block, Line, SpanCost, block_cost, line_cost
 
 
 def split_blocks(blocks: Sequence[Block], limit: int, cost: SpanCost) -> list[list[Block]]:
@@ -118,7 +106,7 @@ def _find_cut(block: Block, budget: int, cost: SpanCost) -> tuple[int, int] | No
             return breaks[-1][1], -1
         first_visible = len(text) - len(text.lstrip())
         if reach > first_visible:
-            return index, _safe_break(text, reach, first_visible + 1)
+            return index, safe_break(text, reach, first_visible + 1)
         return None
     raise AssertionError("block exceeds the budget but every line fits")
 
@@ -130,7 +118,7 @@ def _apply_cut(block: Block, index: int, offset: int) -> tuple[Block, Block | No
         return Block(lines[: index + 1]), (Block(rest) if rest else None)
     line = lines[index]
     length = sum(len(span.text) for span in line)
-    head_line = _strip_end(_slice(line, 0, offset))
+    head_line = strip_end(_slice(line, 0, offset))
     tail_line = _strip_start(_slice(line, offset, length))
     head = Block((*lines[:index], head_line)) if head_line else Block(lines[:index])
     tail_lines = ((tail_line,) if tail_line else ()) + lines[index + 1 :]
@@ -178,7 +166,7 @@ def _sentence_ends(text: str, reach: int) -> int | None:
     """The last offset <= reach just after a sentence end (and its closing quotes), text left after it."""
     last_visible = len(text.rstrip())
     best = None
-    for match in _SENTENCE_END.finditer(text, 0, min(len(text), reach + _LOOKAHEAD)):
+    for match in SENTENCE_END.finditer(text, 0, min(len(text), reach + LOOKAHEAD)):
         if match.end() > reach:
             break
         if match.end() < last_visible:
@@ -190,7 +178,7 @@ def _space_starts(text: str, reach: int) -> int | None:
     """The last offset <= reach of a whitespace run with visible text on both sides."""
     last_visible = len(text.rstrip())
     best = None
-    for match in _SPACE_AFTER_TEXT.finditer(text, 0, min(len(text), reach + 1)):
+    for match in SPACE_AFTER_TEXT.finditer(text, 0, min(len(text), reach + 1)):
         if match.start() < last_visible:
             best = match.start()
     return best

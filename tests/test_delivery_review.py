@@ -21,10 +21,12 @@ from test_planner import VOCABULARY, Crash, SpyRenderer
 from test_ratelimit import ManualClock
 from test_store import incoming, make_digest
 
+from bot.core.clock import SystemClock
 from bot.core.model import Filter
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Migrated, RetryAfter, Transient
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.scheduler import FAILED_RETRY, Scheduler
 from bot.store.broadcasts import BroadcastRow
 from bot.store.db import Store
@@ -272,7 +274,9 @@ async def test_a_hung_sender_is_abandoned_as_interrupted_and_the_next_part_goes(
             return await super().send(target, payload)
 
     sender = HangsOnce()
-    engine = DeliveryEngine(store, {"telegram": sender}, {}, CONFIG, clock, send_timeout=0.05)
+    engine = DeliveryEngine(
+        store, {"telegram": sender}, RateLimiter({}, clock), CONFIG, clock=clock, send_timeout=0.05
+    )
     await engine.drain(horizon=0)
     rows = ledger(store)
     assert rows["1", 1]["state"] == "interrupted" and rows["1", 2]["state"] == "sent"
@@ -281,7 +285,7 @@ async def test_a_hung_sender_is_abandoned_as_interrupted_and_the_next_part_goes(
 
 async def test_send_timeout_must_be_positive(store: Store) -> None:
     with pytest.raises(ValueError, match="send_timeout"):
-        DeliveryEngine(store, {}, {}, CONFIG, send_timeout=0)
+        DeliveryEngine(store, {}, RateLimiter({}, SystemClock()), CONFIG, send_timeout=0)
 
 
 async def test_a_failure_after_marking_sending_does_not_block_the_chat(
@@ -321,7 +325,7 @@ async def test_migrated_to_the_same_chat_fails_the_row_and_keeps_the_subscriptio
     store: Store, clock: ManualClock
 ) -> None:
     ids = await plan(store, ["-1"], parts=1, kind="group")
-    sender = FakeSender(script={"-1": [Migrated("-1")]})
+    sender = FakeSender(script={"-1": [Migrated("-1", "supergroup")]})
     await engine_for(store, sender, clock).drain(horizon=0)
     assert ledger(store)["-1", 1]["state"] == "failed"
     sub = await store.get_subscription_by_id(ids["-1"])

@@ -36,11 +36,13 @@ from pydantic import SecretStr
 from bot.commands.config import CommandBudgetConfig
 from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME
+from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Sent, Target, Transient
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.discord.client import DiscordPlatform, DiscordStartError
 from bot.platforms.discord.config import DEFAULT_DISCORD_API_BASE, DiscordConfig
 from bot.platforms.discord.render import render_discord
@@ -588,19 +590,23 @@ async def test_sender_opens_one_forum_post_per_digest(world: World) -> None:
 )
 async def test_refused_channels_are_gone(world: World, status: int, code: int, reason: str) -> None:
     world.fake.fail(world.news.id, status, code)
-    outcome = await world.platform.sender.send(Target("discord", world.news.id), {"content": "hi"})
+    outcome = await world.platform.sender.send(
+        Target("discord", world.news.id, None, "guild_channel"), {"content": "hi"}
+    )
     assert outcome == ChatGone(reason)
 
 
 async def test_a_target_that_is_not_a_channel_id_is_gone_without_a_request(world: World) -> None:
     requests = len(world.fake.requests)
-    outcome = await world.platform.sender.send(Target("discord", "#news"), {"content": "hi"})
+    outcome = await world.platform.sender.send(
+        Target("discord", "#news", None, "guild_channel"), {"content": "hi"}
+    )
     assert outcome == ChatGone("'#news' is not a Discord channel id (a number)")
     assert len(world.fake.requests) == requests
 
 
 async def test_an_oversized_body_is_rejected_and_the_plain_copy_goes_through(world: World) -> None:
-    sender, target = world.platform.sender, Target("discord", world.news.id)
+    sender, target = world.platform.sender, Target("discord", world.news.id, None, "guild_channel")
     body = {"content": "x", "embeds": [{"title": "t" * 300}], "allowed_mentions": {"parse": []}}
     outcome = await sender.send(target, body)
     assert isinstance(outcome, FormatRejected) and "embeds.0.title" in outcome.reason
@@ -610,12 +616,15 @@ async def test_an_oversized_body_is_rejected_and_the_plain_copy_goes_through(wor
 async def test_server_errors_are_transient(world: World) -> None:
     world.fake.fail(world.news.id, 503, 0, times=1, message="Service Unavailable")
     assert isinstance(
-        await world.platform.sender.send(Target("discord", world.news.id), {"content": "a"}), Transient
+        await world.platform.sender.send(
+            Target("discord", world.news.id, None, "guild_channel"), {"content": "a"}
+        ),
+        Transient,
     )
 
 
 async def test_short_429s_are_waited_out_by_discord_py_long_ones_come_back(world: World) -> None:
-    sender, target = world.platform.sender, Target("discord", world.news.id)
+    sender, target = world.platform.sender, Target("discord", world.news.id, None, "guild_channel")
     world.fake.rate_limit(world.news.id, 0.05)
     assert isinstance(await sender.send(target, {"content": "after a short wait"}), Sent)
     assert [r[2] for r in world.fake.requests if r[1].endswith(f"/channels/{world.news.id}/messages")] == [
@@ -632,7 +641,10 @@ async def test_digest_arrives_with_only_the_selected_items_and_a_lost_channel_pa
     await world.command(world.admin, world.news, "subscribe", {"categories": "robotics, jobs"})
     planner = Planner(world.store, VOCABULARY, renderers=default_renderers())
     engine = DeliveryEngine(
-        world.store, {"discord": world.platform.sender}, {"discord": FAST}, DeliveryConfig()
+        world.store,
+        {"discord": world.platform.sender},
+        RateLimiter({"discord": RatePolicy(FAST)}, SystemClock()),
+        DeliveryConfig(),
     )
 
     await record(world.store, 1)
@@ -669,7 +681,10 @@ async def test_a_post_whose_answer_is_lost_is_not_sent_again(world: World) -> No
     await world.command(world.admin, world.news, "subscribe", {"categories": "robotics"})
     world.fake.drop_answers(world.news.id)
     engine = DeliveryEngine(
-        world.store, {"discord": world.platform.sender}, {"discord": FAST}, DeliveryConfig(backoff_base=0.05)
+        world.store,
+        {"discord": world.platform.sender},
+        RateLimiter({"discord": RatePolicy(FAST)}, SystemClock()),
+        DeliveryConfig(backoff_base=0.05),
     )
     await record(world.store, 1)
     assert await Planner(world.store, VOCABULARY, renderers=default_renderers()).plan_pending() == 1
@@ -713,7 +728,10 @@ async def test_a_forum_subscription_posts_each_digest_as_a_new_post(world: World
     assert (await world.subscription(forum)).kind == "forum"
     planner = Planner(world.store, VOCABULARY, renderers=default_renderers())
     engine = DeliveryEngine(
-        world.store, {"discord": world.platform.sender}, {"discord": FAST}, DeliveryConfig()
+        world.store,
+        {"discord": world.platform.sender},
+        RateLimiter({"discord": RatePolicy(FAST)}, SystemClock()),
+        DeliveryConfig(),
     )
     for number in (1, 2):
         await record(world.store, number)
@@ -734,7 +752,9 @@ async def test_sender_waits_for_the_gateway(tmp_path: Path) -> None:
         default_language="en",
     )
     try:
-        outcome = await platform.sender.send(Target("discord", "1"), {"content": "too early"})
+        outcome = await platform.sender.send(
+            Target("discord", "1", None, "guild_channel"), {"content": "too early"}
+        )
         assert isinstance(outcome, Transient) and "not connected" in outcome.reason
         assert fake.posted == []
     finally:

@@ -23,9 +23,10 @@ from test_store import incoming, make_digest
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.clock import SystemClock
-from bot.delivery import engine as engine_module
+from bot.delivery import expiry
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import RetryAfter, Uncertain
+from bot.delivery.ratelimit import RateLimiter
 from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
@@ -96,7 +97,7 @@ async def test_an_uncertain_send_is_final_and_never_resent(store: Store, clock: 
 async def test_rows_of_a_platform_that_is_not_running_expire_with_one_line_per_digest(
     store: Store, clock: ManualClock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "EXPIRE_BATCH", 3)  # several batches per sweep
+    monkeypatch.setattr(expiry, "EXPIRE_BATCH", 3)  # several batches per sweep
     await store.record_incoming(incoming(make_digest("a"), key="a", content_hash="a"))
     await store.record_incoming(incoming(make_digest("b"), key="b", content_hash="b"))
     subs = [await subscribe(store, str(chat)) for chat in range(4)]
@@ -221,7 +222,9 @@ async def test_stats_count_uncertain_and_expired_deliveries(tmp_path: Path) -> N
             await queue(store, sub, "old", long_ago)
         await queue(store, subs[3], "new", store.clock.now())
         sender = FakeSender(script={"3": [Uncertain("read timeout")]})
-        engine = DeliveryEngine(store, {"telegram": sender}, {}, CONFIG, SystemClock(), rng=random.Random(1))
+        engine = DeliveryEngine(
+            store, {"telegram": sender}, RateLimiter({}, SystemClock()), CONFIG, rng=random.Random(1)
+        )
         await engine.drain(horizon=0)
         service = CommandService(store, VOCABULARY, renderers=default_renderers())
         owner = Caller("1", language="en", is_owner=True)

@@ -34,6 +34,8 @@ from bot.delivery.outcome import (
     Transient,
 )
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
 
 CONFIG = DeliveryConfig(max_attempts=3, backoff_base=10, backoff_max=15, concurrency=4, shutdown_grace=1)
@@ -104,8 +106,11 @@ def ledger(store: Store) -> dict[tuple[str, int], dict[str, Any]]:
 
 def engine_for(store: Store, sender: FakeSender, clock: Any, **overrides: Any) -> DeliveryEngine:
     config = CONFIG.model_copy(update=overrides.pop("config", {}))
-    limits = overrides.pop("limits", {})
-    return DeliveryEngine(store, {sender.platform: sender}, limits, config, clock, rng=random.Random(7))
+    policies = {name: RatePolicy(limits, GROUP_KINDS) for name, limits in overrides.pop("limits", {}).items()}
+    limiter = RateLimiter(policies, clock)
+    return DeliveryEngine(
+        store, {sender.platform: sender}, limiter, config, clock=clock, rng=random.Random(7)
+    )
 
 
 def part_of(text: str) -> int:
@@ -226,7 +231,7 @@ async def test_rejected_format_is_resent_once_as_plain_text(store: Store, clock:
 
 async def test_migrated_group_moves_and_is_resent(store: Store, clock: ManualClock) -> None:
     ids = await plan(store, ["-1"], kind="group")
-    sender = FakeSender(script={"-1": [Migrated("-1009")]})
+    sender = FakeSender(script={"-1": [Migrated("-1009", "supergroup")]})
     await engine_for(store, sender, clock).drain(horizon=0)
     assert [(t.chat_id, t.kind) for t, _ in sender.calls] == [
         ("-1", "group"),
@@ -240,7 +245,7 @@ async def test_migrated_group_moves_and_is_resent(store: Store, clock: ManualClo
 
 async def test_a_chat_that_keeps_migrating_fails(store: Store, clock: ManualClock) -> None:
     await plan(store, ["-1"], parts=1, kind="group")
-    sender = FakeSender(script={c: [Migrated(f"{c}0")] for c in ["-1", "-10", "-100", "-1000"]})
+    sender = FakeSender(script={c: [Migrated(f"{c}0", "supergroup")] for c in ["-1", "-10", "-100", "-1000"]})
     await engine_for(store, sender, clock).drain(horizon=0)
     [row] = ledger(store).values()
     assert row["state"] == "failed" and "keeps migrating" in row["last_error"]
@@ -413,7 +418,7 @@ async def test_migrating_onto_a_chat_with_its_own_subscription_does_not_double_s
     store: Store, clock: ManualClock
 ) -> None:
     ids = await plan(store, ["-1", "-1009"], parts=1, kind="group")
-    sender = FakeSender(script={"-1": [Migrated("-1009")]})
+    sender = FakeSender(script={"-1": [Migrated("-1009", "supergroup")]})
     await engine_for(store, sender, clock).drain(horizon=0)
     assert [t.chat_id for t, _ in sender.calls].count("-1009") == 1
     rows = ledger(store)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.delivery.config import RateLimits
-from bot.delivery.ratelimit import PRUNE_ABOVE, RateLimiter, TokenBucket
+from bot.delivery.ratelimit import PRUNE_ABOVE, RateLimiter, RatePolicy, TokenBucket
+from bot.platforms.telegram.spec import GROUP_KINDS
 
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -59,7 +60,9 @@ class ManualClock:
         await asyncio.sleep(0)
 
 
-TELEGRAM = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+TELEGRAM = RatePolicy(
+    RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20), GROUP_KINDS
+)
 
 
 def test_bucket_refills_at_its_rate_and_caps_at_capacity() -> None:
@@ -114,7 +117,7 @@ async def test_telegram_groups_get_twenty_a_minute() -> None:
 
 async def test_discord_has_no_group_limit() -> None:
     clock = AutoClock()
-    discord = RateLimits(global_per_second=45, per_chat_per_second=4)
+    discord = RatePolicy(RateLimits(global_per_second=45, per_chat_per_second=4))
     limiter = RateLimiter({"discord": discord}, clock)
     for _ in range(5):
         await limiter.acquire("discord", "9", "guild_channel")

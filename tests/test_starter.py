@@ -21,7 +21,7 @@ from bot.platforms.discord.client import retryable as discord_retryable
 from bot.platforms.starter import Starter
 from bot.platforms.telegram.adapter import retryable as telegram_retryable
 
-TARGET = Target("fake", "1")
+TARGET = Target("fake", "1", None, "private")
 
 
 @dataclass

@@ -38,6 +38,7 @@ from bot.commands.service import CommandService
 from bot.core.clock import SystemClock
 from bot.delivery.config import RetentionConfig
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
 from bot.platforms.registry import default_renderers
@@ -165,7 +166,12 @@ async def test_the_engine_backs_off_while_the_store_fails_and_resumes_after(
     monkeypatch.setattr(store, "claim_due", counting)
     sender = FakeSender()
     engine = DeliveryEngine(
-        store, {"telegram": sender}, {}, CONFIG, StoreTime(store), store_backoff=Backoff(0.05, 0.4)
+        store,
+        {"telegram": sender},
+        RateLimiter({}, SystemClock()),
+        CONFIG,
+        clock=StoreTime(store),
+        store_backoff=Backoff(0.05, 0.4),
     )
     with caplog.at_level(logging.INFO):
         task = asyncio.create_task(engine.run())
@@ -195,7 +201,12 @@ async def test_the_engine_waits_for_the_store_at_start(store: Store, monkeypatch
     faults.disk_errors = True
     sender = FakeSender()
     engine = DeliveryEngine(
-        store, {"telegram": sender}, {}, CONFIG, StoreTime(store), store_backoff=Backoff(0.05, 0.2)
+        store,
+        {"telegram": sender},
+        RateLimiter({}, SystemClock()),
+        CONFIG,
+        clock=StoreTime(store),
+        store_backoff=Backoff(0.05, 0.2),
     )
     task = asyncio.create_task(engine.run())
     await asyncio.sleep(0.3)
@@ -214,7 +225,12 @@ async def test_a_send_made_before_the_store_failed_is_recorded_once_it_works(
     sender = FakeSender()
     sender.gate["1"] = asyncio.Event()
     engine = DeliveryEngine(
-        store, {"telegram": sender}, {}, CONFIG, StoreTime(store), store_backoff=Backoff(0.05, 0.2)
+        store,
+        {"telegram": sender},
+        RateLimiter({}, SystemClock()),
+        CONFIG,
+        clock=StoreTime(store),
+        store_backoff=Backoff(0.05, 0.2),
     )
     task = asyncio.create_task(engine.run())
     await wait_until(lambda: len(sender.calls) == 1, 3.0, "the send to start")

@@ -529,7 +529,7 @@ async def test_send_outcomes_through_the_wire(bot: Bot) -> None:
     }
 
     async def send(chat_id: int, payload: dict[str, Any] = html) -> object:
-        return await sender.send(Target("telegram", str(chat_id)), payload)
+        return await sender.send(Target("telegram", str(chat_id), None, "private"), payload)
 
     assert isinstance(await send(500), Sent)
     assert fake.sent_to(500)[0].visible == "hi & bye"
@@ -607,7 +607,7 @@ async def test_token_never_appears_in_debug_logs(tmp_path: Path) -> None:
             ann = fake.user(800, language="en")
             await bot.say(800, "/start", sender=ann)
             fake.fail(801, server_error)
-            await bot.platform.sender.send(Target("telegram", "801"), {"text": "x"})
+            await bot.platform.sender.send(Target("telegram", "801", None, "private"), {"text": "x"})
     output = stream.getvalue()
     assert "getUpdates" in output and "sendMessage" in output  # the URLs were logged...
     assert TOKEN not in output  # ...without the token

@@ -19,14 +19,17 @@ from telegram.request import HTTPXRequest
 from test_telegram_delivery import small_digest
 from test_telegram_e2e import FAST, TOKEN, VOCABULARY, running, store_digest, telegram_config
 
+from bot.core.clock import SystemClock
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import SEND_TIMEOUT, DeliveryEngine
 from bot.delivery.outcome import Target, Transient, Uncertain
 from bot.delivery.planner import Planner
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram import adapter
 from bot.platforms.telegram.errors import outcome_for
 from bot.platforms.telegram.sender import TelegramSender
+from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
 
 CHAT = 5_001
@@ -65,7 +68,7 @@ async def test_a_lost_answer_leaves_exactly_one_copy_and_an_uncertain_row(tmp_pa
             engine = DeliveryEngine(
                 store,
                 {"telegram": TelegramSender(bot)},
-                {"telegram": FAST},
+                RateLimiter({"telegram": RatePolicy(FAST, GROUP_KINDS)}, SystemClock()),
                 DeliveryConfig(backoff_base=0.05),
             )
             await engine.drain(horizon=2.0)  # a retry (backoff 25-50 ms) would fall well inside this
@@ -84,9 +87,13 @@ async def test_a_full_connection_pool_is_retried_as_nothing_was_sent() -> None:
         request = HTTPXRequest(connection_pool_size=1, pool_timeout=0.1, read_timeout=5.0)
         async with Bot(TOKEN, base_url=fake.base_url, request=request) as bot:
             sender = TelegramSender(bot)
-            holding = asyncio.create_task(sender.send(Target("telegram", str(CHAT)), {"text": "first"}))
+            holding = asyncio.create_task(
+                sender.send(Target("telegram", str(CHAT), None, "private"), {"text": "first"})
+            )
             await fake.wait_for(lambda: bool(fake.sent_to(CHAT)))
-            waiting = await sender.send(Target("telegram", str(CHAT + 1)), {"text": "second"})
+            waiting = await sender.send(
+                Target("telegram", str(CHAT + 1), None, "private"), {"text": "second"}
+            )
             assert isinstance(waiting, Transient) and "Pool timeout" in waiting.reason
             await holding
         assert fake.sent_to(CHAT + 1) == []
@@ -98,7 +105,7 @@ async def test_a_refused_connection_is_retried_as_nothing_was_sent() -> None:
     await request.initialize()  # not the Bot: its getMe would fail the same way
     try:
         outcome = await TelegramSender(Bot(TOKEN, base_url=base_url, request=request)).send(
-            Target("telegram", str(CHAT)), {"text": "hi"}
+            Target("telegram", str(CHAT), None, "private"), {"text": "hi"}
         )
     finally:
         await request.shutdown()

@@ -219,8 +219,8 @@ def test_send_kwargs_builds_ptb_parameters() -> None:
     assert kwargs["chat_id"] == -100123
     assert kwargs["message_thread_id"] == 9
     assert kwargs["link_preview_options"] == LinkPreviewOptions(is_disabled=True)
-    assert "message_thread_id" not in send_kwargs(Target("telegram", "@news"), {"text": "x"})
-    assert send_kwargs(Target("telegram", "@news"), {"text": "x"})["chat_id"] == "@news"
+    assert "message_thread_id" not in send_kwargs(Target("telegram", "@news", None, "channel"), {"text": "x"})
+    assert send_kwargs(Target("telegram", "@news", None, "channel"), {"text": "x"})["chat_id"] == "@news"
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,7 @@ def test_send_kwargs_rejects_payloads_the_renderer_should_never_make(
     payload: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        send_kwargs(Target("telegram", "1"), payload)
+        send_kwargs(Target("telegram", "1", None, "private"), payload)
 
 
 class StubBot:
@@ -250,9 +250,9 @@ class StubBot:
 
 async def test_sender_returns_outcomes_and_plain_payloads() -> None:
     ok = TelegramSender(StubBot())  # type: ignore[arg-type]
-    assert await ok.send(Target("telegram", "42"), {"text": "hi"}) == Sent("99")
+    assert await ok.send(Target("telegram", "42", None, "private"), {"text": "hi"}) == Sent("99")
     blocked = TelegramSender(StubBot(Forbidden(BLOCKED)))  # type: ignore[arg-type]
-    assert isinstance(await blocked.send(Target("telegram", "42"), {"text": "hi"}), ChatGone)
+    assert isinstance(await blocked.send(Target("telegram", "42", None, "private"), {"text": "hi"}), ChatGone)
     plain = ok.plain({"text": "<b>a &amp; b</b>", "parse_mode": "HTML"})
     assert plain == {"text": "a & b"}
 

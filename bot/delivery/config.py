@@ -12,7 +12,8 @@ from bot.core.strict import Strict
 
 
 class RateLimits(Strict):
-    """Sends allowed before the platform has to refuse; per_group applies to its spec's group kinds."""
+    """Sends allowed before the platform has to refuse; per_group applies only to the chat kinds the
+    platform counts as groups (its `RatePolicy.group_kinds`)."""
 
     global_per_second: float = Field(gt=0)
     per_chat_per_second: float = Field(gt=0)

@@ -6,18 +6,12 @@ the next start-up and are never resent. Memory is bounded by the concurrency: ro
 few at a time, and a row whose own chat is rate-limited for a while is put back with a later due
 time instead of occupying a worker.
 
-Outcomes: Sent records the message id; RetryAfter waits as told (not a failure); Transient backs
-off exponentially with jitter up to `max_attempts`; ChatGone pauses the subscription and drops its
-unsent rows; FormatRejected resends once as plain text; Migrated moves the chat and resends.
-A sender that does not answer within `send_timeout` is abandoned like a send cut off by a crash:
-the row becomes `interrupted` (it may have arrived, so it is not resent) and the chat's next rows go on.
-Uncertain (the adapter saw the request leave but no answer come back) is final in the same spirit:
-the row becomes `uncertain`, never resent. RetryAfter waits add up per row, stored in the row so a
-restart keeps the count; past `max_retry_wait` in total the row fails.
+What each outcome does to the ledger is decided in `record.py`. A sender that does not answer
+within `send_timeout` is abandoned like a send cut off by a crash: the row becomes `interrupted` (it
+may have arrived, so it is not resent) and the chat's next rows go on.
 
-Rows never wait forever: one first due more than `max_age` ago is never claimed, and a sweep (at
-start, then at most every EXPIRE_EVERY seconds) marks such rows `expired` in short batches, for
-every platform (also those not running), with one log line per digest.
+Rows never wait forever: one first due more than `max_age` ago is never claimed, and `expiry.py`
+marks such rows `expired`.
 
 While the database fails (disk full, read-only, I/O error) nothing is claimed: the engine pauses
 with exponential back-off (the store logs the failure once), unstarted rows simply stay pending, and
@@ -31,27 +25,17 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
 from bot.core.clock import Clock, SystemClock
-from bot.delivery.config import DeliveryConfig, RateLimits
-from bot.delivery.outcome import (
-    ChatGone,
-    FormatRejected,
-    Migrated,
-    Outcome,
-    Payload,
-    RetryAfter,
-    Sender,
-    Sent,
-    Target,
-    Transient,
-    Uncertain,
-)
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.expiry import ExpirySweep
+from bot.delivery.outcome import Outcome, Sender, Target, Transient
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.record import Attempt, OutcomeRecorder
+from bot.delivery.tally import Tally
 from bot.store.db import Store, StoreUnavailable
 from bot.store.deliveries import Delivery
 from bot.store.retry import Backoff
@@ -61,37 +45,9 @@ T = TypeVar("T")
 
 DEFER_AFTER = 0.5  # seconds of per-chat wait worth giving a worker back for
 IDLE_POLL = 60.0
-PROGRESS_EVERY = 60.0
-MAX_MIGRATIONS = 3
 SEND_TIMEOUT = 120.0  # far above any adapter's own HTTP timeout: only a hung sender reaches it
-MIN_RETRY_AFTER = 1.0  # a "retry after 0" must not turn into a tight loop of refused requests
-MAX_RETRY_AFTER = 86_400.0
 STORE_RETRY_FIRST = 1.0  # pauses while the database fails: 1, 2, 4 ... seconds
 STORE_RETRY_MAX = 60.0
-EXPIRE_EVERY = 60.0  # seconds between expiry sweeps; claims skip stale rows in between anyway
-EXPIRE_BATCH = 500  # rows per expiry statement: the database lock is held only briefly
-
-
-@dataclass(slots=True)
-class Tally:
-    """Counts for one delivery batch (from busy to idle), logged as one INFO line."""
-
-    sent: int = 0
-    failed: int = 0
-    retry: int = 0
-    started: float | None = None  # when the first row of the batch was claimed
-
-    def busy(self) -> bool:
-        return bool(self.sent or self.failed or self.retry)
-
-
-@dataclass(slots=True)
-class _Attempt:
-    delivery: Delivery
-    target: Target
-    payload: Payload
-    migrations: int = 0
-    plain: bool = False
 
 
 class DeliveryEngine:
@@ -101,10 +57,10 @@ class DeliveryEngine:
         self,
         store: Store,
         senders: Mapping[str, Sender],
-        limits: Mapping[str, RateLimits],
+        limiter: RateLimiter,
         config: DeliveryConfig,
-        clock: Clock | None = None,
         *,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         send_timeout: float = SEND_TIMEOUT,
         store_backoff: Backoff | None = None,
@@ -115,9 +71,8 @@ class DeliveryEngine:
         self._send_timeout = send_timeout
         self._senders = dict(senders)
         self._config = config
-        self._clock = clock or SystemClock()
-        self._limiter = RateLimiter(limits, self._clock)
-        self._rng = rng or random.Random()
+        self._clock = clock = clock or SystemClock()
+        self._limiter = limiter
         self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue()
         self._claimed: set[int] = set()
         self._sending: set[int] = set()
@@ -129,16 +84,11 @@ class DeliveryEngine:
         self._refill_below = config.concurrency // 2
         self._horizon: float | None = None
         self._tally = Tally()
-        self._last_progress = 0.0
+        self._recorder = OutcomeRecorder(store, limiter, config, clock, self._tally, rng or random.Random())
+        self._expiry = ExpirySweep(store, config.max_age, clock)
         self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)
         self._held_until = 0.0  # monotonic: no claims before this while the database fails
-        self._next_sweep = 0.0  # monotonic: when stale rows are next expired
         self._max_age = timedelta(seconds=config.max_age)
-
-    @property
-    def limiter(self) -> RateLimiter:
-        """Shared with platform adapters whose command replies must respect the same budget."""
-        return self._limiter
 
     def wake(self) -> None:
         """New rows were planned or scheduled: look for due work now."""
@@ -194,17 +144,14 @@ class DeliveryEngine:
             await asyncio.shield(self._running)
 
     async def _claim_loop(self) -> None:
-        self._tally = Tally()
-        self._last_progress = self._clock.monotonic()
+        self._tally.restart(self._clock.monotonic())
         platforms = list(self._senders)
         target = max(1, self._config.concurrency)
         while not self._stopping:
             self._wake.clear()
             await self._pause_for_store()
             try:
-                if self._clock.monotonic() >= self._next_sweep:
-                    self._next_sweep = self._clock.monotonic() + EXPIRE_EVERY
-                    await self._expire_stale()
+                await self._expiry.maybe_sweep()
                 if self._queue.qsize() <= self._refill_below:
                     now = self._clock.now()
                     rows = await self._store.claim_due(
@@ -220,36 +167,13 @@ class DeliveryEngine:
                         self._claimed.add(row.id)
                         self._queue.put_nowait(row)
                     if rows:
-                        if self._tally.started is None:
-                            self._tally.started = self._clock.monotonic()
+                        self._tally.claimed(self._clock.monotonic())
                         continue
-                self._log_batch(idle=not self._claimed)
+                self._tally.log(self._clock.monotonic(), idle=not self._claimed)
                 if not await self._idle_wait(platforms):
                     return
             except StoreUnavailable:
                 self._store_failed()
-
-    async def _expire_stale(self) -> None:
-        """Queued rows first due more than max_age ago become `expired`, a batch per statement;
-        one log line per digest says how many, per platform."""
-        now = self._clock.now()
-        reason = f"expired: not sent within {_duration(self._config.max_age)} of its due time"
-        counts: dict[int, dict[str, int]] = {}
-        while True:
-            batch = await self._store.expire_stale(now - self._max_age, reason, now, EXPIRE_BATCH)
-            for (seq, platform), count in batch.counts.items():
-                per_platform = counts.setdefault(seq, {})
-                per_platform[platform] = per_platform.get(platform, 0) + count
-            if not batch.full:
-                break
-        for seq, per_platform in sorted(counts.items()):
-            log.warning(
-                "digest #%d: %d queued deliveries expired, not sent within %s of their due time (%s)",
-                seq,
-                sum(per_platform.values()),
-                _duration(self._config.max_age),
-                ", ".join(f"{platform} {count}" for platform, count in sorted(per_platform.items())),
-            )
 
     def _store_failed(self) -> None:
         """The database failed us (the store has logged why): claim nothing for the next back-off
@@ -330,7 +254,7 @@ class DeliveryEngine:
             self._queue.get_nowait()
         self._sending.clear()
         self._claimed.clear()
-        self._log_batch(idle=True)
+        self._tally.log(self._clock.monotonic(), idle=True)
 
     async def _worker(self) -> None:
         while True:
@@ -367,7 +291,7 @@ class DeliveryEngine:
     async def _deliver(self, row: Delivery) -> None:
         sender = self._senders[row.platform]
         target = Target(row.platform, row.chat_id, row.thread_id, row.kind)
-        attempt = _Attempt(
+        attempt = Attempt(
             row, target, sender.plain(row.payload) if row.plain else row.payload, plain=row.plain
         )
         delay = self._limiter.chat_delay(row.platform, row.chat_id, row.kind)
@@ -384,14 +308,14 @@ class DeliveryEngine:
         while True:
             outcome = await self._send(sender, attempt)
             if outcome is None:
-                await self._until_stored(lambda: self._abandon(attempt))
+                await self._until_stored(partial(self._recorder.abandon, attempt, self._send_timeout))
                 break
-            if not await self._until_stored(partial(self._record, sender, attempt, outcome)):
+            if not await self._until_stored(partial(self._recorder.record, sender, attempt, outcome)):
                 break
             await self._limiter.acquire(row.platform, attempt.target.chat_id, attempt.target.kind)
         self._sending.discard(row.id)
 
-    async def _send(self, sender: Sender, attempt: _Attempt) -> Outcome | None:
+    async def _send(self, sender: Sender, attempt: Attempt) -> Outcome | None:
         """The sender's outcome; None when it did not answer within the send timeout."""
         deadline = asyncio.timeout(self._send_timeout)
         try:
@@ -404,133 +328,3 @@ class DeliveryEngine:
                 return None
             log.exception("sender %s raised instead of returning an outcome", sender.platform)
             return Transient(f"{type(exc).__name__}: {exc}")
-
-    async def _abandon(self, attempt: _Attempt) -> None:
-        row = attempt.delivery
-        await self._store.interrupt([row.id], self._clock.now())
-        self._tally.failed += 1
-        log.warning(
-            "%s sender gave no answer for delivery %d (chat %s) within %.0f s; marked interrupted",
-            row.platform,
-            row.id,
-            attempt.target.chat_id,
-            self._send_timeout,
-        )
-
-    async def _record(self, sender: Sender, attempt: _Attempt, outcome: Outcome) -> bool:
-        """Store the outcome; True when the same row must be sent again right away."""
-        row, now = attempt.delivery, self._clock.now()
-        match outcome:
-            case Sent(message_id):
-                await self._store.mark_sent(row.id, message_id, now)
-                self._tally.sent += 1
-            case RetryAfter(asked):
-                seconds = min(asked, MAX_RETRY_AFTER) if asked >= MIN_RETRY_AFTER else MIN_RETRY_AFTER
-                self._limiter.penalize(row.platform, attempt.target.chat_id, seconds)
-                if row.retry_wait + seconds > self._config.max_retry_wait:
-                    await self._store.fail_delivery(
-                        row.id, f"rate limited for over {_duration(self._config.max_retry_wait)}", now
-                    )
-                    self._tally.failed += 1
-                    return False
-                at = now + timedelta(seconds=seconds)
-                await self._store.retry_delivery(
-                    row.id, at, f"retry after {seconds:g} s", now, refund=True, waited=seconds
-                )
-                self._tally.retry += 1
-            case Uncertain(reason):
-                await self._store.mark_uncertain(row.id, f"outcome unknown, not resent: {reason}", now)
-                self._tally.failed += 1
-                log.warning(
-                    "%s delivery %d (chat %s) may or may not have arrived (%s); marked uncertain, not resent",
-                    row.platform,
-                    row.id,
-                    attempt.target.chat_id,
-                    reason,
-                )
-            case Transient(reason):
-                attempts = row.attempts + 1
-                if attempts >= self._config.max_attempts:
-                    await self._store.fail_delivery(
-                        row.id, f"gave up after {attempts} attempts: {reason}", now
-                    )
-                    self._tally.failed += 1
-                else:
-                    at = now + timedelta(seconds=self._backoff(attempts))
-                    await self._store.retry_delivery(row.id, at, reason, now)
-                    self._tally.retry += 1
-            case ChatGone(reason):
-                await self._store.chat_gone(row, reason, now)
-                self._tally.failed += 1
-                log.warning(
-                    "paused subscription %d (%s chat %s): %s",
-                    row.subscription_id,
-                    row.platform,
-                    attempt.target.chat_id,
-                    reason,
-                )
-            case FormatRejected(reason):
-                if attempt.plain:
-                    await self._store.fail_delivery(
-                        row.id, f"format rejected even as plain text: {reason}", now
-                    )
-                    self._tally.failed += 1
-                else:
-                    await self._store.use_plain(row.id, f"format rejected: {reason}", now)
-                    attempt.plain = True
-                    try:
-                        attempt.payload = sender.plain(row.payload)
-                    except Exception as exc:
-                        await self._store.fail_delivery(row.id, f"format rejected, no plain form: {exc}", now)
-                        self._tally.failed += 1
-                        return False
-                    return True
-            case Migrated(new_chat_id):
-                if attempt.migrations >= MAX_MIGRATIONS or new_chat_id == attempt.target.chat_id:
-                    await self._store.fail_delivery(row.id, f"chat keeps migrating (now {new_chat_id})", now)
-                    self._tally.failed += 1
-                    return False
-                kind = "supergroup" if attempt.target.kind == "group" else attempt.target.kind
-                await self._store.migrate_chat(row.platform, attempt.target.chat_id, new_chat_id, kind)
-                # Moved by this call or by a concurrent send to another topic of the same chat;
-                # otherwise the new chat has its own subscription (or the answer made no sense).
-                sub = await self._store.get_subscription_by_id(row.subscription_id)
-                if sub is None or sub.chat_id != new_chat_id or sub.status != "active":
-                    await self._store.fail_delivery(
-                        row.id, f"chat migrated to {new_chat_id}, which is subscribed on its own", now
-                    )
-                    self._tally.failed += 1
-                    return False
-                attempt.target = replace(attempt.target, chat_id=new_chat_id, kind=kind)
-                attempt.migrations += 1
-                return True
-        return False
-
-    def _backoff(self, attempts: int) -> float:
-        """Exponential in the attempt number, capped, with jitter so retries do not arrive in step."""
-        ceiling = min(self._config.backoff_max, self._config.backoff_base * 2 ** (attempts - 1))
-        return ceiling * self._rng.uniform(0.5, 1.0)
-
-    def _log_batch(self, *, idle: bool) -> None:
-        tally, now = self._tally, self._clock.monotonic()
-        if not tally.busy() or (not idle and now - self._last_progress < PROGRESS_EVERY):
-            return
-        log.info(
-            "deliveries%s: %d sent, %d failed, %d to retry in %.1f s",
-            "" if idle else " (in progress)",
-            tally.sent,
-            tally.failed,
-            tally.retry,
-            now - (tally.started if tally.started is not None else now),
-        )
-        self._last_progress = now
-        if idle:
-            self._tally = Tally()
-
-
-def _duration(seconds: float) -> str:
-    """A configured span as people say it: 24 h, 90 min, 45 s."""
-    for unit, size in (("h", 3600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g} {unit}"
-    return f"{seconds:g} s"

@@ -14,12 +14,13 @@ Payload = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where a message goes: chat id, optional thread/topic id, and which part of a multi-part message."""
+    """Where a message goes: chat id, thread/topic id (None for none), the platform's chat kind, and
+    which part of a multi-part message; no kind default, since which kinds exist is the platform's rule."""
 
     platform: str
     chat_id: str
-    thread_id: str | None = None
-    kind: str = "private"
+    thread_id: str | None
+    kind: str
     part: int = 1
 
 
@@ -30,7 +31,7 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class RetryAfter:
-    """The platform asked us to wait (Telegram 429 retry_after)."""
+    """The platform asked us to wait (an HTTP 429 with a retry-after)."""
 
     seconds: float
 
@@ -68,9 +69,11 @@ class FormatRejected:
 
 @dataclass(frozen=True, slots=True)
 class Migrated:
-    """A Telegram group became a supergroup: update the chat id and resend."""
+    """The chat moved to a new id and became another kind of chat, as the platform says: follow it
+    and resend. The platform names the new kind, so the engine and the store know no chat kinds."""
 
     new_chat_id: str
+    new_kind: str
 
 
 Outcome = Sent | RetryAfter | Transient | Uncertain | ChatGone | FormatRejected | Migrated

@@ -1,11 +1,12 @@
 """Pacing sends below what each platform tolerates, so it never has to refuse us.
 
-Token buckets, one global per platform, one per chat, and one per Telegram group (20/min). A send
-takes a token from every bucket that applies, all at once, only when all of them have one; it never
-reserves a token it cannot use yet, so a slow chat does not hold back the global budget. Buckets of
-chats that have been idle long enough are indistinguishable from new ones and are dropped, so memory
-follows the number of recently active chats, not the number of subscriptions.
-
+Token buckets, one global per platform, one per chat, and one per group chat where the platform
+limits groups on their own (say 20/min); which chat kinds count as groups is the platform's rule,
+given in its `RatePolicy`. A send takes a token from every bucket that applies, all at once, only
+when all of them have one; it never reserves a token it cannot use yet, so a slow chat does not hold
+back the global budget. Buckets of chats that have been idle long enough are indistinguishable from
+new ones and are dropped, so memory follows the number of recently active chats, not the number of
+subscriptions.
 """
 
 from __future__ import annotations
@@ -16,10 +17,17 @@ from dataclasses import dataclass
 from bot.core.clock import Clock
 from bot.delivery.config import RateLimits
 
-GROUP_KINDS = frozenset({"group", "supergroup", "channel"})
 GLOBAL_BURST_SECONDS = 0.05
 PRUNE_ABOVE = 1024
 EPSILON = 1e-9  # float refills land a hair short of a whole token; without this a waiter could spin
+
+
+@dataclass(frozen=True, slots=True)
+class RatePolicy:
+    """One platform's limits plus the chat kinds its per-group limit applies to (none by default)."""
+
+    limits: RateLimits
+    group_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -83,14 +91,15 @@ def _global_bucket(per_second: float, now: float) -> TokenBucket:
 
 
 class RateLimiter:
-    """Per-platform limits from config; a platform without limits is only bounded by concurrency."""
+    """Per-platform policies; a platform without one is only bounded by the engine's concurrency."""
 
-    def __init__(self, limits: Mapping[str, RateLimits], clock: Clock) -> None:
-        self._limits = dict(limits)
+    def __init__(self, policies: Mapping[str, RatePolicy], clock: Clock) -> None:
+        self._policies = dict(policies)
         self._clock = clock
         now = clock.monotonic()
         self._global = {
-            platform: _global_bucket(limit.global_per_second, now) for platform, limit in limits.items()
+            platform: _global_bucket(policy.limits.global_per_second, now)
+            for platform, policy in policies.items()
         }
         self._chats: dict[tuple[str, str, str], TokenBucket] = {}
         self._prune_above = PRUNE_ABOVE
@@ -111,29 +120,30 @@ class RateLimiter:
         self._prune_above = max(PRUNE_ABOVE, 2 * len(self._chats))
 
     def _chat_buckets(
-        self, limit: RateLimits, platform: str, chat_id: str, kind: str, now: float
+        self, policy: RatePolicy, platform: str, chat_id: str, kind: str, now: float
     ) -> list[TokenBucket]:
+        limit = policy.limits
         buckets = [self._bucket("chat", platform, chat_id, limit.per_chat_per_second, now)]
-        if limit.per_group_per_minute is not None and kind in GROUP_KINDS:
+        if limit.per_group_per_minute is not None and kind in policy.group_kinds:
             buckets.append(self._bucket("group", platform, chat_id, limit.per_group_per_minute / 60, now))
         return buckets
 
     def chat_delay(self, platform: str, chat_id: str, kind: str) -> float:
         """How long this chat's own limits (not the global one) would make a send wait."""
-        limit = self._limits.get(platform)
-        if limit is None:
+        policy = self._policies.get(platform)
+        if policy is None:
             return 0.0
         now = self._clock.monotonic()
-        return max(b.delay(now) for b in self._chat_buckets(limit, platform, chat_id, kind, now))
+        return max(b.delay(now) for b in self._chat_buckets(policy, platform, chat_id, kind, now))
 
     async def acquire(self, platform: str, chat_id: str, kind: str) -> None:
         """Wait for the chat's own limits, then reserve the next global slot and sleep until it."""
-        limit = self._limits.get(platform)
-        if limit is None:
+        policy = self._policies.get(platform)
+        if policy is None:
             return
         while True:
             now = self._clock.monotonic()
-            own = self._chat_buckets(limit, platform, chat_id, kind, now)
+            own = self._chat_buckets(policy, platform, chat_id, kind, now)
             wait = max(b.delay(now) for b in own)
             if wait <= EPSILON:
                 break
@@ -147,10 +157,11 @@ class RateLimiter:
 
     def penalize(self, platform: str, chat_id: str, seconds: float) -> None:
         """Honour a platform's "retry after": nothing more to this chat for `seconds`."""
-        limit = self._limits.get(platform)
-        if limit is not None:
+        policy = self._policies.get(platform)
+        if policy is not None:
             now = self._clock.monotonic()
-            self._bucket("chat", platform, chat_id, limit.per_chat_per_second, now).block(now, seconds)
+            rate = policy.limits.per_chat_per_second
+            self._bucket("chat", platform, chat_id, rate, now).block(now, seconds)
 
     def tracked_chats(self) -> int:
         return len(self._chats)
