@@ -289,6 +289,8 @@ def _format_error(error: ErrorDetails) -> str:
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, KeyPathError):
         location, message = cause.path, str(cause)
+    elif isinstance(cause, ValueError):
+        message = str(cause)  # our own validators' words, without pydantic's "Value error, " prefix
     return f"{location or '(top level)'}: {message}"
 
 
