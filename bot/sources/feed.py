@@ -104,7 +104,7 @@ class FeedPoller:
     @property
     def next_delay(self) -> float:
         """Seconds until the next poll: the interval, doubled per consecutive failure, capped."""
-        return min(self.poll_interval * 2 ** min(self.failures, 32), self.max_backoff)
+        return min(self.poll_interval * 2.0 ** min(self.failures, 32), self.max_backoff)
 
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll until cancelled, waiting `next_delay` between polls."""
