@@ -85,7 +85,7 @@ async def prune_backlog(store: Store, clock: Clock, subscriptions: int, digests:
     done, waits = asyncio.Event(), []
     prober = asyncio.create_task(probe(store, done, waits))
     started = time.perf_counter()
-    report = await Pruner(store, RetentionConfig()).prune()
+    report = await Pruner(store, RetentionConfig(), clock=store.clock).prune()
     elapsed = time.perf_counter() - started
     done.set()
     await prober
@@ -102,7 +102,7 @@ async def prune_backlog(store: Store, clock: Clock, subscriptions: int, digests:
 
 
 async def changing_entry(store: Store, polls: int, entry_kb: int) -> tuple[int, int]:
-    pruner = Pruner(store, RetentionConfig())
+    pruner = Pruner(store, RetentionConfig(), clock=store.clock)
     text = "新闻摘要内容，" * (entry_kb * 1024 // 210)  # ten items of 3-byte characters
     first = 0
     for poll in range(1, polls + 1):

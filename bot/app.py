@@ -18,7 +18,7 @@ from typing import IO, Any, TextIO
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
-from bot.core.clock import SystemClock
+from bot.core.clock import Clock, SystemClock
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
@@ -58,12 +58,14 @@ class App:
         self.scheduler: Scheduler | None = None
         self.sources: list[Source] = []
         self._exit = contextlib.AsyncExitStack()
+        # One clock for everything that reads or waits on time, so they agree on what "now" is.
+        self._clock: Clock = SystemClock()
 
     async def start(self) -> None:
         """Start everything; each step registers its own undo, so stop() (or a failed start) unwinds
         in reverse order: intake, scheduler, pruner, engine (with grace), platforms, store."""
-        settings, stack = self.settings, self._exit
-        self.store = store = await Store.open(settings.database)
+        settings, stack, clock = self.settings, self._exit, self._clock
+        self.store = store = await Store.open(settings.database, clock=clock)
         stack.push_async_callback(store.close)
         await store.sync_broadcasts(settings.broadcast_rows())
         renderers = settings.renderers()
@@ -74,22 +76,29 @@ class App:
             default_timezone=settings.timezone,
             on_change=self._schedules_changed,
             renderers=renderers,
+            clock=clock,
             secrets=settings.secrets(),
         )
-        limiter = RateLimiter(self._rate_policies(), SystemClock())
+        limiter = RateLimiter(self._rate_policies(), clock)
         self._starters = await self._start_platforms(limiter)
         self.platforms = [s.platform for s in self._starters]
         self.engine = engine = DeliveryEngine(
-            store, {s.platform.name: s.sender for s in self._starters}, limiter, settings.delivery
+            store,
+            {s.platform.name: s.sender for s in self._starters},
+            limiter,
+            settings.delivery,
+            clock=clock,
         )
         engine_task: list[asyncio.Task[None]] = []
         stack.push_async_callback(self._stop_engine, engine_task)
-        self.planner = Planner(store, self.vocabulary, renderers=renderers, on_enqueued=engine.wake)
+        self.planner = Planner(
+            store, self.vocabulary, renderers=renderers, clock=clock, on_enqueued=engine.wake
+        )
         await self.planner.plan_pending()
         self._start_pruner(store)
         engine_task.append(asyncio.create_task(engine.run(), name="engine"))
         self.scheduler = scheduler = Scheduler(
-            store, self.vocabulary, renderers=renderers, on_enqueued=engine.wake
+            store, self.vocabulary, renderers=renderers, clock=clock, on_enqueued=engine.wake
         )
         scheduler_task = asyncio.create_task(scheduler.run(), name="scheduler")
         stack.push_async_callback(_stop_scheduler, scheduler, scheduler_task)
@@ -111,7 +120,7 @@ class App:
         return policies
 
     def _start_pruner(self, store: Store) -> None:
-        pruner = Pruner(store, self.settings.retention)
+        pruner = Pruner(store, self.settings.retention, clock=self._clock)
         pruning = asyncio.create_task(pruner.run(), name="retention")
 
         async def stop_pruner() -> None:
@@ -132,6 +141,7 @@ class App:
                 default_tz=timezone,
                 max_bytes=settings.max_digest_bytes,
                 max_feed_bytes=settings.max_feed_bytes,
+                clock=self._clock,
                 new_source=not await store.source_known(spec.name),
             )
             for spec in settings.sources

@@ -137,7 +137,7 @@ async def test_retention_keeps_each_digests_first_and_newest_versions(store: Sto
     for version in ("v1", "v2", "v3"):
         for source in ("site-a", "site-b"):
             await store.record_incoming(arrival(source, version))
-    report = await Pruner(store, RetentionConfig(digest_versions=1)).prune()
+    report = await Pruner(store, RetentionConfig(digest_versions=1), clock=store.clock).prune()
     assert report.revisions == 2
     kept = rows(store, "SELECT source, content_hash FROM digests ORDER BY seq")
     assert kept == [
@@ -188,7 +188,7 @@ async def test_migration_scopes_existing_rows_by_their_source(tmp_path: Path) ->
         assert edit.status == "changed"
         assert rows(store, "SELECT revision_of FROM digests WHERE seq = ?", edit.seq) == [(1,)]
         await store.record_incoming(arrival("site-b", "v3"))
-        report = await Pruner(store, RetentionConfig(digest_versions=1)).prune()
+        report = await Pruner(store, RetentionConfig(digest_versions=1), clock=store.clock).prune()
         assert report.revisions == 2
         news = Incoming("site-b", "/site-b/new.md", "n1", make_digest("2025.06.01.12"))
         assert (await store.record_incoming(news)).status == "new"

@@ -17,6 +17,7 @@ from test_app_console import settings_for
 from test_store import T0, StepClock, incoming, make_digest
 
 from bot.app import App
+from bot.core.clock import SystemClock
 from bot.core.errors import DigestError
 from bot.core.model import Digest, Item, Span
 from bot.delivery.config import RetentionConfig
@@ -42,7 +43,7 @@ async def store(tmp_path: Path, clock: StepClock) -> AsyncIterator[Store]:
 
 
 def pruner(store: Store, **settings: Any) -> Pruner:
-    return Pruner(store, RetentionConfig(**settings))
+    return Pruner(store, RetentionConfig(**settings), clock=store.clock)
 
 
 def rows(store: Store, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -339,7 +340,7 @@ async def test_the_wal_is_truncated_after_a_pass(store: Store) -> None:
 
 async def test_the_task_prunes_soon_after_start_and_stops_at_once(store: Store) -> None:
     await changed_versions(store, 6)
-    retention = Pruner(store, RetentionConfig(), first_pass_after=0.01, every=3600)
+    retention = Pruner(store, RetentionConfig(), clock=SystemClock(), first_pass_after=0.01, every=3600)
     task = asyncio.create_task(retention.run())
     deadline = asyncio.get_running_loop().time() + 5
     while rows(store, "SELECT count(*) FROM digests") != [(4,)]:

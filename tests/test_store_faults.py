@@ -336,7 +336,7 @@ async def test_pruning_on_a_failing_disk_says_so_once_without_tracebacks(
 ) -> None:
     """The hourly pruning pass follows the store's one-line rule too: no traceback per attempt."""
     Faults(store, monkeypatch).disk_errors = True
-    pruner = Pruner(store, RetentionConfig(), first_pass_after=0.01, every=0.02)
+    pruner = Pruner(store, RetentionConfig(), clock=StoreTime(store), first_pass_after=0.01, every=0.02)
     with caplog.at_level(logging.INFO):
         task = asyncio.create_task(pruner.run())
         await asyncio.sleep(0.3)

@@ -29,7 +29,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from bot.core.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.expiry import ExpirySweep
 from bot.delivery.outcome import Outcome, Sender, Target, Transient
@@ -217,13 +217,7 @@ class DeliveryEngine:
 
     async def _sleep_or_wake(self, timeout: float, event: asyncio.Event | None = None) -> None:
         """Sleep `timeout` seconds, or less if `event` (default: new work was announced) is set."""
-        sleeper = asyncio.ensure_future(self._clock.sleep(timeout))
-        waker = asyncio.ensure_future((event or self._wake).wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
+        await sleep_or_wake(self._clock, timeout, event or self._wake)
 
     async def _shutdown(self, workers: list[asyncio.Task[None]]) -> None:
         self._stopping = True

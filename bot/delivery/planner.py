@@ -109,7 +109,7 @@ class Composer:
     ) -> tuple[StoredPayload, ...]:
         """The payloads one subscription gets (empty when nothing matches its filter)."""
         key = (digest_key, platform, filter, timezone, language)
-        found = self._by_settings.find(key)
+        found: Payloads | None = self._by_settings.find(key)
         if found is None:
             try:
                 found = self._compose(digest_key, digest, platform, filter, timezone, language)
@@ -142,7 +142,7 @@ class Composer:
         # Keyword filters often keep the same items as their category-only neighbours: render once.
         # Items are compared by value (numbers repeat across the digests of a merge).
         content = (digest_key, platform, selected.items, wanted.categories, timezone, language)
-        found = self._by_content.find(content)
+        found: Payloads | None = self._by_content.find(content)
         if found is None:
             found = self._by_content.put(
                 content, self._render(selected, platform, wanted, timezone, language)

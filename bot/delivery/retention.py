@@ -11,14 +11,13 @@ checkpointed and truncated after each pass so it does not keep the pruned pages'
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import TypeVar
 
+from bot.core.clock import Clock, sleep_or_wake
 from bot.delivery.config import RetentionConfig
 from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retention import Batch
@@ -48,18 +47,24 @@ class PruneReport:
 
 
 class Pruner:
-    """`prune()` runs one pass; `run()` runs passes until `stop()`."""
+    """`prune()` runs one pass; `run()` runs passes until `stop()`.
+
+    `clock` decides what is old and paces the passes: the store's clock, which dated the rows, so
+    it is passed explicitly rather than defaulted to the system clock.
+    """
 
     def __init__(
         self,
         store: Store,
         settings: RetentionConfig,
         *,
+        clock: Clock,
         first_pass_after: float = FIRST_PASS_AFTER,
         every: float = EVERY,
     ) -> None:
         self._store = store
         self._settings = settings
+        self._clock = clock
         self._first = first_pass_after
         self._every = every
         self._stop = asyncio.Event()
@@ -80,14 +85,13 @@ class Pruner:
             delay = self._every
 
     async def _stopped_within(self, seconds: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+        await sleep_or_wake(self._clock, seconds, self._stop)
         return self._stop.is_set()
 
     async def prune(self) -> PruneReport:
         """One pass over every rule, then a WAL checkpoint; logs what it removed."""
-        started = time.monotonic()
-        now = self._store.clock.now()
+        started = self._clock.monotonic()
+        now = self._clock.now()
         keep = self._settings.digest_versions
         deliveries_before = now - timedelta(days=self._settings.deliveries_days)
         bodies_before = now - timedelta(days=self._settings.payloads_days)
@@ -119,7 +123,7 @@ class Pruner:
                 report.deliveries,
                 report.payloads,
                 report.bodies,
-                time.monotonic() - started,
+                self._clock.monotonic() - started,
                 "" if checkpointed else "; the WAL is in use by a reader, checkpoint retried next time",
             )
         return report

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import after_quiet, next_due, parse_schedule, parse_timezone
 from bot.delivery.merge import merge_digests
@@ -92,15 +92,8 @@ class Scheduler:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep on the clock, but wake up early when `wake()` or `stop()` is called."""
-        if self._wake.is_set():
-            return
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waker):
-                task.cancel()
+        if not self._wake.is_set():
+            await sleep_or_wake(self._clock, seconds, self._wake)
 
     async def run_due(self) -> int:
         """Fire every subscription due now; returns the number of ledger rows created."""

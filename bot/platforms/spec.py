@@ -58,11 +58,12 @@ class PlatformSpec:
     """One platform, registered in bot.platforms.registry.
 
     `config_key` is its section of the YAML file (None: it has none and runs with `config_model()`);
-    `render_format` names its renderer for `digestbot preview --platform`; `group_kinds` are the chat
-    kinds paced by the per-group rate limit; `broadcast_kind(chat_id)` guesses a config broadcast's
-    chat kind before the platform has told us; a match of a `secret_patterns` regex is redacted from
-    logs (its group named `keep`, if any, stays); `chatty_loggers` are set to WARNING unless the log
-    level is DEBUG; a `fallback` platform runs only when no other is enabled.
+    `render_format` names its renderer for `digestbot preview --platform`; `chat_kinds` are every kind
+    its adapters store, `group_kinds` those paced by the per-group rate limit; `broadcast_kind(chat_id)`
+    guesses a config broadcast's chat kind before the platform has told us; a match of a
+    `secret_patterns` regex is redacted from logs (its group named `keep`, if any, stays);
+    `chatty_loggers` are set to WARNING unless the log level is DEBUG; a `fallback` platform runs only
+    when no other is enabled. tests/test_registry.py checks these against the adapters.
     """
 
     name: str

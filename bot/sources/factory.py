@@ -7,6 +7,7 @@ from datetime import tzinfo
 import aiohttp
 
 from bot.config import DirectorySource, FeedSource
+from bot.core.clock import Clock
 from bot.sources.base import Source
 from bot.sources.directory import DirectoryWatcher
 from bot.sources.feed import FeedPoller
@@ -19,11 +20,13 @@ def build_source(
     max_bytes: int,
     max_feed_bytes: int,
     session: aiohttp.ClientSession | None = None,
+    clock: Clock | None = None,
     new_source: bool = False,
 ) -> Source:
     """A watcher or poller for one `sources:` entry; `session` is shared by feed pollers when given.
 
-    `max_bytes` caps a digest file or one feed entry, `max_feed_bytes` a whole feed document.
+    `max_bytes` caps a digest file or one feed entry, `max_feed_bytes` a whole feed document; `clock`
+    dates a feed's entries and paces its polls.
 
     `new_source` (nothing of it stored yet): a feed's first poll is kept as history, not sent; a
     folder's files are all sent, since the operator put them there to be published.
@@ -46,5 +49,6 @@ def build_source(
         max_bytes=max_feed_bytes,
         max_entry_bytes=max_bytes,
         session=session,
+        clock=clock,
         history_first=new_source,
     )

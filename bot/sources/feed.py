@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from bot.core.clock import Clock, SystemClock
 from bot.core.errors import DigestError
 from bot.core.model import Digest
 from bot.sources.base import Incoming
@@ -73,7 +73,7 @@ class FeedPoller:
         max_backoff: float = 3600.0,
         max_bytes: int = DEFAULT_MAX_FEED_BYTES,
         max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
         history_first: bool = False,
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
@@ -92,7 +92,7 @@ class FeedPoller:
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self.failures = 0
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._session = session
         self._owns_session = session is None
         self._etag: str | None = None
@@ -104,7 +104,7 @@ class FeedPoller:
     @property
     def next_delay(self) -> float:
         """Seconds until the next poll: the interval, doubled per consecutive failure, capped."""
-        return min(self.poll_interval * 2 ** min(self.failures, 32), self.max_backoff)
+        return min(self.poll_interval * 2.0 ** min(self.failures, 32), self.max_backoff)
 
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll until cancelled, waiting `next_delay` between polls."""
@@ -117,7 +117,7 @@ class FeedPoller:
                     found = []
                 for incoming in found:
                     await queue.put(incoming)
-                await asyncio.sleep(self.next_delay)
+                await self._clock.sleep(self.next_delay)
         finally:
             await self.aclose()
 
@@ -139,7 +139,7 @@ class FeedPoller:
             return []
         self._etag = fetched.headers.get("etag") or None
         self._last_modified = fetched.headers.get("last-modified") or None
-        return await asyncio.to_thread(self._changed, entries, self._clock())
+        return await asyncio.to_thread(self._changed, entries, self._clock.now())
 
     async def _parse(self, fetched: _Fetched) -> list[FeedEntry]:
         """The entries, parsed in a worker thread (a big feed takes seconds); any parser crash is a

@@ -22,9 +22,10 @@ from bot.commands.language import choose_language
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
-from bot.platforms.discord.channels import DM, GUILD_CHANNEL, PLATFORM, chat_kind, chat_ref
+from bot.platforms.discord.channels import chat_kind, chat_ref
 from bot.platforms.discord.menus import MenuBinding, is_menu, parse_menu
 from bot.platforms.discord.replies import NO_MENTIONS, escape, respond, send_reply
+from bot.platforms.discord.spec import DM, GUILD_CHANNEL, PLATFORM
 
 log = logging.getLogger(__name__)
 ChannelOption = app_commands.AppCommandChannel | app_commands.AppCommandThread

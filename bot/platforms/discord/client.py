@@ -26,12 +26,13 @@ from bot.commands.service import CommandService
 from bot.logs import redact
 from bot.platforms.base import PlatformStartError
 from bot.platforms.discord.bridge import Bridge
-from bot.platforms.discord.channels import PLATFORM, chat_kind, chat_ref
+from bot.platforms.discord.channels import chat_kind, chat_ref
 from bot.platforms.discord.commands import all_commands
 from bot.platforms.discord.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
 from bot.platforms.discord.permissions import invite_url
 from bot.platforms.discord.routes import RoutedHTTPClient, routed_context
 from bot.platforms.discord.sender import DiscordSender
+from bot.platforms.discord.spec import PLATFORM
 from bot.platforms.discord.texts import text
 from bot.platforms.discord.translator import DigestTranslator
 

@@ -63,7 +63,7 @@ class RoutedWebhookAdapter(AsyncWebhookAdapter):
     """The webhook adapter interactions answer through, sending to `api_base`."""
 
     def __init__(self, api_base: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # discord.py leaves this __init__ unannotated
         self.api_base = api_base
 
     async def request(self, route: Route, *args: Any, **kwargs: Any) -> Any:

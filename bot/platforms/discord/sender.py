@@ -29,8 +29,8 @@ from bot.delivery.outcome import (
     Transient,
     Uncertain,
 )
-from bot.platforms.discord.channels import FORUM, PLATFORM
 from bot.platforms.discord.render import plain_discord
+from bot.platforms.discord.spec import FORUM, PLATFORM
 
 POST_NAME_LIMIT = 100
 DEFAULT_POST_NAME = "Digest"

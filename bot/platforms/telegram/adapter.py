@@ -34,7 +34,7 @@ from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
 from bot.platforms.telegram.replies import ReplySender
 from bot.platforms.telegram.sender import TelegramSender
-from bot.platforms.telegram.translate import PLATFORM
+from bot.platforms.telegram.spec import PLATFORM
 from bot.platforms.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)

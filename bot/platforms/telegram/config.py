@@ -22,7 +22,7 @@ class TelegramWebhook(Strict):
     listen: str = "0.0.0.0"
     port: int = Field(default=8443, ge=1, le=65535)
     path: str = ""
-    secret_token: SecretStr = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    secret_token: SecretStr = Field(default=None, validate_default=True)
 
     @field_validator("secret_token", mode="before")
     @classmethod

@@ -26,9 +26,9 @@ from bot.platforms.telegram.keyboards import decode, picker_keyboard
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.replies import ReplySender, Where
 from bot.platforms.telegram.reply_queue import ReplyQueue
+from bot.platforms.telegram.spec import PLATFORM
 from bot.platforms.telegram.texts import tr
 from bot.platforms.telegram.translate import (
-    PLATFORM,
     ParsedCommand,
     caller_id,
     chat_ref,

@@ -21,7 +21,7 @@ from bot.platforms.telegram.errors import outcome_for, retry_seconds
 from bot.platforms.telegram.keyboards import picker_keyboard
 from bot.platforms.telegram.render import TELEGRAM_TEXT, plain_telegram
 from bot.platforms.telegram.sender import send_kwargs
-from bot.platforms.telegram.translate import PLATFORM
+from bot.platforms.telegram.spec import PLATFORM
 from bot.render.limits import utf16_length
 
 MAX_ATTEMPTS = 3

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -23,6 +24,8 @@ from bot.platforms.telegram.config import TelegramWebhook
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1 << 20
+# The server uses only the application's bot and update queue, whatever its context types are.
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def local_path(config: TelegramWebhook) -> str:
@@ -39,7 +42,7 @@ class WebhookServer:
     """
 
     def __init__(
-        self, application: Application, config: TelegramWebhook, allowed_updates: Sequence[str]
+        self, application: AnyApplication, config: TelegramWebhook, allowed_updates: Sequence[str]
     ) -> None:
         self._application = application
         self._config = config
