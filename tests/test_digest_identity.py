@@ -7,16 +7,16 @@ from __future__ import annotations
 import asyncio
 import io
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from app_helpers import SAMPLE, config_data, example_categories
+from clocks import START, StepClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_store import T0, StepClock, make_digest
+from sample_digests import make_digest
 
 from bot.app import App
 from bot.config import ConfigError, parse_settings
@@ -32,9 +32,8 @@ STAMP = "2025.06.01.08"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=StepClock()) as opened:
-        yield opened
+def clock() -> StepClock:
+    return StepClock()
 
 
 def arrival(source: str, version: str, *, history: bool = False) -> Incoming:
@@ -170,7 +169,7 @@ def version_2_database(path: Path) -> None:
                     f"{source}-v1",
                     encode_digest(make_digest(STAMP, extra=f" {source} v1")),
                     revision_of,
-                    T0.isoformat(),
+                    START.isoformat(),
                     plan_state,
                 ),
             )

@@ -26,10 +26,10 @@ from app_helpers import (
     links_for,
     running_app,
     settings_for,
-    wait_until,
 )
 from discord_limits import check_create_message
 from fake_discord import SEND_MESSAGES, FakeDiscord
+from waiting import wait_for
 
 from bot.app import App
 from bot.platforms.discord.client import DiscordPlatform
@@ -88,7 +88,7 @@ async def test_a_digest_reaches_the_channel_with_only_its_categories(running: Ru
     assert "https://example.com/policy/eu-gpai-guidance" not in expected
 
     drop_digest(running.tmp_path, SAMPLE)
-    await wait_until(lambda: len(embed_urls(scene.posts())) >= len(expected), what="the digest in #news")
+    await wait_for(lambda: len(embed_urls(scene.posts())) >= len(expected), what="the digest in #news")
     await asyncio.sleep(QUIET)
 
     posts = scene.posts()
@@ -115,7 +115,7 @@ async def test_losing_send_messages_pauses_after_one_refusal(running: Running) -
 
     (folder / "long.md").write_text(long_digest("2025.11.21.08"), encoding="utf-8")
     drop_digest(folder, folder / "long.md", "2025.11.21.08.md")
-    await wait_until(lambda: 403 in scene.post_statuses(), what="the refused post")
+    await wait_for(lambda: 403 in scene.post_statuses(), what="the refused post")
     await asyncio.sleep(QUIET)
     assert scene.post_statuses() == [403]  # the later parts of the digest were not tried
 
@@ -124,7 +124,7 @@ async def test_losing_send_messages_pauses_after_one_refusal(running: Running) -
     assert "Missing Permissions" in (subscription.paused_reason or "")
 
     drop_digest(folder, SAMPLE)
-    await wait_until(lambda: _latest_is(running, "2025.11.20.20"), what="the next digest stored")
+    await wait_for(lambda: _latest_is(running, "2025.11.20.20"), what="the next digest stored")
     await asyncio.sleep(QUIET)
     assert scene.post_statuses() == [403]
     assert scene.posts() == []
@@ -152,12 +152,12 @@ async def test_discord_coming_up_after_the_bot_is_retried(tmp_path: Path) -> Non
         scene = discord_scene(fake)
         await fake.start()
         try:
-            await wait_until(lambda: platform.client.is_ready(), timeout=15, what="the retried Discord start")
+            await wait_for(lambda: platform.client.is_ready(), timeout=15, what="the retried Discord start")
             answer = await scene.subscribe("robotics")
             assert answer.text() == "Subscribed: Robotics."
             drop_digest(tmp_path, SAMPLE)
             expected = links_for(SAMPLE, app.vocabulary, ["robotics"])
-            await wait_until(lambda: len(embed_urls(scene.posts())) >= len(expected), what="the digest")
+            await wait_for(lambda: len(embed_urls(scene.posts())) >= len(expected), what="the digest")
             assert embed_urls(scene.posts()) == expected
         finally:
             await fake.stop()

@@ -15,6 +15,7 @@ from email.utils import format_datetime
 
 import pytest
 from aiohttp import web
+from waiting import wait_for
 
 from bot.core.errors import DigestError
 from bot.core.model import Digest
@@ -493,11 +494,7 @@ async def test_run_survives_a_parser_crash(server: FeedServer, poller_factory: F
     poller = poller_factory(poll_interval=0.05)
     task = asyncio.create_task(poller.run(asyncio.Queue()))
 
-    async def second_request() -> None:
-        while len(server.requests) < 2:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(second_request(), timeout=10)
+    await wait_for(lambda: len(server.requests) >= 2, 10, "the poll after the crash")
     assert not task.done() and poller.failures >= 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,104 +27,33 @@ from fake_telegram import (
     server_error,
 )
 from pydantic import SecretStr
+from telegram_helpers import (
+    OWNER,
+    TOKEN,
+    VOCABULARY,
+    Bot,
+    limiter_for,
+    running,
+    store_digest,
+    telegram_config,
+)
 
 from bot.commands.config import CommandBudgetConfig
 from bot.commands.service import CommandService
 from bot.config import Settings
-from bot.core.clock import SystemClock
-from bot.core.model import Category, Digest, Item, Span, Vocabulary
+from bot.core.model import Digest, Item, Span
 from bot.delivery.config import RateLimits
 from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, RetryAfter, Sent, Target, Transient
-from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.logs import REDACTED, setup_logging
-from bot.platforms import telegram
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.adapter import TelegramPlatform, TelegramStartError
 from bot.platforms.telegram.config import TelegramConfig, TelegramWebhook
 from bot.platforms.telegram.render import render_telegram
 from bot.render.options import RenderOptions
-from bot.sources.base import Incoming
 from bot.store.db import Store
 from bot.store.subscriptions import Subscription
 
-TOKEN = "7512345678:AAF-fakeFAKEfakeFAKEfakeFAKEfake12"
-OWNER = 900
-ROOMY = CommandBudgetConfig(burst=1000, refill_seconds=1)  # for tests that are not about floods
-FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
-VOCABULARY = Vocabulary(
-    [
-        Category("robotics", "机器人", "Robotics", aliases=("robots",)),
-        Category("jobs", "就业市场", "Jobs"),
-        Category("tech", "技术进展", "Tech"),
-        Category("other", "其他", "Other"),
-    ]
-)
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")
-
-
-@dataclass
-class Bot:
-    fake: FakeTelegram
-    store: Store
-    service: CommandService
-    platform: TelegramPlatform
-    limiter: RateLimiter
-
-    async def say(
-        self, chat_id: int, text: str, *, sender: dict[str, Any] | None, **extra: Any
-    ) -> FakeMessage:
-        """Send a message as a user and wait for the bot's (first new) answer in that chat."""
-        before = len(self.fake.sent_to(chat_id))
-        self.fake.push_message(chat_id, text, sender=sender, **extra)
-        await self.fake.wait_for(lambda: len(self.fake.sent_to(chat_id)) > before)
-        return self.fake.sent_to(chat_id)[before]
-
-    async def press(
-        self, message: FakeMessage, button_text: str, *, sender: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Press the button labelled `button_text` and wait for the callback answer."""
-        data = next(b["callback_data"] for b in message.buttons() if b["text"] == button_text)
-        return await self.press_data(message, data, sender=sender)
-
-    async def press_data(self, message: FakeMessage, data: str, *, sender: dict[str, Any]) -> dict[str, Any]:
-        answered = len(self.fake.callback_answers)
-        self.fake.push_callback(message, data, sender=sender)
-        await self.fake.wait_for(lambda: len(self.fake.callback_answers) > answered)
-        return self.fake.callback_answers[-1]
-
-
-def telegram_config(fake: FakeTelegram, **extra: Any) -> TelegramConfig:
-    values: dict[str, Any] = {
-        "token": SecretStr(TOKEN),
-        "base_url": fake.base_url,
-        "admins": [OWNER],
-        "rate_limits": FAST,
-        "command_budget": ROOMY,
-    }
-    values.update(extra)
-    return TelegramConfig(**values)
-
-
-def limiter_for(config: TelegramConfig) -> RateLimiter:
-    """What the app builds: one limiter with Telegram's policy, shared by replies and the engine."""
-    return RateLimiter({"telegram": RatePolicy(config.rate_limits, telegram.SPEC.group_kinds)}, SystemClock())
-
-
-@asynccontextmanager
-async def running(
-    tmp_path: Path, fake: FakeTelegram, config: TelegramConfig | None = None
-) -> AsyncIterator[Bot]:
-    store = await Store.open(tmp_path / "db.sqlite")
-    service = CommandService(store, VOCABULARY, default_language="zh", renderers=default_renderers())
-    config = config or telegram_config(fake)
-    limiter = limiter_for(config)
-    platform = TelegramPlatform(config, service, default_language="zh", limiter=limiter)
-    await platform.start()
-    try:
-        yield Bot(fake, store, service, platform, limiter)
-    finally:
-        await platform.stop()
-        await store.close()
 
 
 @pytest.fixture
@@ -173,11 +100,6 @@ async def paused(store: Store, chat_id: str, timeout: float = 5.0) -> Subscripti
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"chat {chat_id} was not paused: {sub}")
         await asyncio.sleep(0.02)
-
-
-async def store_digest(store: Store, digest: Digest) -> None:
-    key = hashlib.sha256(digest.id.encode()).hexdigest()
-    await store.record_incoming(Incoming("test", f"{digest.id}.md", key, digest))
 
 
 # -- private chats -------------------------------------------------------------------------------
