@@ -34,12 +34,11 @@ from fake_discord import FakeDiscord
 from fake_telegram import FakeMessage, FakeTelegram
 from process_helpers import DISCORD_TOKEN, TELEGRAM_TOKEN, BotProcess, bot_process
 from telegram_html import check_send_message
-from waiting import wait_for
+from waiting import ledger_settled, wait_for
 
 from bot.config import parse_settings
 
 USER = 4242
-QUIET = 0.3  # long enough for a wrongly addressed or repeated message to show up
 HOSTILE_ID = "2025.12.01.08"
 RUN = "长" * 10_000 + "x" * 10_000  # 20k characters without a space or a line break
 EMOJI = "🤖" * 3_000  # 6,000 UTF-16 units: a splitter counting code points would overflow Telegram
@@ -159,6 +158,11 @@ class World:
         (self.tmp_path / name).write_text(text, encoding="utf-8")
         drop_digest(self.tmp_path, self.tmp_path / name)
 
+    @property
+    def database(self) -> Path:
+        """The bot's database, where `config_data` puts it; read through a connection of its own."""
+        return self.tmp_path / "db.sqlite"
+
     def telegram_since(self, count: int) -> list[FakeMessage]:
         return self.telegram.sent_to(USER)[count:]
 
@@ -230,11 +234,12 @@ async def the_sample_reaches_both_platforms(world: World) -> None:
     telegram, scene = world.telegram, world.scene
     replies = len(telegram.sent_to(USER))
     drop_digest(world.tmp_path, SAMPLE)
-    await wait_for(lambda: bool(world.telegram_since(replies)), what="the sample on Telegram")
+    await wait_for(lambda: bool(world.telegram_since(replies)), message="the sample on Telegram")
     await wait_for(
-        lambda: len(embed_urls(scene.posts())) >= len(world.robotics_or_jobs), what="the sample on Discord"
+        lambda: len(embed_urls(scene.posts())) >= len(world.robotics_or_jobs), message="the sample on Discord"
     )
-    await asyncio.sleep(QUIET)
+    # Nothing left to plan or send: a wrongly addressed or repeated message has arrived by now.
+    await wait_for(lambda: ledger_settled(world.database), message="every delivery in a final state")
     delivered = world.telegram_since(replies)
     assert "2025.11.20.20" in delivered[0].visible
     assert hrefs(delivered) == world.robotics
@@ -248,8 +253,8 @@ async def a_broken_file_is_reported_and_hostile_content_sent(world: World, bot: 
     (world.tmp_path / "digests" / "2025.12.01.09.md").write_text(BROKEN, encoding="utf-8")
     world.drop(HOSTILE, f"{HOSTILE_ID}.md")
     reported = re.compile(r"2025\.12\.01\.09\.md:\d+: .*front matter")
-    await wait_for(lambda: bool(reported.search(bot.stderr())), what="the broken file reported")
-    await wait_for(lambda: len(world.telegram_since(before)) >= 2, what="the hostile digest under way")
+    await wait_for(lambda: bool(reported.search(bot.stderr())), message="the broken file reported")
+    await wait_for(lambda: len(world.telegram_since(before)) >= 2, message="the hostile digest under way")
     assert len(world.telegram_since(before)) < 5, "the broadcast must still be running for the SIGTERM"
 
 
@@ -260,13 +265,13 @@ async def the_hostile_digest_is_complete_and_nothing_was_sent_twice(
     await wait_for(
         lambda: shown_text(world.telegram_since(telegram_before)).count("🤖") > len(EMOJI),
         timeout=15,
-        what="every part of the hostile digest on Telegram",
+        message="every part of the hostile digest on Telegram",
     )
     await wait_for(
         lambda: posted_text(scene.posts()[discord_before:]).count("🤖") > len(EMOJI),
-        what="every part of the hostile digest on Discord",
+        message="every part of the hostile digest on Discord",
     )
-    await asyncio.sleep(QUIET)
+    await wait_for(lambda: ledger_settled(world.database), message="every delivery in a final state")
 
     hostile = world.telegram_since(telegram_before)
     assert HOSTILE_ID in hostile[0].visible
