@@ -715,17 +715,23 @@ class FakeDiscord:
                 return False
             return record.callbacks[0]["type"] in (6, 8) or len(record.messages) >= messages
 
-        async with asyncio.timeout(timeout):
-            while not done():
-                record.changed.clear()
-                await record.changed.wait()
+        try:
+            async with asyncio.timeout(timeout):
+                while not done():
+                    record.changed.clear()
+                    await record.changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"interaction {record.id} not answered within {timeout:g} s") from None
         return record
 
     async def wait_posted(self, count: int, timeout: float = 5.0) -> list[Posted]:
-        async with asyncio.timeout(timeout):
-            while len(self.posted) < count:
-                self._message_event.clear()
-                await self._message_event.wait()
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self.posted) < count:
+                    self._message_event.clear()
+                    await self._message_event.wait()
+        except TimeoutError:
+            raise AssertionError(f"{len(self.posted)} of {count} posts within {timeout:g} s") from None
         return self.posted
 
     # -- gateway ----------------------------------------------------------------------------

@@ -361,10 +361,16 @@ class FakeTelegram:
     def calls(self, method: str) -> list[JSON]:
         return [params for name, params in self.requests if name == method.lower()]
 
-    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until `condition()` holds, re-checked after every request the fake answers."""
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+    async def wait_for(
+        self, condition: Callable[[], bool], timeout: float = 10.0, message: str = "the awaited state"
+    ) -> None:
+        """Wait until `condition()` holds, re-checked after every request the fake answers; a test
+        failure naming `message`, not a hang, when it never does."""
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+        except TimeoutError:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {message}") from None
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -8,7 +8,7 @@ callback and followup webhooks, digests as Create Message calls checked against 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from fake_discord import (
     User,
 )
 from pydantic import SecretStr
+from waiting import wait_for
 
 from bot.commands.config import CommandBudgetConfig
 from bot.commands.service import CommandService
@@ -176,12 +177,6 @@ async def record(store: Store, number: int = 1) -> None:
     await store.record_incoming(Incoming("folder", f"{number}.md", f"hash-{number}", digest(number)))
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.02)
-
-
 # -- connection -----------------------------------------------------------------------------------
 
 
@@ -248,18 +243,16 @@ async def test_resumes_stay_on_the_configured_gateway(tmp_path: Path) -> None:
     )
     try:
         await platform.start()
-        await eventually(lambda: _async(str(platform.client.ws.gateway) == fake.gateway_url))
+        await wait_for(
+            lambda: str(platform.client.ws.gateway) == fake.gateway_url, 5, "the configured gateway"
+        )
         await fake.ask_to_reconnect()
-        await eventually(lambda: _async(len(fake.gateway_connects) == 2))
+        await wait_for(lambda: len(fake.gateway_connects) == 2, 5, "a second gateway connection")
         assert len(fake.identify_payloads) == 1  # resumed, not identified again
     finally:
         await platform.stop()
         await store.close()
         await fake.stop()
-
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 async def test_a_rejected_token_fails_start_without_showing_it(tmp_path: Path) -> None:
@@ -707,11 +700,11 @@ async def test_removal_from_a_server_pauses_and_subscribe_resumes(world: World) 
         sub = await world.subscription(world.news)
         return sub.status == "paused"
 
-    await eventually(paused)
+    await wait_for(paused, 5, "the subscription to be paused")
     assert "AI readers" in (await world.subscription(world.news)).paused_reason
 
     await world.fake.rejoin(world.guild)
-    await eventually(lambda: _async(world.platform.client.get_guild(int(world.guild.id)) is not None))
+    await wait_for(lambda: world.platform.client.get_guild(int(world.guild.id)) is not None, 5, "the guild")
     answer = await world.command(world.admin, world.news, "subscribe")
     assert answer.text() == "Subscription resumed with its previous settings: Jobs."
     sub = await world.subscription(world.news)
@@ -806,7 +799,7 @@ async def test_a_deleted_channel_or_thread_pauses_its_subscription(world: World)
         subs = [await world.subscription(world.news), await world.subscription(thread)]
         return all(s.status == "paused" for s in subs)
 
-    await eventually(both_paused)
+    await wait_for(both_paused, 5, "both subscriptions to be paused")
     assert (await world.subscription(thread)).paused_reason == "the thread was deleted"
     assert (await world.subscription(world.news)).paused_reason == "the channel was deleted"
 
