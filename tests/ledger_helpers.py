@@ -25,6 +25,7 @@ from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.render.options import RenderOptions
 from bot.store.db import Store
+from bot.store.subscriptions import Subscription
 
 
 class Crash(BaseException):
@@ -80,15 +81,28 @@ class FakeSender:
         return [payload["text"] for target, payload in self.calls if target.chat_id == chat_id]
 
 
+async def subscribe(
+    store: Store,
+    chat: str,
+    *,
+    platform: str = "telegram",
+    kind: str = "private",
+    language: str = "en",
+    **settings: Any,
+) -> Subscription:
+    """`chat` subscribed to every category in UTC, then given `settings` (schedule, quiet hours...)."""
+    sub, _ = await store.subscribe(
+        platform, chat, None, kind=kind, title=chat, created_by="u", language=language, timezone="UTC"
+    )
+    return await store.update_subscription(sub.id, **settings) if settings else sub
+
+
 async def plan(store: Store, chats: list[str], *, parts: int = 2, kind: str = "private") -> dict[str, int]:
     """Subscribe `chats` on Telegram and fan one digest out to them: `parts` rows each."""
     await store.record_incoming(incoming(make_digest()))
     ids = {}
     for chat in chats:
-        sub, _ = await store.subscribe(
-            "telegram", chat, None, kind=kind, title=chat, created_by="u", language="zh", timezone="UTC"
-        )
-        ids[chat] = sub.id
+        ids[chat] = (await subscribe(store, chat, kind=kind, language="zh")).id
     clock = ManualClock(store.clock.now())  # rows become due at the store's "now"
     await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(parts)}, clock=clock).plan_pending()
     return ids
@@ -119,9 +133,7 @@ def part_of(text: str) -> int:
 
 async def scheduled(store: Store, chat: str = "1", schedule: str = "at 08:00", **extra: Any) -> int:
     """A Telegram chat on `schedule` in New York time (the scheduler tests cross its DST change)."""
-    sub, _ = await store.subscribe(
-        "telegram", chat, None, kind="private", title=chat, created_by="u", language="en", timezone="UTC"
-    )
+    sub = await subscribe(store, chat)
     await store.update_subscription(sub.id, schedule=schedule, timezone="America/New_York", **extra)
     return sub.id
 

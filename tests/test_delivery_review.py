@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from clocks import ManualClock
-from ledger_helpers import CONFIG, Crash, FakeSender, SpyRenderer, engine_for, ledger, plan
+from ledger_helpers import CONFIG, Crash, FakeSender, SpyRenderer, engine_for, ledger, plan, subscribe
 from sample_digests import VOCABULARY, incoming, make_digest
 from waiting import wait_for
 
@@ -38,12 +38,8 @@ def clock() -> ManualClock:
 
 
 async def _sub(store: Store, chat: str, schedule: str | None = None, language: str = "en") -> int:
-    sub, _ = await store.subscribe(
-        "telegram", chat, None, kind="private", title=chat, created_by="u", language=language, timezone="UTC"
-    )
-    if schedule is not None:
-        await store.update_subscription(sub.id, schedule=schedule)
-    return sub.id
+    settings = {} if schedule is None else {"schedule": schedule}
+    return (await subscribe(store, chat, language=language, **settings)).id
 
 
 async def _record(store: Store, digest_id: str, *, extra: str = "") -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from clocks import ManualClock
-from ledger_helpers import CONFIG, FakeSender, engine_for, ledger, part_of, plan
+from ledger_helpers import CONFIG, FakeSender, engine_for, ledger, part_of, plan, subscribe
 from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.commands.model import Caller, ChatRef, Command
@@ -32,13 +32,6 @@ from bot.store.schema import load_migrations
 from bot.store.subscriptions import Subscription
 
 HOUR = 3600.0
-
-
-async def subscribe(store: Store, chat: str, platform: str = "telegram") -> Subscription:
-    sub, _ = await store.subscribe(
-        platform, chat, None, kind="private", title=chat, created_by="u", language="en", timezone="UTC"
-    )
-    return sub
 
 
 async def queue(store: Store, sub: Subscription, unit: str, due_at: datetime, *, seq: int = 1) -> None:

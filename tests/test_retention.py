@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from app_helpers import console_settings, latest_digest
 from clocks import START, StepClock
+from ledger_helpers import subscribe
 from sample_digests import incoming, make_digest
 from waiting import wait_for
 
@@ -137,13 +138,6 @@ async def test_broken_versions_are_kept_per_file_up_to_the_limit(store: Store) -
         ("/d/b.md", "bad 0"),
         ("/d/b.md", "bad 1"),
     ]
-
-
-async def subscribe(store: Store, chat: str) -> Subscription:
-    sub, _ = await store.subscribe(
-        "telegram", chat, None, kind="private", title="", created_by=None, language="en", timezone="UTC"
-    )
-    return sub
 
 
 async def queue(

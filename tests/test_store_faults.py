@@ -28,7 +28,7 @@ from app_helpers import (
     settings_for,
 )
 from clocks import START, ManualClock
-from ledger_helpers import CONFIG, FakeSender, SpyRenderer, ledger, plan
+from ledger_helpers import CONFIG, FakeSender, SpyRenderer, ledger, plan, subscribe
 from sample_digests import VOCABULARY, incoming, make_digest
 from waiting import wait_for
 
@@ -98,12 +98,6 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-async def subscribe(store: Store, chat: str) -> None:
-    await store.subscribe(
-        "console", chat, None, kind="private", title="", created_by=None, language="en", timezone="UTC"
-    )
-
-
 class StoreTime(SystemClock):
     """Real sleeps, but the store's fixed idea of now: the rows it plans are due, not long stale."""
 
@@ -122,20 +116,11 @@ async def test_the_store_logs_one_line_when_it_fails_and_one_when_it_works_again
     with caplog.at_level(logging.INFO, logger="bot.store"):
         for chat in "abc":
             with pytest.raises(StoreUnavailable, match="attempt to write a readonly database"):
-                await store.subscribe(
-                    "console",
-                    chat,
-                    None,
-                    kind="private",
-                    title="",
-                    created_by=None,
-                    language="en",
-                    timezone="UTC",
-                )
+                await subscribe(store, chat, platform="console")
             assert await store.get_subscription("console", chat) is None  # reads still work...
         assert store.health.failing  # ...and do not count as a recovery from failed writes
         await faults.read_only(False)
-        await subscribe(store, "a")
+        await subscribe(store, "a", platform="console")
     lines = [r.getMessage() for r in problems(caplog)]
     assert len(lines) == 2, lines
     assert FAILING in lines[0] and "attempt to write a readonly database (SQLITE_READONLY)" in lines[0]
