@@ -15,6 +15,9 @@ from clocks import ManualClock
 from bot.core.clock import Clock
 from bot.store.db import Store
 
+# Fixtures that live with the helpers they set up, for the test modules that share them.
+pytest_plugins = ["feed_server"]
+
 
 @pytest.fixture
 def clock() -> Clock:
