@@ -1,20 +1,25 @@
 """The bot's Telegram side wired as the app wires it, against the fake Bot API server.
 
 The e2e, delivery and outcome tests all run the real TelegramPlatform and a real store behind the
-fake; one harness keeps their config (token, admins, rate limits) and vocabulary the same.
+fake; one harness keeps their config (token, admins, rate limits) and vocabulary the same. The `bot`
+fixture (registered in conftest.py) is that harness with the owner known to the fake.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fake_telegram import FakeMessage, FakeTelegram
+import pytest
+from fake_telegram import FakeMessage, FakeTelegram, FloodRules
 from pydantic import SecretStr
 
 from bot.commands.config import CommandBudgetConfig
@@ -29,6 +34,7 @@ from bot.platforms.telegram.adapter import TelegramPlatform
 from bot.platforms.telegram.config import TelegramConfig
 from bot.sources.base import Incoming
 from bot.store.db import Store
+from bot.store.subscriptions import Subscription
 
 TOKEN = "7512345678:AAF-fakeFAKEfakeFAKEfakeFAKEfake12"
 OWNER = 900
@@ -128,3 +134,65 @@ def small_digest() -> Digest:
         for n, category in enumerate(("robotics", "jobs", "tech", "robotics"), start=1)
     )
     return Digest("2025-11-21-08", "AI digest 2025.11.21", datetime(2025, 11, 21, 8, tzinfo=UTC), items)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
+        fake.user(OWNER, language="en")
+        async with running(tmp_path, fake) as harness:
+            yield harness
+
+
+def sample_digest() -> Digest:
+    """Enough items with long summaries to need several messages; text with <, > and & on purpose."""
+    items = []
+    for number in range(1, 25):
+        category = ("robotics", "jobs", "tech")[number % 3]
+        summary = (
+            (Span(f"第 {number} 条：机器人 & 自动化 <进展> 的摘要。"), Span("重点", bold=True)),
+            (Span("Details: a < b && c > d. " * 30),),
+        )
+        items.append(
+            Item(
+                number=number,
+                title=f"Item {number}: {category} news <{number}>",
+                url=f"https://example.com/{number}?a=1&b=2",
+                summary=summary,
+                categories=(category,),
+            )
+        )
+    return Digest(
+        id="2025-11-20-20",
+        title="AI 日报 2025.11.20",
+        date=datetime(2025, 11, 20, 20, tzinfo=UTC),
+        items=tuple(items),
+    )
+
+
+async def paused(store: Store, chat_id: str, timeout: float = 5.0) -> Subscription:
+    """The chat's subscription once it is paused (updates are handled in the background)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        sub = await store.get_subscription("telegram", chat_id)
+        if sub is not None and sub.status == "paused":
+            return sub
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"chat {chat_id} was not paused: {sub}")
+        await asyncio.sleep(0.02)
+
+
+@contextmanager
+def debug_log() -> Iterator[io.StringIO]:
+    """Everything logged meanwhile, through the real scrubbing setup; the root logger is restored."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
