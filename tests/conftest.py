@@ -16,7 +16,7 @@ from bot.core.clock import Clock
 from bot.store.db import Store
 
 # Fixtures that live with the helpers they set up, for the test modules that share them.
-pytest_plugins = ["feed_server", "telegram_helpers"]
+pytest_plugins = ["discord_world", "feed_server", "telegram_helpers"]
 
 
 @pytest.fixture
