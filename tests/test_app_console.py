@@ -65,6 +65,7 @@ async def test_restart_sends_nothing_twice(tmp_path: Path) -> None:
         await again.stop()
     assert first >= 1 and SAMPLE_ID in out.getvalue()
     assert SAMPLE_ID not in out2.getvalue()
+    assert out2.getvalue().count("📬") == first  # the next digest's parts, and nothing else
 
 
 def next_digest() -> str:
