@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_telegram import FakeMessage, FakeTelegram, FloodRules
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FakeMessage, FloodRules
 from pydantic import SecretStr
 
 from bot.commands.config import CommandBudgetConfig

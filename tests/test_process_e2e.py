@@ -31,7 +31,8 @@ from app_helpers import (
 )
 from discord_limits import check_create_message
 from fake_discord import FakeDiscord
-from fake_telegram import FakeMessage, FakeTelegram
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FakeMessage
 from process_helpers import DISCORD_TOKEN, TELEGRAM_TOKEN, BotProcess, bot_process
 from telegram_html import check_send_message
 from waiting import ledger_settled, wait_for

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from app_helpers import FOLDER, running_app, settings_for
-from fake_telegram import FakeTelegram, FloodRules, flood
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FloodRules, flood
 from waiting import ledger_settled, wait_for
 
 from bot.config import Settings

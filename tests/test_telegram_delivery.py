@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fake_telegram import FakeTelegram, FloodRules, blocked, flood, migrated
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FloodRules, blocked, flood, migrated
 from telegram_helpers import OWNER, TOKEN, VOCABULARY, running, small_digest, store_digest, telegram_config
 from waiting import ledger_settled, wait_for
 

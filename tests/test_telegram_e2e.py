@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_telegram import (
+from fake_telegram import FakeTelegram
+from fake_telegram_types import (
     FakeMessage,
-    FakeTelegram,
     FloodRules,
     blocked,
     chat_not_found,

@@ -8,11 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fake_telegram import (
-    BOT_USERNAME,
-    ApiError,
-    chat_not_found,
-)
+from fake_telegram_types import BOT_USERNAME, ApiError, chat_not_found
 from telegram_helpers import Bot, paused
 
 from bot.delivery.outcome import Sent, Target

@@ -11,11 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_telegram import (
-    FakeTelegram,
-    FloodRules,
-    flood,
-)
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FloodRules, flood
 from pydantic import SecretStr
 from telegram_helpers import (
     OWNER,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_telegram import FakeTelegram, FloodRules
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FloodRules
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest
