@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fake_discord import MANAGE_CHANNELS, Channel, FakeDiscord, Guild, InteractionRecord, User
+from fake_discord import FakeDiscord
+from fake_discord_model import MANAGE_CHANNELS, Channel, Guild, InteractionRecord, User
 
 from bot.app import App
 from bot.config import Settings, parse_settings

@@ -13,14 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_discord import (
-    MANAGE_CHANNELS,
-    Channel,
-    FakeDiscord,
-    Guild,
-    InteractionRecord,
-    User,
-)
+from fake_discord import FakeDiscord
+from fake_discord_model import MANAGE_CHANNELS, Channel, Guild, InteractionRecord, User
 from pydantic import SecretStr
 
 from bot.commands.config import CommandBudgetConfig

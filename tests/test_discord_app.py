@@ -27,7 +27,8 @@ from app_helpers import (
     settings_for,
 )
 from discord_limits import check_create_message
-from fake_discord import SEND_MESSAGES, FakeDiscord
+from fake_discord import FakeDiscord
+from fake_discord_model import SEND_MESSAGES
 from waiting import ledger_settled, wait_for
 
 from bot.app import App

@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 from discord_limits import check_create_message
 from discord_world import FAST, TOKEN, VOCABULARY, World, build_world, digest, discord_config, record
-from fake_discord import (
-    FORUM,
-    PUBLIC_THREAD,
-    SEND_MESSAGES,
-    FakeDiscord,
-)
+from fake_discord import FakeDiscord
+from fake_discord_model import FORUM, PUBLIC_THREAD, SEND_MESSAGES
 from waiting import wait_for
 
 from bot.commands.config import CommandBudgetConfig

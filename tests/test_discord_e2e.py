@@ -14,14 +14,8 @@ from pathlib import Path
 import discord
 import pytest
 from discord_world import TOKEN, VOCABULARY, World, build_world, discord_config, record
-from fake_discord import (
-    EMBED_LINKS,
-    MANAGE_CHANNELS,
-    NEWS,
-    PUBLIC_THREAD,
-    VIEW_CHANNEL,
-    FakeDiscord,
-)
+from fake_discord import FakeDiscord
+from fake_discord_model import EMBED_LINKS, MANAGE_CHANNELS, NEWS, PUBLIC_THREAD, VIEW_CHANNEL
 from waiting import wait_for
 
 from bot.commands.service import CommandService
