@@ -8,17 +8,16 @@ is built here too because the app test and the process test need exactly the sam
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from fake_discord import MANAGE_CHANNELS, Channel, FakeDiscord, Guild, InteractionRecord, User
+from fake_discord import FakeDiscord
+from fake_discord_model import MANAGE_CHANNELS, Channel, Guild, InteractionRecord, User
 
 from bot.app import App
 from bot.config import Settings, parse_settings
@@ -69,6 +68,19 @@ def settings_for(tmp_path: Path, **kwargs: Any) -> Settings:
     return parse_settings(config_data(tmp_path, **kwargs), "test", tmp_path)
 
 
+def console_settings(tmp_path: Path) -> Settings:
+    """The console bot as its README sets it up: the example vocabulary, Shanghai time, and a
+    fast-polled folder `posts` and a database given relative to the config's own folder."""
+    (tmp_path / "posts").mkdir()
+    data = {
+        "database": "bot.db",
+        "timezone": "Asia/Shanghai",
+        "sources": [{"name": "posts", "type": "directory", "path": "posts", "poll_interval": 0.05}],
+        "categories": example_categories(),
+    }
+    return parse_settings(data, "test", tmp_path)
+
+
 def drop_digest(tmp_path: Path, source: Path, name: str | None = None) -> Path:
     """Copy a digest into the watched folder the way a publisher would: complete, then renamed in."""
     target = tmp_path / FOLDER / (name or source.name)
@@ -86,22 +98,6 @@ async def running_app(settings: Settings) -> AsyncIterator[App]:
         yield app
     finally:
         await app.stop()
-
-
-async def wait_until(
-    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, what: str = "condition"
-) -> None:
-    """Poll `condition` (plain or async) until it holds; a clear failure, not a hang, when it never does."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await _holds(condition):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def _holds(condition: Callable[[], bool | Awaitable[bool]]) -> bool:
-    result = condition()
-    return bool(await result) if inspect.isawaitable(result) else bool(result)
 
 
 def links_for(path: Path, vocabulary: Vocabulary, wanted: Iterable[str]) -> list[str]:

@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import shutil
 from pathlib import Path
 
-import yaml
+from app_helpers import ROOT, SAMPLE, console_settings
+from waiting import ledger_settled, wait_for
 
 from bot.app import App
-from bot.config import Settings, parse_settings
 from bot.platforms.console import ConsolePlatform
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "digests" / "2025.11.20.20.md"
 BROKEN = ROOT / "tests" / "fixtures" / "digests" / "bad" / "invalid_yaml.md"
-
-
-def settings_for(tmp_path: Path) -> Settings:
-    """A real config: the example vocabulary, a fast-polled folder and a database in tmp_path."""
-    (tmp_path / "posts").mkdir()
-    example = yaml.safe_load((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
-    data = {
-        "database": "bot.db",
-        "timezone": "Asia/Shanghai",
-        "sources": [{"name": "posts", "type": "directory", "path": "posts", "poll_interval": 0.05}],
-        "categories": example["categories"],
-    }
-    return parse_settings(data, "test", tmp_path)
-
-
-async def wait_for(predicate: object, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
+SAMPLE_ID = SAMPLE.stem
+NEXT_ID = "2025.11.21.08"  # the sample again, later: a digest that must come after anything re-sent
 
 
 async def test_digest_in_folder_reaches_console_subscription(tmp_path: Path) -> None:
     out = io.StringIO()
-    app = App(settings_for(tmp_path), stdin=io.StringIO(""), stdout=out)
+    app = App(console_settings(tmp_path), stdin=io.StringIO(""), stdout=out)
     await app.start()
     try:
         console = app.platforms[0]
@@ -50,8 +28,8 @@ async def test_digest_in_folder_reaches_console_subscription(tmp_path: Path) -> 
         assert reply is not None and not reply.error
         shutil.copy(BROKEN, tmp_path / "posts" / "broken.md")
         shutil.copy(SAMPLE, tmp_path / "posts" / SAMPLE.name)
-        await wait_for(lambda: "📬" in out.getvalue())
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: "📬" in out.getvalue(), message="the digest on the console")
+        await wait_for(lambda: ledger_settled(app.store.path), message="every delivery in a final state")
         delivered = out.getvalue().split("📬", 1)[1]
         assert "人形机器人" in delivered
         assert "#机器人" in delivered or "机器人" in delivered
@@ -63,14 +41,15 @@ async def test_digest_in_folder_reaches_console_subscription(tmp_path: Path) -> 
 
 
 async def test_restart_sends_nothing_twice(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
+    settings = console_settings(tmp_path)
     out = io.StringIO()
     app = App(settings, stdin=io.StringIO(""), stdout=out)
     await app.start()
     try:
         await app.platforms[0].handle_line("/subscribe")  # type: ignore[attr-defined]
         shutil.copy(SAMPLE, tmp_path / "posts" / SAMPLE.name)
-        await wait_for(lambda: "📬" in out.getvalue())
+        await wait_for(lambda: "📬" in out.getvalue(), message="the digest on the console")
+        await wait_for(lambda: ledger_settled(app.store.path), message="the first run's deliveries done")
     finally:
         await app.stop()
     first = out.getvalue().count("📬")
@@ -78,7 +57,18 @@ async def test_restart_sends_nothing_twice(tmp_path: Path) -> None:
     again = App(settings, stdin=io.StringIO(""), stdout=out2)
     await again.start()
     try:
-        await asyncio.sleep(0.5)
+        # A chat's rows go out in order, so anything the restart re-sent would be out before this one.
+        (tmp_path / "posts" / f"{NEXT_ID}.md").write_text(next_digest(), encoding="utf-8")
+        await wait_for(lambda: NEXT_ID in out2.getvalue(), message="the next digest on the console")
+        await wait_for(lambda: ledger_settled(again.store.path), message="every delivery in a final state")
     finally:
         await again.stop()
-    assert first >= 1 and "📬" not in out2.getvalue()
+    assert first >= 1 and SAMPLE_ID in out.getvalue()
+    assert SAMPLE_ID not in out2.getvalue()
+    assert out2.getvalue().count("📬") == first  # the next digest's parts, and nothing else
+
+
+def next_digest() -> str:
+    """The sample as the next digest: the same items under a later id and date."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    return text.replace(SAMPLE_ID, NEXT_ID).replace("2025-11-20T20:00:09", "2025-11-21T08:00:00")

@@ -14,6 +14,7 @@ import yaml
 from bot.config import load_settings
 from bot.core.classify import DEFAULT_OTHER, MAX_CATEGORIES, OTHER, classify, slug_category_id
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
+from bot.core.parse import load_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = Path(__file__).resolve().parent / "data" / "labelled_items.yaml"
@@ -326,12 +327,10 @@ def assert_robot_and_hiring_items(digest: Digest, vocabulary: Vocabulary) -> Non
     "path", sorted(SAMPLES.glob("*.md")) if SAMPLES.is_dir() else [], ids=lambda p: p.name
 )
 def test_shared_samples(path: Path, vocabulary: Vocabulary) -> None:
-    parse = pytest.importorskip("bot.core.parse")
-    assert_robot_and_hiring_items(parse.load_digest(path), vocabulary)
+    assert_robot_and_hiring_items(load_digest(path), vocabulary)
 
 
 def test_bundled_digest(vocabulary: Vocabulary) -> None:
-    parse = pytest.importorskip("bot.core.parse")
     if not BUNDLED.exists():
         pytest.skip(f"{BUNDLED} not written yet")
-    assert_robot_and_hiring_items(parse.load_digest(BUNDLED), vocabulary)
+    assert_robot_and_hiring_items(load_digest(BUNDLED), vocabulary)

@@ -11,8 +11,9 @@ import signal
 from pathlib import Path
 
 import yaml
-from app_helpers import config_data, example_categories, wait_until
-from test_process_e2e import BotProcess, bot_process
+from app_helpers import config_data, example_categories
+from process_helpers import BotProcess, bot_process
+from waiting import wait_for
 
 GRACE = 2.0
 HELP = "Commands:"
@@ -55,7 +56,7 @@ async def test_sigterm_with_stdin_held_open_exits_within_the_grace(tmp_path: Pat
         await bot.running()
         bot.process.stdin.write(b"/help\n")
         await bot.process.stdin.drain()
-        await wait_until(lambda: HELP in bot.stderr(), what="the /help reply")
+        await wait_for(lambda: HELP in bot.stderr(), message="the /help reply")
         assert await bot.terminate(timeout=GRACE) == 0  # stdin is still open
         assert "digestbot stopped" in bot.stderr() and clean(bot.stderr())
         bot.process.stdin.close()
@@ -92,7 +93,7 @@ async def test_ctrl_d_in_a_terminal_stops_the_bot(tmp_path: Path) -> None:
             tty = -1
             await bot.running()
             os.write(terminal, b"/help\n")
-            await wait_until(lambda: CTRL_D_HELP in bot.stderr(), what="/help mentioning Ctrl-D")
+            await wait_for(lambda: CTRL_D_HELP in bot.stderr(), message="/help mentioning Ctrl-D")
             os.write(terminal, b"\x04")  # what the terminal sends for Ctrl-D at the start of a line
             assert await exit_status(bot, GRACE) == 0
             output = bot.stderr()
@@ -120,7 +121,7 @@ async def test_piped_input_with_a_10_mb_line_then_eof_keeps_running(tmp_path: Pa
         stdin.write(b"\n/help\n")
         await stdin.drain()
         stdin.close()
-        await wait_until(lambda: "console input closed" in bot.stderr(), what="the end of the piped input")
+        await wait_for(lambda: "console input closed" in bot.stderr(), message="the end of the piped input")
         output = bot.stderr()
         assert output.count(REFUSED) == 1 and HELP in output and "Subscribed" not in output
         await asyncio.sleep(0.3)

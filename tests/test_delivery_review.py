@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_engine import CONFIG, FakeSender, engine_for, ledger, plan
-from test_planner import VOCABULARY, Crash, SpyRenderer
-from test_ratelimit import ManualClock
-from test_store import incoming, make_digest
+from clocks import ManualClock
+from ledger_helpers import CONFIG, Crash, FakeSender, SpyRenderer, engine_for, ledger, plan, subscribe
+from sample_digests import VOCABULARY, incoming, make_digest
+from waiting import wait_for
 
 from bot.core.clock import SystemClock
 from bot.core.model import Filter
@@ -39,19 +37,9 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-@pytest.fixture
-async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
-        yield opened
-
-
 async def _sub(store: Store, chat: str, schedule: str | None = None, language: str = "en") -> int:
-    sub, _ = await store.subscribe(
-        "telegram", chat, None, kind="private", title=chat, created_by="u", language=language, timezone="UTC"
-    )
-    if schedule is not None:
-        await store.update_subscription(sub.id, schedule=schedule)
-    return sub.id
+    settings = {} if schedule is None else {"schedule": schedule}
+    return (await subscribe(store, chat, language=language, **settings)).id
 
 
 async def _record(store: Store, digest_id: str, *, extra: str = "") -> int:
@@ -253,8 +241,7 @@ async def test_a_row_retried_after_its_chat_unsubscribed_mid_send_is_skipped(
     sender = FakeSender(script={"1": [Transient("timed out")]})
     sender.gate["1"] = gate = asyncio.Event()
     running = asyncio.create_task(engine_for(store, sender, clock).drain(horizon=0))
-    while not sender.calls:
-        await asyncio.sleep(0.001)
+    await wait_for(lambda: bool(sender.calls), 5, "the first send")
     await store.unsubscribe(ids["1"])
     gate.set()
     await running

@@ -4,19 +4,20 @@ posts, in retention, across the schema migration and in the running bot."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from app_helpers import SAMPLE, config_data, example_categories
+from clocks import START, StepClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_store import T0, StepClock, make_digest
+from sample_digests import make_digest
+from waiting import ledger_settled, wait_for
 
 from bot.app import App
 from bot.config import ConfigError, parse_settings
@@ -32,9 +33,8 @@ STAMP = "2025.06.01.08"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=StepClock()) as opened:
-        yield opened
+def clock() -> StepClock:
+    return StepClock()
 
 
 def arrival(source: str, version: str, *, history: bool = False) -> Incoming:
@@ -170,7 +170,7 @@ def version_2_database(path: Path) -> None:
                     f"{source}-v1",
                     encode_digest(make_digest(STAMP, extra=f" {source} v1")),
                     revision_of,
-                    T0.isoformat(),
+                    START.isoformat(),
                     plan_state,
                 ),
             )
@@ -277,9 +277,14 @@ def two_folders(tmp_path: Path, same_as: str | None = None) -> dict[str, Any]:
     return config_data(tmp_path, categories=example_categories(), sources=[first, second])
 
 
+def stored_more_than(store: Store, count: int) -> bool:
+    """More than `count` digest rows: the file just published has been taken in."""
+    return len(rows(store, "SELECT 1 FROM digests")) > count
+
+
 async def deliveries(tmp_path: Path, data: dict[str, Any], publish: list[tuple[str, bytes]]) -> str:
     """Run the bot on the console, subscribe, publish the files one after the other, and return
-    what the console received once the bot has been quiet for a moment."""
+    what the console received once nothing is left to plan or send."""
     out = io.StringIO()
     app = App(parse_settings(data, "test", tmp_path), stdin=io.StringIO(""), stdout=out)
     await app.start()
@@ -289,15 +294,8 @@ async def deliveries(tmp_path: Path, data: dict[str, Any], publish: list[tuple[s
         for folder, content in publish:
             count = len(rows(app.store, "SELECT 1 FROM digests"))
             (tmp_path / folder / SAMPLE.name).write_bytes(content)
-            deadline = asyncio.get_running_loop().time() + 10
-            while len(rows(app.store, "SELECT 1 FROM digests")) == count:
-                assert asyncio.get_running_loop().time() < deadline, f"{folder} was never stored"
-                await asyncio.sleep(0.05)
-        while rows(app.store, "SELECT 1 FROM deliveries WHERE state IN ('pending', 'sending')") or not rows(
-            app.store, "SELECT 1 FROM deliveries"
-        ):
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
+            await wait_for(partial(stored_more_than, app.store, count), 10, f"{folder}'s file to be stored")
+        await wait_for(lambda: ledger_settled(app.store.path), 10, "every delivery in a final state")
     finally:
         await app.stop()
     return out.getvalue()

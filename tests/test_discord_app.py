@@ -8,7 +8,6 @@ channel is never hit again (Discord bans bots that keep making refused requests)
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,10 +25,11 @@ from app_helpers import (
     links_for,
     running_app,
     settings_for,
-    wait_until,
 )
 from discord_limits import check_create_message
-from fake_discord import SEND_MESSAGES, FakeDiscord
+from fake_discord import FakeDiscord
+from fake_discord_model import SEND_MESSAGES
+from waiting import ledger_settled, wait_for
 
 from bot.app import App
 from bot.platforms.discord.client import DiscordPlatform
@@ -37,7 +37,6 @@ from bot.store.db import Store
 
 TOKEN = "MTMxMDAx.app-test-discord-token.not-a-real-one"
 WANTED = ("robotics", "jobs")
-QUIET = 0.5  # long enough for a wrongly addressed or repeated post to show up
 
 
 @dataclass
@@ -88,8 +87,8 @@ async def test_a_digest_reaches_the_channel_with_only_its_categories(running: Ru
     assert "https://example.com/policy/eu-gpai-guidance" not in expected
 
     drop_digest(running.tmp_path, SAMPLE)
-    await wait_until(lambda: len(embed_urls(scene.posts())) >= len(expected), what="the digest in #news")
-    await asyncio.sleep(QUIET)
+    await wait_for(lambda: len(embed_urls(scene.posts())) >= len(expected), message="the digest in #news")
+    await settled(running)  # a wrongly addressed or repeated post has arrived by now
 
     posts = scene.posts()
     assert all(check_create_message(body) == [] for body in posts)
@@ -115,8 +114,8 @@ async def test_losing_send_messages_pauses_after_one_refusal(running: Running) -
 
     (folder / "long.md").write_text(long_digest("2025.11.21.08"), encoding="utf-8")
     drop_digest(folder, folder / "long.md", "2025.11.21.08.md")
-    await wait_until(lambda: 403 in scene.post_statuses(), what="the refused post")
-    await asyncio.sleep(QUIET)
+    await wait_for(lambda: 403 in scene.post_statuses(), message="the refused post")
+    await settled(running)
     assert scene.post_statuses() == [403]  # the later parts of the digest were not tried
 
     subscription = await running.store.get_subscription("discord", scene.channel.id)
@@ -124,10 +123,15 @@ async def test_losing_send_messages_pauses_after_one_refusal(running: Running) -
     assert "Missing Permissions" in (subscription.paused_reason or "")
 
     drop_digest(folder, SAMPLE)
-    await wait_until(lambda: _latest_is(running, "2025.11.20.20"), what="the next digest stored")
-    await asyncio.sleep(QUIET)
+    await wait_for(lambda: _latest_is(running, "2025.11.20.20"), message="the next digest stored")
+    await settled(running)
     assert scene.post_statuses() == [403]
     assert scene.posts() == []
+
+
+async def settled(running: Running) -> None:
+    """Until nothing is left to plan, send or retry: every post the bot will make has been tried."""
+    await wait_for(lambda: ledger_settled(running.store.path), message="every delivery in a final state")
 
 
 async def _latest_is(running: Running, digest_id: str) -> bool:
@@ -152,12 +156,14 @@ async def test_discord_coming_up_after_the_bot_is_retried(tmp_path: Path) -> Non
         scene = discord_scene(fake)
         await fake.start()
         try:
-            await wait_until(lambda: platform.client.is_ready(), timeout=15, what="the retried Discord start")
+            await wait_for(
+                lambda: platform.client.is_ready(), timeout=15, message="the retried Discord start"
+            )
             answer = await scene.subscribe("robotics")
             assert answer.text() == "Subscribed: Robotics."
             drop_digest(tmp_path, SAMPLE)
             expected = links_for(SAMPLE, app.vocabulary, ["robotics"])
-            await wait_until(lambda: len(embed_urls(scene.posts())) >= len(expected), what="the digest")
+            await wait_for(lambda: len(embed_urls(scene.posts())) >= len(expected), message="the digest")
             assert embed_urls(scene.posts()) == expected
         finally:
             await fake.stop()

@@ -9,16 +9,14 @@ from __future__ import annotations
 import logging
 import random
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_engine import CONFIG, FakeSender, engine_for, ledger, part_of, plan
-from test_planner import VOCABULARY
-from test_ratelimit import ManualClock
-from test_store import incoming, make_digest
+from clocks import ManualClock
+from ledger_helpers import CONFIG, FakeSender, engine_for, ledger, part_of, plan, subscribe
+from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
@@ -34,24 +32,6 @@ from bot.store.schema import load_migrations
 from bot.store.subscriptions import Subscription
 
 HOUR = 3600.0
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
-        yield opened
-
-
-async def subscribe(store: Store, chat: str, platform: str = "telegram") -> Subscription:
-    sub, _ = await store.subscribe(
-        platform, chat, None, kind="private", title=chat, created_by="u", language="en", timezone="UTC"
-    )
-    return sub
 
 
 async def queue(store: Store, sub: Subscription, unit: str, due_at: datetime, *, seq: int = 1) -> None:

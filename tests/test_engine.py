@@ -3,118 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import random
-import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from test_planner import VOCABULARY, SpyRenderer
-from test_ratelimit import START, ManualClock
-from test_store import incoming, make_digest
+from clocks import START, ManualClock
+from ledger_helpers import CONFIG, FakeSender, engine_for, ledger, part_of, plan
+from waiting import wait_for
 
 from bot.core.clock import SystemClock
-from bot.delivery.config import DeliveryConfig, RateLimits
-from bot.delivery.engine import DeliveryEngine
+from bot.delivery.config import RateLimits
 from bot.delivery.outcome import (
     ChatGone,
     FormatRejected,
     Migrated,
-    Outcome,
     Payload,
     RetryAfter,
-    Sent,
-    Target,
     Transient,
 )
-from bot.delivery.planner import Planner
-from bot.delivery.ratelimit import RateLimiter, RatePolicy
-from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.store.db import Store
-
-CONFIG = DeliveryConfig(max_attempts=3, backoff_base=10, backoff_max=15, concurrency=4, shutdown_grace=1)
-
-
-class FakeSender:
-    """Records every send; `script[chat_id]` lists outcomes (or exceptions) to return first."""
-
-    def __init__(self, platform: str = "telegram", script: dict[str, list[Any]] | None = None) -> None:
-        self.platform = platform
-        self.calls: list[tuple[Target, Payload]] = []
-        self.script = {chat: list(outcomes) for chat, outcomes in (script or {}).items()}
-        self.gate: dict[str, asyncio.Event] = {}
-        self._ids = itertools.count(1)
-
-    async def send(self, target: Target, payload: Payload) -> Outcome:
-        self.calls.append((target, payload))
-        gate = self.gate.get(target.chat_id) or self.gate.get("*")
-        if gate is not None:
-            await gate.wait()
-        queued = self.script.get(target.chat_id)
-        if queued:
-            outcome = queued.pop(0)
-            if isinstance(outcome, Exception):
-                raise outcome
-            return outcome
-        return Sent(f"m{next(self._ids)}")
-
-    def plain(self, payload: Payload) -> Payload:
-        return {"text": "PLAIN " + payload["text"]}
-
-    def sent_to(self, chat_id: str) -> list[str]:
-        return [payload["text"] for target, payload in self.calls if target.chat_id == chat_id]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
-        yield opened
-
-
-async def plan(store: Store, chats: list[str], *, parts: int = 2, kind: str = "private") -> dict[str, int]:
-    """Subscribe `chats` on Telegram and fan one digest out to them: `parts` rows each."""
-    await store.record_incoming(incoming(make_digest()))
-    ids = {}
-    for chat in chats:
-        sub, _ = await store.subscribe(
-            "telegram", chat, None, kind=kind, title=chat, created_by="u", language="zh", timezone="UTC"
-        )
-        ids[chat] = sub.id
-    clock = ManualClock(store.clock.now())  # rows become due at the store's "now"
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(parts)}, clock=clock).plan_pending()
-    return ids
-
-
-def ledger(store: Store) -> dict[tuple[str, int], dict[str, Any]]:
-    """(chat, part) -> the committed row, read through a separate connection."""
-    with closing(sqlite3.connect(store.path)) as raw:
-        raw.row_factory = sqlite3.Row
-        rows = raw.execute("SELECT * FROM deliveries ORDER BY id").fetchall()
-    return {(row["chat_id"], row["part"]): dict(row) for row in rows}
-
-
-def engine_for(store: Store, sender: FakeSender, clock: Any, **overrides: Any) -> DeliveryEngine:
-    config = CONFIG.model_copy(update=overrides.pop("config", {}))
-    policies = {name: RatePolicy(limits, GROUP_KINDS) for name, limits in overrides.pop("limits", {}).items()}
-    limiter = RateLimiter(policies, clock)
-    return DeliveryEngine(
-        store, {sender.platform: sender}, limiter, config, clock=clock, rng=random.Random(7)
-    )
-
-
-def part_of(text: str) -> int:
-    return int(text.rsplit(" ", 1)[1])
 
 
 async def test_everything_due_is_sent_once_in_part_order(store: Store, clock: ManualClock) -> None:
@@ -278,10 +187,7 @@ async def test_exactly_once_across_stop_and_restart(store: Store, clock: ManualC
     first.gate["3"] = asyncio.Event()  # chat 3's send hangs until the engine gives up on it
     engine = engine_for(store, first, clock)
     running = asyncio.create_task(engine.run())
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if first.sent_to("3"):
-            break
+    await wait_for(lambda: bool(first.sent_to("3")), 5, "chat 3's send to start")
     await engine.stop(grace=0.05)
     await running
     rows = ledger(store)
@@ -304,10 +210,7 @@ async def test_stop_lets_in_flight_sends_finish_and_releases_the_rest(
     sender.gate["*"] = asyncio.Event()
     engine = engine_for(store, sender, clock)
     running = asyncio.create_task(engine.run())
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if len(sender.calls) == CONFIG.concurrency:
-            break
+    await wait_for(lambda: len(sender.calls) == CONFIG.concurrency, 5, "every worker to be sending")
     stopping = asyncio.create_task(engine.stop(grace=5))
     await asyncio.sleep(0.05)
     sender.gate["*"].set()
@@ -374,10 +277,7 @@ async def test_a_running_engine_sends_new_rows_when_woken(store: Store, clock: M
     await asyncio.sleep(0.05)
     await plan(store, ["1", "2"])
     engine.wake()
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if len(sender.calls) == 4:
-            break
+    await wait_for(lambda: len(sender.calls) == 4, 5, "both chats' parts to be sent")
     await engine.stop(grace=1)
     await running
     assert {row["state"] for row in ledger(store).values()} == {"sent"}

@@ -18,13 +18,12 @@ from discord_limits import check_create_message
 from telegram_html import check_send_message
 
 from bot.config import load_settings
+from bot.core.classify import classify
 from bot.core.model import Digest
+from bot.core.parse import load_digest
 from bot.platforms.discord.render import render_discord
 from bot.platforms.telegram.render import render_telegram
 from bot.render import RenderOptions, render_text
-
-parse = pytest.importorskip("bot.core.parse")
-classify = pytest.importorskip("bot.core.classify")
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -35,7 +34,7 @@ PART_BREAK = "\n\n=== part break ===\n\n"
 @pytest.fixture(scope="module")
 def sample() -> tuple[Digest, RenderOptions]:
     vocabulary = load_settings(ROOT / "config.example.yaml").vocabulary()
-    digest = classify.classify(parse.load_digest(SAMPLE), vocabulary)
+    digest = classify(load_digest(SAMPLE), vocabulary)
     return digest, RenderOptions(vocabulary, timezone=ZoneInfo("Asia/Shanghai"), language="zh")
 
 

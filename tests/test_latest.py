@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_commands import ROOT, VOCABULARY
-from test_render_off_lock import REPLY_BOUND, WAIT, Gate
-from test_store import incoming
+from app_helpers import EXAMPLE_CONFIG, SAMPLE
+from render_gate import REPLY_BOUND, WAIT, Gate
+from sample_digests import incoming
 
 from bot.commands.latest import LatestRenderer
 from bot.commands.model import Caller, ChatRef, Command, Reply
 from bot.commands.service import CommandService
+from bot.config import load_settings
 from bot.core.classify import classify
+from bot.core.clock import SystemClock
 from bot.core.model import Digest, Filter
 from bot.core.parse import load_digest
 from bot.platforms.registry import default_renderers
@@ -27,7 +27,8 @@ from bot.store.db import Store
 
 READER = ChatRef("telegram", "42", None, kind="private", title="Ann")
 CALLER = Caller("42", language="en")
-SAMPLE = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
+VOCABULARY = load_settings(EXAMPLE_CONFIG).vocabulary()
+DIGEST = classify(load_digest(SAMPLE), VOCABULARY)
 
 
 class Counting:
@@ -43,9 +44,8 @@ class Counting:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db") as opened:
-        yield opened
+def clock() -> SystemClock:
+    return SystemClock()
 
 
 async def latest(service: CommandService, chat: ChatRef = READER) -> Reply:
@@ -55,7 +55,7 @@ async def latest(service: CommandService, chat: ChatRef = READER) -> Reply:
 async def test_a_second_latest_renders_nothing_and_a_new_version_renders_again(store: Store) -> None:
     telegram = Counting(default_renderers()["telegram"])
     service = CommandService(store, VOCABULARY, renderers={"telegram": telegram})
-    await store.record_incoming(incoming(SAMPLE, content_hash="v1"))
+    await store.record_incoming(incoming(DIGEST, content_hash="v1"))
     first = await latest(service)
     again = await latest(service)
     assert telegram.calls == 1 and first.parts and again.parts == first.parts
@@ -63,7 +63,7 @@ async def test_a_second_latest_renders_nothing_and_a_new_version_renders_again(s
     robotics = await latest(service)  # another filter: another rendering
     assert telegram.calls == 2 and robotics.parts != first.parts
     await service.handle(Command("unsubscribe", (), READER, CALLER))
-    edited = replace(SAMPLE, title="Edited title")
+    edited = replace(DIGEST, title="Edited title")
     assert (await store.record_incoming(incoming(edited, content_hash="v2"))).status == "changed"
     newer = await latest(service)  # a new version of the digest: rendered afresh
     assert telegram.calls == 3 and "Edited title" in newer.text
@@ -73,7 +73,7 @@ async def test_a_second_latest_renders_nothing_and_a_new_version_renders_again(s
 async def test_latest_renders_in_a_worker_thread_while_other_chats_are_answered(store: Store) -> None:
     gate = Gate(default_renderers()["telegram"])
     service = CommandService(store, VOCABULARY, renderers={"telegram": gate})
-    await store.record_incoming(incoming(SAMPLE))
+    await store.record_incoming(incoming(DIGEST))
     reading = asyncio.ensure_future(latest(service))
     try:
         await gate.rendering()
@@ -85,13 +85,13 @@ async def test_latest_renders_in_a_worker_thread_while_other_chats_are_answered(
         gate.opened.set()
         reply = await reading
     assert not status.error and waited < REPLY_BOUND
-    assert reply.parts and SAMPLE.title in reply.text
+    assert reply.parts and DIGEST.title in reply.text
 
 
 async def test_concurrent_latest_share_one_rendering(store: Store) -> None:
     gate = Gate(Counting(default_renderers()["telegram"]))
     service = CommandService(store, VOCABULARY, renderers={"telegram": gate})
-    await store.record_incoming(incoming(SAMPLE))
+    await store.record_incoming(incoming(DIGEST))
     readers = [
         asyncio.ensure_future(latest(service, ChatRef("telegram", str(n), None, "private"))) for n in range(5)
     ]
@@ -112,7 +112,7 @@ async def test_a_failed_rendering_is_not_remembered(store: Store) -> None:
         return working(digest, options)
 
     service = CommandService(store, VOCABULARY, renderers={"discord": flaky})
-    await store.record_incoming(incoming(SAMPLE))
+    await store.record_incoming(incoming(DIGEST))
     channel = ChatRef("discord", "5", None, kind="guild_channel")
     with pytest.raises(RuntimeError, match="renderer bug"):
         await latest(service, channel)
@@ -122,8 +122,8 @@ async def test_a_failed_rendering_is_not_remembered(store: Store) -> None:
 async def test_the_cache_keeps_only_the_most_recent_renderings(store: Store) -> None:
     console = Counting(default_renderers()["console"])
     renderer = LatestRenderer(store, VOCABULARY, {"console": console}, size=2)
-    await store.record_incoming(incoming(SAMPLE))
+    await store.record_incoming(incoming(DIGEST))
     for zone in ("UTC", "Asia/Tokyo", "Europe/Berlin", "Europe/Berlin", "UTC"):
         found = await renderer.latest("console", Filter(), zone, "en")
-        assert found is not None and found.parts and found.title == SAMPLE.title
+        assert found is not None and found.parts and found.title == DIGEST.title
     assert console.calls == 4  # UTC was evicted by the two zones after it, Berlin was still there

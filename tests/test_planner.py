@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,51 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ratelimit import AutoClock
-from test_store import incoming, make_digest
+from clocks import AutoClock
+from ledger_helpers import Crash, SpyRenderer
+from sample_digests import VOCABULARY, incoming, make_digest
 
-from bot.core.model import Category, Digest, Filter, Vocabulary
+from bot.core.model import Category, Digest, Filter
 from bot.delivery.planner import Composer, Planner, as_payload
 from bot.platforms.registry import default_renderers
 from bot.render.options import RenderOptions
 from bot.store.db import Store
 
-VOCABULARY = Vocabulary(
-    [
-        Category("tech", "技术进展", "Tech"),
-        Category("policy", "政策与治理", "Policy"),
-        Category("jobs", "就业市场", "Jobs"),
-        Category("industry", "人工智能产业", "Industry"),
-        Category("other", "其他", "Other"),
-    ]
-)
 NOW = datetime(2025, 6, 1, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
 
 
-class Crash(BaseException):
-    """Stands in for the process dying: not an Exception, so nothing on the way catches it."""
-
-
-class SpyRenderer:
-    """Renders `parts` payloads naming the items; records every call; can crash after N calls."""
-
-    def __init__(self, parts: int = 2, crash_after: int | None = None) -> None:
-        self.parts = parts
-        self.calls: list[tuple[Digest, RenderOptions]] = []
-        self.crash_after = crash_after
-
-    def __call__(self, digest: Digest, options: RenderOptions) -> list[dict[str, Any]]:
-        if self.crash_after is not None and len(self.calls) >= self.crash_after:
-            raise Crash
-        self.calls.append((digest, options))
-        numbers = ",".join(str(item.number) for item in digest.items)
-        return [{"text": f"{digest.id} [{numbers}] part {p}"} for p in range(1, self.parts + 1)]
-
-
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=AutoClock(NOW)) as opened:
-        yield opened
+def clock() -> AutoClock:
+    return AutoClock(NOW)
 
 
 async def _sub(store: Store, chat: str, *, platform: str = "telegram", **settings: Any) -> int:

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import re
-import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +20,6 @@ from typing import Any
 import pytest
 import yaml
 from app_helpers import (
-    ROOT,
     SAMPLE,
     DiscordScene,
     config_data,
@@ -33,20 +28,18 @@ from app_helpers import (
     embed_urls,
     example_categories,
     links_for,
-    wait_until,
 )
 from discord_limits import check_create_message
 from fake_discord import FakeDiscord
-from fake_telegram import FakeMessage, FakeTelegram
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FakeMessage
+from process_helpers import DISCORD_TOKEN, TELEGRAM_TOKEN, BotProcess, bot_process
 from telegram_html import check_send_message
+from waiting import ledger_settled, wait_for
 
 from bot.config import parse_settings
 
-TELEGRAM_TOKEN = "7512345679:AAH-procPROCprocPROCprocPROCproc5678"
-DISCORD_TOKEN = "MTMxMDAy.process-e2e-discord.token-value-42"
 USER = 4242
-RUNNING = "digestbot running"
-QUIET = 0.3  # long enough for a wrongly addressed or repeated message to show up
 HOSTILE_ID = "2025.12.01.08"
 RUN = "长" * 10_000 + "x" * 10_000  # 20k characters without a space or a line break
 EMOJI = "🤖" * 3_000  # 6,000 UTF-16 units: a splitter counting code points would overflow Telegram
@@ -98,75 +91,6 @@ def free_port() -> int:
 
 
 # -- the process -------------------------------------------------------------------------------------
-
-
-@dataclass
-class BotProcess:
-    """One `python -m bot run` child; its output is appended to `log` (a file, so DEBUG volume can
-    never block it) from byte `offset` on."""
-
-    process: asyncio.subprocess.Process
-    log: Path
-    offset: int
-
-    def stderr(self) -> str:
-        """What this process wrote (not an earlier run's lines in the same log)."""
-        with self.log.open("rb") as handle:
-            handle.seek(self.offset)
-            return handle.read().decode("utf-8", errors="replace")
-
-    async def running(self, timeout: float = 20.0) -> None:
-        def up() -> bool:
-            if self.process.returncode is not None:
-                raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.stderr()}")
-            return RUNNING in self.stderr()
-
-        await wait_until(up, timeout, "the bot to start")
-
-    async def terminate(self, timeout: float = 5.0) -> int:
-        """SIGTERM, then the exit status; a bot that does not exit in time fails the test (and dies)."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-            raise AssertionError(
-                f"no exit within {timeout:g} s of SIGTERM:\n{self.stderr()[-3000:]}"
-            ) from None
-
-
-@asynccontextmanager
-async def bot_process(
-    config: Path, log: Path, stdin: int = asyncio.subprocess.DEVNULL
-) -> AsyncIterator[BotProcess]:
-    env = dict(os.environ, TELEGRAM_TOKEN=TELEGRAM_TOKEN, DISCORD_TOKEN=DISCORD_TOKEN)
-    env.pop("DIGESTBOT_CONFIG", None)
-    # The code under test is this checkout, whatever copy an editable install happens to point at.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    with log.open("ab") as sink:
-        offset = sink.tell()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            "--config",
-            str(config),
-            cwd=config.parent,
-            env=env,
-            stdin=stdin,
-            stdout=sink,
-            stderr=sink,
-        )
-    bot = BotProcess(process, log, offset)
-    try:
-        yield bot
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 def write_config(tmp_path: Path, telegram_base_url: str, discord: FakeDiscord | None = None) -> Path:
@@ -234,6 +158,11 @@ class World:
     def drop(self, text: str, name: str) -> None:
         (self.tmp_path / name).write_text(text, encoding="utf-8")
         drop_digest(self.tmp_path, self.tmp_path / name)
+
+    @property
+    def database(self) -> Path:
+        """The bot's database, where `config_data` puts it; read through a connection of its own."""
+        return self.tmp_path / "db.sqlite"
 
     def telegram_since(self, count: int) -> list[FakeMessage]:
         return self.telegram.sent_to(USER)[count:]
@@ -306,11 +235,12 @@ async def the_sample_reaches_both_platforms(world: World) -> None:
     telegram, scene = world.telegram, world.scene
     replies = len(telegram.sent_to(USER))
     drop_digest(world.tmp_path, SAMPLE)
-    await wait_until(lambda: bool(world.telegram_since(replies)), what="the sample on Telegram")
-    await wait_until(
-        lambda: len(embed_urls(scene.posts())) >= len(world.robotics_or_jobs), what="the sample on Discord"
+    await wait_for(lambda: bool(world.telegram_since(replies)), message="the sample on Telegram")
+    await wait_for(
+        lambda: len(embed_urls(scene.posts())) >= len(world.robotics_or_jobs), message="the sample on Discord"
     )
-    await asyncio.sleep(QUIET)
+    # Nothing left to plan or send: a wrongly addressed or repeated message has arrived by now.
+    await wait_for(lambda: ledger_settled(world.database), message="every delivery in a final state")
     delivered = world.telegram_since(replies)
     assert "2025.11.20.20" in delivered[0].visible
     assert hrefs(delivered) == world.robotics
@@ -324,8 +254,8 @@ async def a_broken_file_is_reported_and_hostile_content_sent(world: World, bot: 
     (world.tmp_path / "digests" / "2025.12.01.09.md").write_text(BROKEN, encoding="utf-8")
     world.drop(HOSTILE, f"{HOSTILE_ID}.md")
     reported = re.compile(r"2025\.12\.01\.09\.md:\d+: .*front matter")
-    await wait_until(lambda: bool(reported.search(bot.stderr())), what="the broken file reported")
-    await wait_until(lambda: len(world.telegram_since(before)) >= 2, what="the hostile digest under way")
+    await wait_for(lambda: bool(reported.search(bot.stderr())), message="the broken file reported")
+    await wait_for(lambda: len(world.telegram_since(before)) >= 2, message="the hostile digest under way")
     assert len(world.telegram_since(before)) < 5, "the broadcast must still be running for the SIGTERM"
 
 
@@ -333,16 +263,16 @@ async def the_hostile_digest_is_complete_and_nothing_was_sent_twice(
     world: World, telegram_before: int, discord_before: int
 ) -> None:
     telegram, scene = world.telegram, world.scene
-    await wait_until(
+    await wait_for(
         lambda: shown_text(world.telegram_since(telegram_before)).count("🤖") > len(EMOJI),
         timeout=15,
-        what="every part of the hostile digest on Telegram",
+        message="every part of the hostile digest on Telegram",
     )
-    await wait_until(
+    await wait_for(
         lambda: posted_text(scene.posts()[discord_before:]).count("🤖") > len(EMOJI),
-        what="every part of the hostile digest on Discord",
+        message="every part of the hostile digest on Discord",
     )
-    await asyncio.sleep(QUIET)
+    await wait_for(lambda: ledger_settled(world.database), message="every delivery in a final state")
 
     hostile = world.telegram_since(telegram_before)
     assert HOSTILE_ID in hostile[0].visible

@@ -8,13 +8,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from clocks import INSTANTS, ManualClock
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_engine import FakeSender, engine_for, ledger, part_of, plan
-from test_planner import VOCABULARY, SpyRenderer
-from test_ratelimit import ManualClock
-from test_schedule import INSTANTS
-from test_scheduler import _publish, _scheduled
+from ledger_helpers import FakeSender, SpyRenderer, engine_for, ledger, part_of, plan, publish, scheduled
+from sample_digests import VOCABULARY
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
@@ -130,8 +128,8 @@ async def test_a_scheduled_post_inside_quiet_hours_goes_out_when_they_end(tmp_pa
     # the next morning (DST began at 02:00 in between).
     clock = ManualClock(datetime(2025, 3, 8, 12, 0, tzinfo=UTC))
     async with await Store.open(tmp_path / "bot.db", clock=clock) as store:
-        sub = await _scheduled(store, schedule="at 23:00", quiet=QUIET)
-        await _publish(store, "d1")
+        sub = await scheduled(store, schedule="at 23:00", quiet=QUIET)
+        await publish(store, "d1")
         await clock.advance(16 * 3600)  # 23:00 EST = 04:00 UTC
         scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(2)}, clock=clock)
         assert await scheduler.run_due() == 2

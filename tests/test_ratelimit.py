@@ -5,60 +5,13 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
-from datetime import UTC, datetime, timedelta
 
 import pytest
+from clocks import AutoClock, ManualClock
 
 from bot.delivery.config import RateLimits
 from bot.delivery.ratelimit import PRUNE_ABOVE, RateLimiter, RatePolicy, TokenBucket
 from bot.platforms.telegram.spec import GROUP_KINDS
-
-START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
-
-
-class AutoClock:
-    """Virtual time that jumps forward whenever someone sleeps: sequential pacing tests run instantly."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.start = start
-        self.offset = 0.0
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.offset)
-
-    def monotonic(self) -> float:
-        return self.offset
-
-    async def sleep(self, seconds: float) -> None:
-        self.offset += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-
-class ManualClock:
-    """Virtual time that only the test moves; sleepers wake when `advance` passes their deadline."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.start = start
-        self.offset = 0.0
-        self._moved = asyncio.Condition()
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.offset)
-
-    def monotonic(self) -> float:
-        return self.offset
-
-    async def sleep(self, seconds: float) -> None:
-        deadline = self.offset + max(0.0, seconds)
-        async with self._moved:
-            await self._moved.wait_for(lambda: self.offset >= deadline)
-
-    async def advance(self, seconds: float) -> None:
-        self.offset += seconds
-        async with self._moved:
-            self._moved.notify_all()
-        await asyncio.sleep(0)
-
 
 TELEGRAM = RatePolicy(
     RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20), GROUP_KINDS

@@ -6,15 +6,16 @@ import asyncio
 import hashlib
 import io
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_helpers import latest_digest
-from test_app_console import settings_for
-from test_store import T0, StepClock, incoming, make_digest
+from app_helpers import console_settings, latest_digest
+from clocks import START, StepClock
+from ledger_helpers import subscribe
+from sample_digests import incoming, make_digest
+from waiting import wait_for
 
 from bot.app import App
 from bot.core.clock import SystemClock
@@ -36,12 +37,6 @@ def clock() -> StepClock:
     return StepClock()
 
 
-@pytest.fixture
-async def store(tmp_path: Path, clock: StepClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
-        yield opened
-
-
 def pruner(store: Store, **settings: Any) -> Pruner:
     return Pruner(store, RetentionConfig(**settings), clock=store.clock)
 
@@ -59,7 +54,7 @@ def feed_version(poll: int, size: int = 10_000) -> Incoming:
     digest = Digest(
         id="entry-1",
         title=f"Changing entry, poll {poll}",
-        date=T0,
+        date=START,
         items=tuple(
             Item(number=n, title=f"item {n}", summary=((Span(filler[: size // 10]),),), categories=("tech",))
             for n in range(1, 11)
@@ -144,13 +139,6 @@ async def test_broken_versions_are_kept_per_file_up_to_the_limit(store: Store) -
         ("/d/b.md", "bad 0"),
         ("/d/b.md", "bad 1"),
     ]
-
-
-async def subscribe(store: Store, chat: str) -> Subscription:
-    sub, _ = await store.subscribe(
-        "telegram", chat, None, kind="private", title="", created_by=None, language="en", timezone="UTC"
-    )
-    return sub
 
 
 async def queue(
@@ -240,7 +228,7 @@ async def test_the_last_delivery_of_a_chat_stays_for_status(store: Store, clock:
     await pruner(store).prune()
     assert states(store) == {"d2": "sent"}
     summary = await store.delivery_summary(sub.id)
-    assert summary["last_sent_at"] == T0 + timedelta(seconds=120)
+    assert summary["last_sent_at"] == START + timedelta(seconds=120)
 
 
 async def test_what_a_scheduled_post_must_leave_out_stays(store: Store, clock: StepClock) -> None:
@@ -323,7 +311,9 @@ async def test_large_passes_run_in_short_batches_that_let_other_work_in(
     clock.advance(31 * DAY)
     task = asyncio.create_task(pruner(store).prune())
     seen: set[int] = set()
+    deadline = asyncio.get_running_loop().time() + 30
     while not task.done():  # a chat's command between every two transactions of the pass
+        assert asyncio.get_running_loop().time() < deadline, "the pruning pass never ended"
         seen.add(rows(store, "SELECT count(*) FROM deliveries")[0][0])
         assert await store.get_subscription_by_id(sub.id) is not None
     report = await task
@@ -342,16 +332,13 @@ async def test_the_task_prunes_soon_after_start_and_stops_at_once(store: Store) 
     await changed_versions(store, 6)
     retention = Pruner(store, RetentionConfig(), clock=SystemClock(), first_pass_after=0.01, every=3600)
     task = asyncio.create_task(retention.run())
-    deadline = asyncio.get_running_loop().time() + 5
-    while rows(store, "SELECT count(*) FROM digests") != [(4,)]:
-        assert asyncio.get_running_loop().time() < deadline, "the first pass never ran"
-        await asyncio.sleep(0.02)
+    await wait_for(lambda: rows(store, "SELECT count(*) FROM digests") == [(4,)], 5, "the first pass")
     retention.stop()
     await asyncio.wait_for(task, 1)
 
 
 async def test_the_app_runs_the_task_and_stops_it_on_shutdown(tmp_path: Path) -> None:
-    app = App(settings_for(tmp_path), stdin=io.StringIO(""), stdout=io.StringIO())
+    app = App(console_settings(tmp_path), stdin=io.StringIO(""), stdout=io.StringIO())
     await app.start()
     try:
         running = [t for t in asyncio.all_tasks() if t.get_name() == "retention"]

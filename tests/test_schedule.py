@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from clocks import INSTANTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,9 +177,6 @@ ZONES = st.sampled_from(
     [NEW_YORK, BERLIN, SHANGHAI, ZoneInfo("Australia/Lord_Howe"), ZoneInfo("America/Santiago"), UTC]
 )
 TIMES = st.lists(st.times().map(lambda t: t.replace(second=0, microsecond=0)), min_size=1, max_size=6)
-INSTANTS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2037, 12, 31)).map(
-    lambda d: d.replace(tzinfo=UTC)
-)
 
 
 @settings(max_examples=200, deadline=None)

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_planner import VOCABULARY, Crash, SpyRenderer
-from test_ratelimit import ManualClock
-from test_store import incoming, make_digest
+from clocks import ManualClock
+from ledger_helpers import Crash, SpyRenderer, publish, scheduled
+from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.core.errors import DigestError
 from bot.core.model import Filter
-from bot.delivery.planner import Planner
 from bot.delivery.scheduler import Scheduler
 from bot.platforms.registry import default_renderers
 from bot.store.db import Store
@@ -29,29 +26,6 @@ BEFORE_DST = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(BEFORE_DST)
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
-        yield opened
-
-
-async def _scheduled(store: Store, chat: str = "1", schedule: str = "at 08:00", **extra: Any) -> int:
-    sub, _ = await store.subscribe(
-        "telegram", chat, None, kind="private", title=chat, created_by="u", language="en", timezone="UTC"
-    )
-    await store.update_subscription(sub.id, schedule=schedule, timezone="America/New_York", **extra)
-    return sub.id
-
-
-async def _publish(store: Store, digest_id: str, key: str | None = None) -> None:
-    """Store and fan out a digest, as the app does: its instant fan-out is over before the next step."""
-    result = await store.record_incoming(
-        incoming(make_digest(digest_id), key=key or digest_id, content_hash=digest_id)
-    )
-    assert result.status == "new" and result.seq is not None
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_digest(result.seq)
 
 
 def _rows(store: Store) -> list[tuple[Any, ...]]:
@@ -76,10 +50,10 @@ async def _next_due(store: Store, subscription_id: int) -> datetime | None:
 async def test_a_due_subscription_gets_one_merged_post_of_everything_since_its_last(
     store: Store, clock: ManualClock
 ) -> None:
-    await _publish(store, "old")  # published before the subscription: not part of its first post
-    sub = await _scheduled(store)
-    await _publish(store, "d1")
-    await _publish(store, "d2")
+    await publish(store, "old")  # published before the subscription: not part of its first post
+    sub = await scheduled(store)
+    await publish(store, "d1")
+    await publish(store, "d2")
     spy = SpyRenderer(parts=2)
     woken: list[bool] = []
     scheduler = Scheduler(
@@ -98,7 +72,7 @@ async def test_a_due_subscription_gets_one_merged_post_of_everything_since_its_l
 
 
 async def test_next_due_crosses_dst_in_both_directions(store: Store, clock: ManualClock) -> None:
-    sub = await _scheduled(store)
+    sub = await scheduled(store)
     scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
     assert await _next_due(store, sub) == datetime(2025, 3, 8, 13, 0, tzinfo=UTC)  # 08:00 EST
     await clock.advance(3600)
@@ -113,15 +87,15 @@ async def test_next_due_crosses_dst_in_both_directions(store: Store, clock: Manu
 
 
 async def test_each_post_only_covers_new_digests(store: Store, clock: ManualClock) -> None:
-    await _scheduled(store)
+    await scheduled(store)
     spy = SpyRenderer(parts=1)
     scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": spy}, clock=clock)
-    await _publish(store, "d1")
+    await publish(store, "d1")
     await clock.advance(3600)
     await scheduler.run_due()
     await clock.advance(23 * 3600)
     assert await scheduler.run_due() == 0  # nothing new: nothing sent, but the slot moves on
-    await _publish(store, "d2")
+    await publish(store, "d2")
     await store.record_incoming(incoming(make_digest("d2", extra="（改）"), key="d2", content_hash="d2b"))
     await store.record_incoming(incoming(DigestError("bad.md", "no title"), key="bad.md", content_hash="x"))
     await clock.advance(24 * 3600)
@@ -130,9 +104,9 @@ async def test_each_post_only_covers_new_digests(store: Store, clock: ManualCloc
 
 
 async def test_filters_apply_to_the_merged_digest(store: Store, clock: ManualClock) -> None:
-    sub = await _scheduled(store)
+    sub = await scheduled(store)
     await store.update_subscription(sub, filter=Filter(frozenset({"policy"})))
-    await _publish(store, "d1")
+    await publish(store, "d1")
     await clock.advance(3600)
     spy = SpyRenderer(parts=1)
     await Scheduler(store, VOCABULARY, renderers={"telegram": spy}, clock=clock).run_due()
@@ -143,8 +117,8 @@ async def test_filters_apply_to_the_merged_digest(store: Store, clock: ManualClo
 async def test_a_crash_before_commit_loses_nothing_and_a_restart_repeats_nothing(
     store: Store, clock: ManualClock
 ) -> None:
-    sub = await _scheduled(store)
-    await _publish(store, "d1")
+    sub = await scheduled(store)
+    await publish(store, "d1")
     await clock.advance(3600)
     with pytest.raises(Crash):
         await Scheduler(
@@ -165,8 +139,8 @@ async def test_a_crash_before_commit_loses_nothing_and_a_restart_repeats_nothing
 async def test_a_long_outage_fires_once_and_catches_up_to_the_future(
     store: Store, clock: ManualClock
 ) -> None:
-    sub = await _scheduled(store, schedule="at 08:00,20:00")
-    await _publish(store, "d1")
+    sub = await scheduled(store, schedule="at 08:00,20:00")
+    await publish(store, "d1")
     await clock.advance(5 * 24 * 3600)
     assert (
         await Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock).run_due() == 1
@@ -178,9 +152,9 @@ async def test_a_long_outage_fires_once_and_catches_up_to_the_future(
 async def test_paused_subscriptions_do_not_fire_and_resume_without_a_backlog(
     store: Store, clock: ManualClock
 ) -> None:
-    sub = await _scheduled(store)
+    sub = await scheduled(store)
     await store.pause(sub, "by owner")
-    await _publish(store, "d1")
+    await publish(store, "d1")
     await clock.advance(3600)
     scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
     assert await scheduler.run_due() == 0
@@ -190,8 +164,8 @@ async def test_paused_subscriptions_do_not_fire_and_resume_without_a_backlog(
 
 
 async def test_run_loop_sleeps_until_due_and_wakes_on_change(store: Store, clock: ManualClock) -> None:
-    sub = await _scheduled(store, schedule="at 09:00")
-    await _publish(store, "d1")
+    sub = await scheduled(store, schedule="at 09:00")
+    await publish(store, "d1")
     woken = asyncio.Event()
     scheduler = Scheduler(
         store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock, on_enqueued=woken.set
@@ -216,9 +190,9 @@ def test_scheduler_rejects_a_useless_digest_limit(store: Store) -> None:
 async def test_only_the_newest_digests_make_the_post_after_a_long_silence(
     store: Store, clock: ManualClock
 ) -> None:
-    await _scheduled(store)
+    await scheduled(store)
     for n in range(5):
-        await _publish(store, f"d{n}")
+        await publish(store, f"d{n}")
     spy = SpyRenderer(parts=1)
     await clock.advance(3600)
     await Scheduler(store, VOCABULARY, renderers={"telegram": spy}, clock=clock, max_digests=2).run_due()
@@ -228,9 +202,9 @@ async def test_only_the_newest_digests_make_the_post_after_a_long_silence(
 
 async def test_chats_due_together_share_one_merge_and_one_render(store: Store, clock: ManualClock) -> None:
     for chat in range(20):
-        await _scheduled(store, chat=str(chat))
-    await _publish(store, "d1")
-    await _publish(store, "d2")
+        await scheduled(store, chat=str(chat))
+    await publish(store, "d1")
+    await publish(store, "d2")
     spy = SpyRenderer(parts=1)
     await clock.advance(3600)
     assert await Scheduler(store, VOCABULARY, renderers={"telegram": spy}, clock=clock).run_due() == 20
@@ -240,8 +214,8 @@ async def test_chats_due_together_share_one_merge_and_one_render(store: Store, c
 async def test_equal_item_numbers_from_different_digests_are_not_confused(
     store: Store, clock: ManualClock
 ) -> None:
-    first = await _scheduled(store, chat="1", filter=Filter(frozenset({"tech"}), include=("甲",)))
-    second = await _scheduled(store, chat="2", filter=Filter(frozenset({"tech"}), include=("乙",)))
+    first = await scheduled(store, chat="1", filter=Filter(frozenset({"tech"}), include=("甲",)))
+    second = await scheduled(store, chat="2", filter=Filter(frozenset({"tech"}), include=("乙",)))
     for digest_id, mark in (("d1", "甲"), ("d2", "乙")):
         digest = make_digest(digest_id, extra=mark)
         await store.record_incoming(incoming(digest, key=digest_id, content_hash=digest_id))
@@ -256,15 +230,15 @@ async def test_equal_item_numbers_from_different_digests_are_not_confused(
 async def test_a_clock_stepping_back_never_reuses_a_post_key(store: Store, clock: ManualClock) -> None:
     """After the 08:00 post the clock steps back an hour and the chat edits its schedule: 08:00 is
     due again. That second post carries new digests and must not be mistaken for the first."""
-    sub = await _scheduled(store)
+    sub = await scheduled(store)
     scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
-    await _publish(store, "d1")
+    await publish(store, "d1")
     await clock.advance(3600)
     assert await scheduler.run_due() == 1
     clock.offset -= 3600  # 07:00 again
     await store.update_subscription(sub, schedule="at 08:00,12:00")
     assert await _next_due(store, sub) == datetime(2025, 3, 8, 13, 0, tzinfo=UTC)  # the same instant
-    await _publish(store, "d2")
+    await publish(store, "d2")
     await clock.advance(3600)
     assert await scheduler.run_due() == 1
     rows = _rows(store)
@@ -274,13 +248,13 @@ async def test_a_clock_stepping_back_never_reuses_a_post_key(store: Store, clock
 async def test_after_the_clock_steps_back_no_slot_fires_twice_or_is_skipped(
     store: Store, clock: ManualClock
 ) -> None:
-    sub = await _scheduled(store, schedule="at 08:00,08:30")
+    sub = await scheduled(store, schedule="at 08:00,08:30")
     scheduler = Scheduler(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
-    await _publish(store, "d1")
+    await publish(store, "d1")
     await clock.advance(3600)  # 08:00
     assert await scheduler.run_due() == 1
     clock.offset -= 3600  # 07:00 again: 08:00 has fired and must not fire a second time
-    await _publish(store, "d2")
+    await publish(store, "d2")
     await clock.advance(3599)
     assert await scheduler.run_due() == 0
     await clock.advance(1)  # 08:00 on the stepped-back clock

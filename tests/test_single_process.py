@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from app_helpers import ROOT, config_data, example_categories, wait_until
-from test_store import incoming, make_digest
+from app_helpers import ROOT, config_data, example_categories
+from sample_digests import incoming, make_digest
+from waiting import wait_for
 
 from bot.store.db import Store, StoreError
 from bot.store.lock import DatabaseLocked, ProcessLock
@@ -71,7 +72,7 @@ async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
         return RUNNING in log.read_text(errors="replace")
 
     try:
-        await wait_until(up, 30.0, "the bot to start")
+        await wait_for(up, 30.0, "the bot to start")
     except BaseException:
         process.kill()
         await process.wait()

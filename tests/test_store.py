@@ -4,82 +4,28 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from app_helpers import latest_digest
+from clocks import START, StepClock
+from sample_digests import incoming, make_digest
 
 from bot.core.errors import DigestError
-from bot.core.model import Digest, Item, Span
-from bot.sources.base import Incoming
+from bot.core.model import Digest
 from bot.store.db import Store, StoreError
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.schema import load_migrations, split_statements
 
-T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-class StepClock:
-    """A settable wall clock for the store (the store only reads `now`; nothing here sleeps)."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def monotonic(self) -> float:
-        return (self.current - T0).total_seconds()
-
-    async def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
-def make_digest(digest_id: str = "2025.06.01.08", *, items: int = 3, extra: str = "") -> Digest:
-    """A small digest in the real format's shape: numbered items, categories, rich summaries."""
-    cats = ["tech", "policy", "jobs", "industry"]
-    return Digest(
-        id=digest_id,
-        title=f"{digest_id} 过去4小时的新闻{extra}",
-        date=datetime(2025, 6, 1, 8, 0, tzinfo=SHANGHAI),
-        items=tuple(
-            Item(
-                number=n,
-                title=f"第{n}条：测试新闻 {extra}",
-                author="编辑部",
-                url=f"https://news.example/{digest_id}/{n}",
-                summary=((Span("这是摘要，"), Span("重点内容", bold=True), Span(f" item {n}.")),),
-                categories=(cats[(n - 1) % len(cats)],),
-            )
-            for n in range(1, items + 1)
-        ),
-        categories=("技术进展", "政策与治理"),
-        source="folder",
-    )
-
-
-def incoming(digest: Digest | DigestError, key: str = "/d/a.md", content_hash: str = "h1") -> Incoming:
-    return Incoming(source="folder", key=key, content_hash=content_hash, result=digest)
 
 
 @pytest.fixture
 def clock() -> StepClock:
     return StepClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: StepClock) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "bot.db", clock=clock)
-    yield opened
-    await opened.close()
 
 
 async def test_open_applies_migrations_once_and_sets_pragmas(tmp_path: Path) -> None:
@@ -97,17 +43,17 @@ async def test_open_applies_migrations_once_and_sets_pragmas(tmp_path: Path) -> 
 
 async def test_foreign_keys_are_enforced(store: Store) -> None:
     orphan = NewDelivery(
-        999, "d1", 1, 1, 1, "telegram", "1", None, "private", StoredPayload.of({"text": "x"}), T0
+        999, "d1", 1, 1, 1, "telegram", "1", None, "private", StoredPayload.of({"text": "x"}), START
     )
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
         async with store.transaction() as tx:
-            await tx.deliveries.add([orphan], T0)
+            await tx.deliveries.add([orphan], START)
 
 
 async def test_a_failed_transaction_is_rolled_back(store: Store) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as tx:
-            await tx.digests.record(incoming(make_digest()), "folder", T0)
+            await tx.digests.record(incoming(make_digest()), "folder", START)
             raise RuntimeError("boom")
     assert await latest_digest(store) is None
     assert (await store.record_incoming(incoming(make_digest()))).status == "new"

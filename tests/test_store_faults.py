@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,11 @@ from app_helpers import (
     latest_digest,
     running_app,
     settings_for,
-    wait_until,
 )
-from test_engine import CONFIG, FakeSender, ledger, plan
-from test_planner import VOCABULARY, SpyRenderer
-from test_ratelimit import START, ManualClock
-from test_store import incoming, make_digest
+from clocks import START, ManualClock
+from ledger_helpers import CONFIG, FakeSender, SpyRenderer, ledger, plan, subscribe
+from sample_digests import VOCABULARY, incoming, make_digest
+from waiting import wait_for
 
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
@@ -99,12 +98,6 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-async def subscribe(store: Store, chat: str) -> None:
-    await store.subscribe(
-        "console", chat, None, kind="private", title="", created_by=None, language="en", timezone="UTC"
-    )
-
-
 class StoreTime(SystemClock):
     """Real sleeps, but the store's fixed idea of now: the rows it plans are due, not long stale."""
 
@@ -115,12 +108,6 @@ class StoreTime(SystemClock):
         return self._store.clock.now()
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=ManualClock()) as opened:
-        yield opened
-
-
 async def test_the_store_logs_one_line_when_it_fails_and_one_when_it_works_again(
     store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -129,20 +116,11 @@ async def test_the_store_logs_one_line_when_it_fails_and_one_when_it_works_again
     with caplog.at_level(logging.INFO, logger="bot.store"):
         for chat in "abc":
             with pytest.raises(StoreUnavailable, match="attempt to write a readonly database"):
-                await store.subscribe(
-                    "console",
-                    chat,
-                    None,
-                    kind="private",
-                    title="",
-                    created_by=None,
-                    language="en",
-                    timezone="UTC",
-                )
+                await subscribe(store, chat, platform="console")
             assert await store.get_subscription("console", chat) is None  # reads still work...
         assert store.health.failing  # ...and do not count as a recovery from failed writes
         await faults.read_only(False)
-        await subscribe(store, "a")
+        await subscribe(store, "a", platform="console")
     lines = [r.getMessage() for r in problems(caplog)]
     assert len(lines) == 2, lines
     assert FAILING in lines[0] and "attempt to write a readonly database (SQLITE_READONLY)" in lines[0]
@@ -175,7 +153,7 @@ async def test_the_engine_backs_off_while_the_store_fails_and_resumes_after(
     )
     with caplog.at_level(logging.INFO):
         task = asyncio.create_task(engine.run())
-        await wait_until(lambda: claims > 0, 3.0, "the engine to start")
+        await wait_for(lambda: claims > 0, 3.0, "the engine to start")
         await faults.set(kind, True)
         # Rows written by another connection (the fault is this one's): due now, not sendable.
         async with await Store.open(store.path, clock=store.clock) as other:
@@ -187,7 +165,7 @@ async def test_the_engine_backs_off_while_the_store_fails_and_resumes_after(
         logged = problems(caplog)
         assert len(logged) == 1 and FAILING in logged[0].getMessage()
         await faults.set(kind, False)
-        await wait_until(lambda: len(sender.calls) == 2, 3.0, "delivery to resume")
+        await wait_for(lambda: len(sender.calls) == 2, 3.0, "delivery to resume")
         await engine.stop()
         await task
     assert [row["state"] for row in ledger(store).values()] == ["sent", "sent"]
@@ -212,7 +190,7 @@ async def test_the_engine_waits_for_the_store_at_start(store: Store, monkeypatch
     await asyncio.sleep(0.3)
     assert not task.done() and sender.calls == []
     faults.disk_errors = False
-    await wait_until(lambda: len(sender.calls) == 1, 3.0, "delivery to start")
+    await wait_for(lambda: len(sender.calls) == 1, 3.0, "delivery to start")
     await engine.stop()
     await task
 
@@ -233,13 +211,13 @@ async def test_a_send_made_before_the_store_failed_is_recorded_once_it_works(
         store_backoff=Backoff(0.05, 0.2),
     )
     task = asyncio.create_task(engine.run())
-    await wait_until(lambda: len(sender.calls) == 1, 3.0, "the send to start")
+    await wait_for(lambda: len(sender.calls) == 1, 3.0, "the send to start")
     faults.disk_errors = True
     sender.gate["1"].set()  # the message went out, but its outcome cannot be stored yet
     await asyncio.sleep(0.4)
     assert ledger(store)["1", 1]["state"] == "sending"
     faults.disk_errors = False
-    await wait_until(lambda: ledger(store)["1", 1]["state"] == "sent", 3.0, "the outcome to be stored")
+    await wait_for(lambda: ledger(store)["1", 1]["state"] == "sent", 3.0, "the outcome to be stored")
     await engine.stop()
     await task
     assert len(sender.calls) == 1
@@ -271,7 +249,7 @@ async def test_the_scheduler_waits_out_a_failing_store_without_tracebacks(
             for _ in range(3):  # the longest back-off step so far is well under a minute
                 await clock.advance(60)
                 await asyncio.sleep(0.05)
-            await wait_until(lambda: len(ledger(store)) == 1, 3.0, "the scheduled post")
+            await wait_for(lambda: len(ledger(store)) == 1, 3.0, "the scheduled post")
             scheduler.stop()
             await task
         assert RECOVERED in problems(caplog)[-1].getMessage()
@@ -321,13 +299,13 @@ async def test_a_digest_that_arrives_while_the_disk_is_full_is_stored_after(
         await faults.full(True)
         with caplog.at_level(logging.INFO):
             drop_digest(tmp_path, SAMPLE)
-            await wait_until(lambda: problems(caplog), 10.0, "the store to fail")
+            await wait_for(lambda: problems(caplog), 10.0, "the store to fail")
             await asyncio.sleep(0.3)  # the retry after a second is still to come
             assert await latest_digest(app.store) is None
             logged = problems(caplog)
             assert len(logged) == 1 and "database or disk is full" in logged[0].getMessage()
             await faults.full(False)
-            await wait_until(lambda: latest_digest(app.store), 5.0, "the digest to be stored")
+            await wait_for(lambda: latest_digest(app.store), 5.0, "the digest to be stored")
         assert not any(r.exc_info for r in caplog.records)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_store import T0, StepClock, incoming, make_digest
+from clocks import START, StepClock
+from sample_digests import incoming, make_digest
 
 from bot.core.model import Filter
 from bot.store.broadcasts import BroadcastRow
@@ -21,12 +20,6 @@ from bot.store.subscriptions import NewSubscription, Subscription
 @pytest.fixture
 def clock() -> StepClock:
     return StepClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: StepClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
-        yield opened
 
 
 async def _subscribe(store: Store, chat: str = "100", **overrides: Any) -> tuple[Subscription, bool]:
@@ -57,12 +50,12 @@ async def _queue(store: Store, subscription_id: int, parts: int = 1, unit: str =
             sub.thread_id,
             sub.kind,
             StoredPayload.of({"text": f"part {part}"}),
-            T0,
+            START,
         )
         for part in range(1, parts + 1)
     ]
     async with store.transaction() as tx:
-        await tx.deliveries.add(rows, T0)
+        await tx.deliveries.add(rows, START)
 
 
 async def test_subscribe_creates_with_defaults(store: Store) -> None:
@@ -72,7 +65,7 @@ async def test_subscribe_creates_with_defaults(store: Store) -> None:
     assert sub.filter == Filter(frozenset({"tech"}))
     assert (sub.schedule, sub.timezone, sub.language, sub.quiet) == ("instant", "Asia/Shanghai", "zh", None)
     assert (sub.status, sub.origin, sub.created_by, sub.next_due_at) == ("active", "user", "u1", None)
-    assert sub.created_at == sub.updated_at == T0
+    assert sub.created_at == sub.updated_at == START
     assert await store.get_subscription("telegram", "100") == sub
     assert await store.get_subscription_by_id(sub.id) == sub
 
@@ -128,7 +121,7 @@ async def test_pause_and_resume(store: Store, clock: StepClock) -> None:
     assert (paused.status, paused.paused_reason, paused.paused_at) == (
         "paused",
         "bot was blocked by the user",
-        T0,
+        START,
     )
     resumed, created = await _subscribe(store)
     assert not created and resumed.status == "active" and resumed.paused_reason is None
@@ -143,7 +136,7 @@ async def test_pausing_drops_unsent_messages(store: Store) -> None:
     assert (await store.delivery_summary(sub.id))["pending"] == 2
     await store.pause(sub.id, "by owner")
     assert (await store.delivery_summary(sub.id))["pending"] == 0
-    assert await store.claim_due(T0, 10, ["telegram"]) == []
+    assert await store.claim_due(START, 10, ["telegram"]) == []
 
 
 async def test_update_validates_every_argument(store: Store) -> None:
@@ -185,7 +178,7 @@ async def test_migrate_chat_moves_subscriptions_and_unsent_rows(store: Store) ->
     moved = await store.get_subscription_by_id(sub.id)
     assert moved is not None and (moved.chat_id, moved.kind) == ("-100200", "supergroup")
     assert await store.get_subscription("telegram", "-100") is None
-    [row] = await store.claim_due(T0, 10, ["telegram"])
+    [row] = await store.claim_due(START, 10, ["telegram"])
     assert (row.chat_id, row.kind) == ("-100200", "supergroup")
 
 
@@ -198,7 +191,7 @@ async def test_migrate_chat_onto_an_existing_subscription_retires_the_old_one(st
     retired = await store.get_subscription_by_id(old.id)
     assert retired is not None and retired.status == "unsubscribed" and retired.chat_id == "-1"
     assert (await store.get_subscription_by_id(new.id)).status == "active"  # type: ignore[union-attr]
-    assert await store.claim_due(T0, 10, ["telegram"]) == []
+    assert await store.claim_due(START, 10, ["telegram"]) == []
 
 
 async def test_list_subscriptions_for_a_creator(store: Store) -> None:
@@ -273,9 +266,9 @@ async def test_stats_and_delivery_summary(store: Store, clock: StepClock) -> Non
     await store.pause(b.id, "kicked")
     await _queue(store, a.id, parts=2)
     async with store.transaction() as tx:
-        await tx.digests.advance_plan(1, a.id, done=True, now=T0)
-    [first] = await store.claim_due(T0, 10, ["telegram"])
-    assert await store.mark_sending(first.id, T0)
+        await tx.digests.advance_plan(1, a.id, done=True, now=START)
+    [first] = await store.claim_due(START, 10, ["telegram"])
+    assert await store.mark_sending(first.id, START)
     clock.advance(5)
     await store.mark_sent(first.id, "m1", clock.now())
     [second] = await store.claim_due(clock.now(), 10, ["telegram"])
@@ -291,7 +284,7 @@ async def test_stats_and_delivery_summary(store: Store, clock: StepClock) -> Non
     assert (await store.stats(clock.now() + timedelta(days=2)))["deliveries_24h"] == {}
 
     summary = await store.delivery_summary(a.id)
-    assert summary["last_sent_at"] == T0 + timedelta(seconds=5)
+    assert summary["last_sent_at"] == START + timedelta(seconds=5)
     assert summary["pending"] == 0
     assert summary["last_error"] == "gave up: timeout"
     assert await store.delivery_summary(b.id) == {
@@ -303,7 +296,7 @@ async def test_stats_and_delivery_summary(store: Store, clock: StepClock) -> Non
 
 
 async def test_stats_on_an_empty_database(store: Store) -> None:
-    stats = await store.stats(T0)
+    stats = await store.stats(START)
     assert stats.pop("database_bytes") == store.file_size() > 0
     assert stats == {"subscriptions": {}, "deliveries_24h": {}, "open": 0, "last_digest": None}
 
@@ -316,7 +309,7 @@ async def test_insert_many_validates_and_skips_existing_chats(store: Store) -> N
         NewSubscription("discord", "3", "guild_channel", thread_id="9", schedule="at 20:00", timezone="utc"),
     ]
     async with store.transaction() as tx:
-        assert await tx.subscriptions.insert_many(rows, T0) == 2
+        assert await tx.subscriptions.insert_many(rows, START) == 2
     assert (await store.get_subscription("telegram", "1")) == existing
     group = await store.get_subscription("telegram", "2")
     assert group is not None and group.quiet == "23:00-07:00" and group.filter.categories == {"tech"}
@@ -337,7 +330,7 @@ async def test_insert_many_validates_and_skips_existing_chats(store: Store) -> N
 async def test_insert_many_rejects_bad_rows(store: Store, row: NewSubscription, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         async with store.transaction() as tx:
-            await tx.subscriptions.insert_many([row], T0)
+            await tx.subscriptions.insert_many([row], START)
     assert await store.get_subscription("telegram", "5") is None
 
 

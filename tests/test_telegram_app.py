@@ -6,14 +6,15 @@ A digest file dropped into the watched folder reaches exactly the chats whose fi
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from app_helpers import FOLDER, running_app, settings_for
-from fake_telegram import FakeTelegram, FloodRules, flood
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FloodRules, flood
+from waiting import ledger_settled, wait_for
 
 from bot.config import Settings
 
@@ -62,7 +63,7 @@ async def test_a_digest_dropped_in_the_folder_reaches_only_its_subscribers(tmp_p
     async with FakeTelegram(TOKEN, flood_rules=FloodRules()) as fake:
         robots_fan = fake.user(100, language="en")
         jobs_fan = fake.user(101, language="zh-CN")
-        async with running_app(telegram_settings(tmp_path, fake)):
+        async with running_app(telegram_settings(tmp_path, fake)) as app:
             for chat, sender, text in (
                 (100, robots_fan, "/subscribe robotics"),
                 (101, jobs_fan, "/subscribe 就业市场"),
@@ -74,7 +75,8 @@ async def test_a_digest_dropped_in_the_folder_reaches_only_its_subscribers(tmp_p
 
             (tmp_path / FOLDER / "2025.11.21.08.md").write_text(DIGEST, encoding="utf-8")
             await fake.wait_for(lambda: len(fake.sent_to(100)) >= 2 and len(fake.sent_to(101)) >= 2)
-            await asyncio.sleep(0.3)  # a wrongly addressed or repeated message would arrive by now
+            # Nothing left to plan or send: a wrongly addressed or repeated message has arrived by now.
+            await wait_for(lambda: ledger_settled(app.store.path, rows=2), message="both deliveries done")
 
             robots = fake.sent_to(100)[1:]
             assert len(robots) == 1 and robots[0].parse_mode == "HTML"
@@ -98,11 +100,13 @@ async def test_429_storm_during_a_broadcast_to_200_chats(tmp_path: Path) -> None
             {"platform": "telegram", "chat": str(chat), "categories": ["robotics"] if chat % 2 else []}
             for chat in chats
         ]
-        async with running_app(telegram_settings(tmp_path, fake, broadcasts=broadcasts)):
+        async with running_app(telegram_settings(tmp_path, fake, broadcasts=broadcasts)) as app:
             fake.fail(None, lambda: flood(1), times=60)
             (tmp_path / FOLDER / "2025.11.21.08.md").write_text(DIGEST, encoding="utf-8")
             await fake.wait_for(lambda: all(fake.sent_to(chat) for chat in chats), timeout=60)
-            await asyncio.sleep(0.3)
+            await wait_for(
+                lambda: ledger_settled(app.store.path, rows=len(chats)), 10, "every delivery in a final state"
+            )
 
         per_chat = Counter(m.chat_id for messages in fake.messages.values() for m in messages)
         assert set(per_chat) == set(chats)

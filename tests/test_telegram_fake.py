@@ -9,7 +9,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fake_telegram import FakeTelegram, FloodRules, flood
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FloodRules, flood
 
 TOKEN = "123456:fake-token-for-the-fake-server-tests"
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_telegram import FakeTelegram, FloodRules
+from fake_telegram import FakeTelegram
+from fake_telegram_types import FloodRules
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest
-from test_telegram_delivery import small_digest
-from test_telegram_e2e import FAST, TOKEN, VOCABULARY, running, store_digest, telegram_config
+from telegram_helpers import FAST, TOKEN, VOCABULARY, running, small_digest, store_digest, telegram_config
 
 from bot.core.clock import SystemClock
 from bot.delivery.config import DeliveryConfig

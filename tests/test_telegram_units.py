@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fake_telegram import RESTRICTED_RIGHTS
+from fake_telegram_types import RESTRICTED_RIGHTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import ChatMemberUpdated, LinkPreviewOptions, Message
