@@ -288,7 +288,7 @@ def run_app(settings: Settings) -> int:
     lock = ProcessLock(settings.database)
     lock.acquire()
     try:
-        setup_logging(settings.log_level, settings.secrets())
+        setup_logging(settings.log_level, settings.secrets(), json_lines=settings.log_format == "json")
         with contextlib.suppress(KeyboardInterrupt):
             return asyncio.run(serve(settings))
         return 0
