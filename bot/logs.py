@@ -78,7 +78,9 @@ def _longest_first(secrets: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
 
 
-def setup_logging(level: str, secrets: Iterable[str], stream: object = None, *, json_lines: bool = False) -> None:
+def setup_logging(
+    level: str, secrets: Iterable[str], stream: object = None, *, json_lines: bool = False
+) -> None:
     """Route every logger through one scrubbing handler on stderr (stdout belongs to the console chat);
     `json_lines` writes one JSON object per line instead of text."""
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]

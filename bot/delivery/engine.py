@@ -33,6 +33,7 @@ from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.expiry import ExpirySweep
 from bot.delivery.outcome import Outcome, Sender, Target, Transient
+from bot.delivery.progress import BroadcastProgress
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.record import Attempt, OutcomeRecorder
 from bot.delivery.tally import Tally
@@ -86,6 +87,7 @@ class DeliveryEngine:
         self._tally = Tally()
         self._recorder = OutcomeRecorder(store, limiter, config, clock, self._tally, rng or random.Random())
         self._expiry = ExpirySweep(store, config.max_age, clock)
+        self._progress = BroadcastProgress(store, clock)
         self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)
         self._held_until = 0.0  # monotonic: no claims before this while the database fails
         self._max_age = timedelta(seconds=config.max_age)
@@ -152,6 +154,7 @@ class DeliveryEngine:
             await self._pause_for_store()
             try:
                 await self._expiry.maybe_sweep()
+                await self._progress.maybe_log()
                 if self._queue.qsize() <= self._refill_below:
                     now = self._clock.now()
                     rows = await self._store.claim_due(
@@ -167,6 +170,7 @@ class DeliveryEngine:
                         self._claimed.add(row.id)
                         self._queue.put_nowait(row)
                     if rows:
+                        self._progress.claimed(rows)
                         self._tally.claimed(self._clock.monotonic())
                         continue
                 self._tally.log(self._clock.monotonic(), idle=not self._claimed)
