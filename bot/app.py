@@ -78,6 +78,7 @@ class App:
             renderers=renderers,
             clock=clock,
             secrets=settings.secrets(),
+            on_enqueued=self._rows_written,
         )
         limiter = RateLimiter(self._rate_policies(), clock)
         self._starters = await self._start_platforms(limiter)
@@ -208,6 +209,11 @@ class App:
     def core_tasks(self) -> list[asyncio.Task[None]]:
         """Engine and scheduler: if one of them dies the bot cannot deliver and must say so."""
         return self._tasks
+
+    def _rows_written(self) -> None:
+        """A command queued messages (a confirmed announcement): the engine sends them now."""
+        if hasattr(self, "engine"):
+            self.engine.wake()
 
     def _schedules_changed(self) -> None:
         if self.scheduler is not None:

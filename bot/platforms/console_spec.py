@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.platforms.base import Platform
@@ -32,6 +34,11 @@ def make_renderer(config: ConsoleConfig) -> Renderer:
     return render_text
 
 
+def plain_message(text: str) -> dict[str, Any]:
+    """The console prints text as it is."""
+    return {"text": text}
+
+
 def broadcast_kind(chat_id: str) -> str:
     return CONSOLE_KIND
 
@@ -58,5 +65,6 @@ SPEC = PlatformSpec(
     group_kinds=frozenset(),
     broadcast_kind=broadcast_kind,
     build=build,
+    plain_message=plain_message,
     fallback=True,
 )

@@ -82,7 +82,7 @@ class Delivery:
 class Expired:
     """What one expiry batch did: rows expired per (digest seq, platform), and whether it was full."""
 
-    counts: dict[tuple[int, str], int]
+    counts: dict[tuple[int | None, str], int]  # None: announcement rows, which carry no digest
     full: bool
 
 

@@ -168,7 +168,7 @@ class LedgerOps(Database):
                     (error, to_db(now), to_db(due_before), limit),
                 )
             )
-        counts: dict[tuple[int, str], int] = {}
+        counts: dict[tuple[int | None, str], int] = {}
         for seq, platform in rows:
             counts[(seq, platform)] = counts.get((seq, platform), 0) + 1
         return Expired(counts, full=len(rows) >= limit)
