@@ -35,7 +35,7 @@ from bot.delivery.expiry import ExpirySweep
 from bot.delivery.outcome import Outcome, Sender, Target, Transient
 from bot.delivery.progress import BroadcastProgress
 from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.record import Attempt, OutcomeRecorder
+from bot.delivery.record import Attempt, OutcomeRecorder, ProblemSink
 from bot.delivery.tally import Tally
 from bot.store.db import Store, StoreUnavailable
 from bot.store.deliveries import Delivery
@@ -65,6 +65,7 @@ class DeliveryEngine:
         rng: random.Random | None = None,
         send_timeout: float = SEND_TIMEOUT,
         store_backoff: Backoff | None = None,
+        problems: ProblemSink | None = None,
     ) -> None:
         if send_timeout <= 0:
             raise ValueError(f"send_timeout must be positive, got {send_timeout}")
@@ -85,7 +86,9 @@ class DeliveryEngine:
         self._refill_below = config.concurrency // 2
         self._horizon: float | None = None
         self._tally = Tally()
-        self._recorder = OutcomeRecorder(store, limiter, config, clock, self._tally, rng or random.Random())
+        self._recorder = OutcomeRecorder(
+            store, limiter, config, clock, self._tally, rng or random.Random(), problems
+        )
         self._expiry = ExpirySweep(store, config.max_age, clock)
         self._progress = BroadcastProgress(store, clock)
         self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)

@@ -29,6 +29,11 @@ class ConsoleConfig(Strict):
     def secrets(self) -> list[str]:
         return []
 
+    @property
+    def report_chat(self) -> str | None:
+        """The console has no error chat: problems are in the log."""
+        return None
+
 
 def make_renderer(config: ConsoleConfig) -> Renderer:
     return render_text

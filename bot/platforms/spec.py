@@ -39,6 +39,11 @@ class PlatformConfig(Protocol):
         """Configured secrets (tokens), redacted wherever they would be shown."""
         ...
 
+    @property
+    def report_chat(self) -> str | None:
+        """The operator's error chat on this platform (problem summaries), if configured."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PlatformContext:

@@ -59,10 +59,10 @@ class NewDelivery:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A due row as the engine sees it."""
+    """A due row as the engine sees it; `subscription_id` is None for an error-chat summary."""
 
     id: int
-    subscription_id: int
+    subscription_id: int | None
     unit: str
     part: int
     parts: int

@@ -100,6 +100,19 @@ class OperatorOps(Database):
             )
         return Confirmed(found=True, recipients=count)
 
+    async def enqueue_report(self, platform: str, chat_id: str, kind: str, payload: StoredPayload) -> None:
+        """One error-chat summary into the outbox: a row of no subscription, due now."""
+        now = to_db(self.clock.now())
+        async with self.transaction() as tx:
+            await tx.deliveries.save_payloads({payload.hash: payload.body})
+            ids = await tx.conn.execute_fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
+            await tx.conn.execute(
+                "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform, chat_id,"
+                " kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
+                " VALUES (NULL, ?, 1, 1, NULL, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (f"r{now}", platform, chat_id, kind, next(iter(ids))[0], now, now, now, now),
+            )
+
     async def forget(self, subscription_id: int) -> Forgotten:
         """Delete a subscription, its ledger rows and the bodies no other row uses, in one transaction."""
         async with self.transaction() as tx:

@@ -1,8 +1,10 @@
 -- Issue 12, operator announcements. An owner's /announce is a draft until confirmed; confirming
 -- writes one ledger row per active subscription of its platform (unit 'a<id>'), in the same
 -- transaction that marks it confirmed, so a second confirm finds it done and nothing doubles.
--- Those rows carry no digest, so deliveries.digest_seq becomes nullable: the table is rebuilt as in
--- 004 (SQLite cannot drop a NOT NULL in place; nothing refers to the table).
+-- Those rows carry no digest, so deliveries.digest_seq becomes nullable; the operator's error-chat
+-- summaries (telegram.error_chat, discord.error_channel) go through the outbox too, to a chat that is
+-- no subscription, so subscription_id becomes nullable as well. The table is rebuilt as in 004
+-- (SQLite cannot drop a NOT NULL in place; nothing refers to the table).
 
 CREATE TABLE announcements (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -16,8 +18,8 @@ CREATE TABLE announcements (
 
 CREATE TABLE deliveries_new (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    subscription_id  INTEGER NOT NULL REFERENCES subscriptions(id),
-    unit             TEXT NOT NULL,            -- 'd<seq>' a digest, 's...' a scheduled post, 'a<id>' an announcement
+    subscription_id  INTEGER REFERENCES subscriptions(id),  -- NULL for an error-chat summary
+    unit             TEXT NOT NULL,            -- 'd<seq>' digest, 's...' scheduled post, 'a<id>' announcement, 'r...' report
     part             INTEGER NOT NULL,
     parts            INTEGER NOT NULL,
     digest_seq       INTEGER REFERENCES digests(seq),  -- NULL for an announcement
