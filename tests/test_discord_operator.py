@@ -10,6 +10,8 @@ from waiting import ledger_settled, wait_for
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.reports import ProblemReporter, ReportTarget
+from bot.platforms import discord
 
 TEXT = "**Not bold** @everyone <#123> _x_\nSee https://example.com/a_b"
 
@@ -72,3 +74,24 @@ async def test_forget_deletes_the_channel_after_the_button(world: World) -> None
     done = await fake.answered(await fake.interact(fake.press(world.admin, world.news, body)))
     assert done.callbacks[0]["data"]["content"].startswith("Deleted this chat")
     assert await world.subscription(world.news) is None
+
+
+async def test_problem_summaries_reach_the_error_channel(world: World) -> None:
+    reporter = ProblemReporter(
+        world.store,
+        [ReportTarget("discord", world.news.id, "guild_channel", discord.SPEC.plain_message)],
+        world.store.clock,
+    )
+    reporter.rejected("feed", "entry https://x.example/a_b: nested 600 elements deep **boom** @everyone")
+    assert await reporter.flush()
+    limiter = RateLimiter({}, world.store.clock)
+    engine = DeliveryEngine(world.store, {"discord": world.platform.sender}, limiter, DeliveryConfig())
+    running = asyncio.create_task(engine.run())
+    try:
+        await wait_for(lambda: ledger_settled(world.store.path, 1), 10, "the summary sent")
+    finally:
+        await engine.stop(grace=1)
+        await running
+    [post] = world.fake.posted
+    assert post.channel_id == world.news.id and post.body["allowed_mentions"] == {"parse": []}
+    assert "1 digests rejected" in post.body["content"] and "\\*\\*boom\\*\\*" in post.body["content"]
