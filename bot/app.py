@@ -124,7 +124,7 @@ class App:
         log.info("digestbot running: %d sources, platforms: %s", len(self.sources), names)
 
     def _report_targets(self) -> list[ReportTarget]:
-        """The error chats of the enabled platforms (`telegram.error_chat`, `discord.error_channel`)."""
+        """The error chats of the enabled platforms (each platform's `report_chat` setting)."""
         targets = []
         for spec in self.settings.enabled_platforms():
             chat = self.settings.platform_config(spec).report_chat

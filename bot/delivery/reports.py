@@ -1,4 +1,4 @@
-"""Problem summaries for the operator's error chat (`telegram.error_chat`, `discord.error_channel`).
+"""Problem summaries for the operator's error chat (a platform's `report_chat` setting).
 
 Deliveries that failed for good, chats paused, and digests rejected are counted as they happen; at
 most one summary per REPORT_EVERY seconds goes to every configured error chat, through the outbox
