@@ -137,6 +137,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Usage: /announce your message (at most 1000 characters). You get a preview; "
         "nothing is sent until you confirm.",
     },
+    "announce_confirm_usage": {
+        "zh": "用法：/announce confirm 编号（编号见预览消息）",
+        "en": "Usage: /announce confirm ID (the ID is in the preview message)",
+    },
     "announce_preview": {
         "zh": "公告 #{id} 预览见上。确认后将发给本平台 {count} 个正常订阅的聊天。",
         "en": "Announcement #{id}, previewed above, goes to {count} active chats on this platform "

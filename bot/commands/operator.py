@@ -59,6 +59,8 @@ class OperatorHandlers:
         token = _confirm_token(command)
         if token is not None:
             return await self._send_announcement(command, token, language)
+        if len(command.args) <= 2 and command.args[:1] and command.args[0].lower() == "confirm":
+            return Reply(text("announce_confirm_usage", language), error=True)  # `confirm x`: a typo
         body = (command.text or " ".join(command.args)).strip()
         if not body:
             return Reply(text("announce_usage", language), error=True)
