@@ -66,7 +66,7 @@ async def test_announce_previews_then_sends_once_even_across_a_restart(tmp_path:
         usage = await say(again, "/announce")
         assert usage.error
         typo = await say(again, "/announce confirm x1")
-        assert typo.error and "/announce confirm ID" in typo.text
+        assert typo.error and "/announce confirm" in typo.text
         too_long = await say(again, "/announce " + "x" * 1001)
         assert too_long.error and "1000" in too_long.text
     finally:
