@@ -127,6 +127,69 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Too many commands: at most {burst} in a row, then one every {seconds:g} s. "
         "Please wait a moment; commands sent meanwhile are ignored.",
     },
+    "id": {
+        "zh": "聊天 id：{chat}{topic}\n你的用户 id：{user}",
+        "en": "Chat id: {chat}{topic}\nYour user id: {user}",
+    },
+    "id_topic": {"zh": "（话题 {thread}）", "en": " (topic {thread})"},
+    "announce_usage": {
+        "zh": "用法：/announce 公告内容（最多 1000 个字符）。先预览，确认后才发送。",
+        "en": "Usage: /announce your message (at most 1000 characters). You get a preview; "
+        "nothing is sent until you confirm.",
+    },
+    "announce_confirm_usage": {
+        "zh": "用法：/announce confirm 编号（编号见预览消息）",
+        "en": "Usage: /announce confirm ID (the ID is in the preview message)",
+    },
+    "announce_preview": {
+        "zh": "公告 #{id} 预览见上。确认后将发给本平台 {count} 个正常订阅的聊天。",
+        "en": "Announcement #{id}, previewed above, goes to {count} active chats on this platform "
+        "once you confirm.",
+    },
+    "announce_button": {"zh": "发送给 {count} 个聊天", "en": "Send to {count} chats"},
+    "announce_queued": {
+        "zh": "公告 #{id} 已排队，发给 {count} 个聊天。",
+        "en": "Announcement #{id} queued for {count} chats.",
+    },
+    "announce_already": {
+        "zh": "公告 #{id} 已经发送过（{count} 个聊天），不会重复发送。",
+        "en": "Announcement #{id} was already sent ({count} chats); it is not sent twice.",
+    },
+    "announce_unknown": {
+        "zh": "没有编号为 #{id} 的公告草稿。",
+        "en": "There is no announcement draft #{id}.",
+    },
+    "confirm_console": {"zh": "确认请发送：{command}", "en": "To confirm, send: {command}"},
+    "forget_nothing": {
+        "zh": "这个聊天没有任何存储的数据。",
+        "en": "Nothing is stored about this chat.",
+    },
+    "forget_config": {
+        "zh": "这个聊天是由机器人配置（broadcasts）订阅的，请让运营者从配置中删除。",
+        "en": "This chat is subscribed by the bot's config (broadcasts); "
+        "ask the operator to remove it there.",
+    },
+    "forget_usage": {
+        "zh": "用法：/forget（会先请你确认）",
+        "en": "Usage: /forget (you are asked to confirm first)",
+    },
+    "forget_ask": {
+        "zh": "这将删除本聊天的全部数据：订阅及其设置（分类、关键词、推送时间、免打扰、语言）、"
+        "投递记录和待发送的消息。无法撤销。确定吗？",
+        "en": "This deletes everything stored about this chat: its subscription and settings (categories, "
+        "keywords, schedule, quiet hours, language), its delivery history and queued messages. "
+        "It cannot be undone. Are you sure?",
+    },
+    "forget_button": {"zh": "全部删除", "en": "Delete everything"},
+    "forget_stale": {
+        "zh": "这个确认已过期（订阅已变化）。请重新发送 /forget。",
+        "en": "This confirmation has expired (the subscription changed). Send /forget again.",
+    },
+    "forgotten": {
+        "zh": "已删除本聊天的订阅及设置、{deliveries} 条投递记录和 {payloads} 条仅属于它的消息内容。",
+        "en": "Deleted this chat's subscription and settings, {deliveries} delivery records and "
+        "{payloads} message bodies no other chat used.",
+    },
 }
 
 

@@ -110,7 +110,8 @@ class ConsolePlatform:
             return None
         name, args = parsed
         caller = Caller(user_id="console", language=self._language, can_manage=True, is_owner=True)
-        reply = await self._service.handle(Command(name, args, CONSOLE_CHAT, caller))
+        typed = line.strip().partition(" ")[2].strip()
+        reply = await self._service.handle(Command(name, args, CONSOLE_CHAT, caller, text=typed))
         self._show(reply)
         return reply
 
@@ -131,7 +132,10 @@ class ConsolePlatform:
                 self._write(f"  {mark} {option.id:<12} {option.label}")
             self._write("  /categories toggle <id> | /categories all | /categories done")
         for part in reply.parts:
-            self._write(part)
+            self._write(part["text"] if isinstance(part, dict) else part)
+        if reply.confirm is not None:
+            command = f"/{reply.confirm.command} {' '.join(reply.confirm.args())}"
+            self._write(messages.text("confirm_console", self._language, command=command))
 
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")

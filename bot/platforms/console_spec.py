@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.platforms.base import Platform
@@ -27,9 +29,19 @@ class ConsoleConfig(Strict):
     def secrets(self) -> list[str]:
         return []
 
+    @property
+    def report_chat(self) -> str | None:
+        """The console has no error chat: problems are in the log."""
+        return None
+
 
 def make_renderer(config: ConsoleConfig) -> Renderer:
     return render_text
+
+
+def plain_message(text: str) -> dict[str, Any]:
+    """The console prints text as it is."""
+    return {"text": text}
 
 
 def broadcast_kind(chat_id: str) -> str:
@@ -58,5 +70,6 @@ SPEC = PlatformSpec(
     group_kinds=frozenset(),
     broadcast_kind=broadcast_kind,
     build=build,
+    plain_message=plain_message,
     fallback=True,
 )

@@ -12,10 +12,11 @@ from bot.store.database import Transaction
 from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.intake import DigestOps
 from bot.store.ledger import LedgerOps
+from bot.store.operator import OperatorOps
 from bot.store.reports import ReportOps
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
-class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps):
+class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

@@ -49,10 +49,17 @@ class TelegramConfig(Strict):
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
+    # Where problem summaries go: a chat id (a group's negative id, or a user's own id).
+    error_chat: int | None = None
 
     @property
     def enabled(self) -> bool:
         return bool(self.token.get_secret_value().strip())
+
+    @property
+    def report_chat(self) -> str | None:
+        """The configured error chat, if any."""
+        return str(self.error_chat) if self.error_chat is not None else None
 
     def secrets(self) -> list[str]:
         """The bot token and the webhook's secret token, when set."""

@@ -10,7 +10,7 @@ from bot.core.model import Digest
 from bot.platforms.base import Platform
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.platforms.telegram.config import TelegramConfig
-from bot.platforms.telegram.render import render_telegram
+from bot.platforms.telegram.render import plain_message, render_telegram
 from bot.render import Renderer
 from bot.render.options import RenderOptions
 
@@ -55,5 +55,6 @@ SPEC = PlatformSpec(
     group_kinds=GROUP_KINDS,
     broadcast_kind=broadcast_kind,
     build=build,
+    plain_message=plain_message,
     secret_patterns=(BOT_TOKEN,),
 )
