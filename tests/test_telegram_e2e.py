@@ -99,12 +99,16 @@ async def test_settings_commands_round_trip(bot: Bot) -> None:
     ann = bot.fake.user(103, language="en")
     await bot.say(103, "/subscribe", sender=ann)
     assert "Include: ai" in (await bot.say(103, "/keywords +ai -crypto", sender=ann)).text
-    assert "Schedule: at 08:00" in (await bot.say(103, "/schedule at 08:00 Europe/Berlin", sender=ann)).text
+    assert (
+        "Schedule: daily at 08:00"
+        in (await bot.say(103, "/schedule at 08:00 Europe/Berlin", sender=ann)).text
+    )
     assert "Quiet hours: 22:00-07:00" in (await bot.say(103, "/quiet 22:00-07:00", sender=ann)).text
     assert (await bot.say(103, "/language zh", sender=ann)).text == "语言已设为中文。"
     status = await bot.say(103, "/status", sender=ann)
     assert "状态：正常" in status.text and "Europe/Berlin" in status.text
-    assert "用法" in (await bot.say(103, "/schedule at 25:99", sender=ann)).text
+    refused = (await bot.say(103, "/schedule at 25:99", sender=ann)).text
+    assert "用法" in refused and "时间“25:99”无效：小时应为 00-23" in refused and "hour" not in refused
 
 
 async def test_owner_gets_stats_and_others_do_not(bot: Bot) -> None:
