@@ -144,7 +144,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "命令以 / 开头，例如 /help 或 /subscribe。",
         "en": "Commands start with /, e.g. /help or /subscribe.",
     },
-    "schedule_instant": {"zh": "即时（每期到达即推送）", "en": "instant (each digest as it arrives)"},
+    "schedule_instant": {"zh": "即时，每期到达即推送", "en": "instant, each digest as it arrives"},
     "schedule_at": {"zh": "每天 {times}", "en": "daily at {times}"},
     "language_name": {"zh": "中文", "en": "English"},
     "stats_subscriptions": {"zh": "{platform} / {kind}：{counts}", "en": "{platform} / {kind}: {counts}"},

@@ -36,11 +36,11 @@ PROBLEMS: dict[str, dict[str, str]] = {
     },
     "quiet_format": {
         "en": 'invalid quiet hours "{text}": expected HH:MM-HH:MM, e.g. 22:00-07:00',
-        "zh": "免打扰时段“{text}”无效：应为 HH:MM-HH:MM，例如 22:00-07:00",
+        "zh": "“{text}”应为 HH:MM-HH:MM，例如 22:00-07:00",
     },
     "quiet_same": {
         "en": 'invalid quiet hours "{text}": start and end are the same time',
-        "zh": "免打扰时段“{text}”无效：开始和结束是同一时间",
+        "zh": "“{text}”的开始和结束是同一时间",
     },
     "zone_empty": {
         "en": 'the time zone name is empty: use an IANA name such as "Asia/Shanghai" or "UTC"',
