@@ -27,7 +27,8 @@ EN = Caller("42", language="en", is_owner=True)
 ZH = Caller("42", language="zh-CN", is_owner=True)
 LATIN = re.compile(r"[A-Za-z]{3,}")
 # Words a Chinese reply may carry: command names, arguments, zone and category ids, units.
-ALLOWED_LATIN = {"schedule", "instant", "quiet", "off", "keywords", "clear"} | {"Asia", "Shanghai", "UTC", "IANA"}
+COMMAND_WORDS = {"schedule", "instant", "quiet", "off", "keywords", "clear"}
+ALLOWED_LATIN = COMMAND_WORDS | {"Asia", "Shanghai", "UTC", "IANA"}
 
 
 @pytest.fixture
