@@ -181,3 +181,25 @@ async def test_stats_is_labelled_local_and_in_binary_units(service: CommandServi
     await say(service, "language en", ZH)
     english = (await say(service, "stats", EN)).text
     assert "  telegram / private: 2 active" in english and "Deliveries in 24 h: 2 sent" in english
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://bot.example.test/hook", None),
+        ("https://bot.example.test:8443/hook", None),
+        ("https://bot.example.test:88/hook", None),
+        ("https://bot.example.test:8080/hook", "only to ports 443, 80, 88 or 8443; this URL uses 8080"),
+        ("https://bot.example.test:70000/hook", "the port is not a number from 0 to 65535"),
+    ],
+)
+def test_the_webhook_url_must_use_a_port_telegram_posts_to(url: str, problem: str | None) -> None:
+    data = {"telegram": {"token": "1:x", "webhook": {"url": url, "port": 8080}}}
+    if problem is None:
+        settings = parse_settings(data, "t", ROOT)
+        assert settings.telegram.webhook is not None and settings.telegram.webhook.port == 8080
+        return
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "t", ROOT)
+    assert len(info.value.problems) == 1 and info.value.problems[0].startswith("telegram.webhook.url: ")
+    assert problem in info.value.problems[0]
