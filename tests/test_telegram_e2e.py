@@ -72,6 +72,7 @@ async def test_category_keyboard_toggles_in_place(bot: Bot) -> None:
     picker = await bot.say(102, "/categories", sender=ann)
     labels = [b["text"] for b in picker.buttons()]
     assert labels == ["✅ Robotics", "Jobs", "Tech", "Other", "All", "Done"]
+    assert picker.text.endswith("\nNow: Robotics")
     assert all(len(b["callback_data"].encode()) <= 64 for b in picker.buttons())
 
     answer = await bot.press(picker, "Jobs", sender=ann)
@@ -84,6 +85,7 @@ async def test_category_keyboard_toggles_in_place(bot: Bot) -> None:
     assert [b["text"] for b in picker.buttons()][:2] == ["Robotics", "✅ Jobs"]
     await bot.press(picker, "All", sender=ann)
     assert "✅ All" in [b["text"] for b in picker.buttons()]
+    assert picker.text.endswith("\nNow: all categories")  # the edit carries the choice in words
     sub = await bot.store.get_subscription("telegram", "102")
     assert sub is not None and sub.filter.categories == frozenset()
 
