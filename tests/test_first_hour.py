@@ -203,3 +203,22 @@ def test_the_webhook_url_must_use_a_port_telegram_posts_to(url: str, problem: st
         parse_settings(data, "t", ROOT)
     assert len(info.value.problems) == 1 and info.value.problems[0].startswith("telegram.webhook.url: ")
     assert problem in info.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("reason", "zh"),
+    [
+        ("Forbidden: bot was blocked by the user", "机器人被用户屏蔽"),
+        ("HTTP 403, code 50013: Missing Permissions", "机器人缺少这个频道的权限"),
+        ("a reason nobody foresaw", "a reason nobody foresaw"),
+    ],
+)
+async def test_a_pause_reason_is_explained_in_chinese_when_known(
+    service: CommandService, reason: str, zh: str
+) -> None:
+    await say(service, "subscribe", ZH)
+    await service.chat_gone(CHAT, reason)
+    status = (await say(service, "status", ZH)).text
+    assert f"状态：已暂停（{zh}，2025-06-01 16:00 CST）" in status
+    await say(service, "language en", ZH)
+    assert f"Status: paused ({reason}, since 2025-06-01 16:00 CST)" in (await say(service, "status")).text

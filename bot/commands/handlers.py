@@ -15,7 +15,7 @@ from bot.commands.args import means_all, parse_keywords, resolve_categories
 from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
 from bot.commands.model import CategoryPicker, Command, PickerOption, Reply
-from bot.commands.reports import schedule_text, stats_text, when
+from bot.commands.reports import pause_reason, schedule_text, stats_text, when
 from bot.core.clock import Clock
 from bot.core.model import Filter, Vocabulary
 from bot.core.problems import localized
@@ -255,7 +255,8 @@ class CommandHandlers:
     def _status_line(self, sub: Subscription, language: str) -> str:
         if sub.status == "paused":
             since = when(sub.paused_at, sub.timezone)
-            return text("status_paused", language, reason=sub.paused_reason or "?", since=since)
+            reason = pause_reason(sub.paused_reason or "?", language)
+            return text("status_paused", language, reason=reason, since=since)
         return text(f"status_{sub.status}", language)
 
     async def stats(self, command: Command, sub: Subscription | None, language: str) -> Reply:

@@ -32,6 +32,36 @@ def schedule_text(schedule: str, language: str) -> str:
     return text("schedule_at", language, times=times)
 
 
+# Pause reasons the platforms store (their API's words, English), in Chinese: (phrase, zh), first
+# match wins, so a Chinese chat's /status does not explain itself in English. Unknown ones stay.
+PAUSE_REASONS_ZH = (
+    ("blocked by the user", "机器人被用户屏蔽"),
+    ("kicked", "机器人被移出群组"),
+    ("removed from the", "机器人被移出"),
+    ("left the chat", "机器人已离开这个聊天"),
+    ("no longer post in the channel", "机器人不再有权在频道发帖"),
+    ("may not send messages", "机器人无权在这个聊天发消息"),
+    ("chat not found", "找不到这个聊天"),
+    ("not enough rights", "机器人权限不足"),
+    ("have no rights", "机器人权限不足"),
+    ("missing access", "机器人无法访问这个频道"),
+    ("missing permissions", "机器人缺少这个频道的权限"),
+    ("unknown channel", "频道已不存在"),
+    ("channel was deleted", "频道已被删除"),
+    ("thread was deleted", "帖子已被删除"),
+    ("thread is archived", "帖子已归档"),
+    ("cannot send messages to this user", "无法给这个用户发消息"),
+)
+
+
+def pause_reason(reason: str, language: str) -> str:
+    """Why a subscription is paused, in the reader's language when the reason is a known one."""
+    if language.startswith("zh"):
+        folded = reason.casefold()
+        return next((zh for phrase, zh in PAUSE_REASONS_ZH if phrase in folded), reason)
+    return reason
+
+
 def human_bytes(size: int) -> str:
     """A size as people read it, in binary units as `ls -h` counts them: 512 B, 1.5 MiB."""
     units = ("B", "KiB", "MiB", "GiB", "TiB")
