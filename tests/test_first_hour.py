@@ -222,3 +222,14 @@ async def test_a_pause_reason_is_explained_in_chinese_when_known(
     assert f"状态：已暂停（{zh}，2025-06-01 16:00 CST）" in status
     await say(service, "language en", ZH)
     assert f"Status: paused ({reason}, since 2025-06-01 16:00 CST)" in (await say(service, "status")).text
+
+
+async def test_an_unsubscribed_chat_is_told_how_to_resume_not_how_to_start(service: CommandService) -> None:
+    assert "Send /subscribe to start" in (await say(service, "keywords +x")).text
+    await say(service, "subscribe robotics", ZH)
+    await say(service, "unsubscribe", ZH)
+    for line in ("unsubscribe", "categories", "keywords +x", "schedule instant", "quiet off"):
+        reply = await say(service, line, ZH)
+        assert reply.error and reply.text == "这个聊天已取消订阅。发送 /subscribe 恢复，原有设置都还在。", (
+            line
+        )

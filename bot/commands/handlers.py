@@ -113,9 +113,14 @@ class CommandHandlers:
             return text("categories_kept", language, categories=names) + text("categories_all_hint", language)
         return text("categories_kept", language, categories=names)
 
+    def _not_subscribed(self, sub: Subscription | None, language: str) -> Reply:
+        """A chat that never subscribed is told how to start; one that unsubscribed, how to resume."""
+        key = "not_subscribed" if sub is None else "was_unsubscribed"
+        return Reply(text(key, language), error=True)
+
     async def unsubscribe(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         await self.store.unsubscribe(sub.id)
         self._on_change()
         return Reply(text("unsubscribed", language))
@@ -123,7 +128,7 @@ class CommandHandlers:
     async def categories(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         """No argument shows the picker; `toggle ID`, `all`, `set ID...` and `done` change it."""
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         selected = set(sub.filter.categories)
         action, *rest = command.args or ("show",)
         if action == "all" or means_all(command.args) or (action == "set" and means_all(rest)):
@@ -158,7 +163,7 @@ class CommandHandlers:
 
     async def keywords(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         current = sub.filter
         if command.args:
             try:
@@ -179,7 +184,7 @@ class CommandHandlers:
 
     async def schedule(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         args = list(command.args)
         timezone = sub.timezone
         try:
@@ -195,7 +200,7 @@ class CommandHandlers:
 
     async def quiet(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         value = " ".join(command.args).strip()
         if value.casefold() == "off":
             await self.store.update_subscription(sub.id, quiet=None)

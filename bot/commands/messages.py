@@ -48,6 +48,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这个聊天还没有订阅。发送 /subscribe 开始。",
         "en": "This chat is not subscribed. Send /subscribe to start.",
     },
+    "was_unsubscribed": {
+        "zh": "这个聊天已取消订阅。发送 /subscribe 恢复，原有设置都还在。",
+        "en": "This chat is unsubscribed. Send /subscribe to resume; its settings are kept.",
+    },
     "unknown_categories": {
         "zh": "未知分类：{unknown}。可用分类：{valid}",
         "en": "Unknown categories: {unknown}. Valid categories: {valid}",
