@@ -34,6 +34,25 @@ HINT = {
     "en": "Commands start with /, e.g. /help or /subscribe.",
 }
 HELP = {"zh": "命令：", "en": "Commands:"}
+# What a new user types in the first minutes, and what the console must answer, in each language.
+TYPED = ("hello", "/subscribe robotics", "/subscribe", "/schedule at 25:00", "/categories all", "/status")
+FIRST_MINUTES = "\n".join((*TYPED, "/help", ""))
+ANSWERS = {
+    "zh": [
+        "分类保持不变：机器人。",
+        "推送时间有误：时间“25:00”无效：小时应为 00-23。",
+        "当前：全部分类",
+        "分类：全部分类\n",
+        "推送：即时，每期到达即推送",
+    ],
+    "en": [
+        "Categories unchanged: Robotics.",
+        'Bad schedule: invalid time "25:00": the hour must be 00-23.',
+        "Now: all categories",
+        "Categories: all categories\n",
+        "Schedule: instant, each digest as it arrives",
+    ],
+}
 
 
 @pytest.mark.parametrize(
@@ -116,7 +135,7 @@ async def test_the_console_process_follows_lang_unless_the_config_sets_language(
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     script = tmp_path / "typed.txt"
-    script.write_text("hello\n/help\n", encoding="utf-8")
+    script.write_text(FIRST_MINUTES, encoding="utf-8")
     for name in ("LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANG", locale)
@@ -126,4 +145,5 @@ async def test_the_console_process_follows_lang_unless_the_config_sets_language(
             output = bot.stderr()
             assert WELCOME[expected] in output and HINT[expected] in output
             assert "未知命令" not in output and "Unknown command" not in output
+            assert all(answer in output for answer in ANSWERS[expected]), output
             assert await bot.terminate() == 0
