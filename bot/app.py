@@ -191,6 +191,7 @@ class App:
                 stdin=self._stdin,
                 stdout=self._stdout,
                 on_close=self.stop_requested.set,
+                language_configured="language" in settings.model_fields_set,
             )
             starter = Starter(spec.build(context))
             try:

@@ -212,7 +212,7 @@ async def test_stats_count_uncertain_and_expired_deliveries(tmp_path: Path) -> N
             Command("stats", (), ChatRef("telegram", "1", None, kind="private"), owner)
         )
     deliveries = next(line for line in reply.text.splitlines() if line.startswith("Deliveries in 24 h"))
-    assert deliveries == "Deliveries in 24 h: expired=3, uncertain=1"
+    assert deliveries == "Deliveries in 24 h: 3 expired, 1 uncertain (may have arrived)"
 
 
 async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_states(

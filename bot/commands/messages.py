@@ -21,10 +21,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "subscribed": {"zh": "已订阅：{categories}。", "en": "Subscribed: {categories}."},
     "resubscribed": {
-        "zh": "已恢复订阅，保留原有设置：{categories}。",
-        "en": "Subscription resumed with its previous settings: {categories}.",
+        "zh": "已恢复订阅，关键词、推送时间等其他设置保持不变。\n{change}",
+        "en": "Subscription resumed; keywords, schedule and other settings are unchanged.\n{change}",
     },
-    "updated": {"zh": "已更新分类：{categories}。", "en": "Categories updated: {categories}."},
+    "already_subscribed": {
+        "zh": "这个聊天已经订阅了。\n{change}",
+        "en": "This chat is already subscribed.\n{change}",
+    },
+    "categories_changed": {
+        "zh": "分类：{before} → {after}。",
+        "en": "Categories: {before} → {after}.",
+    },
+    "categories_kept": {
+        "zh": "分类保持不变：{categories}。",
+        "en": "Categories unchanged: {categories}.",
+    },
+    "categories_all_hint": {
+        "zh": "\n发送 /subscribe all 改为全部分类，或 /subscribe 分类... 重新选择。",
+        "en": "\nSend /subscribe all for every category, or /subscribe category... to choose again.",
+    },
     "unsubscribed": {
         "zh": "已取消订阅。设置已保留，再次 /subscribe 即可恢复。",
         "en": "Unsubscribed. Your settings are kept; /subscribe again to resume.",
@@ -33,14 +48,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这个聊天还没有订阅。发送 /subscribe 开始。",
         "en": "This chat is not subscribed. Send /subscribe to start.",
     },
+    "was_unsubscribed": {
+        "zh": "这个聊天已取消订阅。发送 /subscribe 恢复，原有设置都还在。",
+        "en": "This chat is unsubscribed. Send /subscribe to resume; its settings are kept.",
+    },
     "unknown_categories": {
         "zh": "未知分类：{unknown}。可用分类：{valid}",
         "en": "Unknown categories: {unknown}. Valid categories: {valid}",
     },
     "all_categories": {"zh": "全部分类", "en": "all categories"},
     "picker": {
-        "zh": "点选要接收的分类（都不选 = 全部），完成后点“完成”。",
-        "en": "Tap the categories you want (none = all), then “Done”.",
+        "zh": "点选要接收的分类（都不选 = 全部），完成后点“完成”。\n当前：{categories}",
+        "en": "Tap the categories you want (none = all), then “Done”.\nNow: {categories}",
     },
     "picker_done": {"zh": "分类已保存：{categories}。", "en": "Categories saved: {categories}."},
     "keywords_show": {
@@ -80,10 +99,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status": {
         "zh": "状态：{status}\n分类：{categories}\n关键词：包含 {include}；排除 {exclude}\n"
         "推送：{schedule}（{timezone}）\n免打扰：{quiet}\n语言：{language}\n"
-        "上次送达：{last_sent}\n待发送：{pending}{last_error}",
+        "上次送达：{last_sent}\n待发送：{pending}{last_error}\n聊天 ID：{chat}",
         "en": "Status: {status}\nCategories: {categories}\nKeywords: include {include}; exclude {exclude}\n"
         "Schedule: {schedule} ({timezone})\nQuiet hours: {quiet}\nLanguage: {language}\n"
-        "Last delivery: {last_sent}\nPending: {pending}{last_error}",
+        "Last delivery: {last_sent}\nPending: {pending}{last_error}\nChat id: {chat}",
     },
     "status_active": {"zh": "正常", "en": "active"},
     "status_paused": {"zh": "已暂停（{reason}，{since}）", "en": "paused ({reason}, since {since})"},
@@ -116,11 +135,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Temporarily unavailable; please try again in a few minutes.",
     },
     "stats": {
-        "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}\n"
+        "zh": "订阅：\n{subscriptions}\n24 小时投递：{deliveries}\n{pending}\n最新摘要：{last_digest}\n"
         "数据库大小：{database}",
-        "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}\n"
-        "Database size: {database}",
+        "en": "Subscriptions:\n{subscriptions}\nDeliveries in 24 h: {deliveries}\n{pending}\n"
+        "Last digest: {last_digest}\nDatabase size: {database}",
     },
+    "console_welcome": {
+        "zh": "digestbot 控制台：输入 /help 查看命令，/subscribe 开始订阅。",
+        "en": "digestbot console: type /help for commands, /subscribe to start.",
+    },
+    "plain_text": {
+        "zh": "命令以 / 开头，例如 /help 或 /subscribe。",
+        "en": "Commands start with /, e.g. /help or /subscribe.",
+    },
+    "schedule_instant": {"zh": "即时，每期到达即推送", "en": "instant, each digest as it arrives"},
+    "schedule_at": {"zh": "每天 {times}", "en": "daily at {times}"},
+    "language_name": {"zh": "中文", "en": "English"},
+    "stats_subscriptions": {"zh": "{platform} / {kind}：{counts}", "en": "{platform} / {kind}: {counts}"},
+    "stats_last_digest": {
+        "zh": "{title}（{source}/{id}），收到于 {stored}\n  投递：{deliveries}{took}",
+        "en": "{title} ({source}/{id}), received {stored}\n  deliveries: {deliveries}{took}",
+    },
+    "stats_took": {"zh": "，用时 {seconds}", "en": ", took {seconds}"},
+    "stats_pending": {"zh": "待发送（全部）：{count}", "en": "Waiting to be sent (all chats): {count}"},
+    "count": {"zh": "{label} {count}", "en": "{count} {label}"},
+    "state_active": {"zh": "正常", "en": "active"},
+    "state_paused": {"zh": "已暂停", "en": "paused"},
+    "state_unsubscribed": {"zh": "已取消", "en": "unsubscribed"},
+    "state_pending": {"zh": "待发送", "en": "pending"},
+    "state_sending": {"zh": "发送中", "en": "sending"},
+    "state_sent": {"zh": "已送达", "en": "sent"},
+    "state_failed": {"zh": "失败", "en": "failed"},
+    "state_skipped": {"zh": "跳过", "en": "skipped"},
+    "state_interrupted": {"zh": "中断（可能已送达）", "en": "interrupted (may have arrived)"},
+    "state_uncertain": {"zh": "结果未知（可能已送达）", "en": "uncertain (may have arrived)"},
+    "state_expired": {"zh": "过期未发", "en": "expired"},
+    "seconds": {"zh": "{value:g} 秒", "en": "{value:g} s"},
     "slow_down": {
         "zh": "命令太频繁了：最多连续 {burst} 条，之后每 {seconds:g} 秒 1 条。"
         "请稍等片刻，期间的命令会被忽略。",

@@ -85,6 +85,16 @@ class CommandService(CommandHandlers, OperatorHandlers):
         chat = command.chat
         return await self.store.get_subscription(chat.platform, chat.chat_id, chat.thread_id)
 
+    async def reply_language(self, chat: ChatRef, client: str | None) -> str:
+        """The language a command from this chat and client would be answered in, for texts an
+        adapter writes itself (a welcome line, a hint); the default while the database is down."""
+        try:
+            subscription = await self.store.get_subscription(chat.platform, chat.chat_id, chat.thread_id)
+        except StoreUnavailable:
+            subscription = None
+        chat_setting = subscription.language if subscription is not None else None
+        return choose_language(chat_setting, client, self.default_language)
+
     def _language(self, command: Command, subscription: Subscription | None) -> str:
         chat_setting = subscription.language if subscription is not None else None
         return choose_language(chat_setting, command.caller.language, self.default_language)

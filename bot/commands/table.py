@@ -87,10 +87,10 @@ class CommandSpec:
 CATEGORIES = Arg(
     "categories",
     "分类",
-    Text("[分类...]", "[category...]"),
+    Text("[分类...|all]", "[category...|all]"),
     Text(
-        "分类 id 或名称，用逗号或空格分隔（留空为全部）",
-        "Category ids or names, separated by commas or spaces (empty: all)",
+        "分类 id 或名称，用逗号或空格分隔；all 为全部；留空则保持现有分类",
+        "Category ids or names, comma or space separated; all = every one; empty keeps the current ones",
     ),
     ArgKind.CATEGORIES,
 )
@@ -144,7 +144,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Access.MANAGERS,
         H.subscribe,
         (CATEGORIES,),
-        Text("订阅（不带参数为全部分类）", "subscribe (no argument: every category)"),
+        Text(
+            "订阅（all：全部分类；不带参数：新订阅为全部分类，已有订阅保持原分类）",
+            "subscribe (all: every category; no argument: every category for a new subscription, "
+            "the current ones kept otherwise)",
+        ),
     ),
     CommandSpec(
         "unsubscribe",

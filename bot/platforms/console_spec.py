@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
+from bot.commands.language import locale_language
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.platforms.base import Platform
@@ -48,12 +51,20 @@ def broadcast_kind(chat_id: str) -> str:
     return CONSOLE_KIND
 
 
+def console_language(context: PlatformContext, environ: Mapping[str, str]) -> str:
+    """The console user's language: the config's `language` when it sets one, else the terminal's
+    locale ($LC_ALL, $LC_MESSAGES, $LANG), else the default; like a client language on a chat app."""
+    if context.language_configured:
+        return context.default_language
+    return locale_language(environ) or context.default_language
+
+
 def build(context: PlatformContext) -> Platform:
     from bot.platforms.console import ConsolePlatform
 
     return ConsolePlatform(
         context.service,
-        language=context.default_language,
+        language=console_language(context, os.environ),
         stdin=context.stdin,
         out=context.stdout,
         on_close=context.on_close,

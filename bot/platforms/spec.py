@@ -56,6 +56,7 @@ class PlatformContext:
     stdin: IO[Any] | None = None
     stdout: TextIO | None = None
     on_close: Callable[[], None] = field(default=lambda: None)
+    language_configured: bool = True  # False: the config left `language` out (the console asks $LANG)
 
 
 @dataclass(frozen=True, slots=True)
