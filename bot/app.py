@@ -36,6 +36,8 @@ from bot.sources.factory import build_source
 from bot.store.db import Store, StoreError
 from bot.store.lock import ProcessLock
 from bot.store.retry import Backoff, retrying
+from bot.web.metrics import Metrics
+from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class App:
         self._exit = contextlib.AsyncExitStack()
         # One clock for everything that reads or waits on time, so they agree on what "now" is.
         self._clock: Clock = SystemClock()
+        self.metrics = Metrics()  # this app's own registry: served at /metrics when `http` is on
+        self.web: WebServer | None = None
 
     async def start(self) -> None:
         """Start everything; each step registers its own undo, so stop() (or a failed start) unwinds
@@ -88,6 +92,7 @@ class App:
             limiter,
             settings.delivery,
             clock=clock,
+            observer=self.metrics,
         )
         engine_task: list[asyncio.Task[None]] = []
         stack.push_async_callback(self._stop_engine, engine_task)
@@ -104,11 +109,30 @@ class App:
         stack.push_async_callback(_stop_scheduler, scheduler, scheduler_task)
         self._tasks = [*engine_task, scheduler_task]
         await self._start_intake(store)
+        await self._start_web(store)
         names = ", ".join(
             s.platform.name if s.started.is_set() else f"{s.platform.name} (still starting)"
             for s in self._starters
         )
         log.info("digestbot running: %d sources, platforms: %s", len(self.sources), names)
+
+    async def _start_web(self, store: Store) -> None:
+        """The HTTP server when `http` is configured; it stops first, before anything it reports on."""
+        if self.settings.http is None:
+            return
+        self.web = web = WebServer(self.settings.http, store, self.metrics, self.health_problems, self._clock)
+        await web.start()
+        self._exit.push_async_callback(web.stop)
+
+    def health_problems(self) -> list[str]:
+        """Why the bot is not fully running (empty when it is): what /healthz answers 503 with."""
+        problems = [f"{s.platform.name}: still starting" for s in self._starters if not s.started.is_set()]
+        problems += [f"{task.get_name()}: stopped" for task in self._tasks if task.done()]
+        if self.store is None or self.store.health.failing:
+            problems.append("database unavailable")
+        if self.stop_requested.is_set():
+            problems.append("shutting down")
+        return problems
 
     def _rate_policies(self) -> dict[str, RatePolicy]:
         """One pacing policy per platform that has limits; the same limiter paces digests and replies."""
@@ -197,6 +221,7 @@ class App:
                     classified = await asyncio.to_thread(classify, incoming.result, self.vocabulary)
                     incoming = replace(incoming, result=classified)
                 result = await retrying(partial(store.record_incoming, incoming), backoff)
+                self.metrics.digest_read(ok=isinstance(incoming.result, Digest))
                 if result.deliverable:
                     # also any fan-out an earlier error cut short
                     await retrying(self.planner.plan_pending, backoff)
