@@ -1,7 +1,7 @@
 """Aggregates for the HTTP server (dashboard, /metrics): counts over indexes, capped lists, no row dumps.
 
-Every query reads an index range or the small `sent_per_hour` table (migration 005), so each one
-stays in milliseconds with a million subscriptions and deliveries (bench/dashboard.py measures it).
+Every query reads a few rows of the small tables that triggers keep up (`delivery_counts`,
+`sent_per_hour`, migration 005) or a short index range, so each one stays in milliseconds with a million subscriptions and deliveries (bench/dashboard.py measures it).
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ class DashboardOps(Database):
     async def gauges(self) -> Gauges:
         async with self.transaction(write=False) as tx:
             rows = await tx.conn.execute_fetchall(
-                "SELECT state, count(*) FROM deliveries WHERE state IN ('pending', 'sending') GROUP BY state"
+                "SELECT state, sum(count) FROM delivery_counts WHERE state IN ('pending', 'sending')"
+                " GROUP BY state"
             )
             paused = await _paused_count(tx.conn)
         queue = dict.fromkeys(OPEN_STATES, 0)
@@ -85,11 +86,11 @@ class DashboardOps(Database):
         """The newest digest still being sent, else the newest one sent at all; None before any."""
         async with self.transaction(write=False) as tx:
             rows = await tx.conn.execute_fetchall(
-                "SELECT max(digest_seq) FROM deliveries WHERE state IN ('pending', 'sending')"
+                "SELECT max(digest_seq) FROM delivery_counts WHERE state IN ('pending', 'sending')"
             )
             seq = next(iter(rows))[0]
             if seq is None:
-                rows = await tx.conn.execute_fetchall("SELECT max(digest_seq) FROM deliveries")
+                rows = await tx.conn.execute_fetchall("SELECT max(digest_seq) FROM delivery_counts")
                 seq = next(iter(rows))[0]
             if seq is None:
                 return None
@@ -134,7 +135,7 @@ async def _paused_count(conn: aiosqlite.Connection) -> int:
 
 
 async def _progress(conn: aiosqlite.Connection, seqs: list[int], now: datetime) -> list[Progress]:
-    """Each digest's rows by state and recent sends, from the (digest_seq, state, sent_at) index."""
+    """Each digest's rows by state (the trigger-kept counts) and recent sends (an index range)."""
     since = to_db(now - timedelta(seconds=RATE_WINDOW))
     found: list[Progress] = []
     for seq in seqs:
@@ -147,7 +148,7 @@ async def _progress(conn: aiosqlite.Connection, seqs: list[int], now: datetime) 
             continue
         title, stored_at = next(iter(head))
         rows = await conn.execute_fetchall(
-            "SELECT state, count(*) FROM deliveries WHERE digest_seq = ? GROUP BY state", (seq,)
+            "SELECT state, count FROM delivery_counts WHERE digest_seq = ?", (seq,)
         )
         recent = await conn.execute_fetchall(
             "SELECT count(*) FROM deliveries WHERE digest_seq = ? AND state = 'sent' AND sent_at >= ?",

@@ -1,13 +1,44 @@
--- Issue 12, the dashboard and /metrics: every figure they show comes from an index or a small table,
--- never from reading delivery rows, so they stay fast with a million subscriptions and deliveries.
+-- Issue 12, the dashboard and /metrics: every figure they show comes from an index or a small table
+-- kept by triggers, never from counting delivery rows, so they stay fast with a million subscriptions and deliveries.
 
--- A broadcast's progress (rows of one digest by state, sends in the last seconds) read from the
--- index alone; it also serves every lookup by digest_seq the old index served.
+-- Delivery rows per digest and state, kept up by triggers on every insert, change of state and
+-- delete: a broadcast's progress and the queue depth read a handful of rows, whatever the volume.
+CREATE TABLE delivery_counts (
+    digest_seq  INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (digest_seq, state)
+) WITHOUT ROWID;
+CREATE INDEX delivery_counts_by_state ON delivery_counts (state, digest_seq);
+
+INSERT INTO delivery_counts (digest_seq, state, count)
+SELECT digest_seq, state, count(*) FROM deliveries GROUP BY digest_seq, state;
+
+CREATE TRIGGER delivery_counts_insert AFTER INSERT ON deliveries
+BEGIN
+    INSERT INTO delivery_counts (digest_seq, state, count) VALUES (NEW.digest_seq, NEW.state, 1)
+    ON CONFLICT (digest_seq, state) DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER delivery_counts_update AFTER UPDATE OF state ON deliveries
+WHEN NEW.state != OLD.state
+BEGIN
+    INSERT INTO delivery_counts (digest_seq, state, count) VALUES (NEW.digest_seq, NEW.state, 1)
+    ON CONFLICT (digest_seq, state) DO UPDATE SET count = count + 1;
+    UPDATE delivery_counts SET count = count - 1 WHERE digest_seq = OLD.digest_seq AND state = OLD.state;
+    DELETE FROM delivery_counts WHERE digest_seq = OLD.digest_seq AND state = OLD.state AND count <= 0;
+END;
+
+CREATE TRIGGER delivery_counts_delete AFTER DELETE ON deliveries
+BEGIN
+    UPDATE delivery_counts SET count = count - 1 WHERE digest_seq = OLD.digest_seq AND state = OLD.state;
+    DELETE FROM delivery_counts WHERE digest_seq = OLD.digest_seq AND state = OLD.state AND count <= 0;
+END;
+
+-- A broadcast's current rate: its sends of the last seconds, read from the index alone. It also
+-- serves every lookup by digest_seq the old index served.
 CREATE INDEX deliveries_digest_state ON deliveries (digest_seq, state, sent_at);
 DROP INDEX deliveries_by_digest;
-
--- The newest digest still being sent.
-CREATE INDEX deliveries_open_digest ON deliveries (digest_seq) WHERE state IN ('pending', 'sending');
 
 -- Paused chats: how many, the newest first, and their reasons.
 CREATE INDEX subscriptions_paused ON subscriptions (paused_at) WHERE status = 'paused';
