@@ -83,7 +83,7 @@ def build(path: Path, subs: int, rows: int, digests: int) -> None:
             "INSERT INTO digests (seq, digest_id, source, scope, key, content_hash, status, model, stored_at,"
             " plan_state) VALUES (?, ?, 'bench', 'bench', ?, ?, 'ok', ?, ?, 'done')",
             (
-                (s, f"2026.01.{s:02d}", f"k{s}", f"h{s}", f'{{"title": "Digest {s} <b>&amp;</b>"}}', to_db(now))
+                (s, f"2026.01.{s:02d}", f"k{s}", f"h{s}", f'{{"title": "Digest {s} <b>"}}', to_db(now))
                 for s in range(1, digests + 1)
             ),
         )

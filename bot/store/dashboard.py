@@ -1,7 +1,8 @@
 """Aggregates for the HTTP server (dashboard, /metrics): counts over indexes, capped lists, no row dumps.
 
-Every query reads a few rows of the small tables that triggers keep up (`delivery_counts`,
-`sent_per_hour`, migration 005) or a short index range, so each one stays in milliseconds with a million subscriptions and deliveries (bench/dashboard.py measures it).
+Every query reads a few rows of the small tables triggers keep up (`delivery_counts`,
+`sent_per_hour`, migration 005) or a short index range, so each one stays in milliseconds with a
+million subscriptions and deliveries (bench/dashboard.py measures it).
 """
 
 from __future__ import annotations
