@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from bot.web.metrics import Metrics
 
 BROKEN = ROOT / "tests" / "fixtures" / "digests" / "bad" / "invalid_yaml.md"
 BEARER = {"Authorization": f"Bearer {HTTP_TOKEN}"}
+PLATFORM_TOKEN = "7512345678:AAF-healthHEALTHhealthHEALTHhea12"
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -161,3 +163,15 @@ async def test_a_port_in_use_is_a_clear_start_error(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match=r"^http: cannot listen on 127\.0\.0\.1:\d+: "):
             async with web_app(taken):
                 pass
+
+
+async def test_healthz_says_which_platform_is_still_starting(tmp_path: Path) -> None:
+    """A Bot API server that cannot be reached yet: the bot runs, retrying it, and /healthz says so."""
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    telegram = {"token": PLATFORM_TOKEN, "base_url": f"http://127.0.0.1:{closed}/bot"}
+    async with web_app(web_settings(tmp_path, telegram=telegram)) as (_, url):
+        answer = await get(url + "healthz")
+    assert (answer.status, answer.text) == (503, "telegram: still starting\n")
+    assert PLATFORM_TOKEN not in answer.text
