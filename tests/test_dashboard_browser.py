@@ -1,8 +1,9 @@
 """The dashboard in a real browser: headless Chromium watches a broadcast to the fake Bot API server.
 
 The bot (bot.app.App) fans one digest out to 300 chats at 40 messages per second, so the broadcast
-takes about eight seconds (room for a slow browser start on a busy machine); the page's progress bar, fed by its own script polling /api/progress,
-must be read moving forward twice, and the page is saved as a screenshot under tests/artifacts/.
+takes about eight seconds (room for a slow browser start on a busy machine); the page's progress
+bar, fed by its own script polling /api/progress, must be read moving forward twice, and the page
+is saved as a screenshot under tests/artifacts/.
 """
 
 from __future__ import annotations
