@@ -103,7 +103,7 @@ async def test_tokens_guard_the_dashboard_and_metrics(
         assert (await get(url, params={"token": "guess-guess-guess"})).status == 401
         assert (await get(url, headers=BEARER)).status == 200
         login = await get(url, params={"token": HTTP_TOKEN})
-        assert login.status == 303 and login.headers["Location"] == "/"
+        assert login.status == 303 and login.headers["Location"] == "./"
         cookie = login.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and HTTP_TOKEN not in cookie
         progress = await get(url + "api/progress", cookies=login.cookies)
@@ -132,6 +132,7 @@ async def test_digest_titles_are_escaped_on_the_page(tmp_path: Path) -> None:
         await wait_for(lambda: app.metrics.ingested._value.get() == 1, message="the digest stored")
         page = await get(url, headers=BEARER)
     assert page.status == 200
+    assert "script-src 'nonce-" in page.headers["Content-Security-Policy"]
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;news&lt;/b&gt;" in page.text
 

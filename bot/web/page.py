@@ -78,7 +78,8 @@ def progress_json(progress: Progress | None, now: datetime) -> dict[str, Any]:
     }
 
 
-def render_page(overview: Overview, progress: Progress | None, now: datetime) -> str:
+def render_page(overview: Overview, progress: Progress | None, now: datetime, nonce: str) -> str:
+    """The whole page; `nonce` marks its one script for the Content-Security-Policy header."""
     current = progress_json(progress, now)
     return "\n".join(
         [
@@ -95,7 +96,7 @@ def render_page(overview: Overview, progress: Progress | None, now: datetime) ->
             f"<h2>Paused chats ({overview.paused_total})</h2>",
             _paused_table(overview),
             f'<p class="muted">Rendered {escape(now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))} UTC.</p>',
-            f"<script>{SCRIPT}</script>",
+            f'<script nonce="{escape(nonce)}">{SCRIPT}</script>',
             "</body></html>",
         ]
     )
