@@ -37,6 +37,8 @@ from bot.sources.factory import build_source
 from bot.store.db import Store, StoreError
 from bot.store.lock import ProcessLock
 from bot.store.retry import Backoff, retrying
+from bot.web.metrics import Metrics
+from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class App:
         self._exit = contextlib.AsyncExitStack()
         # One clock for everything that reads or waits on time, so they agree on what "now" is.
         self._clock: Clock = SystemClock()
+        self.metrics = Metrics()  # this app's own registry: served at /metrics when `http` is on
+        self.web: WebServer | None = None
 
     async def start(self) -> None:
         """Start everything; each step registers its own undo, so stop() (or a failed start) unwinds
@@ -101,6 +105,7 @@ class App:
             settings.delivery,
             clock=clock,
             problems=problems,
+            observer=self.metrics,
         )
         engine_task: list[asyncio.Task[None]] = []
         stack.push_async_callback(self._stop_engine, engine_task)
@@ -117,6 +122,7 @@ class App:
         stack.push_async_callback(_stop_scheduler, scheduler, scheduler_task)
         self._tasks = [*engine_task, scheduler_task]
         await self._start_intake(store)
+        await self._start_web(store)
         names = ", ".join(
             s.platform.name if s.started.is_set() else f"{s.platform.name} (still starting)"
             for s in self._starters
@@ -131,6 +137,24 @@ class App:
             if chat is not None:
                 targets.append(ReportTarget(spec.name, chat, spec.broadcast_kind(chat), spec.plain_message))
         return targets
+
+    async def _start_web(self, store: Store) -> None:
+        """The HTTP server when `http` is configured; it stops first, before anything it reports on."""
+        if self.settings.http is None:
+            return
+        self.web = web = WebServer(self.settings.http, store, self.metrics, self.health_problems, self._clock)
+        await web.start()
+        self._exit.push_async_callback(web.stop)
+
+    def health_problems(self) -> list[str]:
+        """Why the bot is not fully running (empty when it is): what /healthz answers 503 with."""
+        problems = [f"{s.platform.name}: still starting" for s in self._starters if not s.started.is_set()]
+        problems += [f"{task.get_name()}: stopped" for task in self._tasks if task.done()]
+        if self.store is None or self.store.health.failing:
+            problems.append("database unavailable")
+        if self.stop_requested.is_set():
+            problems.append("shutting down")
+        return problems
 
     def _rate_policies(self) -> dict[str, RatePolicy]:
         """One pacing policy per platform that has limits; the same limiter paces digests and replies."""
@@ -222,6 +246,7 @@ class App:
                 result = await retrying(partial(store.record_incoming, incoming), backoff)
                 if result.status == "error" and result.error is not None:
                     self.problems.rejected(result.source, str(result.error))
+                self.metrics.digest_read(ok=isinstance(incoming.result, Digest))
                 if result.deliverable:
                     # also any fan-out an earlier error cut short
                     await retrying(self.planner.plan_pending, backoff)

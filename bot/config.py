@@ -24,6 +24,7 @@ from bot.delivery.config import DeliveryConfig, RetentionConfig
 from bot.platforms import registry
 from bot.platforms.spec import PlatformConfig, PlatformSpec
 from bot.render import Renderer
+from bot.web.config import HttpConfig
 
 if TYPE_CHECKING:
     from bot.store.broadcasts import BroadcastRow
@@ -142,6 +143,7 @@ class SettingsBase(Strict):
     broadcasts: list[Broadcast] = Field(default_factory=list)
     delivery: DeliveryConfig = DeliveryConfig()
     retention: RetentionConfig = RetentionConfig()
+    http: HttpConfig | None = None
 
     _check_timezone = field_validator("timezone")(_check_zone)
 
@@ -210,7 +212,8 @@ class SettingsBase(Strict):
 
     def secrets(self) -> list[str]:
         """Every configured secret, so logging can redact them wherever they appear."""
-        return [value for spec in registry.PLATFORMS for value in self.platform_config(spec).secrets()]
+        found = [value for spec in registry.PLATFORMS for value in self.platform_config(spec).secrets()]
+        return found + (self.http.secrets() if self.http is not None else [])
 
     def broadcast_rows(self) -> list[BroadcastRow]:
         """The broadcasts as the store takes them: categories resolved, defaults filled in, kinds guessed."""

@@ -229,7 +229,10 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " last_error, created_at, updated_at, sent_at FROM deliveries;"
             " DROP TABLE deliveries; DROP TABLE announcements;"
             f" {_initial_deliveries_table()}"
-            " INSERT INTO deliveries SELECT * FROM old; DROP TABLE old; PRAGMA user_version = 3;"
+            " INSERT INTO deliveries SELECT * FROM old; DROP TABLE old;"
+            # and without what 006 added beside the table (its triggers went with the table)
+            " DROP TABLE delivery_counts; DROP TABLE sent_per_hour; DROP INDEX subscriptions_paused;"
+            " PRAGMA user_version = 3;"
         )
     async with await Store.open(path) as store:
         [row] = await store.claim_due(store.clock.now() + timedelta(days=1), 10, ["telegram"])
@@ -238,6 +241,8 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
         await store.mark_uncertain(row.id, "read timeout", store.clock.now())
     with closing(sqlite3.connect(path)) as raw:
         assert raw.execute("SELECT state, due_at FROM deliveries").fetchall() == [("uncertain", before)]
+        # 006 counted the old row, and its triggers followed it from pending to uncertain
+        assert raw.execute("SELECT state, count FROM delivery_counts").fetchall() == [("uncertain", 1)]
         assert raw.execute("PRAGMA user_version").fetchone()[0] == load_migrations()[-1].version
         with pytest.raises(sqlite3.IntegrityError):
             raw.execute("UPDATE deliveries SET state = 'lost'")

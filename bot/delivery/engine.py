@@ -32,6 +32,7 @@ from typing import TypeVar
 from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.expiry import ExpirySweep
+from bot.delivery.observe import IgnoreSends, SendObserver, outcome_name
 from bot.delivery.outcome import Outcome, Sender, Target, Transient
 from bot.delivery.progress import BroadcastProgress
 from bot.delivery.ratelimit import RateLimiter
@@ -66,6 +67,7 @@ class DeliveryEngine:
         send_timeout: float = SEND_TIMEOUT,
         store_backoff: Backoff | None = None,
         problems: ProblemSink | None = None,
+        observer: SendObserver | None = None,
     ) -> None:
         if send_timeout <= 0:
             raise ValueError(f"send_timeout must be positive, got {send_timeout}")
@@ -94,6 +96,7 @@ class DeliveryEngine:
         self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)
         self._held_until = 0.0  # monotonic: no claims before this while the database fails
         self._max_age = timedelta(seconds=config.max_age)
+        self._observer = observer or IgnoreSends()
 
     def wake(self) -> None:
         """New rows were planned or scheduled: look for due work now."""
@@ -307,7 +310,10 @@ class DeliveryEngine:
         # here finds the id in _sending and marks the row interrupted.
         self._sending.add(row.id)
         while True:
+            started = self._clock.monotonic()
             outcome = await self._send(sender, attempt)
+            elapsed = self._clock.monotonic() - started
+            self._observer.send_finished(row.platform, outcome_name(outcome), elapsed)
             if outcome is None:
                 await self._until_stored(partial(self._recorder.abandon, attempt, self._send_timeout))
                 break

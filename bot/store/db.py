@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.store.broadcasts import BroadcastOps
 from bot.store.chats import SubscriptionOps
+from bot.store.dashboard import DashboardOps
 from bot.store.database import Transaction
 from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.intake import DigestOps
@@ -18,5 +19,5 @@ from bot.store.reports import ReportOps
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
-class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps):
+class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps, DashboardOps):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

@@ -125,8 +125,7 @@ class DeliveryRepo:
         ids = await self._payload_ids({row.payload.hash: row.payload.body for row in rows})
         stamp = to_db(now)
         due: dict[datetime, str] = {}
-        before = self._conn.total_changes
-        await self._conn.executemany(
+        cursor = await self._conn.executemany(
             "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
@@ -150,7 +149,7 @@ class DeliveryRepo:
                 for row in rows
             ],
         )
-        return self._conn.total_changes - before
+        return cursor.rowcount  # the rows inserted, not the trigger-kept counts (total_changes would)
 
     async def _update(self, sql: str, params: tuple[Any, ...]) -> int:
         cursor = await self._conn.execute(sql, params)

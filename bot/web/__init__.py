@@ -1,0 +1,1 @@
+"""The optional HTTP server: /healthz, /metrics and the dashboard (see bot.web.server)."""
