@@ -36,6 +36,15 @@ async def test_confirm_writes_one_row_per_active_subscription_once(store: Store)
     ]
 
 
+async def test_announcement_rows_count_in_the_queue_but_are_no_digest_broadcast(store: Store) -> None:
+    for chat in ("1", "2"):
+        await subscribe(store, chat)
+    draft = await store.draft_announcement("telegram", "hello", "900")
+    await store.confirm_announcement(draft, "telegram", StoredPayload.of({"text": "hello"}))
+    assert (await store.gauges()).queue.get("pending") == 2
+    assert await store.broadcast_progress(store.clock.now()) is None
+
+
 async def test_announcement_rows_expire_with_a_line_of_their_own(
     store: Store, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
