@@ -176,3 +176,17 @@ async def test_healthz_says_which_platform_is_still_starting(tmp_path: Path) -> 
         answer = await get(url + "healthz")
     assert (answer.status, answer.text) == (503, "telegram: still starting\n")
     assert PLATFORM_TOKEN not in answer.text
+
+
+async def test_listening_beyond_loopback_without_a_token_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.web.server")
+    open_to_all = web_settings(tmp_path, http={"listen": "0.0.0.0", "port": 0, "token": ""})
+    async with web_app(open_to_all):
+        pass
+    assert any("without a token: /metrics is open to the network" in r.message for r in caplog.records)
+    caplog.clear()
+    async with web_app(web_settings(tmp_path / "loopback", token="")):
+        pass
+    assert not any("without a token" in r.message for r in caplog.records)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import time
@@ -74,6 +75,12 @@ class WebServer:
         if runner.addresses:
             self.port = int(runner.addresses[0][1])
         log.info("http server on http://%s:%d/ (healthz, metrics, dashboard)", self._config.listen, self.port)
+        if not self._config.token.get_secret_value() and not is_loopback(self._config.listen):
+            log.warning(
+                "http: listening on %s without a token: /metrics is open to the network "
+                "(set http.token, or listen on 127.0.0.1)",
+                self._config.listen,
+            )
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -160,3 +167,13 @@ def _unauthorized() -> web.Response:
     return web.Response(
         status=401, text="a valid token is needed\n", headers={"WWW-Authenticate": 'Bearer realm="digestbot"'}
     )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (a name other than localhost counts as reachable)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
