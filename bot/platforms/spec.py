@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, TextIO
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.render import Renderer
+from bot.render.terminal import Terminal
 
 if TYPE_CHECKING:
     from bot.commands.service import CommandService
@@ -63,7 +64,9 @@ class PlatformSpec:
     guesses a config broadcast's chat kind before the platform has told us; a match of a
     `secret_patterns` regex is redacted from logs (its group named `keep`, if any, stays);
     `chatty_loggers` are set to WARNING unless the log level is DEBUG; a `fallback` platform runs only
-    when no other is enabled. tests/test_registry.py checks these against the adapters.
+    when no other is enabled; `readable(payload, terminal)` shows a payload as a person would read it
+    (`digestbot preview`; None: it is text already). tests/test_registry.py checks these against the
+    adapters.
     """
 
     name: str
@@ -78,3 +81,4 @@ class PlatformSpec:
     secret_patterns: tuple[re.Pattern[str], ...] = ()
     chatty_loggers: tuple[str, ...] = ()
     fallback: bool = False
+    readable: Callable[[Any, Terminal], str] | None = None

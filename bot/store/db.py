@@ -10,6 +10,7 @@ from bot.store.broadcasts import BroadcastOps
 from bot.store.chats import SubscriptionOps
 from bot.store.database import Transaction
 from bot.store.errors import StoreError, StoreUnavailable
+from bot.store.export import TransferOps
 from bot.store.intake import DigestOps
 from bot.store.ledger import LedgerOps
 from bot.store.reports import ReportOps
@@ -17,5 +18,5 @@ from bot.store.reports import ReportOps
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
-class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps):
+class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, TransferOps):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

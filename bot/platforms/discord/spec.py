@@ -9,6 +9,7 @@ from typing import Any
 from bot.core.model import Digest
 from bot.platforms.base import Platform
 from bot.platforms.discord.config import DiscordConfig
+from bot.platforms.discord.readable import readable
 from bot.platforms.discord.render import render_discord
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.render import Renderer
@@ -53,4 +54,5 @@ SPEC = PlatformSpec(
     build=build,
     secret_patterns=(URL_TOKEN,),
     chatty_loggers=("discord.gateway", "discord.client"),
+    readable=readable,
 )

@@ -10,6 +10,7 @@ from bot.core.model import Digest
 from bot.platforms.base import Platform
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.platforms.telegram.config import TelegramConfig
+from bot.platforms.telegram.readable import readable
 from bot.platforms.telegram.render import render_telegram
 from bot.render import Renderer
 from bot.render.options import RenderOptions
@@ -56,4 +57,5 @@ SPEC = PlatformSpec(
     broadcast_kind=broadcast_kind,
     build=build,
     secret_patterns=(BOT_TOKEN,),
+    readable=readable,
 )
