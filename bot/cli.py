@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from bot import __version__, cli_data, cli_preview
-from bot.cli_common import EXIT_BAD_INPUT, describe_source, error, settings_or_report
+from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
 from bot.config import DirectorySource, Settings
 from bot.defaults import config_path, search_order, seed_samples
 
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digestbot",
         description="Pushes news digests to chats, each chat seeing only the categories it asked for.",
         epilog=config_help,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
     parser.set_defaults(secrets=[])
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the bot until SIGTERM or Ctrl-C: sources, scheduler, delivery and every "
         "platform whose token is set.",
         epilog=config_help,
+        formatter_class=HelpFormatter,
     )
     run.add_argument("--config", help="YAML config file (default: see the search order below)")
     run.set_defaults(func=cmd_run)
@@ -127,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the config and print every problem at once (exit 2), or OK and where the "
         "database and digest folders are. A token written in the file is a warning (exit 0).",
         epilog=config_help,
+        formatter_class=HelpFormatter,
     )
     check.add_argument("--config", help="YAML config file (default: see the search order below)")
     check.set_defaults(func=cmd_check_config)

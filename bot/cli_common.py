@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Iterable
 
 from bot.config import ConfigError, Settings, load_checked, packaged_defaults
@@ -11,6 +12,20 @@ from bot.defaults import config_path, user_data_dir
 from bot.logs import redact
 
 EXIT_BAD_INPUT = 2
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions and epilogs without breaking the file paths in them at their hyphens."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
 
 
 def load_config(explicit: str | None) -> tuple[Settings, list[str]]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from bot.cli_common import EXIT_BAD_INPUT, error, settings_or_report
+from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, error, settings_or_report
 from bot.config import Settings
 from bot.store import Store, StoreError
 from bot.store.backup import backup_database
@@ -116,6 +116,7 @@ def _input(path: str) -> Iterator[IO[bytes]]:
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     backup = commands.add_parser(
         "backup",
+        formatter_class=HelpFormatter,
         help="copy the live database to PATH (safe while the bot runs)",
         description="A consistent copy of the config's database with SQLite's online backup API; "
         "the bot may keep running (WAL mode). The copy is checked before it takes PATH's name.",
@@ -127,6 +128,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
     export = commands.add_parser(
         "export",
+        formatter_class=HelpFormatter,
         help="write every subscription as JSON lines",
         description="Every subscription (any status) as one JSON object per line, to stdout or --output; "
         "safe while the bot runs.",
@@ -138,6 +140,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
     load = commands.add_parser(
         "import",
+        formatter_class=HelpFormatter,
         help="add subscriptions from JSON lines (as `export` writes them)",
         description="Checks every line (platform, categories, schedule, time zone, language...) and "
         "reports each bad one with its number; imports all lines in one transaction or none. A chat "

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli_common import EXIT_BAD_INPUT, error, settings_or_report
+from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, error, settings_or_report
 from bot.commands.args import resolve_categories
 from bot.core.classify import classify
 from bot.core.errors import DigestError
@@ -85,6 +85,7 @@ def show_parts(name: str, spec: PlatformSpec, parts: Sequence[object], terminal:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     preview = commands.add_parser(
         "preview",
+        formatter_class=HelpFormatter,
         help="show what digest files look like on a platform",
         description="Show digest files as they would be sent: as people read them (styling shown, "
         "links as 'text <url>', each message under a numbered rule), or with --json the exact API "
