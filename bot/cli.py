@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from bot import __version__, cli_data, cli_preview
+import bot
+from bot import cli_data, cli_preview
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
 from bot.config import DirectorySource, Settings
 from bot.defaults import config_path, search_order, seed_samples
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=config_help,
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    parser.add_argument("--version", action="version", version=f"digestbot {bot.__version__}")
     parser.set_defaults(secrets=[])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli_helpers import run_cli
 
-from bot import __version__
+import bot
 from bot.config import packaged_defaults
 from bot.defaults import seed_samples
 
@@ -16,7 +16,7 @@ TOKEN = "7512345679:AAH-literalLITERALliteralLITERAL12"
 
 def test_version() -> None:
     result = run_cli("--version")
-    assert (result.returncode, result.stdout.strip()) == (0, f"digestbot {__version__}")
+    assert (result.returncode, result.stdout.strip()) == (0, f"digestbot {bot.__version__}")
 
 
 def test_help_and_run_help_explain_the_config_search_order_and_token_variables(tmp_path: Path) -> None:
