@@ -46,8 +46,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         with _output(args.output, args.force) as out:
             count = asyncio.run(_export(settings, out))
-    except (OSError, StoreError) as exc:
-        error(f"{args.output or 'stdout'}: {exc}" if isinstance(exc, OSError) else str(exc))
+    except FileExistsError:
+        error(f"{args.output}: already exists (use --force to replace it)")
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        error(f"{args.output or 'stdout'}: cannot write: {exc.strerror}")
+        return EXIT_BAD_INPUT
+    except StoreError as exc:
+        error(str(exc))
         return EXIT_BAD_INPUT
     print(f"digestbot: exported {count} subscriptions", file=sys.stderr)
     return 0

@@ -114,6 +114,8 @@ def test_export_then_import_round_trips_and_importing_twice_is_importing_once(tm
     assert lines[1]["status"] == "paused" and lines[0]["include"] == ["GPU"]
     dump = tmp_path / "subs.jsonl"
     dump.write_text(exported.stdout + exported.stdout)  # every line twice
+    refused = run_cli("export", "-o", str(dump), "--config", str(config(tmp_path / "a")))
+    assert refused.returncode == 2 and "already exists (use --force" in refused.stderr
     target = config(tmp_path / "b")
     for expected in (
         "imported 3 subscriptions, 3 already there",
