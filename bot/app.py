@@ -24,6 +24,7 @@ from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.delivery.reports import ProblemReporter, ReportTarget
 from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
 from bot.logs import setup_logging
@@ -78,16 +79,28 @@ class App:
             renderers=renderers,
             clock=clock,
             secrets=settings.secrets(),
+            on_enqueued=self._rows_written,
         )
         limiter = RateLimiter(self._rate_policies(), clock)
         self._starters = await self._start_platforms(limiter)
         self.platforms = [s.platform for s in self._starters]
+        self.problems = problems = ProblemReporter(
+            store,
+            self._report_targets(),
+            clock,
+            language=settings.language,
+            secrets=settings.secrets(),
+            on_enqueued=self._rows_written,
+        )
+        reporting = asyncio.create_task(problems.run(), name="error-chat")
+        stack.push_async_callback(_cancel, [reporting])
         self.engine = engine = DeliveryEngine(
             store,
             {s.platform.name: s.sender for s in self._starters},
             limiter,
             settings.delivery,
             clock=clock,
+            problems=problems,
         )
         engine_task: list[asyncio.Task[None]] = []
         stack.push_async_callback(self._stop_engine, engine_task)
@@ -109,6 +122,15 @@ class App:
             for s in self._starters
         )
         log.info("digestbot running: %d sources, platforms: %s", len(self.sources), names)
+
+    def _report_targets(self) -> list[ReportTarget]:
+        """The error chats of the enabled platforms (each platform's `report_chat` setting)."""
+        targets = []
+        for spec in self.settings.enabled_platforms():
+            chat = self.settings.platform_config(spec).report_chat
+            if chat is not None:
+                targets.append(ReportTarget(spec.name, chat, spec.broadcast_kind(chat), spec.plain_message))
+        return targets
 
     def _rate_policies(self) -> dict[str, RatePolicy]:
         """One pacing policy per platform that has limits; the same limiter paces digests and replies."""
@@ -169,6 +191,7 @@ class App:
                 stdin=self._stdin,
                 stdout=self._stdout,
                 on_close=self.stop_requested.set,
+                language_configured="language" in settings.model_fields_set,
             )
             starter = Starter(spec.build(context))
             try:
@@ -197,6 +220,8 @@ class App:
                     classified = await asyncio.to_thread(classify, incoming.result, self.vocabulary)
                     incoming = replace(incoming, result=classified)
                 result = await retrying(partial(store.record_incoming, incoming), backoff)
+                if result.status == "error" and result.error is not None:
+                    self.problems.rejected(result.source, str(result.error))
                 if result.deliverable:
                     # also any fan-out an earlier error cut short
                     await retrying(self.planner.plan_pending, backoff)
@@ -208,6 +233,11 @@ class App:
     def core_tasks(self) -> list[asyncio.Task[None]]:
         """Engine and scheduler: if one of them dies the bot cannot deliver and must say so."""
         return self._tasks
+
+    def _rows_written(self) -> None:
+        """A command queued messages (a confirmed announcement): the engine sends them now."""
+        if hasattr(self, "engine"):
+            self.engine.wake()
 
     def _schedules_changed(self) -> None:
         if self.scheduler is not None:
@@ -288,7 +318,7 @@ def run_app(settings: Settings) -> int:
     lock = ProcessLock(settings.database)
     lock.acquire()
     try:
-        setup_logging(settings.log_level, settings.secrets())
+        setup_logging(settings.log_level, settings.secrets(), json_lines=settings.log_format == "json")
         with contextlib.suppress(KeyboardInterrupt):
             return asyncio.run(serve(settings))
         return 0

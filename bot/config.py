@@ -136,6 +136,7 @@ class SettingsBase(Strict):
     max_digest_bytes: int = Field(default=524_288, gt=0)
     max_feed_bytes: int = Field(default=10_485_760, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     sources: list[Source] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(default_factory=list)
     broadcasts: list[Broadcast] = Field(default_factory=list)

@@ -7,10 +7,12 @@ Besides the configured secrets, anything shaped like a token of a registered pla
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from bot.platforms.registry import chatty_loggers, secret_patterns
@@ -28,6 +30,28 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record), self._secrets)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line for log shippers (`log_format: json`), every field scrubbed like a
+    text line: a secret inside the message or the exception text never reaches the output."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage(), self._secrets),
+        }
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info), self._secrets)
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text, self._secrets)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -54,10 +78,18 @@ def _longest_first(secrets: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
 
 
-def setup_logging(level: str, secrets: Iterable[str], stream: object = None) -> None:
-    """Route every logger through one scrubbing handler on stderr (stdout belongs to the console chat)."""
+def setup_logging(
+    level: str, secrets: Iterable[str], stream: object = None, *, json_lines: bool = False
+) -> None:
+    """Route every logger through one scrubbing handler on stderr (stdout belongs to the console chat);
+    `json_lines` writes one JSON object per line instead of text."""
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+    formatter: logging.Formatter = (
+        JsonFormatter(secrets)
+        if json_lines
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -109,6 +109,21 @@ class InteractionsAndGateway:
         shown = dict(message, id=message.get("id") or snowflake(), channel_id=channel.id)
         return self._interaction(3, user, channel, data, locale=locale, message=self._message(shown))
 
+    def press(
+        self,
+        user: User,
+        channel: Channel,
+        message: dict[str, Any],
+        *,
+        locale: str = "en-US",
+        forged_custom_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A MESSAGE_COMPONENT interaction: `user` pressed the first button of `message`."""
+        button = next(c for row in message["components"] for c in row["components"] if c["type"] == 2)
+        data = {"custom_id": forged_custom_id or button["custom_id"], "component_type": 2}
+        shown = dict(message, id=message.get("id") or snowflake(), channel_id=channel.id)
+        return self._interaction(3, user, channel, data, locale=locale, message=self._message(shown))
+
     def _resolved_channel(self, user: User, channel: Channel) -> dict[str, Any]:
         guild = self.guilds[channel.guild_id] if channel.guild_id else None
         perms = self.permissions(guild, user.id, channel) if guild else ALL_PERMISSIONS

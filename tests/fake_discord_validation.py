@@ -84,6 +84,8 @@ def validate_components(rows: list[dict[str, Any]]) -> list[str]:
             custom_id = component.get("custom_id", "")
             if not 1 <= len(custom_id) <= 100:
                 problems.append(f"{where}.custom_id: must be 1-100 characters")
+            if component.get("type") == 2 and not 1 <= len(component.get("label", "")) <= 80:
+                problems.append(f"{where}.label: must be 1-80 characters")
             if component.get("type") == 3:
                 options = component.get("options", [])
                 if not 1 <= len(options) <= 25:

@@ -12,6 +12,7 @@ import json
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from fake_telegram_types import (
@@ -30,6 +31,8 @@ from fake_telegram_types import (
     flood,
 )
 from telegram_html import TelegramBadRequest, check_send_message
+
+WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
 
 
 class BotApi:
@@ -67,10 +70,15 @@ class BotApi:
         return True
 
     async def _m_setwebhook(self, params: JSON) -> bool:
-        """Records the registration, secret_token included, refusing a secret Telegram would refuse."""
+        """Records the registration, secret_token included, refusing a secret or a port Telegram would
+        refuse (webhooks go only to ports 443, 80, 88 and 8443)."""
         secret = params.get("secret_token")
         if secret is not None and not WEBHOOK_SECRET.fullmatch(str(secret)):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if (urlsplit(str(params.get("url", ""))).port or 443) not in WEBHOOK_PORTS:
+            raise ApiError(
+                400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         self.webhook = params
         return True
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.handlers import human_bytes
 from bot.commands.model import Caller, ChatRef, Command
+from bot.commands.reports import human_bytes
 from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME, COMMANDS
 from bot.config import load_settings, parse_settings
@@ -89,7 +89,7 @@ async def test_unsubscribe_keeps_settings_and_resubscribe_resumes(service: Comma
     await cmd(service, "keywords +humanoid")
     assert not (await cmd(service, "unsubscribe")).error
     reply = await cmd(service, "subscribe")
-    assert "previous settings" in reply.text
+    assert "settings are unchanged" in reply.text
     sub = await service.store.get_subscription("telegram", "42")
     assert sub is not None and sub.status == "active"
     assert sub.filter.categories == {"robotics"} and sub.filter.include == ("humanoid",)
@@ -101,7 +101,7 @@ async def test_chat_gone_pauses_and_subscribe_resumes(service: CommandService) -
     status = await cmd(service, "status", chat=GROUP)
     assert "kicked" in status.text
     reply = await cmd(service, "subscribe", chat=GROUP)
-    assert "previous settings" in reply.text
+    assert "settings are unchanged" in reply.text
 
 
 async def test_chat_gone_pauses_every_topic_of_the_chat(service: CommandService) -> None:

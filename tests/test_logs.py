@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 from bot.logs import REDACTED, setup_logging
@@ -42,3 +43,25 @@ def test_redacts_discord_interaction_and_webhook_tokens() -> None:
     log.debug("PATCH https://discord.com/api/v10/webhooks/987654/%s/messages/@original", token)
     assert token not in stream.getvalue()
     assert "/interactions/123456/[REDACTED]/callback" in stream.getvalue()
+
+
+def test_json_lines_are_one_object_each_and_redacted() -> None:
+    stream = io.StringIO()
+    setup_logging("DEBUG", [TOKEN], stream, json_lines=True)
+    logging.getLogger("bot.http").info("HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN)
+    try:
+        raise RuntimeError(f"failed https://api.telegram.org/bot{TOKEN}/sendMessage\nsecond line")
+    except RuntimeError:
+        logging.getLogger("bot.x").exception("boom %d", 7)
+    output = stream.getvalue()
+    assert TOKEN not in output
+    lines = output.splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert set(first) == {"time", "level", "logger", "message"}
+    assert first["level"] == "INFO" and first["logger"] == "bot.http"
+    assert first["message"].endswith(f"/bot{REDACTED}/getMe")
+    assert first["time"].endswith("+00:00")
+    assert second["message"] == "boom 7" and second["level"] == "ERROR"
+    assert "RuntimeError" in second["exception"] and REDACTED in second["exception"]
+    assert "second line" in second["exception"]

@@ -72,6 +72,7 @@ async def test_category_keyboard_toggles_in_place(bot: Bot) -> None:
     picker = await bot.say(102, "/categories", sender=ann)
     labels = [b["text"] for b in picker.buttons()]
     assert labels == ["✅ Robotics", "Jobs", "Tech", "Other", "All", "Done"]
+    assert picker.text.endswith("\nNow: Robotics")
     assert all(len(b["callback_data"].encode()) <= 64 for b in picker.buttons())
 
     answer = await bot.press(picker, "Jobs", sender=ann)
@@ -84,6 +85,7 @@ async def test_category_keyboard_toggles_in_place(bot: Bot) -> None:
     assert [b["text"] for b in picker.buttons()][:2] == ["Robotics", "✅ Jobs"]
     await bot.press(picker, "All", sender=ann)
     assert "✅ All" in [b["text"] for b in picker.buttons()]
+    assert picker.text.endswith("\nNow: all categories")  # the edit carries the choice in words
     sub = await bot.store.get_subscription("telegram", "102")
     assert sub is not None and sub.filter.categories == frozenset()
 
@@ -99,12 +101,16 @@ async def test_settings_commands_round_trip(bot: Bot) -> None:
     ann = bot.fake.user(103, language="en")
     await bot.say(103, "/subscribe", sender=ann)
     assert "Include: ai" in (await bot.say(103, "/keywords +ai -crypto", sender=ann)).text
-    assert "Schedule: at 08:00" in (await bot.say(103, "/schedule at 08:00 Europe/Berlin", sender=ann)).text
+    assert (
+        "Schedule: daily at 08:00"
+        in (await bot.say(103, "/schedule at 08:00 Europe/Berlin", sender=ann)).text
+    )
     assert "Quiet hours: 22:00-07:00" in (await bot.say(103, "/quiet 22:00-07:00", sender=ann)).text
     assert (await bot.say(103, "/language zh", sender=ann)).text == "语言已设为中文。"
     status = await bot.say(103, "/status", sender=ann)
     assert "状态：正常" in status.text and "Europe/Berlin" in status.text
-    assert "用法" in (await bot.say(103, "/schedule at 25:99", sender=ann)).text
+    refused = (await bot.say(103, "/schedule at 25:99", sender=ann)).text
+    assert "用法" in refused and "时间“25:99”无效：小时应为 00-23" in refused and "hour" not in refused
 
 
 async def test_owner_gets_stats_and_others_do_not(bot: Bot) -> None:
@@ -119,7 +125,7 @@ async def test_command_menus_are_scoped_and_bilingual(bot: Bot) -> None:
     scopes = {key[0] for key in menus}
     assert {'{"type": "all_private_chats"}', '{"type": "all_group_chats"}'} <= scopes
     group = menus[('{"type": "all_group_chats"}', "zh")]
-    assert {c["command"] for c in group} == {"latest", "status", "help"}
+    assert {c["command"] for c in group} == {"latest", "status", "help", "id"}
     admins = menus[('{"type": "all_chat_administrators"}', "en")]
     assert "subscribe" in {c["command"] for c in admins}
     private_zh = {c["command"]: c["description"] for c in menus[('{"type": "all_private_chats"}', "zh")]}

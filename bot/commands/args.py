@@ -1,4 +1,4 @@
-"""Parsing of command arguments into validated values; errors are ValueErrors a user can read."""
+"""Parsing of command arguments into validated values; errors are Problems (any language)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,23 @@ import re
 from collections.abc import Iterable
 
 from bot.core.model import Vocabulary
+from bot.core.problems import Problem
 from bot.core.textmatch import compile_terms
 
 MAX_ARGS_CHARS = 500
 MAX_KEYWORDS = 20
 MAX_KEYWORD_CHARS = 50
 _SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+# Words that name every category at once (`/subscribe all`, `/categories 全部`).
+ALL_WORDS = frozenset({"all", "全部", "全部分类", "所有", "所有分类"})
+
+
+def means_all(args: Iterable[str]) -> bool:
+    """Whether the arguments are one word meaning "every category" (the empty filter)."""
+    words = split_list(args)
+    return len(words) == 1 and words[0].casefold() in ALL_WORDS
 
 
 def split_list(args: Iterable[str]) -> list[str]:
@@ -52,9 +63,9 @@ def parse_keywords(
         sign, term = ("-", word[1:]) if word.startswith("-") else ("+", word.removeprefix("+"))
         term = term.strip()
         if not term:
-            raise ValueError(f"empty keyword in {word!r}")
+            raise Problem("keyword_blank", word=word)
         if len(term) > MAX_KEYWORD_CHARS:
-            raise ValueError(f"keyword longer than {MAX_KEYWORD_CHARS} characters")
+            raise Problem("keyword_long", limit=MAX_KEYWORD_CHARS)
         compile_terms((term,))
         add, other = (include_list, exclude_list) if sign == "+" else (exclude_list, include_list)
         if term in other:
@@ -62,5 +73,5 @@ def parse_keywords(
         if term not in add:
             add.append(term)
     if len(include_list) + len(exclude_list) > MAX_KEYWORDS:
-        raise ValueError(f"at most {MAX_KEYWORDS} keywords")
+        raise Problem("keywords_max", limit=MAX_KEYWORDS)
     return tuple(include_list), tuple(exclude_list)

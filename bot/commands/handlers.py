@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.commands.args import parse_keywords, resolve_categories
+from bot.commands.args import means_all, parse_keywords, resolve_categories
 from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
 from bot.commands.model import CategoryPicker, Command, PickerOption, Reply
+from bot.commands.reports import pause_reason, schedule_text, stats_text, when
 from bot.core.clock import Clock
 from bot.core.model import Filter, Vocabulary
+from bot.core.problems import localized
 from bot.core.schedule import QuietHours, parse_schedule, parse_timezone
 from bot.logs import redact
 from bot.store.db import Store
@@ -69,10 +70,16 @@ class CommandHandlers:
         return Reply(shown)
 
     async def subscribe(self, command: Command, sub: Subscription | None, language: str) -> Reply:
-        ids, unknown = resolve_categories(command.args, self.vocabulary)
-        if unknown:
-            return self._unknown(unknown, language)
+        """No argument keeps an existing chat's categories (every category for a new one); `all`
+        clears the filter. The reply says which categories changed and which stayed."""
+        if means_all(command.args):
+            ids: frozenset[str] = frozenset()
+        else:
+            ids, unknown = resolve_categories(command.args, self.vocabulary)
+            if unknown:
+                return self._unknown(unknown, language)
         chat = command.chat
+        before = sub.filter.categories if sub is not None else None
         resumed = sub is not None and sub.status != "active"
         sub, created = await self.store.subscribe(
             chat.platform,
@@ -86,16 +93,34 @@ class CommandHandlers:
             categories=ids if command.args else None,
         )
         self._on_change()
-        names = self.category_names(sub.filter.categories, language)
-        if created:
-            return Reply(text("subscribed", language, categories=names))
+        after = sub.filter.categories
+        if created or before is None:
+            return Reply(text("subscribed", language, categories=self.category_names(after, language)))
+        change = self._change(before, after, bool(command.args), language)
         if resumed:
-            return Reply(text("resubscribed", language, categories=names))
-        return Reply(text("updated" if command.args else "subscribed", language, categories=names))
+            return Reply(text("resubscribed", language, change=change))
+        if command.args:
+            return Reply(change)
+        return Reply(text("already_subscribed", language, change=change))
+
+    def _change(self, before: frozenset[str], after: frozenset[str], named: bool, language: str) -> str:
+        """What /subscribe did to the categories; a kept filter comes with how to widen it."""
+        names = self.category_names(after, language)
+        if before != after:
+            earlier = self.category_names(before, language)
+            return text("categories_changed", language, before=earlier, after=names)
+        if after and not named:
+            return text("categories_kept", language, categories=names) + text("categories_all_hint", language)
+        return text("categories_kept", language, categories=names)
+
+    def _not_subscribed(self, sub: Subscription | None, language: str) -> Reply:
+        """A chat that never subscribed is told how to start; one that unsubscribed, how to resume."""
+        key = "not_subscribed" if sub is None else "was_unsubscribed"
+        return Reply(text(key, language), error=True)
 
     async def unsubscribe(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         await self.store.unsubscribe(sub.id)
         self._on_change()
         return Reply(text("unsubscribed", language))
@@ -103,16 +128,16 @@ class CommandHandlers:
     async def categories(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         """No argument shows the picker; `toggle ID`, `all`, `set ID...` and `done` change it."""
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         selected = set(sub.filter.categories)
         action, *rest = command.args or ("show",)
-        if action == "toggle" and rest:
+        if action == "all" or means_all(command.args) or (action == "set" and means_all(rest)):
+            selected = set()
+        elif action == "toggle" and rest:
             ids, unknown = resolve_categories(rest, self.vocabulary)
             if unknown:
                 return self._unknown(unknown, language)
             selected ^= ids
-        elif action == "all":
-            selected = set()
         elif action == "set":
             ids, unknown = resolve_categories(rest, self.vocabulary)
             if unknown:
@@ -132,20 +157,19 @@ class CommandHandlers:
             done=action in ("done", "set"),
             language=language,
         )
-        if picker.done:
-            names = self.category_names(frozenset(selected), language)
-            return Reply(text("picker_done", language, categories=names), picker=picker)
-        return Reply(text("picker", language), picker=picker)
+        names = self.category_names(frozenset(selected), language)
+        key = "picker_done" if picker.done else "picker"
+        return Reply(text(key, language, categories=names), picker=picker)
 
     async def keywords(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         current = sub.filter
         if command.args:
             try:
                 include, exclude = parse_keywords(command.args, current.include, current.exclude)
             except ValueError as exc:
-                return Reply(text("keywords_bad", language, reason=exc), error=True)
+                return Reply(text("keywords_bad", language, reason=localized(exc, language)), error=True)
             current = Filter(current.categories, include, exclude)
             await self.store.update_subscription(sub.id, filter=current)
         none = text("none", language)
@@ -160,7 +184,7 @@ class CommandHandlers:
 
     async def schedule(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         args = list(command.args)
         timezone = sub.timezone
         try:
@@ -168,14 +192,15 @@ class CommandHandlers:
                 timezone = parse_timezone(args.pop()).key
             schedule = parse_schedule(" ".join(args) if args else "")
         except ValueError as exc:
-            return Reply(text("schedule_bad", language, reason=exc), error=True)
+            return Reply(text("schedule_bad", language, reason=localized(exc, language)), error=True)
         await self.store.update_subscription(sub.id, schedule=str(schedule), timezone=timezone)
         self._on_change()
-        return Reply(text("schedule_set", language, schedule=str(schedule), timezone=timezone))
+        shown = schedule_text(str(schedule), language)
+        return Reply(text("schedule_set", language, schedule=shown, timezone=timezone))
 
     async def quiet(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         if sub is None or sub.status == "unsubscribed":
-            return Reply(text("not_subscribed", language), error=True)
+            return self._not_subscribed(sub, language)
         value = " ".join(command.args).strip()
         if value.casefold() == "off":
             await self.store.update_subscription(sub.id, quiet=None)
@@ -183,7 +208,7 @@ class CommandHandlers:
         try:
             quiet = QuietHours.parse(value)
         except ValueError as exc:
-            return Reply(text("quiet_bad", language, reason=exc), error=True)
+            return Reply(text("quiet_bad", language, reason=localized(exc, language)), error=True)
         await self.store.update_subscription(sub.id, quiet=str(quiet))
         return Reply(text("quiet_set", language, quiet=str(quiet)))
 
@@ -207,6 +232,7 @@ class CommandHandlers:
         return Reply(text("latest", language, title=latest.title), parts=latest.parts)
 
     async def status(self, command: Command, sub: Subscription | None, language: str) -> Reply:
+        """Times in the subscription's own zone, the schedule and language in words."""
         if sub is None:
             return Reply(text("not_subscribed", language))
         summary = await self.store.delivery_summary(sub.id)
@@ -220,57 +246,25 @@ class CommandHandlers:
                 categories=self.category_names(sub.filter.categories, language),
                 include=", ".join(sub.filter.include) or none,
                 exclude=", ".join(sub.filter.exclude) or none,
-                schedule=sub.schedule,
+                schedule=schedule_text(sub.schedule, language),
                 timezone=sub.timezone,
                 quiet=sub.quiet or none,
-                language=sub.language,
-                last_sent=_when(summary.get("last_sent_at")) or text("never", language),
+                language=text("language_name", sub.language),
+                last_sent=when(summary.get("last_sent_at"), sub.timezone) or text("never", language),
                 pending=summary.get("pending", 0),
                 last_error=text("last_error", language, error=shown_error) if shown_error else "",
+                chat=sub.chat_id if sub.thread_id is None else f"{sub.chat_id} / {sub.thread_id}",
             )
         )
 
     def _status_line(self, sub: Subscription, language: str) -> str:
         if sub.status == "paused":
-            return text(
-                "status_paused", language, reason=sub.paused_reason or "?", since=_when(sub.paused_at)
-            )
+            since = when(sub.paused_at, sub.timezone)
+            reason = pause_reason(sub.paused_reason or "?", language)
+            return text("status_paused", language, reason=reason, since=since)
         return text(f"status_{sub.status}", language)
 
     async def stats(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         stats = await self.store.stats(self._clock.now().astimezone())
-        return Reply(
-            text(
-                "stats",
-                language,
-                subscriptions=_flatten(stats.get("subscriptions", {})),
-                deliveries=_flatten(stats.get("deliveries_24h", {})),
-                last_digest=_flatten(stats.get("last_digest") or {}) or text("none", language),
-                database=human_bytes(stats.get("database_bytes", 0)),
-            )
-        )
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else ""
-
-
-def human_bytes(size: int) -> str:
-    """A size as people read it, in binary units as `ls -h` counts them: 512 B, 1.5 MiB."""
-    units = ("B", "KiB", "MiB", "GiB", "TiB")
-    value, unit = float(size), 0
-    while value >= 1024 and unit < len(units) - 1:
-        value /= 1024
-        unit += 1
-    return f"{size} B" if unit == 0 else f"{value:.1f} {units[unit]}"
-
-
-def _flatten(value: object) -> str:
-    """Nested stats dicts as `a/b=3, a/c=4` lines: readable on every platform without markup."""
-    if isinstance(value, dict):
-        parts: list[str] = []
-        for key, inner in value.items():
-            flat = _flatten(inner)
-            parts.append(f"{key}={flat}" if not isinstance(inner, dict) else f"{key}: {flat}")
-        return ", ".join(parts)
-    return str(value)
+        timezone = sub.timezone if sub is not None else self.default_timezone
+        return Reply(stats_text(stats, language, timezone))

@@ -21,10 +21,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "subscribed": {"zh": "已订阅：{categories}。", "en": "Subscribed: {categories}."},
     "resubscribed": {
-        "zh": "已恢复订阅，保留原有设置：{categories}。",
-        "en": "Subscription resumed with its previous settings: {categories}.",
+        "zh": "已恢复订阅，关键词、推送时间等其他设置保持不变。\n{change}",
+        "en": "Subscription resumed; keywords, schedule and other settings are unchanged.\n{change}",
     },
-    "updated": {"zh": "已更新分类：{categories}。", "en": "Categories updated: {categories}."},
+    "already_subscribed": {
+        "zh": "这个聊天已经订阅了。\n{change}",
+        "en": "This chat is already subscribed.\n{change}",
+    },
+    "categories_changed": {
+        "zh": "分类：{before} → {after}。",
+        "en": "Categories: {before} → {after}.",
+    },
+    "categories_kept": {
+        "zh": "分类保持不变：{categories}。",
+        "en": "Categories unchanged: {categories}.",
+    },
+    "categories_all_hint": {
+        "zh": "\n发送 /subscribe all 改为全部分类，或 /subscribe 分类... 重新选择。",
+        "en": "\nSend /subscribe all for every category, or /subscribe category... to choose again.",
+    },
     "unsubscribed": {
         "zh": "已取消订阅。设置已保留，再次 /subscribe 即可恢复。",
         "en": "Unsubscribed. Your settings are kept; /subscribe again to resume.",
@@ -33,14 +48,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这个聊天还没有订阅。发送 /subscribe 开始。",
         "en": "This chat is not subscribed. Send /subscribe to start.",
     },
+    "was_unsubscribed": {
+        "zh": "这个聊天已取消订阅。发送 /subscribe 恢复，原有设置都还在。",
+        "en": "This chat is unsubscribed. Send /subscribe to resume; its settings are kept.",
+    },
     "unknown_categories": {
         "zh": "未知分类：{unknown}。可用分类：{valid}",
         "en": "Unknown categories: {unknown}. Valid categories: {valid}",
     },
     "all_categories": {"zh": "全部分类", "en": "all categories"},
     "picker": {
-        "zh": "点选要接收的分类（都不选 = 全部），完成后点“完成”。",
-        "en": "Tap the categories you want (none = all), then “Done”.",
+        "zh": "点选要接收的分类（都不选 = 全部），完成后点“完成”。\n当前：{categories}",
+        "en": "Tap the categories you want (none = all), then “Done”.\nNow: {categories}",
     },
     "picker_done": {"zh": "分类已保存：{categories}。", "en": "Categories saved: {categories}."},
     "keywords_show": {
@@ -80,10 +99,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status": {
         "zh": "状态：{status}\n分类：{categories}\n关键词：包含 {include}；排除 {exclude}\n"
         "推送：{schedule}（{timezone}）\n免打扰：{quiet}\n语言：{language}\n"
-        "上次送达：{last_sent}\n待发送：{pending}{last_error}",
+        "上次送达：{last_sent}\n待发送：{pending}{last_error}\n聊天 ID：{chat}",
         "en": "Status: {status}\nCategories: {categories}\nKeywords: include {include}; exclude {exclude}\n"
         "Schedule: {schedule} ({timezone})\nQuiet hours: {quiet}\nLanguage: {language}\n"
-        "Last delivery: {last_sent}\nPending: {pending}{last_error}",
+        "Last delivery: {last_sent}\nPending: {pending}{last_error}\nChat id: {chat}",
     },
     "status_active": {"zh": "正常", "en": "active"},
     "status_paused": {"zh": "已暂停（{reason}，{since}）", "en": "paused ({reason}, since {since})"},
@@ -116,16 +135,110 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Temporarily unavailable; please try again in a few minutes.",
     },
     "stats": {
-        "zh": "订阅：{subscriptions}\n24 小时投递：{deliveries}\n最新摘要：{last_digest}\n"
+        "zh": "订阅：\n{subscriptions}\n24 小时投递：{deliveries}\n{pending}\n最新摘要：{last_digest}\n"
         "数据库大小：{database}",
-        "en": "Subscriptions: {subscriptions}\nDeliveries in 24 h: {deliveries}\nLast digest: {last_digest}\n"
-        "Database size: {database}",
+        "en": "Subscriptions:\n{subscriptions}\nDeliveries in 24 h: {deliveries}\n{pending}\n"
+        "Last digest: {last_digest}\nDatabase size: {database}",
     },
+    "console_welcome": {
+        "zh": "digestbot 控制台：输入 /help 查看命令，/subscribe 开始订阅。",
+        "en": "digestbot console: type /help for commands, /subscribe to start.",
+    },
+    "plain_text": {
+        "zh": "命令以 / 开头，例如 /help 或 /subscribe。",
+        "en": "Commands start with /, e.g. /help or /subscribe.",
+    },
+    "schedule_instant": {"zh": "即时，每期到达即推送", "en": "instant, each digest as it arrives"},
+    "schedule_at": {"zh": "每天 {times}", "en": "daily at {times}"},
+    "language_name": {"zh": "中文", "en": "English"},
+    "stats_subscriptions": {"zh": "{platform} / {kind}：{counts}", "en": "{platform} / {kind}: {counts}"},
+    "stats_last_digest": {
+        "zh": "{title}（{source}/{id}），收到于 {stored}\n  投递：{deliveries}{took}",
+        "en": "{title} ({source}/{id}), received {stored}\n  deliveries: {deliveries}{took}",
+    },
+    "stats_took": {"zh": "，用时 {seconds}", "en": ", took {seconds}"},
+    "stats_pending": {"zh": "待发送（全部）：{count}", "en": "Waiting to be sent (all chats): {count}"},
+    "count": {"zh": "{label} {count}", "en": "{count} {label}"},
+    "state_active": {"zh": "正常", "en": "active"},
+    "state_paused": {"zh": "已暂停", "en": "paused"},
+    "state_unsubscribed": {"zh": "已取消", "en": "unsubscribed"},
+    "state_pending": {"zh": "待发送", "en": "pending"},
+    "state_sending": {"zh": "发送中", "en": "sending"},
+    "state_sent": {"zh": "已送达", "en": "sent"},
+    "state_failed": {"zh": "失败", "en": "failed"},
+    "state_skipped": {"zh": "跳过", "en": "skipped"},
+    "state_interrupted": {"zh": "中断（可能已送达）", "en": "interrupted (may have arrived)"},
+    "state_uncertain": {"zh": "结果未知（可能已送达）", "en": "uncertain (may have arrived)"},
+    "state_expired": {"zh": "过期未发", "en": "expired"},
+    "seconds": {"zh": "{value:g} 秒", "en": "{value:g} s"},
     "slow_down": {
         "zh": "命令太频繁了：最多连续 {burst} 条，之后每 {seconds:g} 秒 1 条。"
         "请稍等片刻，期间的命令会被忽略。",
         "en": "Too many commands: at most {burst} in a row, then one every {seconds:g} s. "
         "Please wait a moment; commands sent meanwhile are ignored.",
+    },
+    "id": {
+        "zh": "聊天 id：{chat}{topic}\n你的用户 id：{user}",
+        "en": "Chat id: {chat}{topic}\nYour user id: {user}",
+    },
+    "id_topic": {"zh": "（话题 {thread}）", "en": " (topic {thread})"},
+    "announce_usage": {
+        "zh": "用法：/announce 公告内容（最多 1000 个字符）。先预览，确认后才发送。",
+        "en": "Usage: /announce your message (at most 1000 characters). You get a preview; "
+        "nothing is sent until you confirm.",
+    },
+    "announce_confirm_usage": {
+        "zh": "用法：/announce confirm 编号（编号见预览消息）",
+        "en": "Usage: /announce confirm ID (the ID is in the preview message)",
+    },
+    "announce_preview": {
+        "zh": "公告 #{id} 预览见上。确认后将发给本平台 {count} 个正常订阅的聊天。",
+        "en": "Announcement #{id}, previewed above, goes to {count} active chats on this platform "
+        "once you confirm.",
+    },
+    "announce_button": {"zh": "发送给 {count} 个聊天", "en": "Send to {count} chats"},
+    "announce_queued": {
+        "zh": "公告 #{id} 已排队，发给 {count} 个聊天。",
+        "en": "Announcement #{id} queued for {count} chats.",
+    },
+    "announce_already": {
+        "zh": "公告 #{id} 已经发送过（{count} 个聊天），不会重复发送。",
+        "en": "Announcement #{id} was already sent ({count} chats); it is not sent twice.",
+    },
+    "announce_unknown": {
+        "zh": "没有编号为 #{id} 的公告草稿。",
+        "en": "There is no announcement draft #{id}.",
+    },
+    "confirm_console": {"zh": "确认请发送：{command}", "en": "To confirm, send: {command}"},
+    "forget_nothing": {
+        "zh": "这个聊天没有任何存储的数据。",
+        "en": "Nothing is stored about this chat.",
+    },
+    "forget_config": {
+        "zh": "这个聊天是由机器人配置（broadcasts）订阅的，请让运营者从配置中删除。",
+        "en": "This chat is subscribed by the bot's config (broadcasts); "
+        "ask the operator to remove it there.",
+    },
+    "forget_usage": {
+        "zh": "用法：/forget（会先请你确认）",
+        "en": "Usage: /forget (you are asked to confirm first)",
+    },
+    "forget_ask": {
+        "zh": "这将删除本聊天的全部数据：订阅及其设置（分类、关键词、推送时间、免打扰、语言）、"
+        "投递记录和待发送的消息。无法撤销。确定吗？",
+        "en": "This deletes everything stored about this chat: its subscription and settings (categories, "
+        "keywords, schedule, quiet hours, language), its delivery history and queued messages. "
+        "It cannot be undone. Are you sure?",
+    },
+    "forget_button": {"zh": "全部删除", "en": "Delete everything"},
+    "forget_stale": {
+        "zh": "这个确认已过期（订阅已变化）。请重新发送 /forget。",
+        "en": "This confirmation has expired (the subscription changed). Send /forget again.",
+    },
+    "forgotten": {
+        "zh": "已删除本聊天的订阅及设置、{deliveries} 条投递记录和 {payloads} 条仅属于它的消息内容。",
+        "en": "Deleted this chat's subscription and settings, {deliveries} delivery records and "
+        "{payloads} message bodies no other chat used.",
     },
 }
 

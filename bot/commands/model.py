@@ -34,10 +34,14 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """`text` is the arguments as typed, line breaks included (for /announce); adapters that have
+    only the split words leave it empty and handlers fall back to joining `args`."""
+
     name: str
     args: tuple[str, ...]
     chat: ChatRef
     caller: Caller
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,19 @@ class CategoryPicker:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirm:
+    """A confirmation button: pressing it runs `/<command> confirm <token>` as the presser (a chat
+    platform's button; the console shows that command to type)."""
+
+    command: str
+    token: str
+    label: str
+
+    def args(self) -> tuple[str, str]:
+        return ("confirm", self.token)
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """Plain text (the adapter escapes it), plus optional rendered digest parts or a category picker.
 
@@ -72,3 +89,4 @@ class Reply:
     parts: tuple[Any, ...] = ()
     picker: CategoryPicker | None = None
     error: bool = False
+    confirm: Confirm | None = None

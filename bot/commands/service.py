@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
-from bot.commands.args import MAX_ARGS_CHARS
 from bot.commands.handlers import CommandHandlers
 from bot.commands.language import choose_language
 from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
 from bot.commands.model import ChatRef, Command, Reply
+from bot.commands.operator import OperatorHandlers
 from bot.commands.table import BY_NAME, COMMANDS, Access
 from bot.core.clock import Clock, SystemClock
 from bot.core.model import Vocabulary
@@ -27,13 +27,14 @@ log = logging.getLogger(__name__)
 REFUSALS = {Access.MANAGERS: "not_allowed", Access.OWNERS: "owner_only"}
 
 
-class CommandService(CommandHandlers):
+class CommandService(CommandHandlers, OperatorHandlers):
     """Handles commands against the store; `on_change` wakes the scheduler after schedule edits.
 
     `clock` is the app's one clock (the system clock when None). `renderers` (platform -> renderer)
     are the ones deliveries use, with the operator's link-preview and embed choices, so /latest
     looks like the scheduled posts. `secrets` are scrubbed from /status's last error like from the
-    logs (platform errors may quote a request URL).
+    logs (platform errors may quote a request URL). `on_enqueued` wakes the delivery engine
+    when a command wrote ledger rows (a confirmed announcement).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class CommandService(CommandHandlers):
         default_timezone: str = "UTC",
         on_change: Callable[[], None] | None = None,
         secrets: Iterable[str] = (),
+        on_enqueued: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.vocabulary = vocabulary
@@ -57,6 +59,7 @@ class CommandService(CommandHandlers):
         self._secrets = tuple(secrets)
         self._latest = LatestRenderer(store, vocabulary, renderers)
         self._on_change = on_change or (lambda: None)
+        self._on_enqueued = on_enqueued or (lambda: None)
 
     async def handle(self, command: Command) -> Reply:
         """Dispatch one command; bad arguments come back as an error Reply, never as an exception,
@@ -72,8 +75,8 @@ class CommandService(CommandHandlers):
         spec = BY_NAME.get(command.name)
         if spec is None:
             return Reply(text("unknown_command", language, name=command.name[:32]), error=True)
-        if sum(len(a) for a in command.args) > MAX_ARGS_CHARS:
-            return Reply(text("too_long", language, limit=MAX_ARGS_CHARS), error=True)
+        if max(sum(len(a) for a in command.args), len(command.text)) > spec.max_chars:
+            return Reply(text("too_long", language, limit=spec.max_chars), error=True)
         if not allowed(spec.access, command):
             return Reply(text(REFUSALS[spec.access], language), error=True)
         return await spec.handler(self, command, subscription, language)
@@ -81,6 +84,16 @@ class CommandService(CommandHandlers):
     async def _subscription(self, command: Command) -> Subscription | None:
         chat = command.chat
         return await self.store.get_subscription(chat.platform, chat.chat_id, chat.thread_id)
+
+    async def reply_language(self, chat: ChatRef, client: str | None) -> str:
+        """The language a command from this chat and client would be answered in, for texts an
+        adapter writes itself (a welcome line, a hint); the default while the database is down."""
+        try:
+            subscription = await self.store.get_subscription(chat.platform, chat.chat_id, chat.thread_id)
+        except StoreUnavailable:
+            subscription = None
+        chat_setting = subscription.language if subscription is not None else None
+        return choose_language(chat_setting, client, self.default_language)
 
     def _language(self, command: Command, subscription: Subscription | None) -> str:
         chat_setting = subscription.language if subscription is not None else None

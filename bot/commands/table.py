@@ -10,12 +10,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+from bot.commands.args import MAX_ARGS_CHARS
 from bot.commands.handlers import CommandHandlers
 from bot.commands.model import Command, Reply
+from bot.commands.operator import MAX_ANNOUNCEMENT, OperatorHandlers
 from bot.store.subscriptions import Subscription
 
-Handler = Callable[[CommandHandlers, Command, Subscription | None, str], Awaitable[Reply]]
+Handler = Callable[[Any, Command, Subscription | None, str], Awaitable[Reply]]
 
 
 class Access(enum.Enum):
@@ -71,6 +74,7 @@ class CommandSpec:
     handler: Handler
     args: tuple[Arg, ...] = ()
     help: Text | None = None
+    max_chars: int = MAX_ARGS_CHARS
 
     def help_line(self, language: str) -> str | None:
         """`/name syntax explanation` in `language`, or None for a command /help does not list."""
@@ -83,10 +87,10 @@ class CommandSpec:
 CATEGORIES = Arg(
     "categories",
     "分类",
-    Text("[分类...]", "[category...]"),
+    Text("[分类...|all]", "[category...|all]"),
     Text(
-        "分类 id 或名称，用逗号或空格分隔（留空为全部）",
-        "Category ids or names, separated by commas or spaces (empty: all)",
+        "分类 id 或名称，用逗号或空格分隔；all 为全部；留空则保持现有分类",
+        "Category ids or names, comma or space separated; all = every one; empty keeps the current ones",
     ),
     ArgKind.CATEGORIES,
 )
@@ -120,7 +124,16 @@ LANGUAGE = Arg(
     choices=(("zh", "中文"), ("en", "English")),
 )
 
+ANNOUNCEMENT = Arg(
+    "text",
+    "内容",
+    Text("内容", "text"),
+    Text("公告内容（先预览，确认后发送）", "The announcement (previewed; sent once you confirm)"),
+    required=True,
+)
+
 H = CommandHandlers
+Op = OperatorHandlers
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", "开始", Text("开始使用", "Start here"), Access.ANYONE, H.start),
     CommandSpec("help", "帮助", Text("全部命令", "All commands"), Access.ANYONE, H.help),
@@ -131,7 +144,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Access.MANAGERS,
         H.subscribe,
         (CATEGORIES,),
-        Text("订阅（不带参数为全部分类）", "subscribe (no argument: every category)"),
+        Text(
+            "订阅（all：全部分类；不带参数：新订阅为全部分类，已有订阅保持原分类）",
+            "subscribe (all: every category; no argument: every category for a new subscription, "
+            "the current ones kept otherwise)",
+        ),
     ),
     CommandSpec(
         "unsubscribe",
@@ -207,6 +224,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "stats", "统计", Text("运行统计（机器人管理员）", "Bot statistics (owners)"), Access.OWNERS, H.stats
+    ),
+    CommandSpec(
+        "id",
+        "编号",
+        Text("本聊天和你的 id", "This chat's id and yours"),
+        Access.ANYONE,
+        Op.id,
+        help=Text("本聊天的 id 和你的用户 id", "this chat's id and your user id"),
+    ),
+    CommandSpec(
+        "announce",
+        "公告",
+        Text("向所有订阅发公告（机器人管理员）", "Announce to every subscriber (owners)"),
+        Access.OWNERS,
+        Op.announce,
+        (ANNOUNCEMENT,),
+        max_chars=MAX_ANNOUNCEMENT,
+    ),
+    CommandSpec(
+        "forget",
+        "删除数据",
+        Text("删除本聊天的全部数据", "Delete everything stored about this chat"),
+        Access.MANAGERS,
+        Op.forget,
+        help=Text("删除本聊天的全部数据（需确认）", "delete everything stored about this chat (asks first)"),
     ),
 )
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}

@@ -14,23 +14,26 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.core.problems import Problem, Term
+
 MAX_TIMES = 24
 _TIME = re.compile(r"(\d{1,2})[:：](\d{2})")
 _AT = re.compile(r"at(?:\s+(.*))?", re.IGNORECASE | re.DOTALL)
 _SEPARATORS = re.compile(r"[,，、\s]+")
-_SCHEDULE_HELP = 'use "instant" or "at HH:MM" (several times separated by commas, e.g. "at 08:00, 20:30")'
+_SCHEDULE_HELP = Term("schedule_help")
 
 
 def _parse_time(text: str, what: str) -> time:
-    """One ``H:MM``/``HH:MM`` wall-clock time; the error names the offending text."""
-    match = _TIME.fullmatch(text.strip())
+    """One ``H:MM``/``HH:MM`` wall-clock time; the error names the offending text. `what` is a Term."""
+    cleaned = text.strip()
+    match = _TIME.fullmatch(cleaned)
     if match is None:
-        raise ValueError(f'invalid {what} "{text.strip()}": expected HH:MM, e.g. 08:00')
+        raise Problem("time_format", what=Term(what), text=cleaned)
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23:
-        raise ValueError(f'invalid {what} "{text.strip()}": the hour must be 00-23')
+        raise Problem("time_hour", what=Term(what), text=cleaned)
     if minute > 59:
-        raise ValueError(f'invalid {what} "{text.strip()}": the minutes must be 00-59')
+        raise Problem("time_minute", what=Term(what), text=cleaned)
     return time(hour, minute)
 
 
@@ -69,18 +72,18 @@ def parse_schedule(text: str) -> Schedule:
     """Parse ``instant`` or ``at HH:MM[,HH:MM...]`` (case-insensitive; commas and/or spaces between)."""
     cleaned = text.strip()
     if not cleaned:
-        raise ValueError(f"the schedule is empty: {_SCHEDULE_HELP}")
+        raise Problem("schedule_empty", help=_SCHEDULE_HELP)
     if cleaned.casefold() == "instant":
         return INSTANT
     match = _AT.fullmatch(cleaned)
     if match is None:
-        raise ValueError(f'unknown schedule "{cleaned}": {_SCHEDULE_HELP}')
+        raise Problem("schedule_unknown", text=cleaned, help=_SCHEDULE_HELP)
     parts = [p for p in _SEPARATORS.split(match.group(1) or "") if p]
     if not parts:
-        raise ValueError(f'the schedule "{cleaned}" lists no times: {_SCHEDULE_HELP}')
+        raise Problem("schedule_no_times", text=cleaned, help=_SCHEDULE_HELP)
     times = {_parse_time(part, "time") for part in parts}
     if len(times) > MAX_TIMES:
-        raise ValueError(f"too many times in the schedule ({len(times)}): at most {MAX_TIMES}")
+        raise Problem("schedule_too_many", count=len(times), limit=MAX_TIMES)
     return Schedule(tuple(times))
 
 
@@ -174,11 +177,11 @@ class QuietHours:
         cleaned = text.strip()
         parts = re.split(r"\s*[-–~～]\s*", cleaned)
         if len(parts) != 2 or not all(parts):
-            raise ValueError(f'invalid quiet hours "{cleaned}": expected HH:MM-HH:MM, e.g. 22:00-07:00')
-        start = _parse_time(parts[0], "quiet hours start")
-        end = _parse_time(parts[1], "quiet hours end")
+            raise Problem("quiet_format", text=cleaned)
+        start = _parse_time(parts[0], "quiet_start")
+        end = _parse_time(parts[1], "quiet_end")
         if start == end:
-            raise ValueError(f'invalid quiet hours "{cleaned}": start and end are the same time')
+            raise Problem("quiet_same", text=cleaned)
         return cls(start, end)
 
     def __str__(self) -> str:
@@ -227,11 +230,11 @@ def parse_timezone(name: str) -> ZoneInfo:
     """An IANA zone by name (``Asia/Shanghai``); a wrongly cased name is accepted, unknown ones raise."""
     cleaned = name.strip()
     if not cleaned:
-        raise ValueError('the time zone name is empty: use an IANA name such as "Asia/Shanghai" or "UTC"')
+        raise Problem("zone_empty")
     try:
         return ZoneInfo(cleaned)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         proper = _zones_by_folded_name().get(cleaned.casefold())
         if proper is not None:
             return ZoneInfo(proper)
-    raise ValueError(f'unknown time zone "{cleaned}": use an IANA name such as "Asia/Shanghai" or "UTC"')
+    raise Problem("zone_unknown", name=cleaned)

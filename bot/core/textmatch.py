@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from itertools import pairwise
 
+from bot.core.problems import Problem
+
 MAX_TERM_LENGTH = 100
 
 _CJK = (
@@ -50,13 +52,12 @@ _JOIN_REQUIRED = f"[{_SEPARATOR_CHARS}]+"
 _JOIN_OPTIONAL = f"[{_SEPARATOR_CHARS}]*"
 
 
-class KeywordError(ValueError):
+class KeywordError(Problem):
     """A keyword that cannot be compiled; names the keyword so a user can fix their filter."""
 
-    def __init__(self, term: str, reason: str) -> None:
+    def __init__(self, code: str, term: str, **params: object) -> None:
         self.term = term
-        self.reason = reason
-        super().__init__(f"keyword {term!r}: {reason}")
+        super().__init__(code, term=term, **params)
 
 
 def is_cjk(char: str) -> bool:
@@ -103,17 +104,17 @@ class _Term:
 
     def __init__(self, raw: str) -> None:
         if not isinstance(raw, str):
-            raise KeywordError(repr(raw), "must be text")
+            raise KeywordError("keyword_not_text", repr(raw))
         text = " ".join(unicodedata.normalize("NFKC", raw).split())
         if len(text) > MAX_TERM_LENGTH:
-            raise KeywordError(raw, f"longer than {MAX_TERM_LENGTH} characters")
+            raise KeywordError("keyword_too_long", raw, limit=MAX_TERM_LENGTH)
         self.prefix = text.endswith("*")
         body = text[:-1] if self.prefix else text
         if "*" in body:
-            raise KeywordError(raw, "'*' is only allowed at the end, for a prefix match")
+            raise KeywordError("keyword_star", raw)
         tokens = _tokens(fold(body))
         if not tokens:
-            raise KeywordError(raw, "is empty")
+            raise KeywordError("keyword_empty", raw)
         self.text = text
         self.canonical = _canonical(tokens)
         self.pattern = self._regex(tokens)

@@ -33,8 +33,9 @@ from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.expiry import ExpirySweep
 from bot.delivery.outcome import Outcome, Sender, Target, Transient
+from bot.delivery.progress import BroadcastProgress
 from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.record import Attempt, OutcomeRecorder
+from bot.delivery.record import Attempt, OutcomeRecorder, ProblemSink
 from bot.delivery.tally import Tally
 from bot.store.db import Store, StoreUnavailable
 from bot.store.deliveries import Delivery
@@ -64,6 +65,7 @@ class DeliveryEngine:
         rng: random.Random | None = None,
         send_timeout: float = SEND_TIMEOUT,
         store_backoff: Backoff | None = None,
+        problems: ProblemSink | None = None,
     ) -> None:
         if send_timeout <= 0:
             raise ValueError(f"send_timeout must be positive, got {send_timeout}")
@@ -84,8 +86,11 @@ class DeliveryEngine:
         self._refill_below = config.concurrency // 2
         self._horizon: float | None = None
         self._tally = Tally()
-        self._recorder = OutcomeRecorder(store, limiter, config, clock, self._tally, rng or random.Random())
+        self._recorder = OutcomeRecorder(
+            store, limiter, config, clock, self._tally, rng or random.Random(), problems
+        )
         self._expiry = ExpirySweep(store, config.max_age, clock)
+        self._progress = BroadcastProgress(store, clock)
         self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)
         self._held_until = 0.0  # monotonic: no claims before this while the database fails
         self._max_age = timedelta(seconds=config.max_age)
@@ -152,6 +157,7 @@ class DeliveryEngine:
             await self._pause_for_store()
             try:
                 await self._expiry.maybe_sweep()
+                await self._progress.maybe_log()
                 if self._queue.qsize() <= self._refill_below:
                     now = self._clock.now()
                     rows = await self._store.claim_due(
@@ -167,6 +173,7 @@ class DeliveryEngine:
                         self._claimed.add(row.id)
                         self._queue.put_nowait(row)
                     if rows:
+                        self._progress.claimed(rows)
                         self._tally.claimed(self._clock.monotonic())
                         continue
                 self._tally.log(self._clock.monotonic(), idle=not self._claimed)

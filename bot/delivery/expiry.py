@@ -47,7 +47,7 @@ class ExpirySweep:
         """Expire stale rows a batch per statement; one log line per digest says how many, per platform."""
         now = self._clock.now()
         reason = f"expired: not sent within {duration(self._max_age)} of its due time"
-        counts: dict[int, dict[str, int]] = {}
+        counts: dict[int | None, dict[str, int]] = {}  # digest seq (None: announcements) -> platform
         while True:
             batch = await self._store.expire_stale(
                 now - timedelta(seconds=self._max_age), reason, now, EXPIRE_BATCH
@@ -57,10 +57,10 @@ class ExpirySweep:
                 per_platform[platform] = per_platform.get(platform, 0) + count
             if not batch.full:
                 break
-        for seq, per_platform in sorted(counts.items()):
+        for seq, per_platform in sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or 0)):
             log.warning(
-                "digest #%d: %d queued deliveries expired, not sent within %s of their due time (%s)",
-                seq,
+                "%s: %d queued deliveries expired, not sent within %s of their due time (%s)",
+                f"digest #{seq}" if seq is not None else "announcements",
                 sum(per_platform.values()),
                 duration(self._max_age),
                 ", ".join(f"{platform} {count}" for platform, count in sorted(per_platform.items())),

@@ -14,6 +14,7 @@ import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.core.clock import Clock
 from bot.delivery.config import DeliveryConfig
@@ -54,6 +55,14 @@ class Attempt:
     plain: bool = False
 
 
+class ProblemSink(Protocol):
+    """Where final failures and paused chats are told (the error-chat reporter)."""
+
+    def failed(self, platform: str, chat_id: str, reason: str) -> None: ...
+
+    def paused(self, platform: str, chat_id: str, reason: str) -> None: ...
+
+
 class OutcomeRecorder:
     """Stores outcomes in the ledger and counts them in the engine's tally."""
 
@@ -65,6 +74,7 @@ class OutcomeRecorder:
         clock: Clock,
         tally: Tally,
         rng: random.Random,
+        problems: ProblemSink | None = None,
     ) -> None:
         self._store = store
         self._limiter = limiter
@@ -72,6 +82,7 @@ class OutcomeRecorder:
         self._clock = clock
         self._tally = tally
         self._rng = rng
+        self._problems = problems
 
     async def abandon(self, attempt: Attempt, send_timeout: float) -> None:
         """The sender did not answer in time: the message may have arrived, so never resend."""
@@ -110,8 +121,11 @@ class OutcomeRecorder:
 
     async def _fail(self, attempt: Attempt, reason: str, now: datetime) -> bool:
         """The row failed for good; False: nothing to resend."""
-        await self._store.fail_delivery(attempt.delivery.id, reason, now)
+        row = attempt.delivery
+        await self._store.fail_delivery(row.id, reason, now)
         self._tally.failed += 1
+        if self._problems is not None and row.subscription_id is not None:  # never report a report
+            self._problems.failed(row.platform, attempt.target.chat_id, reason)
         return False
 
     async def _retry_after(self, attempt: Attempt, asked: float, now: datetime) -> bool:
@@ -159,6 +173,8 @@ class OutcomeRecorder:
         row = attempt.delivery
         await self._store.chat_gone(row, reason, now)
         self._tally.failed += 1
+        if self._problems is not None and row.subscription_id is not None:
+            self._problems.paused(row.platform, attempt.target.chat_id, reason)
         log.warning(
             "paused subscription %d (%s chat %s): %s",
             row.subscription_id,
@@ -189,6 +205,8 @@ class OutcomeRecorder:
         await self._store.migrate_chat(row.platform, attempt.target.chat_id, new_chat_id, new_kind)
         # Moved by this call or by a concurrent send to another topic of the same chat;
         # otherwise the new chat has its own subscription (or the answer made no sense).
+        if row.subscription_id is None:
+            return await self._fail(attempt, f"chat migrated to {new_chat_id}", now)
         sub = await self._store.get_subscription_by_id(row.subscription_id)
         if sub is None or sub.chat_id != new_chat_id or sub.status != "active":
             return await self._fail(

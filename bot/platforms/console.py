@@ -85,7 +85,7 @@ class ConsolePlatform:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._write("digestbot console: type /help for commands, /subscribe to start.")
+        self._write(messages.text("console_welcome", await self._reply_language()))
         fd = _fileno(self._stdin)
         if fd is None:
             log.info("console has no input; deliveries continue")
@@ -100,19 +100,30 @@ class ConsolePlatform:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def handle_line(self, line: str | TooLong) -> Reply | None:
-        """One typed line; a line over MAX_LINE gets one refusal and is never parsed."""
+        """One typed line; a line over MAX_LINE gets one refusal and is never parsed, and text that
+        is no command gets a hint (not "unknown command"): a new user's first line is often "hello"."""
         if isinstance(line, TooLong) or len(line) > MAX_LINE:
-            reply = Reply(messages.text("line_too_long", self._language, limit=MAX_LINE), error=True)
-            self._show(reply)
-            return reply
+            return await self._refuse("line_too_long", limit=MAX_LINE)
         parsed = parse_line(line)
         if parsed is None:
             return None
+        if not line.lstrip().startswith("/"):
+            return await self._refuse("plain_text")
         name, args = parsed
         caller = Caller(user_id="console", language=self._language, can_manage=True, is_owner=True)
-        reply = await self._service.handle(Command(name, args, CONSOLE_CHAT, caller))
+        typed = line.strip().partition(" ")[2].strip()
+        reply = await self._service.handle(Command(name, args, CONSOLE_CHAT, caller, text=typed))
         self._show(reply)
         return reply
+
+    async def _refuse(self, key: str, **values: object) -> Reply:
+        """A line the console answers itself, in the language commands are answered in."""
+        reply = Reply(messages.text(key, await self._reply_language(), **values), error=True)
+        self._show(reply)
+        return reply
+
+    async def _reply_language(self) -> str:
+        return await self._service.reply_language(CONSOLE_CHAT, self._language)
 
     async def _read_loop(self, reader: InputReader, terminal: bool) -> None:
         while (line := await reader.get()) is not None:
@@ -131,7 +142,10 @@ class ConsolePlatform:
                 self._write(f"  {mark} {option.id:<12} {option.label}")
             self._write("  /categories toggle <id> | /categories all | /categories done")
         for part in reply.parts:
-            self._write(part)
+            self._write(part["text"] if isinstance(part, dict) else part)
+        if reply.confirm is not None:
+            command = f"/{reply.confirm.command} {' '.join(reply.confirm.args())}"
+            self._write(messages.text("confirm_console", self._language, command=command))
 
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")

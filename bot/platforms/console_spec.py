@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from bot.commands.language import locale_language
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.platforms.base import Platform
@@ -27,13 +32,31 @@ class ConsoleConfig(Strict):
     def secrets(self) -> list[str]:
         return []
 
+    @property
+    def report_chat(self) -> str | None:
+        """The console has no error chat: problems are in the log."""
+        return None
+
 
 def make_renderer(config: ConsoleConfig) -> Renderer:
     return render_text
 
 
+def plain_message(text: str) -> dict[str, Any]:
+    """The console prints text as it is."""
+    return {"text": text}
+
+
 def broadcast_kind(chat_id: str) -> str:
     return CONSOLE_KIND
+
+
+def console_language(context: PlatformContext, environ: Mapping[str, str]) -> str:
+    """The console user's language: the config's `language` when it sets one, else the terminal's
+    locale ($LC_ALL, $LC_MESSAGES, $LANG), else the default; like a client language on a chat app."""
+    if context.language_configured:
+        return context.default_language
+    return locale_language(environ) or context.default_language
 
 
 def build(context: PlatformContext) -> Platform:
@@ -41,7 +64,7 @@ def build(context: PlatformContext) -> Platform:
 
     return ConsolePlatform(
         context.service,
-        language=context.default_language,
+        language=console_language(context, os.environ),
         stdin=context.stdin,
         out=context.stdout,
         on_close=context.on_close,
@@ -58,5 +81,6 @@ SPEC = PlatformSpec(
     group_kinds=frozenset(),
     broadcast_kind=broadcast_kind,
     build=build,
+    plain_message=plain_message,
     fallback=True,
 )

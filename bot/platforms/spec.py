@@ -40,6 +40,11 @@ class PlatformConfig(Protocol):
         """Configured secrets (tokens), redacted wherever they would be shown."""
         ...
 
+    @property
+    def report_chat(self) -> str | None:
+        """The operator's error chat on this platform (problem summaries), if configured."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PlatformContext:
@@ -52,6 +57,7 @@ class PlatformContext:
     stdin: IO[Any] | None = None
     stdout: TextIO | None = None
     on_close: Callable[[], None] = field(default=lambda: None)
+    language_configured: bool = True  # False: the config left `language` out (the console asks $LANG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +70,10 @@ class PlatformSpec:
     guesses a config broadcast's chat kind before the platform has told us; a match of a
     `secret_patterns` regex is redacted from logs (its group named `keep`, if any, stays);
     `chatty_loggers` are set to WARNING unless the log level is DEBUG; a `fallback` platform runs only
-    when no other is enabled; `readable(payload, terminal)` shows a payload as a person would read it
-    (`digestbot preview`; None: it is text already). tests/test_registry.py checks these against the
-    adapters.
+    when no other is enabled; `plain_message(text)` is one message showing `text` exactly, escaped for
+    the platform's markup (announcements, error-chat summaries); `readable(payload, terminal)` shows a
+    payload as a person would read it (`digestbot preview`; None: it is text already).
+    tests/test_registry.py checks these against the adapters.
     """
 
     name: str
@@ -78,6 +85,7 @@ class PlatformSpec:
     group_kinds: frozenset[str]
     broadcast_kind: Callable[[str], str]
     build: Callable[[PlatformContext], Platform]
+    plain_message: Callable[[str], dict[str, Any]]
     secret_patterns: tuple[re.Pattern[str], ...] = ()
     chatty_loggers: tuple[str, ...] = ()
     fallback: bool = False

@@ -13,10 +13,11 @@ from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.export import TransferOps
 from bot.store.intake import DigestOps
 from bot.store.ledger import LedgerOps
+from bot.store.operator import OperatorOps
 from bot.store.reports import ReportOps
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
-class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, TransferOps):
+class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps, TransferOps):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

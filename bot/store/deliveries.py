@@ -59,10 +59,10 @@ class NewDelivery:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A due row as the engine sees it."""
+    """A due row as the engine sees it; `subscription_id` is None for an error-chat summary."""
 
     id: int
-    subscription_id: int
+    subscription_id: int | None
     unit: str
     part: int
     parts: int
@@ -82,7 +82,7 @@ class Delivery:
 class Expired:
     """What one expiry batch did: rows expired per (digest seq, platform), and whether it was full."""
 
-    counts: dict[tuple[int, str], int]
+    counts: dict[tuple[int | None, str], int]  # None: announcement rows, which carry no digest
     full: bool
 
 

@@ -26,8 +26,8 @@ _IN_ORDER = """NOT EXISTS (
 
 _CLAIM = f"""
 SELECT d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id, d.kind,
-       p.body, d.plain, d.attempts, s.quiet, s.timezone, d.retry_wait
-FROM deliveries d JOIN payloads p ON p.id = d.payload_id JOIN subscriptions s ON s.id = d.subscription_id
+       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait
+FROM deliveries d JOIN payloads p ON p.id = d.payload_id LEFT JOIN subscriptions s ON s.id = d.subscription_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.due_at >= ?
   AND d.platform IN (SELECT value FROM json_each(?))
   AND d.id NOT IN (SELECT value FROM json_each(?))
@@ -138,11 +138,13 @@ class LedgerOps(Database):
         and `waited` seconds of rate-limit wait are added to the row's total.
 
         A subscription paused or unsubscribed while this send was in flight had its other rows
-        skipped then; this one is skipped now instead of going out after all.
+        skipped then; this one is skipped now instead of going out after all. A row of no
+        subscription (an error-chat summary) always goes back to pending.
         """
         await self._write(
-            "UPDATE deliveries SET state = CASE WHEN (SELECT s.status FROM subscriptions s"
-            " WHERE s.id = deliveries.subscription_id) = 'active' THEN 'pending' ELSE 'skipped' END,"
+            "UPDATE deliveries SET state = CASE WHEN subscription_id IS NULL OR (SELECT s.status"
+            " FROM subscriptions s WHERE s.id = deliveries.subscription_id) = 'active'"
+            " THEN 'pending' ELSE 'skipped' END,"
             " next_attempt_at = ?, last_error = ?, attempts = attempts - ?, retry_wait = retry_wait + ?,"
             " updated_at = ? WHERE id = ?",
             (to_db(at), error, 1 if refund else 0, waited, to_db(now), delivery_id),
@@ -168,7 +170,7 @@ class LedgerOps(Database):
                     (error, to_db(now), to_db(due_before), limit),
                 )
             )
-        counts: dict[tuple[int, str], int] = {}
+        counts: dict[tuple[int | None, str], int] = {}
         for seq, platform in rows:
             counts[(seq, platform)] = counts.get((seq, platform), 0) + 1
         return Expired(counts, full=len(rows) >= limit)
@@ -191,9 +193,12 @@ class LedgerOps(Database):
         )
 
     async def chat_gone(self, delivery: Delivery, reason: str, now: datetime) -> None:
-        """Fail this row, skip the subscription's other unsent rows and pause it, all at once."""
+        """Fail this row, skip the subscription's other unsent rows and pause it, all at once (a row
+        of no subscription only fails)."""
         async with self.transaction() as tx:
             await tx.deliveries.fail(delivery.id, reason, now)
+            if delivery.subscription_id is None:
+                return
             await tx.deliveries.skip_pending(delivery.subscription_id, f"chat gone: {reason}", now)
             await tx.subscriptions.set_inactive(delivery.subscription_id, "paused", reason, now)
 

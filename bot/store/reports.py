@@ -34,6 +34,18 @@ class ReportOps(Database):
             "database_bytes": self.file_size(),
         }
 
+    async def fanout_progress(self, digest_seq: int) -> tuple[int, int, int]:
+        """A digest's fan-out as (total rows, sent, still pending or sending), for the progress log."""
+        async with self.transaction(write=False) as tx:
+            rows = await tx.conn.execute_fetchall(
+                "SELECT count(*), ifnull(sum(state = 'sent'), 0),"
+                " ifnull(sum(state IN ('pending', 'sending')), 0)"
+                " FROM deliveries WHERE digest_seq = ? AND unit = ?",
+                (digest_seq, f"d{digest_seq}"),
+            )
+        total, sent, remaining = next(iter(rows))
+        return int(total), int(sent), int(remaining)
+
     async def delivery_summary(self, subscription_id: int) -> dict[str, Any]:
         """For /status: last_sent_at, pending (unsent rows), last_error and last_error_at."""
         async with self.transaction(write=False) as tx:

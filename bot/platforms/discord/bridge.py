@@ -23,7 +23,7 @@ from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
 from bot.platforms.discord.channels import chat_kind, chat_ref
-from bot.platforms.discord.menus import MenuBinding, is_menu, parse_menu
+from bot.platforms.discord.menus import CONFIRM_BUTTON, MenuBinding, is_menu, parse_confirm, parse_menu
 from bot.platforms.discord.replies import NO_MENTIONS, escape, respond, send_reply
 from bot.platforms.discord.spec import DM, GUILD_CHANNEL, PLATFORM
 
@@ -91,6 +91,7 @@ class Bridge:
         channel: ChannelOption | None = None,
         *,
         public: bool | None = None,
+        text: str = "",
     ) -> None:
         """Handle `/digest <name>` (or a member command) for the chosen channel; `public` overrides
         whether the answer is visible to everyone (only /latest offers it)."""
@@ -119,7 +120,7 @@ class Bridge:
         if name == "latest":
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         await self._answer(
-            interaction, Command(name, args, target.chat, caller), language, ephemeral=ephemeral
+            interaction, Command(name, args, target.chat, caller, text), language, ephemeral=ephemeral
         )
 
     def target(self, interaction: discord.Interaction, channel: ChannelOption | None) -> CommandTarget | None:
@@ -195,6 +196,39 @@ class Bridge:
         except Exception:
             log.exception("discord: category menu for %s failed", chat.chat_id)
             await _refuse(interaction, texts.text("failed", self.language(interaction)))
+            return True
+        if reply.error:
+            await _refuse(interaction, reply.text)
+        else:
+            await interaction.response.edit_message(content=escape(reply.text), view=None)
+        return True
+
+    async def confirm_pressed(self, interaction: discord.Interaction) -> bool:
+        """Run a confirm button's `/<command> confirm <token>`; False when the component is not ours.
+        Only the member who asked may press it, where it was shown; the service checks their rights."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if interaction.type is not discord.InteractionType.component or not custom_id.startswith(
+            CONFIRM_BUTTON
+        ):
+            return False
+        if not await self._admitted(interaction):
+            return True
+        language = self.language(interaction)
+        binding = parse_confirm(custom_id)
+        target = self._menu_target(interaction, binding.where) if binding is not None else None
+        if binding is None or target is None:
+            await _refuse(interaction, texts.text("button_not_yours", language))
+            return True
+        chat, manage = target
+        command = Command(
+            binding.command, ("confirm", binding.token), chat, self.caller(interaction, can_manage=manage)
+        )
+        try:
+            reply = await self.service.handle(command)
+        except Exception:
+            log.exception("discord: confirming /%s in %s failed", binding.command, chat.chat_id)
+            await _refuse(interaction, texts.text("failed", language))
             return True
         if reply.error:
             await _refuse(interaction, reply.text)

@@ -105,7 +105,9 @@ class DigestClient(discord.Client):
         log.info("discord: ready as %s in %d servers", self.user, len(self.guilds))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        await self.platform.bridge.menu_submitted(interaction)
+        bridge = self.platform.bridge
+        if not await bridge.menu_submitted(interaction):
+            await bridge.confirm_pressed(interaction)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         reason = f"removed from the Discord server {guild.name!r}"

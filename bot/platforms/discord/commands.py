@@ -78,7 +78,8 @@ def _callback(bridge: Bridge, spec: CommandSpec, *, channel: bool) -> Callback:
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
         args = tuple(value for arg in spec.args for value in arg_values(arg, options.get(arg.name)))
         shown = bool(options.get("public")) if public else None
-        await bridge.run(interaction, spec.name, args, options.get("channel"), public=shown)
+        typed = str(options.get(spec.args[0].name) or "") if len(spec.args) == 1 else ""
+        await bridge.run(interaction, spec.name, args, options.get("channel"), public=shown, text=typed)
 
     parameters = [
         inspect.Parameter(

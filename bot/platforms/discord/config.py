@@ -22,10 +22,16 @@ class DiscordConfig(Strict):
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
+    error_channel: int | None = Field(default=None, gt=0)  # where problem summaries go
 
     @property
     def enabled(self) -> bool:
         return bool(self.token.get_secret_value().strip())
+
+    @property
+    def report_chat(self) -> str | None:
+        """The configured error channel, if any."""
+        return str(self.error_channel) if self.error_channel is not None else None
 
     def secrets(self) -> list[str]:
         """The bot token, when set."""

@@ -30,6 +30,40 @@ class MenuBinding:
         return f"{CATEGORY_MENU}{self.chat_id}:{self.channel_id}:{self.user_id}"
 
 
+CONFIRM_BUTTON = "digest:confirm:"
+_CONFIRM = re.compile(r"([a-z]{1,16}):([0-9]{1,18}):([0-9]{1,20}):([0-9]{1,20}):([0-9]{1,20})")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmBinding:
+    """A confirm button (/announce, /forget): the command and token it confirms, bound like a menu
+    to the chat, the channel it was shown in and the member who asked."""
+
+    command: str
+    token: str
+    where: MenuBinding
+
+    def custom_id(self) -> str:
+        where = self.where
+        custom_id = (
+            f"{CONFIRM_BUTTON}{self.command}:{self.token}:{where.chat_id}:{where.channel_id}:{where.user_id}"
+        )
+        if len(custom_id) > MAX_CUSTOM_ID:
+            raise ValueError(f"confirm button id exceeds {MAX_CUSTOM_ID} characters")
+        return custom_id
+
+
+def parse_confirm(custom_id: str) -> ConfirmBinding | None:
+    """The confirm binding a button id carries, or None when it is not one of ours."""
+    if not custom_id.startswith(CONFIRM_BUTTON):
+        return None
+    match = _CONFIRM.fullmatch(custom_id.removeprefix(CONFIRM_BUTTON))
+    if match is None:
+        return None
+    command, token, *ids = match.groups()
+    return ConfirmBinding(command, token, MenuBinding(*(int(part) for part in ids)))
+
+
 def is_menu(custom_id: str) -> bool:
     """Whether a component id is one of our category menus (possibly from an older release)."""
     return custom_id.startswith(CATEGORY_MENU)

@@ -88,6 +88,11 @@ def render_discord(
     return bodies
 
 
+def plain_message(text: str) -> Payload:
+    """`text` shown exactly as typed: markdown escaped, no mentions pinged, bare links not unfurled."""
+    return _body(content=markdown.escape(text))
+
+
 def plain_discord(payload: Payload) -> Payload:
     """A content-only, unformatted copy of a body, at most 2000 characters.
 

@@ -16,7 +16,7 @@ import discord
 from bot.commands.model import CategoryPicker, Reply
 from bot.delivery.outcome import Payload
 from bot.platforms.discord import texts
-from bot.platforms.discord.menus import MenuBinding
+from bot.platforms.discord.menus import ConfirmBinding, MenuBinding
 from bot.platforms.discord.render import DISCORD, SUPPRESS_EMBEDS
 
 MENU_OPTIONS = 25
@@ -74,6 +74,16 @@ def category_menu(picker: CategoryPicker, binding: MenuBinding, language: str) -
     return view
 
 
+def confirm_view(binding: ConfirmBinding, label: str) -> discord.ui.View:
+    """One button that confirms the command for the member who asked (the bridge checks who presses)."""
+    view = discord.ui.View(timeout=MENU_TIMEOUT)
+    button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
+        custom_id=binding.custom_id(), label=label[:80], style=discord.ButtonStyle.danger
+    )
+    view.add_item(button)
+    return view
+
+
 async def respond(interaction: discord.Interaction, **kwargs: Any) -> None:
     """The interaction response if none was sent yet (nor deferred), else a followup."""
     if interaction.response.is_done():
@@ -87,9 +97,9 @@ async def send_reply(
 ) -> None:
     """Send a Reply: errors are always ephemeral; a digest goes out as rendered bodies."""
     private = ephemeral or reply.error
-    if reply.parts:
-        for payload in reply.parts:
-            await respond(interaction, ephemeral=private, **message_kwargs(payload))
+    for payload in reply.parts:
+        await respond(interaction, ephemeral=private, **message_kwargs(payload))
+    if reply.parts and reply.confirm is None:
         return
     kwargs: dict[str, Any] = {
         "content": escape(reply.text),
@@ -101,4 +111,8 @@ async def send_reply(
         kwargs["content"] = escape(texts.text("menu_prompt", language))
         binding = MenuBinding(int(chat_id), interaction.channel_id or 0, interaction.user.id)
         kwargs["view"] = category_menu(reply.picker, binding, language)
+    elif reply.confirm is not None:
+        where = MenuBinding(int(chat_id), interaction.channel_id or 0, interaction.user.id)
+        button = ConfirmBinding(reply.confirm.command, reply.confirm.token, where)
+        kwargs["view"] = confirm_view(button, reply.confirm.label)
     await respond(interaction, **kwargs)

@@ -10,7 +10,7 @@ from bot.core.model import Digest
 from bot.platforms.base import Platform
 from bot.platforms.discord.config import DiscordConfig
 from bot.platforms.discord.readable import readable
-from bot.platforms.discord.render import render_discord
+from bot.platforms.discord.render import plain_message, render_discord
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.render import Renderer
 from bot.render.options import RenderOptions
@@ -52,6 +52,7 @@ SPEC = PlatformSpec(
     group_kinds=frozenset(),
     broadcast_kind=broadcast_kind,
     build=build,
+    plain_message=plain_message,
     secret_patterns=(URL_TOKEN,),
     chatty_loggers=("discord.gateway", "discord.client"),
     readable=readable,

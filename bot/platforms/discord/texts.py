@@ -32,6 +32,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This menu has expired; nothing was changed. Open it again with /digest categories.",
         "这个菜单已失效，未做任何更改。请重新用 /摘要 分类 打开。",
     ),
+    "button_not_yours": (
+        "This button belongs to another member or channel; nothing was done.",
+        "这个按钮属于其他成员或频道，未执行任何操作。",
+    ),
     "categories_placeholder": ("Categories (none selected = all)", "分类（都不选 = 全部）"),
     "failed": (
         "Something went wrong while handling that command; please try again.",

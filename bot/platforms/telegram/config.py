@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -12,6 +13,8 @@ from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+# Telegram posts webhook updates only to these ports (setWebhook refuses any other).
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 GENERATED_SECRET_BYTES = 32  # 43 characters
 
 
@@ -23,6 +26,20 @@ class TelegramWebhook(Strict):
     port: int = Field(default=8443, ge=1, le=65535)
     path: str = ""
     secret_token: SecretStr = Field(default=None, validate_default=True)
+
+    @field_validator("url")
+    @classmethod
+    def _check_port(cls, url: str) -> str:
+        """Caught here, a wrong port is a config error naming the key, not a refusal at start-up."""
+        try:
+            port = urlsplit(url).port or 443
+        except ValueError:
+            raise ValueError("the port is not a number from 0 to 65535") from None
+        if port not in WEBHOOK_PORTS:
+            raise ValueError(
+                f"Telegram sends webhooks only to ports 443, 80, 88 or 8443; this URL uses {port}"
+            )
+        return url
 
     @field_validator("secret_token", mode="before")
     @classmethod
@@ -49,10 +66,17 @@ class TelegramConfig(Strict):
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
+    # Where problem summaries go: a chat id (a group's negative id, or a user's own id).
+    error_chat: int | None = None
 
     @property
     def enabled(self) -> bool:
         return bool(self.token.get_secret_value().strip())
+
+    @property
+    def report_chat(self) -> str | None:
+        """The configured error chat, if any."""
+        return str(self.error_chat) if self.error_chat is not None else None
 
     def secrets(self) -> list[str]:
         """The bot token and the webhook's secret token, when set."""

@@ -22,7 +22,7 @@ from bot.commands.language import choose_language
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME, Access, command_names
-from bot.platforms.telegram.keyboards import decode, picker_keyboard
+from bot.platforms.telegram.keyboards import ConfirmPress, decode, decode_confirm, picker_keyboard
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.replies import ReplySender, Where
 from bot.platforms.telegram.reply_queue import ReplyQueue
@@ -175,7 +175,7 @@ class TelegramHandlers:
             return Command(parsed.name, args[1:], access, caller)
         manage = parsed.name in MANAGING and await can_manage(bot, message)
         caller = Caller(caller_id(message), user_language, can_manage=manage, is_owner=owner)
-        return Command(parsed.name, args, chat_ref(message.chat, topic_id(message)), caller)
+        return Command(parsed.name, args, chat_ref(message.chat, topic_id(message)), caller, parsed.text)
 
     async def _channel(self, bot: Bot, ref: str, user_id: int, command: str) -> ChatRef | Refusal:
         """Channel access for `command`, or, when the bot lost the channel, the subscription this
@@ -232,8 +232,11 @@ class TelegramHandlers:
         """Apply one press and edit the picker in place; returns an alert text when refused."""
         query = update.callback_query
         assert query is not None
-        press = decode(query.data)
         message = query.message
+        confirm = decode_confirm(query.data)
+        if confirm is not None and isinstance(message, Message):
+            return await self._confirm(bot, update, message, confirm, language)
+        press = decode(query.data)
         if press is None or not isinstance(message, Message):
             return tr("button_expired", language)
         user = query.from_user
@@ -256,6 +259,30 @@ class TelegramHandlers:
             if not reply.picker.done:
                 keyboard = picker_keyboard(reply.picker, reply.picker.language, press.target)
             await self._edit(message, reply.text, keyboard)
+        return None
+
+    async def _confirm(
+        self, bot: Bot, update: Update, message: Message, press: ConfirmPress, language: str
+    ) -> str | None:
+        """Run `/<command> confirm <token>` as the presser (the service checks who may) and put the
+        outcome in place of the question, without its button; a refusal is an alert."""
+        query = update.callback_query
+        assert query is not None
+        user = query.from_user
+        if press.target is not None:
+            access = await self._channel(bot, press.target, user.id, press.command)
+            if isinstance(access, Refusal):
+                return tr(access.key, language, channel=press.target)
+            chat, manage = access, True
+        else:
+            chat = chat_ref(message.chat, topic_id(message))
+            manage = message.chat.type == "private" or await is_chat_admin(bot, message.chat.id, user.id)
+        caller = Caller(str(user.id), user.language_code, manage, user.id in self._owners)
+        async with self._lock(chat):
+            reply = await self._service.handle(Command(press.command, press.args(), chat, caller))
+        if reply.error:
+            return reply.text
+        await self._edit(message, reply.text, None)
         return None
 
     async def _edit(self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.commands.model import CategoryPicker
+from bot.commands.model import CategoryPicker, Confirm
 from bot.platforms.telegram.texts import tr
 
 MAX_CALLBACK_BYTES = 64
@@ -20,6 +20,35 @@ _PREFIX = "c"
 _ACTIONS = {"t": "toggle", "a": "all", "d": "done"}
 _CODES = {name: code for code, name in _ACTIONS.items()}
 PER_ROW = 2
+_CONFIRM = "k"  # `k:<command>:<token>[:<target>]`: a confirmation button (/announce, /forget)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmPress:
+    """A decoded confirm button: the command to run as `confirm <token>`, and the chat it is about."""
+
+    command: str
+    token: str
+    target: str | None = None
+
+    def args(self) -> tuple[str, ...]:
+        return ("confirm", self.token)
+
+
+def confirm_keyboard(confirm: Confirm, target: str | None = None) -> InlineKeyboardMarkup:
+    """One button that runs `/<command> confirm <token>` for whoever presses it."""
+    data = ":".join([_CONFIRM, confirm.command, confirm.token, *([target] if target else [])])
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"confirm callback data exceeds {MAX_CALLBACK_BYTES} bytes")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(confirm.label, callback_data=data)]])
+
+
+def decode_confirm(data: str | None) -> ConfirmPress | None:
+    """The confirm press a button's data describes, or None when it is not one of ours."""
+    parts = (data or "").split(":", 3)
+    if len(parts) < 3 or parts[0] != _CONFIRM or not parts[1].isalpha() or not parts[2].isdigit():
+        return None
+    return ConfirmPress(parts[1], parts[2], parts[3] if len(parts) == 4 and parts[3] else None)
 
 
 @dataclass(frozen=True, slots=True)

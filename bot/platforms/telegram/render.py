@@ -47,6 +47,11 @@ def render_telegram(
     return [_payload(render_blocks(part, html_line), options) for part in parts]
 
 
+def plain_message(text: str) -> Payload:
+    """`text` shown exactly as typed (HTML-escaped), without a link preview."""
+    return {"text": escape(text), "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+
+
 def plain_telegram(payload: Payload) -> Payload:
     """The same message without parse_mode, its text reduced to what Telegram would have shown; sent
     once when Telegram refuses the formatting."""

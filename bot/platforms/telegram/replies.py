@@ -18,7 +18,7 @@ from bot.core.model import Vocabulary
 from bot.delivery.outcome import FormatRejected, Target
 from bot.delivery.ratelimit import RateLimiter
 from bot.platforms.telegram.errors import outcome_for, retry_seconds
-from bot.platforms.telegram.keyboards import picker_keyboard
+from bot.platforms.telegram.keyboards import confirm_keyboard, picker_keyboard
 from bot.platforms.telegram.render import TELEGRAM_TEXT, plain_telegram
 from bot.platforms.telegram.sender import send_kwargs
 from bot.platforms.telegram.spec import PLATFORM
@@ -111,12 +111,15 @@ class ReplySender:
             await self._send(where, send_kwargs(where.target(), plain_telegram(payload)))
 
     async def reply(self, where: Where, reply: Reply, *, language: str, target: str | None = None) -> None:
-        """Everything a Reply carries: its digest parts, or its text with the picker keyboard."""
-        if reply.parts:
-            for payload in reply.parts:
-                await self.digest_part(where, payload)
+        """Everything a Reply carries: its digest parts (then, for a preview, its text with the
+        confirm button), or its text with the picker keyboard."""
+        for payload in reply.parts:
+            await self.digest_part(where, payload)
+        if reply.parts and reply.confirm is None:
             return
         keyboard = None
         if reply.picker is not None and not reply.picker.done:
             keyboard = picker_keyboard(reply.picker, reply.picker.language, target)
+        elif reply.confirm is not None:
+            keyboard = confirm_keyboard(reply.confirm, target)
         await self.text(where, reply.text, keyboard)

@@ -11,7 +11,7 @@ from bot.platforms.base import Platform
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.readable import readable
-from bot.platforms.telegram.render import render_telegram
+from bot.platforms.telegram.render import plain_message, render_telegram
 from bot.render import Renderer
 from bot.render.options import RenderOptions
 
@@ -56,6 +56,7 @@ SPEC = PlatformSpec(
     group_kinds=GROUP_KINDS,
     broadcast_kind=broadcast_kind,
     build=build,
+    plain_message=plain_message,
     secret_patterns=(BOT_TOKEN,),
     readable=readable,
 )

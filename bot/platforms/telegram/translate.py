@@ -29,11 +29,13 @@ _CHANNEL_REF = re.compile(r"^(?:@[A-Za-z][A-Za-z0-9_]{3,31}|-100[0-9]{5,})$")
 
 @dataclass(frozen=True, slots=True)
 class ParsedCommand:
-    """A command read from message text; `addressed` is True when it named this bot explicitly."""
+    """A command read from message text; `addressed` is True when it named this bot explicitly;
+    `text` is the arguments as typed, line breaks kept."""
 
     name: str
     args: tuple[str, ...]
     addressed: bool
+    text: str = ""
 
 
 def parse_command(text: str | None, bot_username: str) -> ParsedCommand | None:
@@ -46,8 +48,8 @@ def parse_command(text: str | None, bot_username: str) -> ParsedCommand | None:
     mentioned = match.group(2)
     if mentioned is not None and mentioned.casefold() != bot_username.casefold():
         return None
-    args = tuple(text[match.end() :].split())
-    return ParsedCommand(match.group(1).lower(), args, mentioned is not None)
+    rest = text[match.end() :]
+    return ParsedCommand(match.group(1).lower(), tuple(rest.split()), mentioned is not None, rest.strip())
 
 
 def is_channel_ref(arg: str) -> bool:
