@@ -1,174 +1,141 @@
-"""Command line: `run`, `preview` and `check-config`. Errors are one line on stderr, never a traceback."""
+"""Command line: `run`, `preview`, `check-config`, `backup`, `export` and `import`.
+
+Errors are one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from bot.commands.args import resolve_categories
-from bot.config import ConfigError, Settings, load_settings, packaged_defaults
-from bot.core.classify import classify
-from bot.core.errors import DigestError
-from bot.core.model import Filter
-from bot.core.parse import load_digest
-from bot.core.schedule import parse_timezone
-from bot.core.select import select
-from bot.logs import redact
-from bot.platforms import registry
-from bot.render.options import RenderOptions
+import yaml
 
-EXIT_BAD_INPUT = 2
+import bot
+from bot import cli_data, cli_preview
+from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
+from bot.config import DirectorySource, Settings
+from bot.defaults import config_path, search_order, seed_samples
 
-
-def _config_path(explicit: str | None) -> Path | None:
-    """--config, then $DIGESTBOT_CONFIG, then ./config.yaml, then ./config.example.yaml."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get("DIGESTBOT_CONFIG"):
-        return Path(os.environ["DIGESTBOT_CONFIG"])
-    for name in ("config.yaml", "config.example.yaml"):
-        if Path(name).is_file():
-            return Path(name)
-    return None
-
-
-def load_config(explicit: str | None) -> Settings:
-    """The settings the user meant; with no file anywhere, the packaged defaults relative to here."""
-    path = _config_path(explicit)
-    return load_settings(path) if path is not None else packaged_defaults(Path.cwd())
-
-
-def _error(message: str, secrets: Iterable[str] = ()) -> None:
-    """One line on stderr, scrubbed like a log line (an exception's text may quote a token)."""
-    print(f"digestbot: error: {redact(' '.join(message.split()), secrets)}", file=sys.stderr)
-
-
-def _settings_or_report(args: argparse.Namespace) -> Settings | None:
-    """The validated settings, or None after printing one line per config problem.
-
-    Their secrets are kept in `args` for main's last-resort error line.
-    """
-    try:
-        settings = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            _error(f"{exc.source}: {problem}")
-        return None
-    args.secrets = settings.secrets()
-    return settings
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = _settings_or_report(args)
+    settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
-    path = _config_path(args.config)
     platforms = [spec.name for spec in settings.enabled_platforms()]
     print(
-        f"{path or 'packaged defaults'}: OK ({len(settings.sources)} sources, "
+        f"{describe_source(args.config)}: OK ({len(settings.sources)} sources, "
         f"{len(settings.vocabulary())} categories, {len(settings.broadcasts)} broadcasts, "
         f"platforms: {', '.join(platforms)})"
     )
+    for line in _locations(settings):
+        print(line)
     return 0
 
 
-def cmd_preview(args: argparse.Namespace) -> int:
-    settings = _settings_or_report(args)
-    if settings is None:
-        return EXIT_BAD_INPUT
-    vocabulary = settings.vocabulary()
-    wanted: frozenset[str] = frozenset()
-    if args.categories:
-        wanted, unknown = resolve_categories([args.categories], vocabulary)
-        if unknown:
-            valid = ", ".join(c.id for c in vocabulary)
-            _error(f"--categories: unknown category {', '.join(unknown)} (valid: {valid})")
-            return EXIT_BAD_INPUT
-    try:
-        timezone = parse_timezone(args.timezone or settings.timezone)
-    except ValueError as exc:
-        _error(f"--timezone: {exc}")
-        return EXIT_BAD_INPUT
-    spec = next(spec for spec in registry.PLATFORMS if spec.render_format == args.platform)
-    render = spec.make_renderer(spec.config_model())  # the format's defaults, not the operator's
-    payloads: list[object] = []
-    failed = False
-    for name in args.paths:
-        try:
-            digest = load_digest(Path(name), max_bytes=settings.max_digest_bytes, default_tz=timezone)
-        except DigestError as exc:
-            _error(str(exc))
-            failed = True
-            continue
-        digest = select(classify(digest, vocabulary), Filter(categories=wanted))
-        if not digest.items:  # as in delivery: a digest with nothing selected sends nothing
-            if not args.json:
-                print(f"digestbot: {name}: no items, nothing would be sent", file=sys.stderr)
-            continue
-        options = RenderOptions(
-            vocabulary=vocabulary.merged(digest.extra_categories),
-            timezone=timezone,
-            language=args.language or settings.language,
-            selected=wanted,
-        )
-        parts = render(digest, options)
-        if args.json:
-            payloads.extend(parts)
-        else:
-            _print_parts(name, parts)
-    if args.json:
-        print(json.dumps(payloads, ensure_ascii=False, indent=2))
-    return EXIT_BAD_INPUT if failed else 0
+def _locations(settings: Settings) -> list[str]:
+    """Where the bot keeps its files, resolved, saying which do not exist yet."""
 
+    def where(path: Path) -> str:
+        return f"{path.absolute()}{'' if path.exists() else ' (not there yet: created at the first run)'}"
 
-def _print_parts(name: str, parts: Sequence[object]) -> None:
-    print(f"==> {name}: {len(parts)} message(s) <==")
-    for index, part in enumerate(parts, 1):
-        body = part if isinstance(part, str) else json.dumps(part, ensure_ascii=False, indent=2)
-        print(f"--- message {index} ---\n{body}")
+    lines = [f"database: {where(Path(settings.database))}"]
+    lines += [
+        f"digests ({source.name}): {where(source.path)}"
+        for source in settings.sources
+        if isinstance(source, DirectorySource)
+    ]
+    return lines
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = _settings_or_report(args)
+    settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
     from bot.app import run_app
     from bot.store import StoreError
 
     try:
+        if config_path(args.config) is None:  # the packaged defaults keep their files in the data folder
+            Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
+            for folder in seed_samples(settings):
+                print(f"digestbot: created {folder} with the sample digest", file=sys.stderr)
         return run_app(settings)
     except StoreError as exc:  # another process holds the database, or it is damaged or unusable
-        _error(str(exc))
+        error(str(exc))
         return EXIT_BAD_INPUT
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="digestbot", description=__doc__)
-    parser.set_defaults(secrets=[])
-    commands = parser.add_subparsers(dest="command", required=True)
+def _environment_keys() -> list[str]:
+    """`$VAR (key)` for each environment variable the packaged config reads: tokens, paths."""
+    data = yaml.safe_load(Path(__file__).with_name("config.example.yaml").read_text(encoding="utf-8"))
+    found: list[str] = []
 
-    run = commands.add_parser("run", help="run the bot (sources, scheduler, delivery, platforms)")
-    run.add_argument("--config", help="YAML config file")
+    def walk(value: object, key: str) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, f"{key}.{name}" if key else str(name))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{key}.{index}")
+        elif isinstance(value, str):
+            found.extend(f"${name} ({key})" for name in _ENV_REF.findall(value))
+
+    walk(data, "")
+    return found
+
+
+def _config_help() -> str:
+    variables = ", ".join(_environment_keys())
+    return (
+        f"Config search order: {search_order()}. Relative paths in a config are relative to its folder. "
+        f"Tokens are read from the environment through ${{VAR}} in the config, never written in it; "
+        f"the packaged config reads {variables}. A platform whose token is empty is off; with none on, "
+        "`run` starts the console chat."
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    config_help = _config_help()
+    parser = argparse.ArgumentParser(
+        prog="digestbot",
+        description="Pushes news digests to chats, each chat seeing only the categories it asked for.",
+        epilog=config_help,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"digestbot {bot.__version__}")
+    parser.set_defaults(secrets=[])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the bot (sources, scheduler, delivery, platforms)",
+        description="Run the bot until SIGTERM or Ctrl-C: sources, scheduler, delivery and every "
+        "platform whose token is set.",
+        epilog=config_help,
+        formatter_class=HelpFormatter,
+    )
+    run.add_argument("--config", help="YAML config file (default: see the search order below)")
     run.set_defaults(func=cmd_run)
 
-    preview = commands.add_parser("preview", help="show what a digest file looks like on a platform")
-    preview.add_argument("paths", nargs="+", metavar="PATH", help="digest files")
-    formats = [spec.render_format for spec in registry.PLATFORMS]
-    preview.add_argument("--platform", required=True, choices=formats)
-    preview.add_argument("--categories", help="comma-separated category ids or names (default: all)")
-    preview.add_argument("--json", action="store_true", help="print the exact API payloads as one JSON array")
-    preview.add_argument("--config", help="YAML config file (for the category vocabulary)")
-    preview.add_argument("--timezone", help="IANA time zone for dates (default: the config's)")
-    preview.add_argument("--language", choices=["zh", "en"], help="language of headers and hashtags")
-    preview.set_defaults(func=cmd_preview)
+    cli_preview.add_parser(commands)
 
-    check = commands.add_parser("check-config", help="validate a config file and list every problem")
-    check.add_argument("--config", help="YAML config file")
+    check = commands.add_parser(
+        "check-config",
+        help="validate a config, list every problem, show where the files go",
+        description="Validate the config and print every problem at once (exit 2), or OK and where the "
+        "database and digest folders are. A token written in the file is a warning (exit 0).",
+        epilog=config_help,
+        formatter_class=HelpFormatter,
+    )
+    check.add_argument("--config", help="YAML config file (default: see the search order below)")
     check.set_defaults(func=cmd_check_config)
+
+    cli_data.add_parsers(commands)
     return parser
 
 
@@ -182,5 +149,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 141
     except Exception as exc:  # the last line of defence: one readable line instead of a traceback
-        _error(f"unexpected {type(exc).__name__}: {exc}", args.secrets)
+        error(f"unexpected {type(exc).__name__}: {exc}", args.secrets)
         return 1

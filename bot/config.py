@@ -306,13 +306,35 @@ def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
         raise ConfigError(source, ["(top level): expected a mapping of keys"])
     problems: list[str] = []
     data = _interpolate(data, "", problems)
-    if problems:
-        raise ConfigError(source, problems)
+    unset = [problem.split(": ", 1)[0] for problem in problems]
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
+        # Every problem at once; a key whose variable is unset is reported once, as unset.
+        problems += [p for p in map(_format_error, exc.errors()) if not _below_any(p, unset)]
+    if problems:
+        raise ConfigError(source, problems)
     return _resolve_paths(settings, base_dir)
+
+
+def _below_any(problem: str, keys: list[str]) -> bool:
+    where = problem.split(": ", 1)[0]
+    return any(where == key or where.startswith(f"{key}.") for key in keys)
+
+
+def literal_secrets(data: Any, secrets: list[str], path: str = "") -> list[str]:
+    """Key paths of the raw (not interpolated) config whose value is a secret written in the file
+    itself rather than read from the environment with ``${VAR}``; never the values."""
+    if isinstance(data, dict):
+        return [
+            key
+            for k, v in data.items()
+            for key in literal_secrets(v, secrets, f"{path}.{k}" if path else str(k))
+        ]
+    if isinstance(data, list):
+        return [key for i, v in enumerate(data) for key in literal_secrets(v, secrets, f"{path}.{i}")]
+    literal = isinstance(data, str) and data and "${" not in data and data in secrets
+    return [path] if literal else []
 
 
 def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
@@ -331,6 +353,22 @@ def load_settings(path: Path, base_dir: Path | None = None) -> Settings:
 
     Relative paths in it are relative to the file's folder (not following symlinks), or `base_dir`.
     """
+    return load_checked(path, base_dir)[0]
+
+
+def load_checked(path: Path, base_dir: Path | None = None) -> tuple[Settings, list[str]]:
+    """`load_settings`, plus one warning per secret written literally in the file (key path only)."""
+    data = read_yaml(path)
+    settings = parse_settings(data, str(path), base_dir or path.absolute().parent)
+    warnings = [
+        f"{key}: a secret is written in the file itself; read it from the environment with ${{VAR}}"
+        for key in literal_secrets(data, settings.secrets())
+    ]
+    return settings, warnings
+
+
+def read_yaml(path: Path) -> Any:
+    """The file's YAML data; a missing, unreadable or malformed file is a ConfigError."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -344,7 +382,7 @@ def load_settings(path: Path, base_dir: Path | None = None) -> Settings:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(str(path), [f"{where}invalid YAML: {problem}"]) from None
-    return parse_settings(data, str(path), base_dir or path.absolute().parent)
+    return data
 
 
 def packaged_defaults(base_dir: Path) -> Settings:

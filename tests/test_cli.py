@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "digests" / "2025.11.20.20.md"
+from app_helpers import ROOT, SAMPLE
+from cli_helpers import run_cli as run
+
 BAD = ROOT / "tests" / "fixtures" / "digests" / "bad"
-
-
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=60
-    )
 
 
 def test_preview_json_telegram_payloads() -> None:
@@ -85,7 +78,7 @@ def test_check_config_lists_problems(tmp_path: Path) -> None:
 
 def test_check_config_ok_and_packaged_defaults(tmp_path: Path) -> None:
     assert run("check-config", "--config", str(ROOT / "config.example.yaml")).returncode == 0
-    result = run("check-config", cwd=tmp_path)
+    result = run("check-config", cwd=tmp_path, home=tmp_path)
     assert result.returncode == 0 and "packaged defaults" in result.stdout
 
 

@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, TextIO
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.render import Renderer
+from bot.render.terminal import Terminal
 
 if TYPE_CHECKING:
     from bot.commands.service import CommandService
@@ -70,8 +71,9 @@ class PlatformSpec:
     `secret_patterns` regex is redacted from logs (its group named `keep`, if any, stays);
     `chatty_loggers` are set to WARNING unless the log level is DEBUG; a `fallback` platform runs only
     when no other is enabled; `plain_message(text)` is one message showing `text` exactly, escaped for
-    the platform's markup (announcements, error-chat summaries). tests/test_registry.py checks these
-    against the adapters.
+    the platform's markup (announcements, error-chat summaries); `readable(payload, terminal)` shows a
+    payload as a person would read it (`digestbot preview`; None: it is text already).
+    tests/test_registry.py checks these against the adapters.
     """
 
     name: str
@@ -87,3 +89,4 @@ class PlatformSpec:
     secret_patterns: tuple[re.Pattern[str], ...] = ()
     chatty_loggers: tuple[str, ...] = ()
     fallback: bool = False
+    readable: Callable[[Any, Terminal], str] | None = None

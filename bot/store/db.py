@@ -11,6 +11,7 @@ from bot.store.chats import SubscriptionOps
 from bot.store.dashboard import DashboardOps
 from bot.store.database import Transaction
 from bot.store.errors import StoreError, StoreUnavailable
+from bot.store.export import TransferOps
 from bot.store.intake import DigestOps
 from bot.store.ledger import LedgerOps
 from bot.store.operator import OperatorOps
@@ -19,5 +20,7 @@ from bot.store.reports import ReportOps
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
-class Store(DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps, DashboardOps):
+class Store(
+    DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps, DashboardOps, TransferOps
+):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

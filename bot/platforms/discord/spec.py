@@ -9,6 +9,7 @@ from typing import Any
 from bot.core.model import Digest
 from bot.platforms.base import Platform
 from bot.platforms.discord.config import DiscordConfig
+from bot.platforms.discord.readable import readable
 from bot.platforms.discord.render import plain_message, render_discord
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.render import Renderer
@@ -54,4 +55,5 @@ SPEC = PlatformSpec(
     plain_message=plain_message,
     secret_patterns=(URL_TOKEN,),
     chatty_loggers=("discord.gateway", "discord.client"),
+    readable=readable,
 )

@@ -10,6 +10,7 @@ from bot.core.model import Digest
 from bot.platforms.base import Platform
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.platforms.telegram.config import TelegramConfig
+from bot.platforms.telegram.readable import readable
 from bot.platforms.telegram.render import plain_message, render_telegram
 from bot.render import Renderer
 from bot.render.options import RenderOptions
@@ -57,4 +58,5 @@ SPEC = PlatformSpec(
     build=build,
     plain_message=plain_message,
     secret_patterns=(BOT_TOKEN,),
+    readable=readable,
 )
