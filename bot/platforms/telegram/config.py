@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.commands.config import CommandBudgetConfig
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
+from bot.net import proxy as proxies
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 GENERATED_SECRET_BYTES = 32  # 43 characters
@@ -49,14 +50,17 @@ class TelegramConfig(Strict):
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
+    proxy: str | None = None  # overrides the top-level `proxy:`; `direct`: none
+
+    _check_proxy = field_validator("proxy")(proxies.check_setting)
 
     @property
     def enabled(self) -> bool:
         return bool(self.token.get_secret_value().strip())
 
     def secrets(self) -> list[str]:
-        """The bot token and the webhook's secret token, when set."""
+        """The bot token, the webhook's secret token and the proxy's password, when set."""
         values = [self.token.get_secret_value()]
         if self.webhook is not None:
             values.append(self.webhook.secret_token.get_secret_value())
-        return [v for v in values if v]
+        return [v for v in values if v] + proxies.setting_secrets(self.proxy)
