@@ -24,9 +24,7 @@ CST = timezone(timedelta(hours=8))
 def poller_for(server: FeedServer, proxy: str | None, top_level: str | None = None) -> FeedPoller:
     """A poller built as the app builds it, from a `sources:` entry and the top-level setting."""
     spec = FeedSource(name="site", type="feed", url=server.url, timeout=2.0, proxy=proxy)
-    source = build_source(
-        spec, default_tz=CST, max_bytes=1 << 20, max_feed_bytes=1 << 22, proxy=top_level
-    )
+    source = build_source(spec, default_tz=CST, max_bytes=1 << 20, max_feed_bytes=1 << 22, proxy=top_level)
     assert isinstance(source, FeedPoller)
     return source
 

@@ -107,7 +107,7 @@ class TelegramPlatform:
             raise TelegramStartError("telegram: telegram.token is empty; set it or leave Telegram disabled")
         self._config = config
         self._token = config.token.get_secret_value().strip()
-        self._proxy = proxy
+        self.proxy = proxy
         builder = (
             Application.builder()
             .token(self._token)
@@ -194,7 +194,7 @@ class TelegramPlatform:
 
     def _through(self) -> str:
         """Where a connection failure happened, when a proxy is in the way (never its password)."""
-        return "" if self._proxy is None else f" (through the proxy {self._proxy.shown})"
+        return "" if self.proxy is None else f" (through the proxy {self.proxy.shown})"
 
     def _clean(self, text: str) -> str:
-        return redact(text, [self._token, *(self._proxy.secrets() if self._proxy else ())])
+        return redact(text, [self._token, *(self.proxy.secrets() if self.proxy else ())])
