@@ -5,9 +5,14 @@ NO_PROXY apply when the config sets no proxy; a dead proxy is a failed poll nami
 from __future__ import annotations
 
 import logging
+import ssl
+import subprocess
 from datetime import timedelta, timezone
+from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from feed_server import Factory, FeedServer, digests, rss
 from proxies import HttpProxy, Socks5Proxy
 
@@ -135,3 +140,62 @@ async def test_a_wrong_proxy_password_or_dead_proxy_fails_the_poll_without_the_p
     assert len(errors) == 4
     assert all("through the proxy" in line and "reader:***@127.0.0.1" in line for line in errors)
     assert PASSWORD not in caplog.text
+
+
+def self_signed(folder: Path) -> ssl.SSLContext:
+    """A server context for 127.0.0.1 with a fresh self-signed certificate (openssl), which
+    `trusting` clients accept."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_an_https_feed_is_tunnelled_with_connect(tmp_path: Path) -> None:
+    """An https target goes through CONNECT (the proxy never sees the request), with the password."""
+    app = web.Application()
+    app.router.add_get("/feed", lambda request: web.Response(body=rss(), content_type="application/rss+xml"))
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed(tmp_path))
+    await site.start()
+    port = runner.addresses[0][1]
+    trusting = ssl.create_default_context(cafile=tmp_path / "cert.pem")
+    try:
+        async with (
+            HttpProxy("reader", PASSWORD) as proxy,
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trusting)) as session,
+        ):
+            route = AiohttpRoute(parse_proxy(proxy.url("http")))
+            poller = FeedPoller(
+                "site", f"https://127.0.0.1:{port}/feed", timeout=5.0, session=session, route=route
+            )
+            assert len(digests(await poller.poll())) == 2
+    finally:
+        await runner.cleanup()
+    assert proxy.targets == [f"CONNECT 127.0.0.1:{port}"] and proxy.refused == 0

@@ -1,5 +1,6 @@
-"""A proxy as aiohttp takes it: `proxy=`/`proxy_auth=` per request for HTTP proxies, a connector
-(aiohttp-socks) for SOCKS5, which aiohttp cannot speak itself. Feeds and the platforms built on aiohttp use it."""
+"""A proxy as aiohttp takes it: `proxy=` (credentials in the URL) for HTTP proxies, a connector
+(aiohttp-socks) for SOCKS5, which aiohttp cannot speak itself. Feeds and the platforms built on
+aiohttp use it."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ class AiohttpRoute:
     """How one aiohttp session reaches its targets; the default goes direct."""
 
     proxy: Proxy | None = None
+
+    @property
+    def socks(self) -> bool:
+        """SOCKS needs a connector of its own, so a session opened for this route."""
+        return self.proxy is not None and self.proxy.socks
 
     @property
     def http_proxy(self) -> str | None:

@@ -97,7 +97,7 @@ class FeedPoller:
         self.failures = 0
         self._clock = clock or SystemClock()
         self._route = route or AiohttpRoute()
-        if session is not None and self._route.connector() is not None:
+        if session is not None and self._route.socks:
             raise ValueError(f"source {name!r}: a SOCKS proxy needs the poller's own session")
         self._session = session
         self._owns_session = session is None
