@@ -14,6 +14,7 @@ from telegram_helpers import debug_log
 from bot.config import ConfigError, parse_settings
 from bot.logs import setup_logging
 from bot.net.proxy import bypassed, parse_proxy, resolve
+from bot.platforms import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "pr0xy-Pa55word"
@@ -65,6 +66,13 @@ def test_the_config_wins_then_the_variables_by_target_scheme() -> None:
     assert addresses("socks5://cfg:1", TG, **env) == "socks5://cfg:1"
     assert addresses("direct", TG, **env) is None
     assert addresses(None, TG) is None
+
+
+def test_an_empty_setting_leaves_the_choice_to_the_environment() -> None:
+    settings = parse_settings({"proxy": "", "telegram": {"proxy": " "}}, "config.yaml", ROOT)
+    assert settings.proxy is None
+    assert settings.platform_config(registry.get("telegram")).proxy is None  # type: ignore[attr-defined]
+    assert parse_settings({"proxy": " Direct "}, "config.yaml", ROOT).proxy == "direct"
 
 
 @pytest.mark.parametrize(

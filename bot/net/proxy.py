@@ -103,9 +103,12 @@ def parse_proxy(value: str) -> Proxy:
 
 
 def check_setting(value: str | None) -> str | None:
-    """A config value: a proxy URL or `direct`; None (unset) stays None. For pydantic validators."""
-    if value is None or value.strip().lower() == DIRECT:
-        return None if value is None else DIRECT
+    """A config value: a proxy URL or `direct`; unset or empty (`${PROXY:-}`) is None, so the
+    environment decides. For pydantic validators."""
+    if value is None or not value.strip():
+        return None
+    if value.strip().lower() == DIRECT:
+        return DIRECT
     parse_proxy(value)
     return value.strip()
 
