@@ -60,7 +60,8 @@ class FeedPoller:
     """Polls one RSS/Atom/JSON feed; `poll()` returns entries that are new or changed since last time.
 
     `session` may be shared with other pollers (it is then not closed here); without one, the poller
-    opens its own on first use and closes it in `aclose()` or when `run()` ends.
+    opens its own on first use and closes it in `aclose()` or when `run()` ends. `route` is the
+    proxy (bot.net.aiohttp_route); a SOCKS one needs the poller's own session.
     """
 
     def __init__(
@@ -196,6 +197,7 @@ class FeedPoller:
         return reason if proxy is None else redact(reason, proxy.secrets()) + self._via()
 
     def _via(self) -> str:
+        """The "(through the proxy ...)" suffix of failure messages: which hop failed, no password."""
         proxy = self._route.proxy
         return "" if proxy is None else f" (through the proxy {proxy.shown})"
 
