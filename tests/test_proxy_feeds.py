@@ -178,8 +178,12 @@ def self_signed(folder: Path) -> ssl.SSLContext:
 
 async def test_an_https_feed_is_tunnelled_with_connect(tmp_path: Path) -> None:
     """An https target goes through CONNECT (the proxy never sees the request), with the password."""
+
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=rss(), content_type="application/rss+xml")
+
     app = web.Application()
-    app.router.add_get("/feed", lambda request: web.Response(body=rss(), content_type="application/rss+xml"))
+    app.router.add_get("/feed", feed)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed(tmp_path))
