@@ -50,6 +50,8 @@ def test_urls_parse_with_credentials_and_default_ports() -> None:
         ("http://proxy:99999", "not a valid URL"),
         ("http://proxy:3128/path", "without a path"),
         ("http://u:p@" + "x" * 3000, "at most 2048 characters"),
+        ("socks5://u:p%C3%A4ss@proxy:1080", "must be ASCII, at most 255 characters"),
+        ("socks5h://" + "u" * 256 + ":p@proxy:1080", "must be ASCII, at most 255 characters"),
     ],
 )
 def test_bad_urls_are_refused_with_the_reason(value: str, reason: str) -> None:

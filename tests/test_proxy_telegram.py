@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from app_helpers import example_categories, running_app, settings_for
 from fake_telegram import FakeTelegram
 from fake_telegram_types import FloodRules
+from feed_server import FeedServer, rss
 from proxies import HttpProxy, Socks5Proxy
-from telegram_helpers import OWNER, TOKEN, VOCABULARY, limiter_for, running, telegram_config
+from telegram_helpers import OWNER, TOKEN, VOCABULARY, debug_log, limiter_for, running, telegram_config
+from waiting import wait_for
 
 from bot.commands.service import CommandService
+from bot.logs import setup_logging
 from bot.net.proxy import parse_proxy
 from bot.platforms import telegram
 from bot.platforms.registry import default_renderers
@@ -93,3 +98,38 @@ async def test_a_dead_proxy_is_a_retryable_start_error_without_the_password(
             assert PASSWORD not in message
         assert fake.requests == []
     assert PASSWORD not in caplog.text
+
+
+async def test_the_whole_bot_sends_telegram_and_feeds_through_the_top_level_proxy(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`proxy: ${PROXY_URL}` as an operator writes it: the app routes both Telegram clients and the
+    feed poller through it, and no log line shows the password (httpcore logs SOCKS credentials
+    as bytes at DEBUG: a quote and a backslash make their repr differ from the text)."""
+    password = "pr0xy'Pa55\\word"
+    server.serve(rss())
+    async with (
+        FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake,
+        Socks5Proxy("bot", password) as proxy,
+    ):
+        monkeypatch.setenv("PROXY_URL", f"socks5h://bot:{quote(password, safe='')}@127.0.0.1:{proxy.port}")
+        user = fake.user(OWNER, language="en")
+        feed = {"name": "site", "type": "feed", "url": server.url, "poll_interval": 60}
+        settings = settings_for(
+            tmp_path,
+            categories=example_categories(),
+            telegram={"token": TOKEN, "base_url": fake.base_url},
+            proxy="${PROXY_URL}",
+            sources=[feed],
+        )
+        with debug_log() as stream:
+            setup_logging("DEBUG", settings.secrets(), stream)
+            async with running_app(settings):
+                fake.push_message(OWNER, "/subscribe", sender=user)
+                await fake.wait_for(lambda: bool(fake.sent_to(OWNER)))
+                await wait_for(lambda: bool(server.requests), message="the feed was polled")
+    assert fake.sent_to(OWNER)[0].text.startswith("Subscribed")
+    assert {f"127.0.0.1:{fake.port}", server.url.split("/")[2]} <= set(proxy.targets)
+    assert proxy.refused == 0 and "socks5_connection" in stream.getvalue()
+    logged = stream.getvalue()
+    assert "Pa55" not in logged and "[REDACTED]" in logged

@@ -71,10 +71,12 @@ class Proxy:
         return self.address.replace("://", f"://{quote(self.username, safe='')}:***@", 1)
 
     def secrets(self) -> list[str]:
-        """The password as written in a config and percent-encoded, for log redaction."""
+        """The password as written, percent-encoded, and as a bytes repr shows it (httpcore logs
+        the SOCKS credentials that way at DEBUG), for log redaction."""
         if not self.password:
             return []
-        return sorted({self.password, quote(self.password, safe="")})
+        as_bytes = repr(self.password.encode("utf-8"))[2:-1]
+        return sorted({self.password, quote(self.password, safe=""), as_bytes})
 
 
 def parse_proxy(value: str) -> Proxy:
@@ -99,7 +101,14 @@ def parse_proxy(value: str) -> Proxy:
         port = {"http": 80, "https": 443}.get(scheme, 1080)
     username = None if parts.username is None else unquote(parts.username)
     password = None if parts.password is None else unquote(parts.password)
+    if scheme.startswith("socks") and not all(_socks_credential(v) for v in (username, password)):
+        raise ValueError("a SOCKS5 user name and password must be ASCII, at most 255 characters each")
     return Proxy(scheme, parts.hostname, port, username, password)
+
+
+def _socks_credential(value: str | None) -> bool:
+    """RFC 1929 gives each a length byte; the SOCKS client library sends them as ASCII."""
+    return value is None or (value.isascii() and len(value) <= 255)
 
 
 def check_setting(value: str | None) -> str | None:
