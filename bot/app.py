@@ -187,6 +187,7 @@ class App:
                 default_tz=timezone,
                 max_bytes=settings.max_digest_bytes,
                 max_feed_bytes=settings.max_feed_bytes,
+                proxy=settings.proxy,
                 clock=self._clock,
                 new_source=not await store.source_known(spec.name),
             )
@@ -212,6 +213,7 @@ class App:
                 service=self.service,
                 default_language=settings.language,
                 limiter=limiter,
+                proxy=settings.proxy,
                 stdin=self._stdin,
                 stdout=self._stdout,
                 on_close=self.stop_requested.set,

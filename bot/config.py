@@ -21,6 +21,7 @@ from bot.core.schedule import parse_schedule, parse_timezone
 from bot.core.strict import Strict
 from bot.core.textmatch import compile_terms
 from bot.delivery.config import DeliveryConfig, RetentionConfig
+from bot.net import proxy as proxies
 from bot.platforms import registry
 from bot.platforms.spec import PlatformConfig, PlatformSpec
 from bot.render import Renderer
@@ -92,6 +93,9 @@ class FeedSource(Strict):
     url: str = Field(pattern=r"^https?://")
     poll_interval: float = Field(default=600.0, gt=0)
     timeout: float = Field(default=20.0, gt=0)
+    proxy: str | None = None
+
+    _check_proxy = field_validator("proxy")(proxies.check_setting)
 
 
 Source = Annotated[DirectorySource | FeedSource, Field(discriminator="type")]
@@ -144,8 +148,10 @@ class SettingsBase(Strict):
     delivery: DeliveryConfig = DeliveryConfig()
     retention: RetentionConfig = RetentionConfig()
     http: HttpConfig | None = None
+    proxy: str | None = None
 
     _check_timezone = field_validator("timezone")(_check_zone)
+    _check_proxy = field_validator("proxy")(proxies.check_setting)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SettingsBase:
@@ -212,8 +218,11 @@ class SettingsBase(Strict):
 
     def secrets(self) -> list[str]:
         """Every configured secret, so logging can redact them wherever they appear."""
-        found = [value for spec in registry.PLATFORMS for value in self.platform_config(spec).secrets()]
-        return found + (self.http.secrets() if self.http is not None else [])
+        platforms = [value for spec in registry.PLATFORMS for value in self.platform_config(spec).secrets()]
+        feeds = [s.proxy for s in self.sources if isinstance(s, FeedSource)]
+        passwords = [p for setting in (self.proxy, *feeds) for p in proxies.setting_secrets(setting)]
+        server = self.http.secrets() if self.http is not None else []
+        return [*platforms, *server, *passwords, *proxies.env_secrets()]
 
     def broadcast_rows(self) -> list[BroadcastRow]:
         """The broadcasts as the store takes them: categories resolved, defaults filled in, kinds guessed."""
@@ -304,7 +313,7 @@ def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(source, ["(top level): expected a mapping of keys"])
-    problems: list[str] = []
+    problems: list[str] = proxies.env_problems()
     data = _interpolate(data, "", problems)
     unset = [problem.split(": ", 1)[0] for problem in problems]
     try:

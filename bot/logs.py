@@ -18,7 +18,9 @@ from functools import lru_cache
 from bot.platforms.registry import chatty_loggers, secret_patterns
 
 REDACTED = "[REDACTED]"
-_TOKEN_SHAPES = secret_patterns()
+# A password in a URL's user info (a proxy's, as a client library may print it in an error).
+URL_PASSWORD = re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+(?=@)")
+_TOKEN_SHAPES = (*secret_patterns(), URL_PASSWORD)
 
 
 class RedactingFormatter(logging.Formatter):

@@ -21,6 +21,7 @@ from bot.commands.config import CommandBudgetConfig
 from bot.commands.service import CommandService
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import RateLimits
+from bot.net.proxy import Proxy
 from bot.platforms.discord.client import DiscordPlatform
 from bot.platforms.discord.config import DiscordConfig
 from bot.platforms.registry import default_renderers
@@ -87,8 +88,9 @@ def discord_config(fake: FakeDiscord, **extra: Any) -> DiscordConfig:
     return DiscordConfig(**values)
 
 
-async def build_world(tmp_path: Path, **config: Any) -> AsyncIterator[World]:
-    """A started world (config overrides in `config`), stopped and closed after its one iteration."""
+async def build_world(tmp_path: Path, proxy: Proxy | None = None, **config: Any) -> AsyncIterator[World]:
+    """A started world (config overrides in `config`, reached through `proxy`), stopped and closed
+    after its one iteration."""
     fake = FakeDiscord(TOKEN)
     await fake.start()
     guild = fake.add_guild("AI readers")
@@ -100,7 +102,9 @@ async def build_world(tmp_path: Path, **config: Any) -> AsyncIterator[World]:
     store = await Store.open(tmp_path / "db.sqlite")
     service = CommandService(store, VOCABULARY, default_language="zh", renderers=default_renderers())
     settings = discord_config(fake, admins=[int(owner.id)], **config)
-    platform = DiscordPlatform(settings, service, default_language="zh", guild_ready_timeout=0.05)
+    platform = DiscordPlatform(
+        settings, service, default_language="zh", guild_ready_timeout=0.05, proxy=proxy
+    )
     try:
         await platform.start()
         yield World(fake, guild, news, admin, member, owner, store, service, platform)

@@ -29,6 +29,7 @@ from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import RateLimits
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.net.proxy import Proxy
 from bot.platforms import telegram
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.adapter import TelegramPlatform
@@ -101,13 +102,13 @@ def limiter_for(config: TelegramConfig) -> RateLimiter:
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, fake: FakeTelegram, config: TelegramConfig | None = None
+    tmp_path: Path, fake: FakeTelegram, config: TelegramConfig | None = None, proxy: Proxy | None = None
 ) -> AsyncIterator[Bot]:
     store = await Store.open(tmp_path / "db.sqlite")
     service = CommandService(store, VOCABULARY, default_language="zh", renderers=default_renderers())
     config = config or telegram_config(fake)
     limiter = limiter_for(config)
-    platform = TelegramPlatform(config, service, default_language="zh", limiter=limiter)
+    platform = TelegramPlatform(config, service, default_language="zh", limiter=limiter, proxy=proxy)
     await platform.start()
     try:
         yield Bot(fake, store, service, platform, limiter)

@@ -54,6 +54,7 @@ class PlatformContext:
     service: CommandService
     default_language: str
     limiter: RateLimiter
+    proxy: str | None = None  # the top-level `proxy:` setting; a platform's own `proxy` overrides it
     stdin: IO[Any] | None = None
     stdout: TextIO | None = None
     on_close: Callable[[], None] = field(default=lambda: None)

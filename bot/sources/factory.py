@@ -8,6 +8,8 @@ import aiohttp
 
 from bot.config import DirectorySource, FeedSource
 from bot.core.clock import Clock
+from bot.net import proxy as proxies
+from bot.net.aiohttp_route import AiohttpRoute
 from bot.sources.base import Source
 from bot.sources.directory import DirectoryWatcher
 from bot.sources.feed import FeedPoller
@@ -22,11 +24,14 @@ def build_source(
     session: aiohttp.ClientSession | None = None,
     clock: Clock | None = None,
     new_source: bool = False,
+    proxy: str | None = None,
 ) -> Source:
     """A watcher or poller for one `sources:` entry; `session` is shared by feed pollers when given.
 
     `max_bytes` caps a digest file or one feed entry, `max_feed_bytes` a whole feed document; `clock`
     dates a feed's entries and paces its polls.
+
+    `proxy` is the top-level `proxy:` setting; a feed's own `proxy` overrides it.
 
     `new_source` (nothing of it stored yet): a feed's first poll is kept as history, not sent; a
     folder's files are all sent, since the operator put them there to be published.
@@ -51,4 +56,5 @@ def build_source(
         session=session,
         clock=clock,
         history_first=new_source,
+        route=AiohttpRoute(proxies.resolve(proxies.choose(spec.proxy, proxy), spec.url)),
     )

@@ -19,6 +19,8 @@ import aiohttp
 from bot.core.clock import Clock, SystemClock
 from bot.core.errors import DigestError
 from bot.core.model import Digest
+from bot.logs import redact
+from bot.net.aiohttp_route import AiohttpRoute
 from bot.sources.base import Incoming
 from bot.sources.feed_entries import FeedEntry, FeedFormatError, entry_source, entry_to_digest, parse_feed
 
@@ -58,7 +60,8 @@ class FeedPoller:
     """Polls one RSS/Atom/JSON feed; `poll()` returns entries that are new or changed since last time.
 
     `session` may be shared with other pollers (it is then not closed here); without one, the poller
-    opens its own on first use and closes it in `aclose()` or when `run()` ends.
+    opens its own on first use and closes it in `aclose()` or when `run()` ends. `route` is the
+    proxy (bot.net.aiohttp_route); a SOCKS one needs the poller's own session.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class FeedPoller:
         max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
         clock: Clock | None = None,
         history_first: bool = False,
+        route: AiohttpRoute | None = None,
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError(f"source {name!r}: feed url must be http(s), got {url!r}")
@@ -93,6 +97,9 @@ class FeedPoller:
         self.max_entry_bytes = max_entry_bytes
         self.failures = 0
         self._clock = clock or SystemClock()
+        self._route = route or AiohttpRoute()
+        if session is not None and self._route.socks:
+            raise ValueError(f"source {name!r}: a SOCKS proxy needs the poller's own session")
         self._session = session
         self._owns_session = session is None
         self._etag: str | None = None
@@ -162,21 +169,37 @@ class FeedPoller:
         if self._last_modified:
             headers["If-Modified-Since"] = self._last_modified
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = self._route.session()
         try:
             async with self._session.get(
-                self.url, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                self.url,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                **self._route.request_options(),
             ) as response:
                 if response.status == 304:
                     return None
                 if not 200 <= response.status < 300:
-                    raise FeedFailure(f"HTTP {response.status} {response.reason or ''}".rstrip())
+                    raise FeedFailure(
+                        f"HTTP {response.status} {response.reason or ''}".rstrip() + self._via()
+                    )
                 body = await self._read_body(response)
                 return _Fetched(body, {k.lower(): v for k, v in response.headers.items()})
         except TimeoutError:
             raise FeedFailure(f"no complete response within {self.timeout:g} s") from None
         except aiohttp.ClientError as exc:
-            raise FeedFailure(f"request failed: {exc or type(exc).__name__}") from None
+            raise FeedFailure(f"request failed: {self._describe(exc)}") from None
+
+    def _describe(self, exc: BaseException) -> str:
+        """The failure, naming the proxy (never its password) when the feed goes through one."""
+        reason = str(exc) or type(exc).__name__
+        proxy = self._route.proxy
+        return reason if proxy is None else redact(reason, proxy.secrets()) + self._via()
+
+    def _via(self) -> str:
+        """The "(through the proxy ...)" suffix of failure messages: which hop failed, no password."""
+        proxy = self._route.proxy
+        return "" if proxy is None else f" (through the proxy {proxy.shown})"
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, read in chunks and abandoned as soon as it passes `max_bytes` (never all of it)."""

@@ -24,6 +24,8 @@ from discord import app_commands
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.logs import redact
+from bot.net.aiohttp_route import AiohttpRoute
+from bot.net.proxy import Proxy
 from bot.platforms.base import PlatformStartError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.channels import chat_kind, chat_ref
@@ -86,6 +88,7 @@ class DigestClient(discord.Client):
             api_base=platform.config.api_base,
             gateway_url=platform.config.gateway_url,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            route=AiohttpRoute(platform.proxy),
         )
         self._connection.http = self.http
         self.platform = platform
@@ -146,13 +149,15 @@ class DiscordPlatform:
         default_language: str,
         ready_timeout: float = 60.0,
         guild_ready_timeout: float = 2.0,
+        proxy: Proxy | None = None,
     ) -> None:
         self.config = config
+        self.proxy = proxy
         self._token = config.token.get_secret_value().strip()
         self._service = service
         self._ready_timeout = ready_timeout
         self._guild_ready_timeout = guild_ready_timeout
-        self.secrets = [self._token] if self._token else []
+        self.secrets = [*([self._token] if self._token else []), *(proxy.secrets() if proxy else ())]
         self.bridge = Bridge(
             service,
             CommandBudget.from_config(config.command_budget),
@@ -173,7 +178,7 @@ class DiscordPlatform:
                 raise DiscordStartError(REJECTED_TOKEN) from None
             if isinstance(exc, discord.DiscordException | aiohttp.ClientError | OSError | TimeoutError):
                 raise DiscordStartError(
-                    f"discord: cannot start: {self._clean(exc)}", retryable=retryable(exc)
+                    f"discord: cannot start: {self._clean(exc)}{self._through()}", retryable=retryable(exc)
                 ) from None
             raise
 
@@ -251,6 +256,10 @@ class DiscordPlatform:
             await self._service.chat_gone(chat_ref(channel.id, kind, channel.name), reason)
         except Exception:
             log.exception("discord: cannot pause the subscription of channel %s", channel.id)
+
+    def _through(self) -> str:
+        """Where a connection failure happened, when a proxy is in the way (never its password)."""
+        return "" if self.proxy is None else f" (through the proxy {self.proxy.shown})"
 
     def _clean(self, exc: BaseException) -> str:
         return redact(f"{type(exc).__name__}: {exc}", self.secrets)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from bot.commands.config import CommandBudgetConfig
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
+from bot.net import proxy as proxies
 
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_DISCORD_GATEWAY = "wss://gateway.discord.gg/"
@@ -23,6 +24,9 @@ class DiscordConfig(Strict):
     rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
     error_channel: int | None = Field(default=None, gt=0)  # where problem summaries go
+    proxy: str | None = None  # overrides the top-level `proxy:`; `direct`: none
+
+    _check_proxy = field_validator("proxy")(proxies.check_setting)
 
     @property
     def enabled(self) -> bool:
@@ -34,6 +38,6 @@ class DiscordConfig(Strict):
         return str(self.error_channel) if self.error_channel is not None else None
 
     def secrets(self) -> list[str]:
-        """The bot token, when set."""
+        """The bot token, when set, and the proxy's password."""
         value = self.token.get_secret_value()
-        return [value] if value else []
+        return [*([value] if value else []), *proxies.setting_secrets(self.proxy)]

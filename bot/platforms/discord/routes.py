@@ -11,7 +11,9 @@ URL is rewritten where our client sends it, and nowhere else:
   the context variable `async_context`: the gateway task runs in a context holding our
   `RoutedWebhookAdapter` (see `routed_context`), so only the tasks of this client see it;
 - the gateway: `RoutedHTTPClient.ws_connect` swaps the default gateway for `gateway_url` (resumes
-  are pinned by the platform, see `DiscordPlatform.pin_gateway`).
+  are pinned by the platform, see `DiscordPlatform.pin_gateway`);
+- a network proxy (`AiohttpRoute`) is given to discord.py's own HTTPClient parameters, so every
+  one of the routes above goes through it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
+
+from bot.net.aiohttp_route import AiohttpRoute
 
 
 def rebase(url: str, api_base: str) -> str:
@@ -43,8 +47,17 @@ class RoutedHTTPClient(HTTPClient):
         api_base: str,
         gateway_url: str,
         max_ratelimit_timeout: float | None = None,
+        route: AiohttpRoute | None = None,
     ) -> None:
-        super().__init__(loop, max_ratelimit_timeout=max_ratelimit_timeout)
+        route = route or AiohttpRoute()
+        # The proxy serves REST, interaction replies and the gateway alike: discord.py passes
+        # `proxy` to each request and to ws_connect, and all share the connector.
+        super().__init__(
+            loop,
+            route.connector(limit=0),
+            proxy=route.http_proxy,
+            max_ratelimit_timeout=max_ratelimit_timeout,
+        )
         self.api_base = api_base
         self.gateway = yarl.URL(gateway_url)
 

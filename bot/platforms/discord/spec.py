@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.model import Digest
+from bot.net import proxy as proxies
 from bot.platforms.base import Platform
 from bot.platforms.discord.config import DiscordConfig
 from bot.platforms.discord.readable import readable
@@ -39,7 +40,13 @@ def broadcast_kind(chat_id: str) -> str:
 def build(context: PlatformContext) -> Platform:
     from bot.platforms.discord.client import DiscordPlatform
 
-    return DiscordPlatform(context.config, context.service, default_language=context.default_language)
+    config: DiscordConfig = context.config
+    return DiscordPlatform(
+        config,
+        context.service,
+        default_language=context.default_language,
+        proxy=proxies.resolve(proxies.choose(config.proxy, context.proxy), config.api_base),
+    )
 
 
 SPEC = PlatformSpec(

@@ -23,11 +23,13 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
+from bot.net.proxy import Proxy
 from bot.platforms.base import PlatformStartError
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
@@ -51,7 +53,30 @@ CONNECT_TIMEOUT = 10.0
 POOL_TIMEOUT = 10.0
 WRITE_TIMEOUT = 20.0
 READ_TIMEOUT = 30.0
+BOT_POOL_SIZE = 256  # PTB's default for the bot's own requests
 REJECTED_TOKEN = "telegram: the bot token was rejected (check telegram.token)"
+
+
+def bot_request(proxy: Proxy | None) -> HTTPXRequest:
+    """The client of the bot's own calls (sends, replies), with the timeouts above. Its proxy is
+    ours alone: httpx must not add the environment's on its own (`trust_env`), since
+    bot.net.proxy already decided, NO_PROXY and the config included."""
+    return HTTPXRequest(
+        connection_pool_size=BOT_POOL_SIZE,
+        connect_timeout=CONNECT_TIMEOUT,
+        pool_timeout=POOL_TIMEOUT,
+        write_timeout=WRITE_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        proxy=None if proxy is None else proxy.url,
+        httpx_kwargs={"trust_env": False},
+    )
+
+
+def updates_request(proxy: Proxy | None) -> HTTPXRequest:
+    """The long-polling client (one connection, PTB's default timeouts), through the same proxy."""
+    return HTTPXRequest(
+        connection_pool_size=1, proxy=None if proxy is None else proxy.url, httpx_kwargs={"trust_env": False}
+    )
 
 
 class TelegramStartError(PlatformStartError):
@@ -76,20 +101,20 @@ class TelegramPlatform:
         *,
         default_language: str,
         limiter: RateLimiter,
+        proxy: Proxy | None = None,
     ) -> None:
         if not config.enabled:
             raise TelegramStartError("telegram: telegram.token is empty; set it or leave Telegram disabled")
         self._config = config
         self._token = config.token.get_secret_value().strip()
+        self.proxy = proxy
         builder = (
             Application.builder()
             .token(self._token)
             .base_url(config.base_url)
             .concurrent_updates(CONCURRENT_UPDATES)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .pool_timeout(POOL_TIMEOUT)
-            .write_timeout(WRITE_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
+            .request(bot_request(proxy))
+            .get_updates_request(updates_request(proxy))
         )
         if config.base_file_url:
             builder = builder.base_file_url(config.base_file_url)
@@ -126,7 +151,8 @@ class TelegramPlatform:
                 raise TelegramStartError(REJECTED_TOKEN) from None
             if isinstance(exc, TelegramError):
                 raise TelegramStartError(
-                    f"telegram: cannot start: {self._clean(describe(exc))}", retryable=retryable(exc)
+                    f"telegram: cannot start: {self._clean(describe(exc))}{self._through()}",
+                    retryable=retryable(exc),
                 ) from None
             if isinstance(exc, OSError) and self._webhook is not None:
                 raise TelegramStartError(f"telegram: webhook server cannot listen: {exc}") from None
@@ -166,5 +192,9 @@ class TelegramPlatform:
         """PTB retries polling by itself; one line per failure is enough (the default logs a trace)."""
         log.warning("telegram: polling failed, retrying: %s", self._clean(describe(exc)))
 
+    def _through(self) -> str:
+        """Where a connection failure happened, when a proxy is in the way (never its password)."""
+        return "" if self.proxy is None else f" (through the proxy {self.proxy.shown})"
+
     def _clean(self, text: str) -> str:
-        return redact(text, [self._token])
+        return redact(text, [self._token, *(self.proxy.secrets() if self.proxy else ())])

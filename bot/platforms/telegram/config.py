@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.commands.config import CommandBudgetConfig
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
+from bot.net import proxy as proxies
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 # Telegram posts webhook updates only to these ports (setWebhook refuses any other).
@@ -68,6 +69,9 @@ class TelegramConfig(Strict):
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
     # Where problem summaries go: a chat id (a group's negative id, or a user's own id).
     error_chat: int | None = None
+    proxy: str | None = None  # overrides the top-level `proxy:`; `direct`: none
+
+    _check_proxy = field_validator("proxy")(proxies.check_setting)
 
     @property
     def enabled(self) -> bool:
@@ -79,8 +83,8 @@ class TelegramConfig(Strict):
         return str(self.error_chat) if self.error_chat is not None else None
 
     def secrets(self) -> list[str]:
-        """The bot token and the webhook's secret token, when set."""
+        """The bot token, the webhook's secret token and the proxy's password, when set."""
         values = [self.token.get_secret_value()]
         if self.webhook is not None:
             values.append(self.webhook.secret_token.get_secret_value())
-        return [v for v in values if v]
+        return [v for v in values if v] + proxies.setting_secrets(self.proxy)

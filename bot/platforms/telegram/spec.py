@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.model import Digest
+from bot.net import proxy as proxies
 from bot.platforms.base import Platform
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.platforms.telegram.config import TelegramConfig
@@ -41,8 +42,13 @@ def broadcast_kind(chat_id: str) -> str:
 def build(context: PlatformContext) -> Platform:
     from bot.platforms.telegram.adapter import TelegramPlatform
 
+    config: TelegramConfig = context.config
     return TelegramPlatform(
-        context.config, context.service, default_language=context.default_language, limiter=context.limiter
+        config,
+        context.service,
+        default_language=context.default_language,
+        limiter=context.limiter,
+        proxy=proxies.resolve(proxies.choose(config.proxy, context.proxy), config.base_url),
     )
 
 
