@@ -8,10 +8,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from bot.commands.config import CommandBudgetConfig
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
-from bot.net import proxy as proxies
+from bot.platforms.bot_config import BotPlatformConfig
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 # Telegram posts webhook updates only to these ports (setWebhook refuses any other).
@@ -58,24 +57,14 @@ class TelegramWebhook(Strict):
         return value
 
 
-class TelegramConfig(Strict):
-    token: SecretStr = SecretStr("")
+class TelegramConfig(BotPlatformConfig):
     webhook: TelegramWebhook | None = None
     base_url: str = DEFAULT_TELEGRAM_BASE_URL
     base_file_url: str | None = None
-    admins: list[int] = Field(default_factory=list)
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
-    command_budget: CommandBudgetConfig = CommandBudgetConfig()
     # Where problem summaries go: a chat id (a group's negative id, or a user's own id).
     error_chat: int | None = None
-    proxy: str | None = None  # overrides the top-level `proxy:`; `direct`: none
-
-    _check_proxy = field_validator("proxy")(proxies.check_setting)
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token.get_secret_value().strip())
 
     @property
     def report_chat(self) -> str | None:
@@ -84,7 +73,5 @@ class TelegramConfig(Strict):
 
     def secrets(self) -> list[str]:
         """The bot token, the webhook's secret token and the proxy's password, when set."""
-        values = [self.token.get_secret_value()]
-        if self.webhook is not None:
-            values.append(self.webhook.secret_token.get_secret_value())
-        return [v for v in values if v] + proxies.setting_secrets(self.proxy)
+        webhook = [self.webhook.secret_token.get_secret_value()] if self.webhook is not None else []
+        return super().secrets() + webhook
