@@ -191,17 +191,7 @@ class Bridge:
         values = tuple(str(v) for v in data.get("values", []))
         caller = self.caller(interaction, can_manage=manage)
         command = Command("categories", ("set", *values), chat, caller)
-        try:
-            reply = await self.service.handle(command)
-        except Exception:
-            log.exception("discord: category menu for %s failed", chat.chat_id)
-            await _refuse(interaction, texts.text("failed", self.language(interaction)))
-            return True
-        if reply.error:
-            await _refuse(interaction, reply.text)
-        else:
-            await interaction.response.edit_message(content=escape(reply.text), view=None)
-        return True
+        return await self._run_component(interaction, command, "category menu")
 
     async def confirm_pressed(self, interaction: discord.Interaction) -> bool:
         """Run a confirm button's `/<command> confirm <token>`; False when the component is not ours.
@@ -224,11 +214,16 @@ class Bridge:
         command = Command(
             binding.command, ("confirm", binding.token), chat, self.caller(interaction, can_manage=manage)
         )
+        return await self._run_component(interaction, command, f"confirming /{binding.command}")
+
+    async def _run_component(self, interaction: discord.Interaction, command: Command, what: str) -> bool:
+        """Run a component's command and put the outcome in place of its message (a refusal is an
+        ephemeral reply); a failure is logged and answered, never raised into discord.py."""
         try:
             reply = await self.service.handle(command)
         except Exception:
-            log.exception("discord: confirming /%s in %s failed", binding.command, chat.chat_id)
-            await _refuse(interaction, texts.text("failed", language))
+            log.exception("discord: %s in %s failed", what, command.chat.chat_id)
+            await _refuse(interaction, texts.text("failed", self.language(interaction)))
             return True
         if reply.error:
             await _refuse(interaction, reply.text)

@@ -241,14 +241,10 @@ class TelegramHandlers:
             return tr("button_expired", language)
         user = query.from_user
         owner = user.id in self._owners
-        if press.target is not None:
-            access = await self._channel(bot, press.target, user.id, "categories")
-            if isinstance(access, Refusal):
-                return tr(access.key, language, channel=press.target)
-            chat, manage = access, True
-        else:
-            chat = chat_ref(message.chat, topic_id(message))
-            manage = message.chat.type == "private" or await is_chat_admin(bot, message.chat.id, user.id)
+        found = await self._pressed_in(bot, message, user.id, press.target, "categories")
+        if isinstance(found, Refusal):
+            return tr(found.key, language, channel=press.target)
+        chat, manage = found
         caller = Caller(str(user.id), user.language_code, manage, owner)
         command = Command("categories", press.args(), chat, caller)
         async with self._lock(chat):
@@ -261,6 +257,18 @@ class TelegramHandlers:
             await self._edit(message, reply.text, keyboard)
         return None
 
+    async def _pressed_in(
+        self, bot: Bot, message: Message, user_id: int, target: str | None, command: str
+    ) -> tuple[ChatRef, bool] | Refusal:
+        """The chat a button press is about and whether the presser may manage it; a channel's
+        buttons sit in the private chat that manages it, so there the channel's admins decide."""
+        if target is not None:
+            access = await self._channel(bot, target, user_id, command)
+            return access if isinstance(access, Refusal) else (access, True)
+        chat = chat_ref(message.chat, topic_id(message))
+        manage = message.chat.type == "private" or await is_chat_admin(bot, message.chat.id, user_id)
+        return chat, manage
+
     async def _confirm(
         self, bot: Bot, update: Update, message: Message, press: ConfirmPress, language: str
     ) -> str | None:
@@ -269,14 +277,10 @@ class TelegramHandlers:
         query = update.callback_query
         assert query is not None
         user = query.from_user
-        if press.target is not None:
-            access = await self._channel(bot, press.target, user.id, press.command)
-            if isinstance(access, Refusal):
-                return tr(access.key, language, channel=press.target)
-            chat, manage = access, True
-        else:
-            chat = chat_ref(message.chat, topic_id(message))
-            manage = message.chat.type == "private" or await is_chat_admin(bot, message.chat.id, user.id)
+        found = await self._pressed_in(bot, message, user.id, press.target, press.command)
+        if isinstance(found, Refusal):
+            return tr(found.key, language, channel=press.target)
+        chat, manage = found
         caller = Caller(str(user.id), user.language_code, manage, user.id in self._owners)
         async with self._lock(chat):
             reply = await self._service.handle(Command(press.command, press.args(), chat, caller))
