@@ -99,6 +99,8 @@ def setup_logging(
     root.setLevel(level)
     for chatty in ("markdown_it", "aiosqlite"):
         logging.getLogger(chatty).setLevel(max(root.level, logging.INFO))
-    if level != "DEBUG":
-        for noisy in ("httpx", "httpcore", *chatty_loggers()):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Below DEBUG the HTTP libraries only speak up for warnings; at DEBUG they say everything, also
+    # when an earlier set-up in this process had quietened them.
+    quiet = logging.WARNING if level != "DEBUG" else logging.NOTSET
+    for noisy in ("httpx", "httpcore", *chatty_loggers()):
+        logging.getLogger(noisy).setLevel(quiet)

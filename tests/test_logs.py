@@ -65,3 +65,12 @@ def test_json_lines_are_one_object_each_and_redacted() -> None:
     assert second["message"] == "boom 7" and second["level"] == "ERROR"
     assert "RuntimeError" in second["exception"] and REDACTED in second["exception"]
     assert "second line" in second["exception"]
+
+
+def test_debug_after_info_lets_the_http_libraries_speak_again() -> None:
+    stream = io.StringIO()
+    setup_logging("INFO", [], stream)
+    assert logging.getLogger("httpcore").getEffectiveLevel() == logging.WARNING
+    setup_logging("DEBUG", [], stream)
+    logging.getLogger("httpcore.connection").debug("socks5 handshake")
+    assert "socks5 handshake" in stream.getvalue()
