@@ -109,8 +109,8 @@ async def running(
     config = config or telegram_config(fake)
     limiter = limiter_for(config)
     platform = TelegramPlatform(config, service, default_language="zh", limiter=limiter, proxy=proxy)
-    await platform.start()
-    try:
+    try:  # a start that fails must close the store too: its worker thread would keep pytest alive
+        await platform.start()
         yield Bot(fake, store, service, platform, limiter)
     finally:
         await platform.stop()
