@@ -22,7 +22,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.planner import Planner, share_the_interpreter
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.delivery.reports import ProblemReporter, ReportTarget
 from bot.delivery.retention import Pruner
@@ -109,6 +109,7 @@ class App:
         )
         engine_task: list[asyncio.Task[None]] = []
         stack.push_async_callback(self._stop_engine, engine_task)
+        share_the_interpreter()  # renders run in worker threads beside the loop
         self.planner = Planner(
             store, self.vocabulary, renderers=renderers, clock=clock, on_enqueued=engine.wake
         )

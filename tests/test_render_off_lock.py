@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import sqlite3
+import sys
 import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from sample_digests import incoming, make_digest
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
-from bot.delivery.planner import Planner
+from bot.delivery.planner import Planner, share_the_interpreter
 from bot.delivery.scheduler import Scheduler
 from bot.platforms.registry import default_renderers
 from bot.store.db import Store
@@ -92,6 +93,15 @@ def _count_rows(store: Store) -> int:
 
 
 async def test_a_command_is_answered_while_a_large_digest_is_planned(store: Store) -> None:
+    interval = sys.getswitchinterval()
+    share_the_interpreter()  # as the app does at start
+    try:
+        await command_during_fan_out(store)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+async def command_during_fan_out(store: Store) -> None:
     filters = distinct_filters(1000)
     async with store.transaction() as tx:
         await tx.subscriptions.insert_many(
