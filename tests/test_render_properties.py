@@ -25,8 +25,8 @@ from bot.platforms.telegram.render import plain_telegram, render_telegram
 from bot.render import RenderOptions, render_text
 from bot.render.limits import TextLimit
 
-PROPERTY = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SMALL = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SMALL = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 VOCABULARY = Vocabulary(
     [
