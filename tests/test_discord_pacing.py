@@ -34,6 +34,11 @@ async def test_concurrent_senders_wait_for_the_oldest_request_to_age() -> None:
     await asyncio.wait_for(asyncio.gather(*waiters), 1)
 
 
-def test_a_window_needs_one_request_a_second() -> None:
-    with pytest.raises(ValueError, match="at least 1 request per second"):
-        SendWindow(0.5)
+async def test_a_pace_below_one_a_second_still_lets_one_through() -> None:
+    clock = AutoClock()
+    window = SendWindow(0.5, clock)  # the engine keeps the slower pace; the window never blocks all
+    await window.wait()
+    await window.wait()
+    assert clock.monotonic() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="pace > 0"):
+        SendWindow(0)

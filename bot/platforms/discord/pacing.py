@@ -17,13 +17,14 @@ from bot.core.clock import Clock, SystemClock
 
 
 class SendWindow:
-    """At most `per_second` requests in any rolling second; memory is `per_second` timestamps and a
-    waiter sleeps until the oldest of them is a second old."""
+    """At most `per_second` requests in any rolling second (at least one: a slower pace is the
+    engine's to keep); memory is that many timestamps, and a waiter sleeps until the oldest of them
+    is a second old."""
 
     def __init__(self, per_second: float, clock: Clock | None = None) -> None:
-        if per_second < 1:
-            raise ValueError(f"a send window needs at least 1 request per second, got {per_second}")
-        self._limit = int(per_second)
+        if per_second <= 0:
+            raise ValueError(f"a send window needs a pace > 0, got {per_second}")
+        self._limit = max(1, int(per_second))
         self._clock = clock or SystemClock()
         self._sent: deque[float] = deque()
 
