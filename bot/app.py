@@ -219,6 +219,7 @@ class App:
                 stdout=self._stdout,
                 on_close=self.stop_requested.set,
                 language_configured="language" in settings.model_fields_set,
+                clock=self._clock,
             )
             starter = Starter(spec.build(context))
             try:

@@ -69,6 +69,9 @@ class FakeTelegram(BotApi):
         self._open_callbacks: set[str] = set()
         self._changed = asyncio.Condition()
         self._buckets: dict[tuple[str, int], Bucket] = {}
+        # Paid broadcasts the bot's Stars still pay for (None: any number); see `set_stars`.
+        self.paid_left: int | None = None
+        self.paid_refusals = 0
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.port = port
@@ -156,6 +159,15 @@ class FakeTelegram(BotApi):
         members (400 "member list is inaccessible", 403 "bot is not a member")."""
         for method in methods:
             self._lookup_faults[(method.lower(), chat_id)] = error
+
+    def set_stars(self, paid_messages: int | None) -> None:
+        """The bot's Stars pay for `paid_messages` more paid broadcasts (0: none, None: any number);
+        beyond them a paid send is refused with 400 BALANCE_TOO_LOW, as Telegram refuses it."""
+        self.paid_left = paid_messages
+
+    def paid_sent(self) -> list[FakeMessage]:
+        """Messages that went out as paid broadcasts."""
+        return [m for messages in self.messages.values() for m in messages if _is_paid(m.params)]
 
     def clear_faults(self, chat_id: int | None = None) -> None:
         self._faults.pop(chat_id, None)
@@ -277,3 +289,7 @@ class FakeTelegram(BotApi):
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+
+def _is_paid(params: JSON) -> bool:
+    return params.get("allow_paid_broadcast") is True

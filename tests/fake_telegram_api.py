@@ -27,6 +27,7 @@ from fake_telegram_types import (
     Bucket,
     FakeMessage,
     Refused,
+    balance_too_low,
     chat_not_found,
     flood,
 )
@@ -102,9 +103,15 @@ class BotApi:
     async def _m_sendmessage(self, params: JSON) -> JSON:
         chat = self._chat(params.get("chat_id"))
         self._fault(chat["id"])
-        self._flood(chat["id"])
+        paid = params.get("allow_paid_broadcast") is True
+        if paid and self.paid_left == 0:
+            self.paid_refusals += 1
+            raise balance_too_low()
+        self._flood(chat["id"], paid=paid)
         text, visible, parse_mode = _text(params)
         markup = _markup(params.get("reply_markup"))
+        if paid and self.paid_left is not None:
+            self.paid_left -= 1
         thread = params.get("message_thread_id")
         message = FakeMessage(
             message_id=self._message_id(chat["id"]),
@@ -245,13 +252,16 @@ class BotApi:
                     faults[0] = (error, times - 1)
             raise error()
 
-    def _flood(self, chat_id: int) -> None:
+    def _flood(self, chat_id: int, *, paid: bool = False) -> None:
+        """Telegram's flood limits; a paid broadcast trades the free global limit for the paid one."""
         rules = self.rules
         if not rules.enabled:
             return
         now = time.monotonic()
         checks = [
-            ("global", 0, rules.global_per_second, rules.global_burst),
+            ("paid", 0, rules.paid_per_second, rules.paid_burst)
+            if paid
+            else ("global", 0, rules.global_per_second, rules.global_burst),
             ("chat", chat_id, rules.per_chat_per_second, rules.per_chat_burst),
         ]
         if chat_id < 0:

@@ -80,6 +80,12 @@ def flood(retry_after: int) -> ApiError:
     return ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
 
+def balance_too_low() -> ApiError:
+    """A paid broadcast the bot's Stars cannot pay for: MTProto's BALANCE_TOO_LOW as the Bot API
+    server passes it on."""
+    return ApiError(400, "Bad Request: BALANCE_TOO_LOW")
+
+
 def migrated(new_chat_id: int) -> ApiError:
     return ApiError(
         400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": new_chat_id}
@@ -105,6 +111,9 @@ class FloodRules:
     global_burst: float = 30.0
     group_per_minute: float = 20.0
     group_burst: float = 20.0
+    # Sends with allow_paid_broadcast skip the global limit above for this one (per chat/group stay).
+    paid_per_second: float = 1000.0
+    paid_burst: float = 1000.0
 
 
 @dataclass

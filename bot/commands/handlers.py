@@ -15,6 +15,7 @@ from bot.commands.args import means_all, parse_keywords, resolve_categories
 from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
 from bot.commands.model import CategoryPicker, Command, PickerOption, Reply
+from bot.commands.paid_status import PaidStatus, paid_line
 from bot.commands.reports import pause_reason, schedule_text, stats_text, when
 from bot.core.clock import Clock
 from bot.core.model import Filter, Vocabulary
@@ -40,6 +41,7 @@ class CommandHandlers:
     _latest: LatestRenderer
     _secrets: tuple[str, ...]
     _on_change: Callable[[], None]
+    paid_broadcasts: dict[str, PaidStatus]
 
     def category_names(self, ids: frozenset[str], language: str) -> str:
         """Display names in vocabulary order; the empty set reads as 'all categories'."""
@@ -267,4 +269,5 @@ class CommandHandlers:
     async def stats(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         stats = await self.store.stats(self._clock.now().astimezone())
         timezone = sub.timezone if sub is not None else self.default_timezone
-        return Reply(stats_text(stats, language, timezone))
+        paid = [paid_line(name, status, language, timezone) for name, status in self.paid_broadcasts.items()]
+        return Reply("\n".join([stats_text(stats, language, timezone), *paid]))

@@ -158,6 +158,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "stats_took": {"zh": "，用时 {seconds}", "en": ", took {seconds}"},
     "stats_pending": {"zh": "待发送（全部）：{count}", "en": "Waiting to be sent (all chats): {count}"},
+    "paid_on": {
+        "zh": "付费广播（{platform}）：开启，最多每秒 {rate:g} 条",
+        "en": "Paid broadcasts ({platform}): on, up to {rate:g} messages/s",
+    },
+    "paid_off": {"zh": "付费广播（{platform}）：关闭", "en": "Paid broadcasts ({platform}): off"},
+    "paid_fell_back": {
+        "zh": "付费广播（{platform}）：已于 {at} 退回免费速率：{reason}",
+        "en": "Paid broadcasts ({platform}): fell back to the free pace at {at}: {reason}",
+    },
     "count": {"zh": "{label} {count}", "en": "{count} {label}"},
     "state_active": {"zh": "正常", "en": "active"},
     "state_paused": {"zh": "已暂停", "en": "paused"},

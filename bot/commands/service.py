@@ -16,6 +16,7 @@ from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
 from bot.commands.model import ChatRef, Command, Reply
 from bot.commands.operator import OperatorHandlers
+from bot.commands.paid_status import PaidStatus
 from bot.commands.table import BY_NAME, COMMANDS, Access
 from bot.core.clock import Clock, SystemClock
 from bot.core.model import Vocabulary
@@ -60,6 +61,7 @@ class CommandService(CommandHandlers, OperatorHandlers):
         self._latest = LatestRenderer(store, vocabulary, renderers)
         self._on_change = on_change or (lambda: None)
         self._on_enqueued = on_enqueued or (lambda: None)
+        self.paid_broadcasts: dict[str, PaidStatus] = {}  # platform -> its switch, for /stats
 
     async def handle(self, command: Command) -> Reply:
         """Dispatch one command; bad arguments come back as an error Reply, never as an exception,

@@ -7,6 +7,11 @@ when all of them have one; it never reserves a token it cannot use yet, so a slo
 back the global budget. Buckets of chats that have been idle long enough are indistinguishable from
 new ones and are dropped, so memory follows the number of recently active chats, not the number of
 subscriptions.
+
+A platform's broadcast pace can change at runtime (paid broadcasts: digests at up to 1,000/s, back
+to the free limit when the platform refuses to charge for them). Sends marked `free`
+(command replies, which are never paid) then also take a token from a second global bucket at the
+policy's own `global_per_second`, so they keep the free limit whatever the broadcast pace.
 """
 
 from __future__ import annotations
@@ -101,8 +106,37 @@ class RateLimiter:
             platform: _global_bucket(policy.limits.global_per_second, now)
             for platform, policy in policies.items()
         }
+        # Platforms broadcasting at another pace than their policy's free limit: that pace, and the
+        # free limit's own bucket, which `free` sends still take from.
+        self._paced: dict[str, float] = {}
+        self._free: dict[str, TokenBucket] = {}
         self._chats: dict[tuple[str, str, str], TokenBucket] = {}
         self._prune_above = PRUNE_ABOVE
+
+    def set_broadcast_rate(self, platform: str, per_second: float | None) -> None:
+        """Pace `platform`'s sends at `per_second` globally from now on; None: back to its policy's
+        `global_per_second`. Slots already handed out stay promised and the new pace starts after
+        the last of them, so a drop in pace never lets a burst through."""
+        free = self._policies[platform].limits.global_per_second
+        rate = free if per_second is None else per_second
+        if rate <= 0:
+            raise ValueError(f"a broadcast rate must be > 0, got {rate}")
+        now = self._clock.monotonic()
+        old = self._global[platform]
+        fresh = _global_bucket(rate, now)
+        if old.stamp > now:
+            fresh.tokens, fresh.stamp = 0.0, old.stamp
+        self._global[platform] = fresh
+        if rate == free:
+            self._paced.pop(platform, None)
+            self._free.pop(platform, None)
+        else:
+            self._paced[platform] = rate
+            self._free.setdefault(platform, _global_bucket(free, now))
+
+    def broadcast_rate(self, platform: str) -> float:
+        """The global pace of `platform`'s digest sends now, in sends per second."""
+        return self._paced.get(platform, self._policies[platform].limits.global_per_second)
 
     def _bucket(self, scope: str, platform: str, chat_id: str, rate: float, now: float) -> TokenBucket:
         key = (scope, platform, chat_id)
@@ -136,8 +170,11 @@ class RateLimiter:
         now = self._clock.monotonic()
         return max(b.delay(now) for b in self._chat_buckets(policy, platform, chat_id, kind, now))
 
-    async def acquire(self, platform: str, chat_id: str, kind: str) -> None:
-        """Wait for the chat's own limits, then reserve the next global slot and sleep until it."""
+    async def acquire(self, platform: str, chat_id: str, kind: str, *, free: bool = False) -> None:
+        """Wait for the chat's own limits, then reserve the next global slot and sleep until it.
+
+        `free`: a send that is never paid for (a command reply) also keeps the free global limit
+        while the platform broadcasts faster (see `set_broadcast_rate`)."""
         policy = self._policies.get(platform)
         if policy is None:
             return
@@ -148,9 +185,11 @@ class RateLimiter:
             if wait <= EPSILON:
                 break
             await self._clock.sleep(wait)
-        shared = self._global[platform]
-        slot = shared.available_at(now)
-        for bucket in (shared, *own):
+        shared = [self._global[platform]]
+        if free and platform in self._free:
+            shared.append(self._free[platform])
+        slot = max(bucket.available_at(now) for bucket in shared)
+        for bucket in (*shared, *own):
             bucket.take(slot)
         if slot > now:
             await self._clock.sleep(slot - now)

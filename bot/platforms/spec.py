@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TextIO
 
+from bot.core.clock import Clock, SystemClock
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.render import Renderer
@@ -59,6 +60,7 @@ class PlatformContext:
     stdout: TextIO | None = None
     on_close: Callable[[], None] = field(default=lambda: None)
     language_configured: bool = True  # False: the config left `language` out (the console asks $LANG)
+    clock: Clock = field(default_factory=SystemClock)  # the app's one clock
 
 
 @dataclass(frozen=True, slots=True)

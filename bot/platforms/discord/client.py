@@ -89,6 +89,7 @@ class DigestClient(discord.Client):
             gateway_url=platform.config.gateway_url,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             route=AiohttpRoute(platform.proxy),
+            per_second=platform.config.rate_limits.global_per_second,
         )
         self._connection.http = self.http
         self.platform = platform

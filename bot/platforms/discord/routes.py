@@ -29,6 +29,7 @@ from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 from bot.net.aiohttp_route import AiohttpRoute
+from bot.platforms.discord.pacing import SendWindow
 
 
 def rebase(url: str, api_base: str) -> str:
@@ -48,6 +49,7 @@ class RoutedHTTPClient(HTTPClient):
         gateway_url: str,
         max_ratelimit_timeout: float | None = None,
         route: AiohttpRoute | None = None,
+        per_second: float | None = None,
     ) -> None:
         route = route or AiohttpRoute()
         # The proxy serves REST, interaction replies and the gateway alike: discord.py passes
@@ -60,9 +62,13 @@ class RoutedHTTPClient(HTTPClient):
         )
         self.api_base = api_base
         self.gateway = yarl.URL(gateway_url)
+        # At most `per_second` REST requests leave in any second (see bot.platforms.discord.pacing).
+        self.window = SendWindow(per_second) if per_second is not None else None
 
     async def request(self, route: Route, **kwargs: Any) -> Any:
         route.url = rebase(route.url, self.api_base)
+        if self.window is not None:
+            await self.window.wait()
         return await super().request(route, **kwargs)
 
     async def ws_connect(self, url: str, *, compress: int = 0) -> aiohttp.ClientWebSocketResponse:

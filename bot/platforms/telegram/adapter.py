@@ -27,6 +27,7 @@ from telegram.request import HTTPXRequest
 
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
+from bot.core.clock import Clock
 from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
 from bot.net.proxy import Proxy
@@ -34,6 +35,7 @@ from bot.platforms.base import PlatformStartError
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
+from bot.platforms.telegram.paid import PaidBroadcast
 from bot.platforms.telegram.replies import ReplySender
 from bot.platforms.telegram.sender import TelegramSender
 from bot.platforms.telegram.spec import PLATFORM
@@ -79,6 +81,21 @@ def updates_request(proxy: Proxy | None) -> HTTPXRequest:
     )
 
 
+def paid_broadcast(config: TelegramConfig, limiter: RateLimiter, clock: Clock | None) -> PaidBroadcast:
+    """The paid-broadcast switch: when on, digest sends are paced at `paid_per_second` until a
+    refusal drops the limiter back to the free global limit (command replies keep it throughout)."""
+    rate = config.rate_limits.paid_per_second
+    paid = PaidBroadcast(
+        config.paid_broadcast,
+        per_second=rate,
+        clock=clock,
+        on_fallback=lambda: limiter.set_broadcast_rate(PLATFORM, None),
+    )
+    if paid.active:
+        limiter.set_broadcast_rate(PLATFORM, rate)
+    return paid
+
+
 class TelegramStartError(PlatformStartError):
     """Telegram could not be reached or refused the token; the message never contains the token."""
 
@@ -102,6 +119,7 @@ class TelegramPlatform:
         default_language: str,
         limiter: RateLimiter,
         proxy: Proxy | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not config.enabled:
             raise TelegramStartError("telegram: telegram.token is empty; set it or leave Telegram disabled")
@@ -121,7 +139,9 @@ class TelegramPlatform:
         if config.webhook is not None:
             builder = builder.updater(None)
         self.application = builder.build()
-        self.sender = TelegramSender(self.application.bot)
+        self.paid = paid_broadcast(config, limiter, clock)
+        service.paid_broadcasts[PLATFORM] = self.paid
+        self.sender = TelegramSender(self.application.bot, paid=self.paid)
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
         self._handlers = handlers = TelegramHandlers(
             service,

@@ -16,6 +16,14 @@ DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 # Telegram posts webhook updates only to these ports (setWebhook refuses any other).
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 GENERATED_SECRET_BYTES = 32  # 43 characters
+# Telegram's ceiling for paid broadcasts (allow_paid_broadcast), in messages per second.
+PAID_BROADCAST_CEILING = 1000
+
+
+class TelegramRateLimits(RateLimits):
+    """Telegram's limits plus the global pace of digest sends while paid broadcasts are on."""
+
+    paid_per_second: float = Field(default=float(PAID_BROADCAST_CEILING), gt=0, le=PAID_BROADCAST_CEILING)
 
 
 class TelegramWebhook(Strict):
@@ -62,9 +70,21 @@ class TelegramConfig(BotPlatformConfig):
     base_url: str = DEFAULT_TELEGRAM_BASE_URL
     base_file_url: str | None = None
     link_previews: bool = False
-    rate_limits: RateLimits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    rate_limits: TelegramRateLimits = TelegramRateLimits(
+        global_per_second=30, per_chat_per_second=1, per_group_per_minute=20
+    )
+    # Digest sends carry allow_paid_broadcast and go at rate_limits.paid_per_second (costs Stars).
+    paid_broadcast: bool = False
     # Where problem summaries go: a chat id (a group's negative id, or a user's own id).
     error_chat: int | None = None
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _widen_limits(cls, value: object) -> object:
+        """Plain `RateLimits` (built in code, not read from the file) take the paid pace's default."""
+        if isinstance(value, RateLimits) and not isinstance(value, TelegramRateLimits):
+            return value.model_dump()
+        return value
 
     @property
     def report_chat(self) -> str | None:

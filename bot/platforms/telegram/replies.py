@@ -78,7 +78,7 @@ class ReplySender:
     async def _send(self, where: Where, kwargs: dict[str, Any]) -> Message:
         attempt = 1
         while True:
-            await self.limiter.acquire(PLATFORM, str(where.chat_id), where.kind)
+            await self.limiter.acquire(PLATFORM, str(where.chat_id), where.kind, free=True)
             try:
                 return await self._bot.send_message(**kwargs)
             except RetryAfter as exc:

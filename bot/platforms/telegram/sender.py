@@ -13,7 +13,9 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.error import TelegramError
 
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
+from bot.delivery.outcome import RetryAfter as RetryLater
 from bot.platforms.telegram.errors import outcome_for
+from bot.platforms.telegram.paid import PaidBroadcast, is_paid_refusal
 from bot.platforms.telegram.render import plain_telegram
 
 # sendMessage parameters a rendered payload may carry; anything else is a renderer bug.
@@ -52,14 +54,21 @@ class TelegramSender:
 
     platform = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, paid: PaidBroadcast | None = None) -> None:
         self._bot = bot
+        self._paid = paid or PaidBroadcast(False)
 
     async def send(self, target: Target, payload: Payload) -> Outcome:
         kwargs = send_kwargs(target, payload)
+        paid = self._paid.active
+        if paid:
+            kwargs["allow_paid_broadcast"] = True
         try:
             message = await self._bot.send_message(**kwargs)
         except TelegramError as exc:
+            if paid and is_paid_refusal(exc.message):  # nothing was sent: retry the row, unpaid
+                self._paid.refused(exc.message)
+                return RetryLater(0.0)
             return outcome_for(exc)
         return Sent(str(message.message_id))
 

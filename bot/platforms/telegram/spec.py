@@ -49,6 +49,7 @@ def build(context: PlatformContext) -> Platform:
         default_language=context.default_language,
         limiter=context.limiter,
         proxy=proxies.resolve(proxies.choose(config.proxy, context.proxy), config.base_url),
+        clock=context.clock,
     )
 
 
