@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.commands.reader_texts import READER_MESSAGES
+
 MESSAGES: dict[str, dict[str, str]] = {
     "welcome": {
         "zh": "你好！我会把 AI 新闻摘要推送到这个聊天，只推送你选择的分类。\n"
@@ -241,6 +243,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{payloads} message bodies no other chat used.",
     },
 }
+
+MESSAGES.update(READER_MESSAGES)
 
 
 def text(key: str, language: str, /, **values: object) -> str:

@@ -15,13 +15,21 @@ from bot.core.model import Vocabulary
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
-    """Per-reader rendering choices; `selected` holds category ids (empty = the reader wants all)."""
+    """Per-reader rendering choices; `selected` holds category ids (empty = the reader wants all).
+
+    The reader's own options (/format, /previews, /silent): `compact` lists numbered linked titles
+    without summaries; `previews` overrides the platform's `link_previews` default when not None;
+    `silent` sends without a notification. A renderer applies those its platform has.
+    """
 
     vocabulary: Vocabulary
     timezone: tzinfo = UTC
     language: str = "zh"
     selected: frozenset[str] = field(default_factory=frozenset)
     link_previews: bool = False
+    compact: bool = False
+    previews: bool | None = None
+    silent: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.vocabulary, Vocabulary):

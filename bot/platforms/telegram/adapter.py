@@ -34,6 +34,7 @@ from bot.platforms.base import PlatformStartError
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
+from bot.platforms.telegram.pins import Pinner
 from bot.platforms.telegram.replies import ReplySender
 from bot.platforms.telegram.sender import TelegramSender
 from bot.platforms.telegram.spec import PLATFORM
@@ -121,7 +122,7 @@ class TelegramPlatform:
         if config.webhook is not None:
             builder = builder.updater(None)
         self.application = builder.build()
-        self.sender = TelegramSender(self.application.bot)
+        self.sender = TelegramSender(self.application.bot, Pinner(self.application.bot, service.store))
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
         self._handlers = handlers = TelegramHandlers(
             service,
