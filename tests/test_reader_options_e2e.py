@@ -75,6 +75,12 @@ async def test_format_commands_in_english_and_chinese(bot: Bot) -> None:
     assert (await bot.say(201, "/format 很短", sender=li)).text.startswith("无法识别“很短”。用法：")
     sub = await bot.store.get_subscription("telegram", "201")
     assert sub is not None and sub.format == "compact"
+    assert (await bot.say(201, "/status", sender=li)).text.endswith(
+        "\n格式：简洁；链接预览：按机器人的默认设置；静音推送：关"
+    )
+    assert (await bot.say(200, "/status", sender=ann)).text.endswith(
+        "\nFormat: compact; Link previews: the bot's default; Silent messages: off"
+    )
 
 
 async def test_compact_chat_gets_one_message_of_linked_titles(bot: Bot) -> None:

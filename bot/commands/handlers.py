@@ -41,6 +41,7 @@ class CommandHandlers:
     _secrets: tuple[str, ...]
     _on_change: Callable[[], None]
     has_option: Callable[[str, str], bool]
+    reader_status: Callable[[str, Subscription, str], str]
 
     def category_names(self, ids: frozenset[str], language: str) -> str:
         """Display names in vocabulary order; the empty set reads as 'all categories'."""
@@ -260,6 +261,7 @@ class CommandHandlers:
                 last_error=text("last_error", language, error=shown_error) if shown_error else "",
                 chat=sub.chat_id if sub.thread_id is None else f"{sub.chat_id} / {sub.thread_id}",
             )
+            + self.reader_status(command.chat.platform, sub, language)
         )
 
     def _status_line(self, sub: Subscription, language: str) -> str:

@@ -31,6 +31,24 @@ class ReaderHandlers:
     def has_option(self, platform: str, option: str) -> bool:
         return option in self.reader_options.get(platform, frozenset())
 
+    def reader_status(self, platform: str, sub: Subscription, language: str) -> str:
+        """/status's line of the reader options the platform has (empty where it has none)."""
+        shown = []
+        for option in ("format", "previews", "silent", "pin"):
+            if not self.has_option(platform, option) or (option == "pin" and not sub.pin):
+                continue
+            value = getattr(sub, option)
+            words = (
+                text(f"format_{value}", language)
+                if option == "format"
+                else self._switch_text(value, language)
+            )
+            shown.append(
+                text("option_pair", language, option=text(f"option_{option}", language), value=words)
+            )
+        separator = "；" if language.startswith("zh") else "; "
+        return "\n" + separator.join(shown) if shown else ""
+
     def _usable(
         self, command: Command, sub: Subscription | None, option: str, language: str
     ) -> Subscription | Reply:

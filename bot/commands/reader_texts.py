@@ -9,6 +9,7 @@ READER_MESSAGES: dict[str, dict[str, str]] = {
         "en": "/{name} is not available on this platform.",
     },
     "option_show": {"zh": "{option}：{value}。\n{usage}", "en": "{option}: {value}.\n{usage}"},
+    "option_pair": {"zh": "{option}：{value}", "en": "{option}: {value}"},
     "option_bad": {"zh": "无法识别“{arg}”。{usage}", "en": "Cannot read “{arg}”. {usage}"},
     "switch_on": {"zh": "开", "en": "on"},
     "switch_off": {"zh": "关", "en": "off"},
