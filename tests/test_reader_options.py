@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from clocks import ManualClock
-from ledger_helpers import FakeSender, SpyRenderer, engine_for, ledger, plan, subscribe
+from ledger_helpers import FakeSender, SpyRenderer, engine_for, ledger, plan, publish, scheduled, subscribe
 from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.commands.model import Caller, ChatRef, Command
@@ -23,6 +23,7 @@ from bot.core.problems import Problem
 from bot.core.schedule import QuietHours, after_quiet, silenced
 from bot.delivery.outcome import Target, Transient
 from bot.delivery.planner import Planner
+from bot.delivery.scheduler import Scheduler
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.render import TELEGRAM_TEXT, render_telegram, visible_text
 from bot.render.limits import TextLimit
@@ -242,3 +243,17 @@ async def test_platforms_without_the_options_say_so(tmp_path: Path) -> None:
         assert "/format" not in help_console and "/silent" not in help_console
         assert "/format [full|compact]" in help_telegram and "/pin [on|off]" in help_telegram
         assert "22:00-07:00 silent" not in (await reply("console", "en", "status"))[0]
+
+
+async def test_scheduled_posts_are_rendered_with_the_reader_options(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2025, 3, 8, 12, 0, tzinfo=UTC))
+    async with await Store.open(tmp_path / "bot.db", clock=clock) as store:
+        sub_id = await scheduled(store, schedule="at 09:00")
+        await store.set_reader_option(sub_id, "format", "compact")
+        await store.set_reader_option(sub_id, "silent", True)
+        await publish(store, "d1")
+        await clock.advance(24 * 3600)
+        spy = SpyRenderer(1)
+        assert await Scheduler(store, VOCABULARY, renderers={"telegram": spy}, clock=clock).run_due() == 1
+        [(_, options)] = spy.calls
+        assert (options.compact, options.previews, options.silent) == (True, None, True)
