@@ -21,7 +21,6 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -33,7 +32,7 @@ from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.schedule import after_quiet
 from bot.core.select import PreparedDigest
 from bot.render import Renderer
-from bot.render.options import RenderOptions
+from bot.render.options import PLAIN_LOOK, Look, RenderOptions
 from bot.store.db import Store, Transaction
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import Recipient
@@ -90,25 +89,6 @@ class Reading(NamedTuple):
             recipient.previews,
             recipient.silent,
         )
-
-    @property
-    def look(self) -> Look:
-        return Look(self.format, self.previews, self.silent)
-
-
-class Look(NamedTuple):
-    """The reader options of a Reading, as they reach the renderer."""
-
-    format: str = "full"
-    previews: int | None = None
-    silent: int = 0
-
-    def apply(self, options: RenderOptions) -> RenderOptions:
-        previews = None if self.previews is None else bool(self.previews)
-        return replace(options, compact=self.format == "compact", previews=previews, silent=bool(self.silent))
-
-
-PLAIN_LOOK = Look()
 
 
 class Lru(OrderedDict[Hashable, Any]):
