@@ -57,7 +57,9 @@ async def test_pin_refused_without_the_right_then_pins_each_digest(
     assert (await bot.say(400, "/pin @ai_pins on", sender=ann)).text == "Pin the latest digest: on."
     await bot.say(401, "/language @ai_pins zh", sender=li)  # the channel's language now answers
     assert (await bot.say(401, "/pin @ai_pins", sender=li)).text.startswith("置顶最新摘要：开。\n用法：")
-    assert (await bot.say(401, "/status @ai_pins", sender=li)).text.endswith("；置顶最新摘要：开")
+    assert (
+        f"；置顶最新摘要：开\n聊天 ID：{CHANNEL}" in (await bot.say(401, "/status @ai_pins", sender=li)).text
+    )
 
     first = await deliver(bot, 1)
     assert bot.fake.pinned[CHANNEL] == [first[0]]

@@ -76,10 +76,10 @@ async def test_format_commands_in_english_and_chinese(bot: Bot) -> None:
     sub = await bot.store.get_subscription("telegram", "201")
     assert sub is not None and sub.format == "compact"
     assert (await bot.say(201, "/status", sender=li)).text.endswith(
-        "\n格式：简洁；链接预览：按机器人的默认设置；静音推送：关"
+        "\n格式：简洁；链接预览：按机器人的默认设置；静音推送：关\n聊天 ID：201"
     )
     assert (await bot.say(200, "/status", sender=ann)).text.endswith(
-        "\nFormat: compact; Link previews: the bot's default; Silent messages: off"
+        "\nFormat: compact; Link previews: the bot's default; Silent messages: off\nChat id: 200"
     )
 
 

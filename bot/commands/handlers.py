@@ -259,9 +259,9 @@ class CommandHandlers:
                 last_sent=when(summary.get("last_sent_at"), sub.timezone) or text("never", language),
                 pending=summary.get("pending", 0),
                 last_error=text("last_error", language, error=shown_error) if shown_error else "",
+                reader=self.reader_status(command.chat.platform, sub, language),
                 chat=sub.chat_id if sub.thread_id is None else f"{sub.chat_id} / {sub.thread_id}",
             )
-            + self.reader_status(command.chat.platform, sub, language)
         )
 
     def _status_line(self, sub: Subscription, language: str) -> str:
