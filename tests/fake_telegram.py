@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 import aiohttp
 from aiohttp import web
 from fake_telegram_api import BotApi
+from fake_telegram_pins import PinApi
 from fake_telegram_types import (
     BOT_ID,
     BOT_USERNAME,
@@ -36,7 +37,7 @@ from fake_telegram_types import (
 )
 
 
-class FakeTelegram(BotApi):
+class FakeTelegram(BotApi, PinApi):
     """The server plus its state; use `async with FakeTelegram(token) as fake:`."""
 
     def __init__(self, token: str, *, flood_rules: FloodRules | None = None, port: int = 0) -> None:
@@ -55,6 +56,7 @@ class FakeTelegram(BotApi):
         self.chats: dict[int, JSON] = {}
         self.members: dict[tuple[int, int], JSON] = {}
         self.messages: dict[int, list[FakeMessage]] = defaultdict(list)
+        self.pinned: dict[int, list[int]] = defaultdict(list)
         self.requests: list[tuple[str, JSON]] = []
         self.refused: list[Refused] = []
         self.callback_answers: list[JSON] = []
@@ -136,8 +138,8 @@ class FakeTelegram(BotApi):
         """What getChatMember answers for (chat, user): creator, administrator, member, left, ..."""
         self.members[(chat_id, user_id)] = {"status": status, **rights}
 
-    def set_bot_admin(self, chat_id: int, *, can_post_messages: bool = True) -> None:
-        self.set_member(chat_id, BOT_ID, "administrator", can_post_messages=can_post_messages)
+    def set_bot_admin(self, chat_id: int, *, can_post_messages: bool = True, **rights: bool) -> None:
+        self.set_member(chat_id, BOT_ID, "administrator", can_post_messages=can_post_messages, **rights)
 
     def fail(self, chat_id: int | None, error: Callable[[], ApiError], times: int | None = None) -> None:
         """Answer sends/edits to `chat_id` (None: every chat) with `error`, `times` times or forever."""

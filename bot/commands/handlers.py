@@ -42,6 +42,8 @@ class CommandHandlers:
     _secrets: tuple[str, ...]
     _on_change: Callable[[], None]
     paid_broadcasts: dict[str, PaidStatus]
+    has_option: Callable[[str, str], bool]
+    reader_status: Callable[[str, Subscription, str], str]
 
     def category_names(self, ids: frozenset[str], language: str) -> str:
         """Display names in vocabulary order; the empty set reads as 'all categories'."""
@@ -64,7 +66,9 @@ class CommandHandlers:
         return Reply(text("welcome", language))
 
     async def help(self, command: Command, sub: Subscription | None, language: str) -> Reply:
-        lines = (spec.help_line(language) for spec in self.commands)
+        platform = command.chat.platform
+        shown_specs = (s for s in self.commands if s.option is None or self.has_option(platform, s.option))
+        lines = (spec.help_line(language) for spec in shown_specs)
         listed = "\n".join(line for line in lines if line)
         shown = text("help", language, commands=listed, categories=self.all_names(language))
         if command.chat.platform == "console":  # only a terminal has a Ctrl-D to mention
@@ -211,8 +215,10 @@ class CommandHandlers:
             quiet = QuietHours.parse(value)
         except ValueError as exc:
             return Reply(text("quiet_bad", language, reason=localized(exc, language)), error=True)
+        if quiet.silent and not self.has_option(command.chat.platform, "quiet_silent"):
+            return Reply(text("quiet_silent_unavailable", language), error=True)
         await self.store.update_subscription(sub.id, quiet=str(quiet))
-        return Reply(text("quiet_set", language, quiet=str(quiet)))
+        return Reply(text("quiet_set_silent" if quiet.silent else "quiet_set", language, quiet=str(quiet)))
 
     async def language(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         choice = command.args[0].lower() if len(command.args) == 1 else ""
@@ -255,6 +261,7 @@ class CommandHandlers:
                 last_sent=when(summary.get("last_sent_at"), sub.timezone) or text("never", language),
                 pending=summary.get("pending", 0),
                 last_error=text("last_error", language, error=shown_error) if shown_error else "",
+                reader=self.reader_status(command.chat.platform, sub, language),
                 chat=sub.chat_id if sub.thread_id is None else f"{sub.chat_id} / {sub.thread_id}",
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.commands.reader_texts import READER_MESSAGES
+
 MESSAGES: dict[str, dict[str, str]] = {
     "welcome": {
         "zh": "你好！我会把 AI 新闻摘要推送到这个聊天，只推送你选择的分类。\n"
@@ -99,10 +101,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status": {
         "zh": "状态：{status}\n分类：{categories}\n关键词：包含 {include}；排除 {exclude}\n"
         "推送：{schedule}（{timezone}）\n免打扰：{quiet}\n语言：{language}\n"
-        "上次送达：{last_sent}\n待发送：{pending}{last_error}\n聊天 ID：{chat}",
+        "上次送达：{last_sent}\n待发送：{pending}{last_error}{reader}\n聊天 ID：{chat}",
         "en": "Status: {status}\nCategories: {categories}\nKeywords: include {include}; exclude {exclude}\n"
         "Schedule: {schedule} ({timezone})\nQuiet hours: {quiet}\nLanguage: {language}\n"
-        "Last delivery: {last_sent}\nPending: {pending}{last_error}\nChat id: {chat}",
+        "Last delivery: {last_sent}\nPending: {pending}{last_error}{reader}\nChat id: {chat}",
     },
     "status_active": {"zh": "正常", "en": "active"},
     "status_paused": {"zh": "已暂停（{reason}，{since}）", "en": "paused ({reason}, since {since})"},
@@ -250,6 +252,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{payloads} message bodies no other chat used.",
     },
 }
+
+MESSAGES.update(READER_MESSAGES)
 
 
 def text(key: str, language: str, /, **values: object) -> str:

@@ -17,9 +17,11 @@ from bot.commands.messages import text
 from bot.commands.model import ChatRef, Command, Reply
 from bot.commands.operator import OperatorHandlers
 from bot.commands.paid_status import PaidStatus
+from bot.commands.reader import ReaderHandlers
 from bot.commands.table import BY_NAME, COMMANDS, Access
 from bot.core.clock import Clock, SystemClock
 from bot.core.model import Vocabulary
+from bot.platforms import registry
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable
 from bot.store.subscriptions import Subscription
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 REFUSALS = {Access.MANAGERS: "not_allowed", Access.OWNERS: "owner_only"}
 
 
-class CommandService(CommandHandlers, OperatorHandlers):
+class CommandService(CommandHandlers, OperatorHandlers, ReaderHandlers):
     """Handles commands against the store; `on_change` wakes the scheduler after schedule edits.
 
     `clock` is the app's one clock (the system clock when None). `renderers` (platform -> renderer)
@@ -62,6 +64,8 @@ class CommandService(CommandHandlers, OperatorHandlers):
         self._on_change = on_change or (lambda: None)
         self._on_enqueued = on_enqueued or (lambda: None)
         self.paid_broadcasts: dict[str, PaidStatus] = {}  # platform -> its switch, for /stats
+        self.reader_options = registry.reader_options()
+        self.pin_kinds = registry.pin_kinds()
 
     async def handle(self, command: Command) -> Reply:
         """Dispatch one command; bad arguments come back as an error Reply, never as an exception,

@@ -16,6 +16,7 @@ from bot.commands.args import MAX_ARGS_CHARS
 from bot.commands.handlers import CommandHandlers
 from bot.commands.model import Command, Reply
 from bot.commands.operator import MAX_ANNOUNCEMENT, OperatorHandlers
+from bot.commands.reader import ReaderHandlers
 from bot.store.subscriptions import Subscription
 
 Handler = Callable[[Any, Command, Subscription | None, str], Awaitable[Reply]]
@@ -75,6 +76,7 @@ class CommandSpec:
     args: tuple[Arg, ...] = ()
     help: Text | None = None
     max_chars: int = MAX_ARGS_CHARS
+    option: str | None = None  # the reader option it sets: listed only where the platform has it
 
     def help_line(self, language: str) -> str | None:
         """`/name syntax explanation` in `language`, or None for a command /help does not list."""
@@ -110,8 +112,11 @@ WHEN = Arg(
 HOURS = Arg(
     "hours",
     "时段",
-    Text("HH:MM-HH:MM | off", "HH:MM-HH:MM | off"),
-    Text("22:00-07:00，或 off", "22:00-07:00, or off"),
+    Text("HH:MM-HH:MM [silent] | off", "HH:MM-HH:MM [silent] | off"),
+    Text(
+        "22:00-07:00，或 off；加 silent 则照常发送但不通知",
+        "22:00-07:00, or off; add silent to send without notifying",
+    ),
     required=True,
 )
 LANGUAGE = Arg(
@@ -192,9 +197,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         H.quiet,
         (HOURS,),
         Text(
-            "免打扰时段：期间什么都不发（定时推送、重试也一样），结束后再发",
+            "免打扰时段：期间什么都不发（定时推送、重试也一样），结束后再发；加 silent 则照常发送但不通知",
             "quiet hours: nothing is sent then, scheduled posts and retries included; "
-            "it goes out when they end",
+            "it goes out when they end (with silent: it goes out without a notification)",
         ),
     ),
     CommandSpec(
@@ -249,6 +254,57 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Access.MANAGERS,
         Op.forget,
         help=Text("删除本聊天的全部数据（需确认）", "delete everything stored about this chat (asks first)"),
+    ),
+)
+R = ReaderHandlers
+SWITCH = (("on", "on"), ("off", "off"))
+
+
+def _switch(name: str, zh_name: str, description: Text, about: Text) -> CommandSpec:
+    """A reader option taking on|off (no argument: show it)."""
+    arg = Arg("value", "开关", Text("[on|off]", "[on|off]"), about, ArgKind.CHOICE, choices=SWITCH)
+    return CommandSpec(
+        name, zh_name, description, Access.MANAGERS, getattr(R, name), (arg,), about, option=name
+    )
+
+
+COMMANDS += (
+    CommandSpec(
+        "format",
+        "格式",
+        Text("摘要格式 full | compact", "Digest format full | compact"),
+        Access.MANAGERS,
+        R.format,
+        (
+            Arg(
+                "format",
+                "格式",
+                Text("[full|compact]", "[full|compact]"),
+                Text("full 完整，compact 只有带链接的标题", "full, or compact: linked titles only"),
+                ArgKind.CHOICE,
+                choices=(("full", "full"), ("compact", "compact")),
+            ),
+        ),
+        Text("摘要格式：完整，或只有带链接的标题", "digest format: full, or linked titles only"),
+        option="format",
+    ),
+    _switch(
+        "previews",
+        "链接预览",
+        Text("链接预览 on | off", "Link previews on | off"),
+        Text("摘要消息下的链接预览", "link previews under digest messages"),
+    ),
+    _switch(
+        "silent",
+        "静音",
+        Text("静音推送 on | off", "Silent digests on | off"),
+        Text("推送摘要时不发通知", "digests arrive without a notification"),
+    ),
+    _switch(
+        "pin",
+        "置顶",
+        Text("频道置顶最新摘要 on | off", "Pin the latest digest (channels) on | off"),
+        Text("频道：置顶每期摘要，取消上一期的置顶", "channels: pin each digest, unpinning the previous one"),
     ),
 )
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}

@@ -158,12 +158,18 @@ def next_due(schedule: Schedule, after: datetime, tz: tzinfo) -> datetime | None
     return min(_next_wall(t, after, tz, both_folds=False) for t in schedule.times)
 
 
+SILENT_WORDS = frozenset({"silent", "静音"})
+_SILENT_SUFFIX = re.compile(r"^(.*?)\s+(\S+)$", re.DOTALL)
+
+
 @dataclass(frozen=True, slots=True)
 class QuietHours:
-    """A daily local period without messages, start inclusive, end exclusive; may wrap midnight."""
+    """A daily local period without messages, start inclusive, end exclusive; may wrap midnight.
+    `silent`: messages still go out then, without a notification, instead of being held."""
 
     start: time
     end: time
+    silent: bool = False
 
     def __post_init__(self) -> None:
         _check_wall_time(self.start)
@@ -173,8 +179,13 @@ class QuietHours:
 
     @classmethod
     def parse(cls, text: str) -> QuietHours:
-        """Parse ``HH:MM-HH:MM`` such as ``22:00-07:00`` (an en dash or ``~`` also works)."""
+        """Parse ``HH:MM-HH:MM`` such as ``22:00-07:00`` (an en dash or ``~`` also works), optionally
+        followed by ``silent`` (or ``静音``)."""
         cleaned = text.strip()
+        silent = False
+        suffix = _SILENT_SUFFIX.match(cleaned)
+        if suffix is not None and suffix.group(2).casefold() in SILENT_WORDS:
+            cleaned, silent = suffix.group(1).strip(), True
         parts = re.split(r"\s*[-–~～]\s*", cleaned)
         if len(parts) != 2 or not all(parts):
             raise Problem("quiet_format", text=cleaned)
@@ -182,10 +193,11 @@ class QuietHours:
         end = _parse_time(parts[1], "quiet_end")
         if start == end:
             raise Problem("quiet_same", text=cleaned)
-        return cls(start, end)
+        return cls(start, end, silent)
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        hours = f"{self.start:%H:%M}-{self.end:%H:%M}"
+        return f"{hours} silent" if self.silent else hours
 
     def contains(self, wall: time) -> bool:
         """Whether local wall time `wall` falls inside the quiet period."""
@@ -214,11 +226,24 @@ def after_quiet(quiet: str | None, timezone: str, at: datetime) -> datetime:
     """`at`, or the end of the quiet hours it falls in: the first moment a message may go out.
 
     Takes quiet hours and zone as the subscriptions table stores them, so every place that sets a
-    send time (fan-out, scheduled posts, the outbox's claim) shares one rule.
+    send time (fan-out, scheduled posts, the outbox's claim) shares one rule. Silent quiet hours
+    hold nothing (see `silenced`).
     """
     if quiet is None:
         return at
-    return quiet_until(_stored_quiet(quiet), at, ZoneInfo(timezone)) or at
+    hours = _stored_quiet(quiet)
+    if hours.silent:
+        return at
+    return quiet_until(hours, at, ZoneInfo(timezone)) or at
+
+
+def silenced(quiet: str | None, timezone: str, at: datetime) -> bool:
+    """Whether a message sent at `at` goes without a notification: silent quiet hours are on. Decided
+    as the outbox hands the row out, like holding, so a backlog running into the night is silenced."""
+    if quiet is None:
+        return False
+    hours = _stored_quiet(quiet)
+    return hours.silent and quiet_until(hours, at, ZoneInfo(timezone)) is not None
 
 
 @lru_cache(maxsize=1)

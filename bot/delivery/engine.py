@@ -33,7 +33,7 @@ from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.expiry import ExpirySweep
 from bot.delivery.observe import IgnoreSends, SendObserver, outcome_name
-from bot.delivery.outcome import Outcome, Sender, Target, Transient
+from bot.delivery.outcome import Outcome, Sender, Sent, Target, Transient
 from bot.delivery.progress import BroadcastProgress
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.record import Attempt, OutcomeRecorder, ProblemSink
@@ -321,6 +321,20 @@ class DeliveryEngine:
                 break
             await self._limiter.acquire(row.platform, attempt.target.chat_id, attempt.target.kind)
         self._sending.discard(row.id)
+        if row.pin and isinstance(outcome, Sent):
+            await self._after_sent(sender, attempt, outcome.message_id)
+
+    async def _after_sent(self, sender: Sender, attempt: Attempt, message_id: str) -> None:
+        """A sender's optional `after_sent(target, delivery, message_id)`, run once the first part of
+        a digest for a pinning subscription is recorded sent (it pins it); the message is sent and
+        recorded whatever happens here, so a failure is only logged."""
+        hook = getattr(sender, "after_sent", None)
+        if hook is None:
+            return
+        try:
+            await hook(attempt.target, attempt.delivery, message_id)
+        except Exception:
+            log.exception("%s: follow-up of delivery %d failed", sender.platform, attempt.delivery.id)
 
     async def _send(self, sender: Sender, attempt: Attempt) -> Outcome | None:
         """The sender's outcome; None when it did not answer within the send timeout."""

@@ -32,7 +32,7 @@ from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.schedule import after_quiet
 from bot.core.select import PreparedDigest
 from bot.render import Renderer
-from bot.render.options import RenderOptions
+from bot.render.options import PLAIN_LOOK, Look, RenderOptions
 from bot.store.db import Store, Transaction
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import Recipient
@@ -74,10 +74,21 @@ class Reading(NamedTuple):
     filter: str
     timezone: str
     language: str
+    format: str = "full"  # the reader options (/format, /previews, /silent)
+    previews: int | None = None
+    silent: int = 0
 
     @classmethod
     def of(cls, recipient: Recipient) -> Reading:
-        return cls(recipient.platform, recipient.filter, recipient.timezone, recipient.language)
+        return cls(
+            recipient.platform,
+            recipient.filter,
+            recipient.timezone,
+            recipient.language,
+            recipient.format,
+            recipient.previews,
+            recipient.silent,
+        )
 
 
 class Lru(OrderedDict[Hashable, Any]):
@@ -118,14 +129,22 @@ class Composer:
         self._by_content = Lru(size)
 
     def compose(
-        self, digest_key: Hashable, digest: Digest, platform: str, filter: str, timezone: str, language: str
+        self,
+        digest_key: Hashable,
+        digest: Digest,
+        platform: str,
+        filter: str,
+        timezone: str,
+        language: str,
+        *look: Any,
     ) -> tuple[StoredPayload, ...]:
-        """The payloads one subscription gets (empty when nothing matches its filter)."""
-        key = (digest_key, platform, filter, timezone, language)
+        """The payloads one subscription gets (empty when nothing matches its filter); `look` is the
+        rest of a Reading (its reader options)."""
+        key = (digest_key, platform, filter, timezone, language, *look)
         found: Payloads | None = self._by_settings.find(key)
         if found is None:
             try:
-                found = self._compose(digest_key, digest, platform, filter, timezone, language)
+                found = self._compose(digest_key, digest, platform, filter, timezone, language, Look(*look))
             except Exception:
                 log.exception(
                     "cannot compose digest %s for %s subscribers; they get nothing", digest.id, platform
@@ -146,7 +165,14 @@ class Composer:
         return composed
 
     def _compose(
-        self, digest_key: Hashable, digest: Digest, platform: str, filter: str, timezone: str, language: str
+        self,
+        digest_key: Hashable,
+        digest: Digest,
+        platform: str,
+        filter: str,
+        timezone: str,
+        language: str,
+        look: Look,
     ) -> tuple[StoredPayload, ...]:
         wanted = _filter(filter)
         selected = self._selected.find((digest_key, filter))
@@ -159,32 +185,38 @@ class Composer:
             return ()
         # Keyword filters often keep the same items as their category-only neighbours: render once.
         # Items are compared by value (numbers repeat across the digests of a merge).
-        content = (digest_key, platform, selected.items, wanted.categories, timezone, language)
+        content = (digest_key, platform, selected.items, wanted.categories, timezone, language, look)
         found: Payloads | None = self._by_content.find(content)
         if found is None:
             found = self._by_content.put(
-                content, self._render(selected, platform, wanted, timezone, language)
+                content, self._render(selected, platform, wanted, timezone, language, look)
             )
         return found
 
     def _render(
-        self, selected: Digest, platform: str, wanted: Filter, timezone: str, language: str
+        self, selected: Digest, platform: str, wanted: Filter, timezone: str, language: str, look: Look
     ) -> tuple[StoredPayload, ...]:
         renderer = self._renderers.get(platform)
         if renderer is None:
             raise LookupError(f"no renderer for platform {platform!r}")
-        parts = render_for(renderer, selected, self._vocabulary, wanted, timezone, language)
+        parts = render_for(renderer, selected, self._vocabulary, wanted, timezone, language, look)
         return tuple(StoredPayload.of(as_payload(part)) for part in parts)
 
 
 def render_for(
-    renderer: Renderer, selected: Digest, vocabulary: Vocabulary, wanted: Filter, timezone: str, language: str
+    renderer: Renderer,
+    selected: Digest,
+    vocabulary: Vocabulary,
+    wanted: Filter,
+    timezone: str,
+    language: str,
+    look: Look = PLAIN_LOOK,
 ) -> list[Any]:
-    """A selected digest as one reader sees it: their zone, language and chosen categories."""
+    """A selected digest as one reader sees it: their zone, language, chosen categories and options."""
     options = RenderOptions(
         vocabulary.merged(selected.extra_categories), ZoneInfo(timezone), language, selected=wanted.categories
     )
-    return renderer(selected, options)
+    return renderer(selected, look.apply(options))
 
 
 def deliveries_for(

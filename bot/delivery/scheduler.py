@@ -235,4 +235,7 @@ def _recipient(sub: Subscription) -> Recipient:
         sub.timezone,
         sub.language,
         sub.quiet,
+        sub.format,
+        None if sub.previews is None else int(sub.previews),
+        int(sub.silent),
     )

@@ -39,3 +39,13 @@ def chatty_loggers() -> tuple[str, ...]:
 def default_renderers() -> dict[str, Renderer]:
     """Each platform's renderer with its default settings (`Settings.renderers()` binds the config's)."""
     return {spec.name: spec.make_renderer(spec.config_model()) for spec in PLATFORMS}
+
+
+def reader_options() -> dict[str, frozenset[str]]:
+    """The per-chat reader options each platform honours (see PlatformSpec)."""
+    return {spec.name: spec.reader_options for spec in PLATFORMS}
+
+
+def pin_kinds() -> dict[str, frozenset[str]]:
+    """The chat kinds where each platform can pin a digest's first message."""
+    return {spec.name: spec.pin_kinds for spec in PLATFORMS}

@@ -75,7 +75,9 @@ class PlatformSpec:
     `chatty_loggers` are set to WARNING unless the log level is DEBUG; a `fallback` platform runs only
     when no other is enabled; `plain_message(text)` is one message showing `text` exactly, escaped for
     the platform's markup (announcements, error-chat summaries); `readable(payload, terminal)` shows a
-    payload as a person would read it (`digestbot preview`; None: it is text already).
+    payload as a person would read it (`digestbot preview`; None: it is text already);
+    `reader_options` the per-chat options its renderer and sender honour (`format`, `previews`,
+    `silent`, `quiet_silent`, `pin`), `pin_kinds` the chat kinds /pin works in.
     tests/test_registry.py checks these against the adapters.
     """
 
@@ -93,3 +95,5 @@ class PlatformSpec:
     chatty_loggers: tuple[str, ...] = ()
     fallback: bool = False
     readable: Callable[[Any, Terminal], str] | None = None
+    reader_options: frozenset[str] = frozenset()
+    pin_kinds: frozenset[str] = frozenset()

@@ -114,6 +114,12 @@ def title_line(item: Item, *, link: bool = True, author: bool = True) -> Line:
     return clean_line(spans)
 
 
+def compact_block(items: Iterable[Item]) -> Block:
+    """Compact mode's body: one numbered, linked title a line, no summaries, no blank lines, so a
+    digest that needs several full messages usually fits in one."""
+    return Block(tuple(line for item in items if (line := title_line(item, author=False))))
+
+
 def summary_lines(item: Item) -> tuple[Line, ...]:
     """The summary, one line per paragraph line; links that are not http(s) are dropped (the text stays)."""
     lines: list[Line] = []

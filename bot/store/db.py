@@ -15,12 +15,21 @@ from bot.store.export import TransferOps
 from bot.store.intake import DigestOps
 from bot.store.ledger import LedgerOps
 from bot.store.operator import OperatorOps
+from bot.store.reader import ReaderOps
 from bot.store.reports import ReportOps
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
 class Store(
-    DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps, DashboardOps, TransferOps
+    DigestOps,
+    SubscriptionOps,
+    BroadcastOps,
+    LedgerOps,
+    ReportOps,
+    OperatorOps,
+    DashboardOps,
+    TransferOps,
+    ReaderOps,
 ):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

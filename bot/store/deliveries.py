@@ -76,6 +76,7 @@ class Delivery:
     quiet: str | None  # the subscription's quiet hours and zone, read with the row when it is claimed
     timezone: str
     retry_wait: float = 0.0  # seconds of rate-limit waits so far (the max_retry_wait ceiling)
+    pin: bool = False  # the first part of a digest for a subscription that pins (/pin on)
 
 
 @dataclass(frozen=True, slots=True)

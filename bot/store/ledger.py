@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.core.schedule import after_quiet
+from bot.core.schedule import after_quiet, silenced
 from bot.store.database import Database
 from bot.store.deliveries import Delivery, Expired, StoredPayload
 from bot.store.times import from_db, to_db
@@ -26,7 +27,8 @@ _IN_ORDER = """NOT EXISTS (
 
 _CLAIM = f"""
 SELECT d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id, d.kind,
-       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait
+       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait,
+       ifnull(s.pin, 0) AND d.part = 1 AND substr(d.unit, 1, 1) != 'a'
 FROM deliveries d JOIN payloads p ON p.id = d.payload_id LEFT JOIN subscriptions s ON s.id = d.subscription_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.due_at >= ?
   AND d.platform IN (SELECT value FROM json_each(?))
@@ -79,7 +81,8 @@ class LedgerOps(Database):
         is finished); with `fresh_since`, none first due before it (too old to send), whether or not
         expired yet. Quiet hours are checked here, as rows are handed out, so they hold every send
         (fresh rows, retries, rows deferred for a rate limit, a backlog that ran into the night,
-        settings changed after planning): such a row is put back until they end."""
+        settings changed after planning): such a row is put back until they end. Silent quiet hours
+        hold nothing: their rows go out now with `disable_notification` set."""
         since = to_db(fresh_since) if fresh_since is not None else ""
         async with self.statement(write=False) as tx:
             rows = await tx.conn.execute_fetchall(
@@ -90,7 +93,7 @@ class LedgerOps(Database):
         if held:
             async with self.transaction() as tx:
                 await tx.deliveries.defer(held, now)
-        return [row for row in claimed if row.id not in held]
+        return [_silenced(row, now) for row in claimed if row.id not in held]
 
     async def next_attempt_at(
         self, platforms: Collection[str], *, fresh_since: datetime | None = None
@@ -228,4 +231,12 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         quiet=row[12],
         timezone=row[13],
         retry_wait=row[14],
+        pin=bool(row[15]),
     )
+
+
+def _silenced(row: Delivery, now: datetime) -> Delivery:
+    """The row as it goes out now: without a notification during silent quiet hours."""
+    if not silenced(row.quiet, row.timezone, now):
+        return row
+    return replace(row, payload={**row.payload, "disable_notification": True})

@@ -55,6 +55,11 @@ class Subscription:
     next_due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    format: str = "full"  # reader options (migration 007): full | compact
+    previews: bool | None = None  # None: the platform's configured default
+    silent: bool = False
+    pin: bool = False
+    pinned_message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,9 @@ class Recipient(NamedTuple):
     timezone: str
     language: str
     quiet: str | None
+    format: str = "full"
+    previews: int | None = None
+    silent: int = 0
 
 
 def encode_filter(filter: Filter) -> str:
@@ -115,6 +123,11 @@ def subscription_of(row: sqlite3.Row) -> Subscription:
         next_due_at=from_db(row["next_due_at"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        format=row["format"],
+        previews=None if row["previews"] is None else bool(row["previews"]),
+        silent=bool(row["silent"]),
+        pin=bool(row["pin"]),
+        pinned_message_id=row["pinned_message_id"],
     )
 
 
@@ -339,7 +352,8 @@ class SubscriptionRepo:
         `digest_seq`. One whose schedule_seq already covers the digest is left out: it subscribed
         or resumed after the digest arrived, or a scheduled post of its own carried it."""
         rows = await self._conn.execute_fetchall(
-            "SELECT id, platform, chat_id, thread_id, kind, filter, timezone, language, quiet"
+            "SELECT id, platform, chat_id, thread_id, kind, filter, timezone, language, quiet,"
+            " format, previews, silent"
             " FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > ?"
             " AND schedule_seq < ? ORDER BY id LIMIT ?",
             (after_id, digest_seq, limit),

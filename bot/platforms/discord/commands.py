@@ -23,6 +23,7 @@ from bot.commands.table import COMMANDS, Access, Arg, ArgKind, CommandSpec
 from bot.platforms.discord.bridge import Bridge, category_args, word_args
 from bot.platforms.discord.channels import SUBSCRIBABLE
 from bot.platforms.discord.permissions import MANAGE
+from bot.platforms.discord.spec import SPEC
 from bot.platforms.discord.translator import ls
 
 CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
@@ -143,7 +144,11 @@ def build(
 
 def all_commands(bridge: Bridge) -> list[app_commands.Group | app_commands.Command[Any, ..., None]]:
     """Fresh command objects for one CommandTree (a command object belongs to a single tree)."""
-    registered = [spec for spec in COMMANDS if spec.name not in UNREGISTERED]
+    registered = [
+        spec
+        for spec in COMMANDS
+        if spec.name not in UNREGISTERED and (spec.option is None or spec.option in SPEC.reader_options)
+    ]
     digest = app_commands.Group(
         name=ls("digest"),
         description=ls("digest.description"),

@@ -36,6 +36,7 @@ from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
 from bot.platforms.telegram.paid import PaidBroadcast
+from bot.platforms.telegram.pins import Pinner
 from bot.platforms.telegram.replies import ReplySender
 from bot.platforms.telegram.sender import TelegramSender
 from bot.platforms.telegram.spec import PLATFORM
@@ -141,7 +142,9 @@ class TelegramPlatform:
         self.application = builder.build()
         self.paid = paid_broadcast(config, limiter, clock)
         service.paid_broadcasts[PLATFORM] = self.paid
-        self.sender = TelegramSender(self.application.bot, paid=self.paid)
+        self.sender = TelegramSender(
+            self.application.bot, Pinner(self.application.bot, service.store), paid=self.paid
+        )
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
         self._handlers = handlers = TelegramHandlers(
             service,

@@ -24,6 +24,7 @@ from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME, Access, command_names
 from bot.platforms.telegram.keyboards import ConfirmPress, decode, decode_confirm, picker_keyboard
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
+from bot.platforms.telegram.pins import pin_refusal
 from bot.platforms.telegram.replies import ReplySender, Where
 from bot.platforms.telegram.reply_queue import ReplyQueue
 from bot.platforms.telegram.spec import PLATFORM
@@ -117,6 +118,10 @@ class TelegramHandlers:
             built = await self._build(bot, message, parsed, language)
             if isinstance(built, str):
                 self._post_text(where, built, parsed.name, language)
+                return
+            refused = await pin_refusal(bot, built)
+            if refused is not None:
+                self._post_text(where, tr(refused, language), parsed.name, language)
                 return
             async with self._lock(built.chat):
                 reply = await self._service.handle(built)

@@ -2,7 +2,8 @@
 
 Layout: a header (bold title, local date, category names), then per item '12. Title — Author' with a
 bold title linked to the item, the summary with its formatting, and the item's categories as
-hashtags. Only &lt; &gt; &amp; &quot; are emitted, as Telegram accepts no other named entity.
+hashtags; in compact mode only '12. Title' a line. Only &lt; &gt; &amp; &quot; are emitted, as
+Telegram accepts no other named entity.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.render.document import (
     category_label,
+    compact_block,
     header_block,
     item_categories,
     render_blocks,
@@ -39,10 +41,14 @@ _NON_WORD = re.compile(r"[^\w]+")
 def render_telegram(
     digest: Digest, options: RenderOptions, *, limit: TextLimit = TELEGRAM_TEXT
 ) -> list[Payload]:
-    """The digest as sendMessage parameters (text, parse_mode, link_preview_options), one per part."""
+    """The digest as sendMessage parameters (text, parse_mode, link_preview_options,
+    disable_notification), one per part; `options.compact` lists linked titles only."""
     vocabulary = vocabulary_for(digest, options)
     blocks = [header_block(digest, options, vocabulary)]
-    blocks += [_item_block(item, vocabulary, options.language) for item in digest.items]
+    if options.compact:
+        blocks.append(compact_block(digest.items))
+    else:
+        blocks += [_item_block(item, vocabulary, options.language) for item in digest.items]
     parts = split_blocks(blocks, limit.max_size, lambda span: limit.measure(span.text))
     return [_payload(render_blocks(part, html_line), options) for part in parts]
 
@@ -118,8 +124,11 @@ def _item_block(item: Item, vocabulary: Vocabulary, language: str) -> Block:
 
 def _payload(text: str, options: RenderOptions) -> Payload:
     payload: Payload = {"text": text, "parse_mode": "HTML"}
-    if not options.link_previews:
+    previews = options.link_previews if options.previews is None else options.previews
+    if not previews:
         payload["link_preview_options"] = {"is_disabled": True}
+    if options.silent:
+        payload["disable_notification"] = True
     return payload
 
 

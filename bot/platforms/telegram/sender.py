@@ -7,7 +7,7 @@ and reacts to RetryAfter itself, so a second limiter in PTB would only double th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import TelegramError
@@ -17,6 +17,10 @@ from bot.delivery.outcome import RetryAfter as RetryLater
 from bot.platforms.telegram.errors import outcome_for
 from bot.platforms.telegram.paid import PaidBroadcast, is_paid_refusal
 from bot.platforms.telegram.render import plain_telegram
+from bot.store.deliveries import Delivery
+
+if TYPE_CHECKING:
+    from bot.platforms.telegram.pins import Pinner
 
 # sendMessage parameters a rendered payload may carry; anything else is a renderer bug.
 PAYLOAD_KEYS = frozenset(
@@ -54,8 +58,9 @@ class TelegramSender:
 
     platform = "telegram"
 
-    def __init__(self, bot: Bot, *, paid: PaidBroadcast | None = None) -> None:
+    def __init__(self, bot: Bot, pins: Pinner | None = None, *, paid: PaidBroadcast | None = None) -> None:
         self._bot = bot
+        self._pins = pins
         self._paid = paid or PaidBroadcast(False)
 
     async def send(self, target: Target, payload: Payload) -> Outcome:
@@ -74,3 +79,8 @@ class TelegramSender:
 
     def plain(self, payload: Payload) -> Payload:
         return plain_telegram(payload)
+
+    async def after_sent(self, target: Target, delivery: Delivery, message_id: str) -> None:
+        """The engine's follow-up on a pinning subscription's first part: pins.Pinner pins it."""
+        if self._pins is not None:
+            await self._pins.after_sent(target, delivery, message_id)

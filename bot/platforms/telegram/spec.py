@@ -66,4 +66,6 @@ SPEC = PlatformSpec(
     plain_message=plain_message,
     secret_patterns=(BOT_TOKEN,),
     readable=readable,
+    reader_options=frozenset({"format", "previews", "silent", "quiet_silent", "pin"}),
+    pin_kinds=frozenset({"channel"}),
 )

@@ -28,6 +28,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Whoever subscribed it can still use /status and /unsubscribe; make me an administrator again "
         "to change anything else.",
     },
+    "bot_cannot_pin": {
+        "zh": "我在这个频道没有置顶消息的权限。请在频道设置中给我“编辑消息”管理员权限，然后再发送 /pin on。",
+        "en": "I may not pin messages in this channel. Give me the “Edit messages” administrator right "
+        "there, then send /pin on again.",
+    },
     "channels_in_private": {
         "zh": "请在与我的私聊中管理频道，例如：/subscribe @频道名 机器人",
         "en": "Manage a channel from a private chat with me, for example: /subscribe @channelname robotics",
