@@ -1,6 +1,8 @@
 """Command line: `run`, `preview`, `check-config`, `backup`, `export` and `import`.
 
-Errors are one line on stderr, never a traceback.
+Errors are one line on stderr, never a traceback. Each subcommand imports what it needs when it
+runs (pydantic, the platforms' renderers, the store, asyncio...), so `--version`, `--help` and
+`preview` start in a fraction of a second; tests/test_cli_startup.py holds it to that.
 """
 
 from __future__ import annotations
@@ -10,16 +12,30 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 import bot
 from bot import cli_data, cli_preview
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
-from bot.config import DirectorySource, Settings
-from bot.defaults import config_path, search_order, seed_samples
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose epilog, when asked for with `config_epilog=True`, is written only when
+    help is printed: it reads the packaged config, which no other use of the parser needs."""
+
+    def __init__(self, *args: Any, config_epilog: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.config_epilog = config_epilog
+
+    def format_help(self) -> str:
+        if self.config_epilog and self.epilog is None:
+            self.epilog = _config_help()
+        return super().format_help()
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -39,6 +55,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def _locations(settings: Settings) -> list[str]:
     """Where the bot keeps its files, resolved, saying which do not exist yet."""
+    from bot.config import DirectorySource
 
     def where(path: Path) -> str:
         return f"{path.absolute()}{'' if path.exists() else ' (not there yet: created at the first run)'}"
@@ -57,6 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_BAD_INPUT
     from bot.app import run_app
+    from bot.defaults import config_path, seed_samples
     from bot.store import StoreError
 
     try:
@@ -72,7 +90,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _environment_keys() -> list[str]:
     """`$VAR (key)` for each environment variable the packaged config reads: tokens, paths."""
-    data = yaml.safe_load(Path(__file__).with_name("config.example.yaml").read_text(encoding="utf-8"))
+    from bot.config import read_yaml
+
+    data = read_yaml(Path(__file__).with_name("config.example.yaml"))
     found: list[str] = []
 
     def walk(value: object, key: str) -> None:
@@ -90,6 +110,8 @@ def _environment_keys() -> list[str]:
 
 
 def _config_help() -> str:
+    from bot.defaults import search_order
+
     variables = ", ".join(_environment_keys())
     return (
         f"Config search order: {search_order()}. Relative paths in a config are relative to its folder. "
@@ -100,11 +122,10 @@ def _config_help() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    config_help = _config_help()
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="digestbot",
         description="Pushes news digests to chats, each chat seeing only the categories it asked for.",
-        epilog=config_help,
+        config_epilog=True,
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"digestbot {bot.__version__}")
@@ -116,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the bot (sources, scheduler, delivery, platforms)",
         description="Run the bot until SIGTERM or Ctrl-C: sources, scheduler, delivery and every "
         "platform whose token is set.",
-        epilog=config_help,
+        config_epilog=True,
         formatter_class=HelpFormatter,
     )
     run.add_argument("--config", help="YAML config file (default: see the search order below)")
@@ -129,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate a config, list every problem, show where the files go",
         description="Validate the config and print every problem at once (exit 2), or OK and where the "
         "database and digest folders are. A token written in the file is a warning (exit 0).",
-        epilog=config_help,
+        config_epilog=True,
         formatter_class=HelpFormatter,
     )
     check.add_argument("--config", help="YAML config file (default: see the search order below)")

@@ -1,4 +1,8 @@
-"""What every subcommand shares: finding and checking the config, and one-line errors on stderr."""
+"""What every subcommand shares: finding and checking the config, and one-line errors on stderr.
+
+The config's modules (pydantic, every platform's config model) are imported by the functions that
+load it, so building the parser and `--version` stay light.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings, load_checked, packaged_defaults
-from bot.defaults import config_path, user_data_dir
-from bot.logs import redact
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 EXIT_BAD_INPUT = 2
 
@@ -31,6 +35,9 @@ class HelpFormatter(argparse.HelpFormatter):
 def load_config(explicit: str | None) -> tuple[Settings, list[str]]:
     """The settings the user meant and their warnings; with no file anywhere, the packaged
     defaults, whose relative paths are in the user's data folder."""
+    from bot.config import load_checked, packaged_defaults
+    from bot.defaults import config_path, user_data_dir
+
     path = config_path(explicit)
     if path is None:
         return packaged_defaults(user_data_dir()), []
@@ -39,6 +46,8 @@ def load_config(explicit: str | None) -> tuple[Settings, list[str]]:
 
 def error(message: str, secrets: Iterable[str] = ()) -> None:
     """One line on stderr, scrubbed like a log line (an exception's text may quote a token)."""
+    from bot.logs import redact
+
     print(f"digestbot: error: {redact(' '.join(message.split()), secrets)}", file=sys.stderr)
 
 
@@ -52,6 +61,9 @@ def settings_or_report(args: argparse.Namespace) -> Settings | None:
 
     Their secrets are kept in `args` for main's last-resort error line.
     """
+    from bot.config import ConfigError
+    from bot.defaults import config_path
+
     try:
         settings, warnings = load_config(args.config)
     except ConfigError as exc:
@@ -66,5 +78,7 @@ def settings_or_report(args: argparse.Namespace) -> Settings | None:
 
 
 def describe_source(explicit: str | None) -> str:
+    from bot.defaults import config_path
+
     path = config_path(explicit)
     return str(path) if path is not None else "packaged defaults"

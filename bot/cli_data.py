@@ -7,23 +7,23 @@ transaction and takes the database's process lock, so it never runs beside a bot
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, error, settings_or_report
-from bot.config import Settings
-from bot.store import Store, StoreError
-from bot.store.backup import backup_database
-from bot.store.export import ImportCounts
-from bot.store.lock import ProcessLock
-from bot.subscription_lines import BadLines, parse_lines, to_line
+
+if TYPE_CHECKING:  # the store and asyncio are imported by the commands that use them
+    from bot.config import Settings
+    from bot.store.export import ImportCounts
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.store import StoreError
+    from bot.store.backup import backup_database
+
     settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
@@ -37,6 +37,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.store import StoreError
+
     settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
@@ -60,6 +64,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, out: IO[str]) -> int:
+    from bot.store import Store
+    from bot.subscription_lines import to_line
+
     count = 0
     async with await Store.open(settings.database) as store:
         async for sub in store.export_subscriptions():
@@ -78,6 +85,12 @@ def _output(path: str | None, force: bool) -> Iterator[IO[str]]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.store import StoreError
+    from bot.store.lock import ProcessLock
+    from bot.subscription_lines import BadLines
+
     settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
@@ -106,6 +119,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 async def _import(settings: Settings, stream: IO[bytes]) -> ImportCounts:
+    from bot.store import Store
+    from bot.subscription_lines import parse_lines
+
     async with await Store.open(settings.database) as store:
         return await store.import_subscriptions(parse_lines(stream, settings.vocabulary()))
 

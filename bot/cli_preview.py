@@ -1,28 +1,38 @@
-"""`digestbot preview`: digest files rendered for a platform, as exact payloads or as people see them."""
+"""`digestbot preview`: digest files rendered for a platform, as exact payloads or as people see them.
+
+What rendering needs (the parser, the classifier, every platform's renderer) is imported when the
+command runs, not when the command line's parser is built.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, error, settings_or_report
-from bot.commands.args import resolve_categories
-from bot.core.classify import classify
-from bot.core.errors import DigestError
-from bot.core.model import Filter
-from bot.core.parse import load_digest
-from bot.core.schedule import parse_timezone
-from bot.core.select import select
-from bot.platforms import registry
-from bot.platforms.spec import PlatformSpec
-from bot.render.options import RenderOptions
-from bot.render.terminal import Terminal
+
+if TYPE_CHECKING:
+    from bot.platforms.spec import PlatformSpec
+    from bot.render.terminal import Terminal
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from bot.commands.args import resolve_categories
+    from bot.core.classify import classify
+    from bot.core.errors import DigestError
+    from bot.core.model import Filter
+    from bot.core.parse import load_digest
+    from bot.core.schedule import parse_timezone
+    from bot.core.select import select
+    from bot.platforms import registry
+    from bot.render.options import RenderOptions
+    from bot.render.terminal import Terminal
+
     settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
@@ -82,6 +92,24 @@ def show_parts(name: str, spec: PlatformSpec, parts: Sequence[object], terminal:
     return "\n".join(lines) + "\n"
 
 
+@cache
+def _formats() -> tuple[str, ...]:
+    from bot.platforms import registry
+
+    return tuple(spec.render_format for spec in registry.PLATFORMS)
+
+
+class RenderFormats:
+    """The registered render formats as `--platform` choices, looked up when argparse first checks
+    or shows them: the registry imports every platform's renderer, which other commands never use."""
+
+    def __contains__(self, value: object) -> bool:
+        return value in _formats()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_formats())
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     preview = commands.add_parser(
         "preview",
@@ -92,8 +120,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "payloads. A bad file is one error line on stderr; the others are still shown.",
     )
     preview.add_argument("paths", nargs="+", metavar="PATH", help="digest files")
-    formats = [spec.render_format for spec in registry.PLATFORMS]
-    preview.add_argument("--platform", required=True, choices=formats)
+    preview.add_argument(
+        "--platform", required=True, choices=RenderFormats(), metavar="PLATFORM", help="one of: %(choices)s"
+    )
     preview.add_argument("--categories", help="comma-separated category ids or names (default: all)")
     preview.add_argument("--json", action="store_true", help="print the exact API payloads as one JSON array")
     preview.add_argument("--config", help="YAML config file (for the category vocabulary)")

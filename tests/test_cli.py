@@ -1,4 +1,5 @@
-"""The command line as users and acceptance checks run it: real subprocesses, exit codes, stderr."""
+"""The command line as users and acceptance checks run it: exit codes, stdout, stderr (in-process
+through `bot.cli.main`; one real `python -m bot` process for the exit status the shell sees)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from app_helpers import ROOT, SAMPLE
 from cli_helpers import run_cli as run
+from cli_helpers import run_cli_process
 
 BAD = ROOT / "tests" / "fixtures" / "digests" / "bad"
 
@@ -34,7 +36,7 @@ def test_preview_text_is_readable() -> None:
 
 def test_bad_file_one_line_error_others_still_previewed() -> None:
     bad = BAD / "invalid_yaml.md"
-    result = run("preview", str(bad), str(SAMPLE), "--platform", "telegram", "--json")
+    result = run_cli_process("preview", str(bad), str(SAMPLE), "--platform", "telegram", "--json")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0]

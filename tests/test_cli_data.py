@@ -1,4 +1,5 @@
-"""`digestbot backup`, `export` and `import` on real database files, as separate processes."""
+"""`digestbot backup`, `export` and `import` on real database files (in-process through
+`bot.cli.main`; a real process where another process's lock is the point)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from app_helpers import example_categories
-from cli_helpers import run_cli
+from cli_helpers import run_cli, run_cli_process
 
 from bot.core.model import Filter
 from bot.store.db import Store
@@ -164,7 +165,7 @@ def test_import_refuses_while_a_bot_holds_the_database(tmp_path: Path) -> None:
     lock = ProcessLock(tmp_path / "bot.db")
     lock.acquire()
     try:
-        result = run_cli("import", str(source), "--config", str(config(tmp_path)))
+        result = run_cli_process("import", str(source), "--config", str(config(tmp_path)))
     finally:
         lock.release()
     assert result.returncode == 2 and "holds this database" in result.stderr

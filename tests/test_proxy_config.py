@@ -4,11 +4,10 @@ config errors naming the key or the variable, and passwords kept out of every lo
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 from telegram_helpers import debug_log
 
 from bot.config import ConfigError, parse_settings
@@ -146,13 +145,7 @@ def test_every_proxy_password_is_a_secret_and_never_logged(monkeypatch: pytest.M
 def test_check_config_reports_a_bad_proxy_in_one_line(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(f"proxy: socks5://bot:{PASSWORD}@proxy:port\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "check-config", "--config", str(config)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("check-config", "--config", str(config))
     assert result.returncode == 2
     assert "proxy: not a valid URL (check the host and the port)" in result.stderr
     assert "Traceback" not in result.stderr and PASSWORD not in result.stderr + result.stdout

@@ -109,6 +109,23 @@ def test_counts_per_term_longest_match_first() -> None:
     assert counts == {"人形机器人": 1, "机器人": 1, "robot*": 2, "AI": 1}
 
 
+def test_a_term_failing_its_right_boundary_gives_way_to_a_shorter_one_at_the_same_place() -> None:
+    terms = TermSet(["open source", "open*", "机器人", "robotaxi"])
+    assert terms.counts("open sourcery, robotaxis, open source") == {"open*": 1, "open source": 1}
+    assert TermSet(["robotaxi", "robot*"]).counts("robotaxis robotaxi") == {"robot*": 1, "robotaxi": 1}
+
+
+def test_a_match_inside_a_word_is_skipped_and_the_search_goes_on_from_the_next_character() -> None:
+    assert TermSet(["ai", "in"]).counts("main in said ai") == {"in": 1, "ai": 1}
+    assert TermSet(["ab", "b"]).counts("aab b") == {"b": 1}
+
+
+def test_many_terms_without_a_right_boundary_compile_into_one_pattern() -> None:
+    cjk = [chr(0x4E00 + i) + chr(0x4E00 + i + 1) for i in range(0, 600, 2)]
+    terms = TermSet([*cjk, "robot*", "AI"])
+    assert terms.counts(f"{cjk[-1]}robots AI said") == {cjk[-1]: 1, "robot*": 1, "AI": 1}
+
+
 def test_counts_attribute_separator_variants_to_their_term() -> None:
     assert TermSet(["open source", "AI芯片"]).counts("open-source, Open Source, AI 芯片") == {
         "open source": 2,

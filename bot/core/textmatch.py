@@ -14,16 +14,21 @@ Rules for one keyword ("term"):
   full-width term typed by a user ("ＡＩ") still matches ASCII text.
 
 A `TermSet` compiles all its terms into one regex whose alternatives all start with a literal, so the
-regex engine can skip ahead by first character; the Latin left boundary is therefore written as a
-lookbehind placed after the term's first character. `compile_terms` caches TermSets by their terms
-because the same subscription filters are applied to every digest.
+regex engine can skip ahead by first character. The class of Latin word characters spans the CJK
+ranges and costs ~6 ms to compile each time a pattern spells it, so a TermSet spells it once: the
+right boundary is one lookahead after the whole alternation (terms that need none skip it through
+the empty group they end with), and the left boundary, which depends on the position only (every
+alternative there starts with the same character), is checked in Python on each match. This keeps
+`digestbot preview`, which compiles the whole vocabulary, a fraction of a second.
+`compile_terms` caches TermSets by their terms because the same subscription filters are applied to
+every digest.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import pairwise
 
@@ -100,7 +105,7 @@ def _canonical(tokens: list[str]) -> str:
 class _Term:
     """One validated keyword: its display form, canonical key and regex source."""
 
-    __slots__ = ("canonical", "pattern", "prefix", "text")
+    __slots__ = ("bounded", "canonical", "pattern", "prefix", "text")
 
     def __init__(self, raw: str) -> None:
         if not isinstance(raw, str):
@@ -118,20 +123,16 @@ class _Term:
         self.text = text
         self.canonical = _canonical(tokens)
         self.pattern = self._regex(tokens)
+        # Whole-word terms ending in a Latin letter or digit must not be followed by one.
+        self.bounded = not self.prefix and _WORD_CHAR.fullmatch(tokens[-1][-1]) is not None
 
     def _regex(self, tokens: list[str]) -> str:
-        first = tokens[0][0]
-        parts = [re.escape(first)]
-        if _WORD_CHAR.fullmatch(first):
-            # Left boundary, checked after the first character so the alternative still starts with a literal.
-            parts.append(f"(?<!{_WORD}{re.escape(first)})")
-        parts.append(re.escape(tokens[0][1:]))
+        """The term's text with flexible joins; its boundaries are the TermSet's (module docstring)."""
+        parts = [re.escape(tokens[0])]
         for previous, token in pairwise(tokens):
             latin_pair = not is_cjk(previous[-1]) and not is_cjk(token[0])
             parts.append(_JOIN_REQUIRED if latin_pair else _JOIN_OPTIONAL)
             parts.append(re.escape(token))
-        if not self.prefix and _WORD_CHAR.fullmatch(tokens[-1][-1]):
-            parts.append(f"(?!{_WORD})")
         return "".join(parts)
 
 
@@ -151,8 +152,7 @@ class TermSet:
         ordered = sorted(compiled.values(), key=lambda t: (-len(t.canonical), t.canonical))
         self.terms: tuple[str, ...] = tuple(t.text for t in ordered)
         self._by_canonical = {t.canonical: t.text for t in ordered}
-        # Longest first: at one position the longest term wins, so nested keywords count once.
-        self._pattern = re.compile("|".join(t.pattern for t in ordered)) if ordered else None
+        self._pattern = _compile(ordered) if ordered else None
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -166,7 +166,7 @@ class TermSet:
 
     def search_folded(self, folded: str) -> bool:
         """`search` for a text already passed through `fold` (the hot path of subscription fan-out)."""
-        return self._pattern is not None and self._pattern.search(folded) is not None
+        return self._pattern is not None and next(_matches(self._pattern, folded), None) is not None
 
     def counts(self, text: str) -> dict[str, int]:
         """Occurrences of each term that occurs (non-overlapping, longest match first at each position)."""
@@ -176,10 +176,39 @@ class TermSet:
         found: dict[str, int] = {}
         if self._pattern is None:
             return found
-        for match in self._pattern.finditer(folded):
+        for match in _matches(self._pattern, folded):
             term = self._by_canonical[_canonical(_tokens(match.group()))]
             found[term] = found.get(term, 0) + 1
         return found
+
+
+def _compile(ordered: list[_Term]) -> re.Pattern[str]:
+    """One regex for the terms, longest first (at one position the longest term wins, so nested
+    keywords count once), then the right boundary once, which terms ending in an empty group skip."""
+    alternatives: list[str] = []
+    exempt: list[str] = []
+    for term in ordered:
+        if term.bounded:
+            alternatives.append(term.pattern)
+        else:
+            alternatives.append(f"{term.pattern}()")
+            exempt.append(f"(?({len(exempt) + 1})|(?!))")  # passes when that term's group matched
+    right = "|".join([*exempt, f"(?!{_WORD})"])
+    return re.compile(f"(?:{'|'.join(alternatives)})(?:{right})")
+
+
+def _matches(pattern: re.Pattern[str], folded: str) -> Iterator[re.Match[str]]:
+    """The pattern's non-overlapping matches that pass the left boundary: none starts with a Latin
+    letter or digit right after another one. A match failing it rules out its whole position, since
+    every alternative there starts with the same character, so the search goes on one further."""
+    position = 0
+    while (match := pattern.search(folded, position)) is not None:
+        start = match.start()
+        if start and _WORD_CHAR.match(folded, start) and _WORD_CHAR.match(folded, start - 1):
+            position = start + 1
+            continue
+        yield match
+        position = match.end()
 
 
 @lru_cache(maxsize=8192)

@@ -1,0 +1,58 @@
+"""Start-up cost of the command line, held as what it imports (a fact) rather than how long it takes
+(a figure for `python bench/startup.py`): `preview` renders without any platform library, network
+client, database or event loop, and `--version` without even the config's modules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from app_helpers import ROOT, SAMPLE
+from cli_helpers import cli_environment
+
+PLATFORM_AND_RUNTIME = {
+    "telegram",
+    "discord",
+    "aiohttp",
+    "httpx",
+    "feedparser",
+    "prometheus_client",
+    "selenium",
+    "aiosqlite",
+    "sqlite3",
+    "asyncio",
+}
+CONFIG_MODULES = {"pydantic", "yaml", "markdown_it", "bot.config", "bot.platforms.registry"}
+
+
+def imported_by(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """`python -X importtime -m bot ARGS`: its result and every module (and package) it imported."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_environment(),
+    )
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return result, names | {name.split(".")[0] for name in names}
+
+
+def test_preview_imports_no_platform_library_network_client_database_or_event_loop() -> None:
+    """Every platform's renderer is imported whichever is asked for (the registry holds them all)."""
+    result, modules = imported_by("preview", str(SAMPLE), "--platform", "discord", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout), result.stderr[-2000:]
+    assert {"bot.core.classify", "bot.platforms.telegram.render"} <= modules  # it sees the rendering's
+    assert not modules & PLATFORM_AND_RUNTIME, sorted(modules & PLATFORM_AND_RUNTIME)
+
+
+def test_version_imports_neither_the_config_nor_the_renderers() -> None:
+    result, modules = imported_by("--version")
+    assert result.returncode == 0 and result.stdout.startswith("digestbot ")
+    assert "bot.cli" in modules and not modules & (CONFIG_MODULES | PLATFORM_AND_RUNTIME)
