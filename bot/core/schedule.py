@@ -21,8 +21,8 @@ MAX_TIMES = 24
 _TIME = re.compile(r"(\d{1,2})[:：](\d{2})")
 _AT = re.compile(r"at(?:\s+(.*))?", re.IGNORECASE | re.DOTALL)
 _SEPARATORS = re.compile(r"[,，、\s]+")
-# "weekly Mon 09:00", "每周 周一 09:00", and "每周一 09:00" (the 每 before the day's name)
-_WEEKLY = re.compile(r"(?:weekly(?=\s|$)|每周(?=\s|$)|每(?=周|星期))\s*(.*)", re.IGNORECASE | re.DOTALL)
+# "weekly Mon 09:00", "每周 周一 09:00", and "每周一 09:00" (每 directly before the day's name)
+_WEEKLY = re.compile(r"(?:weekly|每周|每(?=周|星期))(?=[,，、\s]|$|周|星期)(.*)", re.IGNORECASE | re.DOTALL)
 _SCHEDULE_HELP = Term("schedule_help")
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _ZH_DAYS = "一二三四五六日"

@@ -60,7 +60,7 @@ def pool_week(digests: Sequence[Digest]) -> Digest:
     ranked = sorted(stories.values(), key=lambda s: (-s.seen, -s.last, s.item.number))
     first, last = digests[0], digests[-1]
     return Digest(
-        id=f"{first.id}..{last.id}",
+        id=first.id if len(digests) == 1 else f"{first.id}..{last.id}",
         title=last.title,
         date=max(d.date for d in digests),
         items=tuple(s.item for s in ranked),
