@@ -103,7 +103,5 @@ def test_weekly_time_in_the_gap_or_the_fold_follows_the_daily_rules() -> None:
 
 
 def test_status_shows_the_weekly_schedule_in_words() -> None:
-    assert schedule_text("weekly Mon 09:00", "en") == (
-        "weekly roundup every Monday at 09:00 (the week's top items by category)"
-    )
-    assert schedule_text("weekly Sun 20:30", "zh") == "每周日 20:30，一周回顾（按分类汇总本周要闻）"
+    assert schedule_text("weekly Mon 09:00", "en") == "weekly roundup every Monday at 09:00"
+    assert schedule_text("weekly Sun 20:30", "zh") == "每周日 20:30，一周回顾"

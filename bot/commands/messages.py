@@ -153,8 +153,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "schedule_instant": {"zh": "即时，每期到达即推送", "en": "instant, each digest as it arrives"},
     "schedule_at": {"zh": "每天 {times}", "en": "daily at {times}"},
     "schedule_weekly": {
-        "zh": "每{day} {time}，一周回顾（按分类汇总本周要闻）",
-        "en": "weekly roundup every {day} at {time} (the week's top items by category)",
+        "zh": "每{day} {time}，一周回顾",
+        "en": "weekly roundup every {day} at {time}",
     },
     "weekdays": {
         "zh": "周一,周二,周三,周四,周五,周六,周日",

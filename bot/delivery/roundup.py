@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 WEEK_DIGESTS = 200  # newest digests one roundup reads at most (six a day is 42)
 ROUNDUP_OF = "roundup_of"  # metadata: how many digests the roundup pooled
-TITLES = {"zh": "每周回顾（{count} 期摘要）", "en": "Weekly roundup ({count} digests)"}
+TITLES = {
+    "zh": "每周回顾（{count} 期摘要）",
+    "en": "Weekly roundup ({count} digests)",
+    "en1": "Weekly roundup (1 digest)",
+}
 
 
 @dataclass(slots=True)
@@ -146,7 +150,8 @@ class RoundupComposer:
             prepared = self._pools.put(versions, PreparedDigest(pool_week(digests)))
         wanted = filter_from_dict(json.loads(filter))
         selected = prepared.select(wanted)
-        title = TITLES["zh" if language.startswith("zh") else "en"].format(count=len(digests))
+        english = "en1" if len(digests) == 1 else "en"
+        title = TITLES["zh" if language.startswith("zh") else english].format(count=len(digests))
         payloads: list[StoredPayload] = []
         for category, section in sections(selected, wanted, self._vocabulary, self._top):
             heading = replace(section, title=title)
