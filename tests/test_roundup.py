@@ -13,7 +13,8 @@ from sample_digests import VOCABULARY
 from bot.config import ConfigError, parse_settings
 from bot.core.model import Digest, Filter, Item, Span
 from bot.core.select import select
-from bot.delivery.roundup import ROUNDUP_OF, RoundupComposer, pool_week, sections
+from bot.delivery.roundup import ROUNDUP_OF, RoundupComposer, pool_week, prepare_week, sections
+from bot.platforms.registry import default_renderers
 from bot.render import render_text
 from bot.store.subscriptions import encode_filter
 
@@ -81,7 +82,8 @@ def test_sections_group_by_first_wanted_category_in_vocabulary_order_with_top_n(
 
 def _text(digests: list[Digest], wanted: Filter, language: str, top: int = 5) -> list[str]:
     composer = RoundupComposer(VOCABULARY, {"console": render_text}, top)
-    payloads = composer.compose((1, 2), digests, "console", encode_filter(wanted), "Europe/Berlin", language)
+    week = prepare_week(digests)
+    payloads = composer.compose((1, 2), week, "console", encode_filter(wanted), "Europe/Berlin", language)
     return [json.loads(p.body)["text"] for p in payloads]
 
 
@@ -114,3 +116,18 @@ def test_top_per_category_is_validated_in_the_config_and_the_composer(tmp_path: 
     assert parse_settings({}, "test", tmp_path).roundup.top_per_category == 5
     with pytest.raises(ValueError, match="top_per_category"):
         RoundupComposer(VOCABULARY, {}, 0)
+
+
+def test_on_discord_each_category_is_a_message_whose_content_is_the_heading() -> None:
+    composer = RoundupComposer(VOCABULARY, default_renderers(), 5)
+    week = prepare_week([MONDAY, WEDNESDAY])
+    payloads = composer.compose((1, 2), week, "discord", encode_filter(Filter()), "UTC", "en")
+    bodies = [json.loads(p.body) for p in payloads]
+    assert [b["content"].splitlines()[-1] for b in bodies] == ["Tech", "Policy", "Jobs"]
+    assert all(b["content"].startswith("**Weekly roundup \\(2 digests\\)**\n") for b in bodies)
+    assert [[e["url"] for e in b["embeds"]] for b in bodies] == [
+        ["https://news.example/a", "https://news.example/c"],
+        ["https://NEWS.example/b/"],
+        ["https://news.example/d"],
+    ]
+    assert all(b["allowed_mentions"] == {"parse": []} for b in bodies)

@@ -32,7 +32,7 @@ from bot.store.deliveries import StoredPayload
 
 log = logging.getLogger(__name__)
 
-WEEK_DIGESTS = 200  # newest digests one roundup reads at most (six a day is 42)
+WEEK_DIGESTS = 100  # newest digests one roundup reads at most (six a day is 42): bounds its memory
 ROUNDUP_OF = "roundup_of"  # metadata: how many digests the roundup pooled
 TITLES = {
     "zh": "每周回顾（{count} 期摘要）",
@@ -92,6 +92,11 @@ def sections(selected: Digest, wanted: Filter, vocabulary: Vocabulary, top: int)
     return result
 
 
+def prepare_week(digests: Sequence[Digest]) -> PreparedDigest | None:
+    """The week's pool ready for every chat's filter; None when there is no digest to pool."""
+    return PreparedDigest(pool_week(digests)) if digests else None
+
+
 class RoundupComposer:
     """Pool, select, group and render roundups, with bounded caches shared by every chat due at once
     (most weekly chats share a time, the week's digests and a handful of filters)."""
@@ -104,25 +109,24 @@ class RoundupComposer:
         self._vocabulary = vocabulary
         self._renderers = renderers
         self._top = top
-        self._pools = Lru(4)
         self._payloads = Lru(1024)
 
     def compose(
         self,
         versions: Hashable,
-        digests: Sequence[Digest],
+        week: PreparedDigest | None,
         platform: str,
         filter: str,
         timezone: str,
         language: str,
     ) -> Payloads:
-        """The payloads of one chat's roundup of `digests` (keyed by `versions`); empty when nothing
-        matches its filter, or when it cannot be rendered (logged)."""
+        """The payloads of one chat's roundup of `week` (`prepare_week`, keyed by `versions`); empty
+        when nothing matches its filter, or when it cannot be rendered (logged)."""
         key = (versions, platform, filter, timezone, language)
         found: Payloads | None = self._payloads.find(key)
         if found is None:
             try:
-                found = self._compose(versions, digests, platform, filter, timezone, language)
+                found = self._compose(week, platform, filter, timezone, language)
             except Exception:
                 log.exception(
                     "cannot compose the weekly roundup for %s subscribers; they get nothing", platform
@@ -132,26 +136,18 @@ class RoundupComposer:
         return found
 
     def _compose(
-        self,
-        versions: Hashable,
-        digests: Sequence[Digest],
-        platform: str,
-        filter: str,
-        timezone: str,
-        language: str,
+        self, week: PreparedDigest | None, platform: str, filter: str, timezone: str, language: str
     ) -> Payloads:
         renderer = self._renderers.get(platform)
         if renderer is None:
             raise LookupError(f"no renderer for platform {platform!r}")
-        if not digests:  # retention dropped them meanwhile: nothing to sum up
+        if week is None:  # retention dropped the week's digests meanwhile: nothing to sum up
             return ()
-        prepared: PreparedDigest | None = self._pools.find(versions)
-        if prepared is None:
-            prepared = self._pools.put(versions, PreparedDigest(pool_week(digests)))
         wanted = filter_from_dict(json.loads(filter))
-        selected = prepared.select(wanted)
-        english = "en1" if len(digests) == 1 else "en"
-        title = TITLES["zh" if language.startswith("zh") else english].format(count=len(digests))
+        selected = week.select(wanted)
+        count = week.digest.metadata[ROUNDUP_OF]
+        english = "en1" if count == 1 else "en"
+        title = TITLES["zh" if language.startswith("zh") else english].format(count=count)
         payloads: list[StoredPayload] = []
         for category, section in sections(selected, wanted, self._vocabulary, self._top):
             heading = replace(section, title=title)

@@ -24,7 +24,7 @@ from bot.core.schedule import after_quiet, next_due, parse_schedule, parse_timez
 from bot.delivery.config import DEFAULT_TOP
 from bot.delivery.merge import merge_digests
 from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_for
-from bot.delivery.roundup import WEEK_DIGESTS, RoundupComposer
+from bot.delivery.roundup import WEEK_DIGESTS, RoundupComposer, prepare_week
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retry import Backoff
@@ -59,7 +59,7 @@ class Scheduler:
         self._clock = clock or SystemClock()
         self._composer = Composer(vocabulary, renderers)
         self._roundups = RoundupComposer(vocabulary, renderers, top_per_category)
-        self._weeks = Lru(2)  # the digests of the roundups being composed, by their versions
+        self._weeks = Lru(2)  # the pooled weeks of the roundups being composed, by their versions
         self._on_enqueued = on_enqueued
         self._max_digests = max_digests
         self._digests = Lru(4 * max_digests)
@@ -172,12 +172,14 @@ class Scheduler:
         return await asyncio.to_thread(self._merge_and_compose, versions, digests, reading)
 
     async def _compose_roundup(self, versions: tuple[int, ...], reading: Reading) -> Payloads:
-        """A roundup reads up to a week of digests: loaded once for every chat due with the same week."""
-        digests = self._weeks.find(versions)
-        if digests is None:
+        """A roundup reads up to a week of digests: loaded and pooled once for every chat due with the
+        same week (only the pool, the week's distinct items, stays cached)."""
+        if versions not in self._weeks:
             loaded = await self._store.load_digests(list(versions))
-            digests = self._weeks.put(versions, [loaded[seq] for seq in versions if seq in loaded])
-        return await asyncio.to_thread(self._roundups.compose, versions, digests, *reading)
+            digests = [loaded[seq] for seq in versions if seq in loaded]
+            self._weeks.put(versions, await asyncio.to_thread(prepare_week, digests))
+        week = self._weeks.find(versions)
+        return await asyncio.to_thread(self._roundups.compose, versions, week, *reading)
 
     def _merge_and_compose(
         self, versions: tuple[int, ...], digests: list[Digest], reading: Reading
