@@ -44,7 +44,7 @@ PROBLEMS: dict[str, dict[str, str]] = {
     },
     "weekday_unknown": {
         "en": 'unknown day "{text}": use Mon, Tue, Wed, Thu, Fri, Sat or Sun (or Monday...)',
-        "zh": "无法识别的星期“{text}”：请用 周一…周日（或 星期一…星期日、Mon…Sun）",
+        "zh": "无法识别的星期“{text}”：请用 周一…周日 或 星期一…星期日",
     },
     "quiet_format": {
         "en": 'invalid quiet hours "{text}": expected HH:MM-HH:MM, e.g. 22:00-07:00',
