@@ -57,7 +57,7 @@ def english_words(reply: str) -> set[str]:
         ("schedule hourly", "无法识别的推送时间“hourly”", 'unknown schedule "hourly"'),
         ("schedule at", "推送时间“at”没有写时间", 'the schedule "at" lists no times'),
         ("schedule weekly Funday 09:00", "无法识别的星期“Funday”", 'unknown day "Funday"'),
-        ("schedule weekly Mon", "需要写星期几和时间", 'the weekly schedule "weekly Mon" needs a day and a time'),
+        ("schedule weekly Mon", "需要写星期几和时间", '"weekly Mon" needs a day and a time'),
         ("schedule at 08:00 Mars/Base", "未知时区“Mars/Base”", 'unknown time zone "Mars/Base"'),
         ("quiet 22:00", "“22:00”应为 HH:MM-HH:MM", 'invalid quiet hours "22:00"'),
         ("quiet 22:00-22:00", "开始和结束是同一时间", "start and end are the same time"),
