@@ -111,6 +111,13 @@ class RoundupComposer:
         self._top = top
         self._payloads = Lru(1024)
 
+    def cached(
+        self, versions: Hashable, platform: str, filter: str, timezone: str, language: str
+    ) -> Payloads | None:
+        """A rendering made already (most chats share one): no worker thread needed to get it."""
+        found: Payloads | None = self._payloads.find((versions, platform, filter, timezone, language))
+        return found
+
     def compose(
         self,
         versions: Hashable,

@@ -174,6 +174,9 @@ class Scheduler:
     async def _compose_roundup(self, versions: tuple[int, ...], reading: Reading) -> Payloads:
         """A roundup reads up to a week of digests: loaded and pooled once for every chat due with the
         same week (only the pool, the week's distinct items, stays cached)."""
+        cached = self._roundups.cached(versions, *reading)
+        if cached is not None:
+            return cached
         if versions not in self._weeks:
             loaded = await self._store.load_digests(list(versions))
             digests = [loaded[seq] for seq in versions if seq in loaded]
