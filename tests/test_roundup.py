@@ -83,6 +83,8 @@ def test_sections_group_by_first_wanted_category_in_vocabulary_order_with_top_n(
 def _text(digests: list[Digest], wanted: Filter, language: str, top: int = 5) -> list[str]:
     composer = RoundupComposer(VOCABULARY, {"console": render_text}, top)
     week = prepare_week(digests)
+    if week is None:
+        return []
     payloads = composer.compose((1, 2), week, "console", encode_filter(wanted), "Europe/Berlin", language)
     return [json.loads(p.body)["text"] for p in payloads]
 
@@ -121,6 +123,7 @@ def test_top_per_category_is_validated_in_the_config_and_the_composer(tmp_path: 
 def test_on_discord_each_category_is_a_message_whose_content_is_the_heading() -> None:
     composer = RoundupComposer(VOCABULARY, default_renderers(), 5)
     week = prepare_week([MONDAY, WEDNESDAY])
+    assert week is not None
     payloads = composer.compose((1, 2), week, "discord", encode_filter(Filter()), "UTC", "en")
     bodies = [json.loads(p.body) for p in payloads]
     assert [b["content"].splitlines()[-1] for b in bodies] == ["Tech", "Policy", "Jobs"]

@@ -109,7 +109,7 @@ class RoundupComposer:
         self._vocabulary = vocabulary
         self._renderers = renderers
         self._top = top
-        self._payloads = Lru(1024)
+        self._payloads = Lru(512)
 
     def cached(
         self, versions: Hashable, platform: str, filter: str, timezone: str, language: str
@@ -121,7 +121,7 @@ class RoundupComposer:
     def compose(
         self,
         versions: Hashable,
-        week: PreparedDigest | None,
+        week: PreparedDigest,
         platform: str,
         filter: str,
         timezone: str,
@@ -143,13 +143,11 @@ class RoundupComposer:
         return found
 
     def _compose(
-        self, week: PreparedDigest | None, platform: str, filter: str, timezone: str, language: str
+        self, week: PreparedDigest, platform: str, filter: str, timezone: str, language: str
     ) -> Payloads:
         renderer = self._renderers.get(platform)
         if renderer is None:
             raise LookupError(f"no renderer for platform {platform!r}")
-        if week is None:  # retention dropped the week's digests meanwhile: nothing to sum up
-            return ()
         wanted = filter_from_dict(json.loads(filter))
         selected = week.select(wanted)
         count = week.digest.metadata[ROUNDUP_OF]

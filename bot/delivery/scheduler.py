@@ -177,11 +177,14 @@ class Scheduler:
         cached = self._roundups.cached(versions, *reading)
         if cached is not None:
             return cached
-        if versions not in self._weeks:
+        week = self._weeks.find(versions)
+        if week is None:
             loaded = await self._store.load_digests(list(versions))
             digests = [loaded[seq] for seq in versions if seq in loaded]
-            self._weeks.put(versions, await asyncio.to_thread(prepare_week, digests))
-        week = self._weeks.find(versions)
+            week = await asyncio.to_thread(prepare_week, digests)
+            if week is None:  # retention dropped the week's digests meanwhile: nothing to sum up
+                return ()
+            self._weeks.put(versions, week)
         return await asyncio.to_thread(self._roundups.compose, versions, week, *reading)
 
     def _merge_and_compose(
