@@ -117,7 +117,12 @@ class App:
         self._start_pruner(store)
         engine_task.append(asyncio.create_task(engine.run(), name="engine"))
         self.scheduler = scheduler = Scheduler(
-            store, self.vocabulary, renderers=renderers, clock=clock, on_enqueued=engine.wake
+            store,
+            self.vocabulary,
+            renderers=renderers,
+            clock=clock,
+            on_enqueued=engine.wake,
+            top_per_category=settings.roundup.top_per_category,
         )
         scheduler_task = asyncio.create_task(scheduler.run(), name="scheduler")
         stack.push_async_callback(_stop_scheduler, scheduler, scheduler_task)

@@ -20,7 +20,7 @@ from bot.core.model import Category, Filter, Vocabulary
 from bot.core.schedule import parse_schedule, parse_timezone
 from bot.core.strict import Strict
 from bot.core.textmatch import compile_terms
-from bot.delivery.config import DeliveryConfig, RetentionConfig
+from bot.delivery.config import DeliveryConfig, RetentionConfig, RoundupConfig
 from bot.net import proxy as proxies
 from bot.platforms import registry
 from bot.platforms.spec import PlatformConfig, PlatformSpec
@@ -147,6 +147,7 @@ class SettingsBase(Strict):
     broadcasts: list[Broadcast] = Field(default_factory=list)
     delivery: DeliveryConfig = DeliveryConfig()
     retention: RetentionConfig = RetentionConfig()
+    roundup: RoundupConfig = RoundupConfig()
     http: HttpConfig | None = None
     proxy: str | None = None
 

@@ -27,7 +27,7 @@ EN = Caller("42", language="en", is_owner=True)
 ZH = Caller("42", language="zh-CN", is_owner=True)
 LATIN = re.compile(r"[A-Za-z]{3,}")
 # Words a Chinese reply may carry: command names, arguments, zone and category ids, units.
-COMMAND_WORDS = {"schedule", "instant", "quiet", "off", "keywords", "clear"}
+COMMAND_WORDS = {"schedule", "instant", "weekly", "quiet", "off", "keywords", "clear"}
 ALLOWED_LATIN = COMMAND_WORDS | {"Asia", "Shanghai", "UTC", "IANA"}
 
 
@@ -56,6 +56,8 @@ def english_words(reply: str) -> set[str]:
         ("schedule at 8", "时间“8”无效：应为 HH:MM", 'invalid time "8": expected HH:MM'),
         ("schedule hourly", "无法识别的推送时间“hourly”", 'unknown schedule "hourly"'),
         ("schedule at", "推送时间“at”没有写时间", 'the schedule "at" lists no times'),
+        ("schedule weekly Funday 09:00", "无法识别的星期“Funday”", 'unknown day "Funday"'),
+        ("schedule weekly Mon", "需要写星期几和时间", '"weekly Mon" needs a day and a time'),
         ("schedule at 08:00 Mars/Base", "未知时区“Mars/Base”", 'unknown time zone "Mars/Base"'),
         ("quiet 22:00", "“22:00”应为 HH:MM-HH:MM", 'invalid quiet hours "22:00"'),
         ("quiet 22:00-22:00", "开始和结束是同一时间", "start and end are the same time"),

@@ -78,8 +78,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Schedule: {schedule} ({timezone}).",
     },
     "schedule_bad": {
-        "zh": "推送时间有误：{reason}。用法：/schedule instant 或 /schedule at 08:00,20:00 Asia/Shanghai",
-        "en": "Bad schedule: {reason}. Usage: /schedule instant or /schedule at 08:00,20:00 Europe/Berlin",
+        "zh": "推送时间有误：{reason}。用法：/schedule instant、/schedule at 08:00,20:00 Asia/Shanghai"
+        " 或 /schedule weekly 周一 09:00",
+        "en": "Bad schedule: {reason}. Usage: /schedule instant, /schedule at 08:00,20:00 Europe/Berlin"
+        " or /schedule weekly Mon 09:00",
     },
     "quiet_set": {
         "zh": "免打扰：{quiet}。这段时间内到期的消息（包括定时推送）在结束后发出。",
@@ -152,6 +154,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "schedule_instant": {"zh": "即时，每期到达即推送", "en": "instant, each digest as it arrives"},
     "schedule_at": {"zh": "每天 {times}", "en": "daily at {times}"},
+    "schedule_weekly": {
+        "zh": "每{day} {time}，一周回顾",
+        "en": "weekly roundup every {day} at {time}",
+    },
+    "weekdays": {
+        "zh": "周一,周二,周三,周四,周五,周六,周日",
+        "en": "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday",
+    },
     "language_name": {"zh": "中文", "en": "English"},
     "stats_subscriptions": {"zh": "{platform} / {kind}：{counts}", "en": "{platform} / {kind}: {counts}"},
     "stats_last_digest": {

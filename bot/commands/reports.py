@@ -23,10 +23,14 @@ def when(moment: datetime | None, timezone: str) -> str:
 
 
 def schedule_text(schedule: str, language: str) -> str:
-    """A stored schedule (`instant`, `at 08:00,20:00`) in words: "daily at 08:00, 20:00"."""
+    """A stored schedule (`instant`, `at 08:00,20:00`, `weekly Mon 09:00`) in words: "daily at
+    08:00, 20:00", "weekly roundup every Monday at 09:00"."""
     parsed = parse_schedule(schedule)
     if parsed.is_instant:
         return text("schedule_instant", language)
+    if parsed.weekday is not None:
+        day = text("weekdays", language).split(",")[parsed.weekday]
+        return text("schedule_weekly", language, day=day, time=f"{parsed.times[0]:%H:%M}")
     separator = "、" if language.startswith("zh") else ", "
     times = separator.join(t.strftime("%H:%M") for t in parsed.times)
     return text("schedule_at", language, times=times)

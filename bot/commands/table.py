@@ -105,8 +105,14 @@ WORDS = Arg(
 WHEN = Arg(
     "when",
     "时间",
-    Text("instant | at HH:MM[,HH:MM] [时区]", "instant | at HH:MM[,HH:MM] [Area/City]"),
-    Text("instant，或 at 08:00,20:00 Asia/Shanghai", "instant, or at 08:00,20:00 Asia/Shanghai"),
+    Text(
+        "instant | at HH:MM[,HH:MM] | weekly 周一 HH:MM [时区]",
+        "instant | at HH:MM[,HH:MM] | weekly Mon HH:MM [Area/City]",
+    ),
+    Text(
+        "instant，或 at 08:00,20:00 Asia/Shanghai，或 weekly 周一 09:00（一周回顾）",
+        "instant, or at 08:00,20:00 Asia/Shanghai, or weekly Mon 09:00 (a weekly roundup)",
+    ),
     required=True,
 )
 HOURS = Arg(
@@ -183,7 +189,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "schedule",
         "推送时间",
-        Text("推送时间 instant | at HH:MM", "Delivery time: instant | at HH:MM"),
+        Text(
+            "推送时间 instant | at HH:MM | weekly 周一 HH:MM",
+            "Delivery: instant | at HH:MM | weekly Mon HH:MM",
+        ),
         Access.MANAGERS,
         H.schedule,
         (WHEN,),

@@ -34,6 +34,18 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "en": "too many times in the schedule ({count}): at most {limit}",
         "zh": "推送时间太多（{count} 个）：最多 {limit} 个",
     },
+    "weekly_format": {
+        "en": 'the weekly schedule "{text}" needs a day and a time: {help}',
+        "zh": "每周推送“{text}”需要写星期几和时间：{help}",
+    },
+    "weekly_too_many": {
+        "en": 'the weekly schedule "{text}" has more than one day and one time: e.g. "weekly Mon 09:00"',
+        "zh": "每周推送“{text}”只能有一个星期几和一个时间，例如 weekly 周一 09:00",
+    },
+    "weekday_unknown": {
+        "en": 'unknown day "{text}": use Mon, Tue, Wed, Thu, Fri, Sat or Sun (or Monday...)',
+        "zh": "无法识别的星期“{text}”：请用 周一…周日 或 星期一…星期日",
+    },
     "quiet_format": {
         "en": 'invalid quiet hours "{text}": expected HH:MM-HH:MM, e.g. 22:00-07:00',
         "zh": "“{text}”应为 HH:MM-HH:MM，例如 22:00-07:00",
@@ -73,8 +85,10 @@ TERMS: dict[str, dict[str, str]] = {
     "quiet_start": {"en": "quiet hours start", "zh": "免打扰开始时间"},
     "quiet_end": {"en": "quiet hours end", "zh": "免打扰结束时间"},
     "schedule_help": {
-        "en": 'use "instant" or "at HH:MM" (several times separated by commas, e.g. "at 08:00, 20:30")',
-        "zh": "请用 instant（即时）或 at HH:MM（多个时间用逗号分隔，例如 at 08:00, 20:30）",
+        "en": 'use "instant", "at HH:MM" (several times separated by commas, e.g. "at 08:00, 20:30")'
+        ' or "weekly DAY HH:MM" (e.g. "weekly Mon 09:00")',
+        "zh": "请用 instant（即时）、at HH:MM（多个时间用逗号分隔，例如 at 08:00, 20:30）"
+        "或 weekly 星期 HH:MM（例如 weekly 周一 09:00）",
     },
 }
 

@@ -4,6 +4,7 @@ Everything here is pure wall-clock arithmetic on aware datetimes, so the schedul
 next due instant (UTC) in the database and tests can cover DST transitions without sleeping.
 DST rules: a scheduled local time that does not exist (spring-forward gap) fires at the first
 instant after the gap; a local time that occurs twice (fall-back) fires once, at its first occurrence.
+A weekly schedule (`weekly Mon 09:00`) follows the same rules on its one day of the week.
 """
 
 from __future__ import annotations
@@ -20,7 +21,26 @@ MAX_TIMES = 24
 _TIME = re.compile(r"(\d{1,2})[:：](\d{2})")
 _AT = re.compile(r"at(?:\s+(.*))?", re.IGNORECASE | re.DOTALL)
 _SEPARATORS = re.compile(r"[,，、\s]+")
+# "weekly Mon 09:00", "每周 周一 09:00", and "每周一 09:00" (每 directly before the day's name)
+_WEEKLY = re.compile(r"(?:weekly|每周|每(?=周|星期))(?=[,，、\s]|$|周|星期)(.*)", re.IGNORECASE | re.DOTALL)
 _SCHEDULE_HELP = Term("schedule_help")
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_ZH_DAYS = "一二三四五六日"
+_EN_DAYS = (
+    ("mon", "monday"),
+    ("tue", "tues", "tuesday"),
+    ("wed", "wednesday"),
+    ("thu", "thur", "thurs", "thursday"),
+    ("fri", "friday"),
+    ("sat", "saturday"),
+    ("sun", "sunday"),
+)
+_WEEKDAYS: dict[str, int] = {
+    **{name: day for day, names in enumerate(_EN_DAYS) for name in names},
+    **{f"{prefix}{char}": day for day, char in enumerate(_ZH_DAYS) for prefix in ("周", "星期")},
+    "周天": 6,
+    "星期天": 6,
+}
 
 
 def _parse_time(text: str, what: str) -> time:
@@ -44,24 +64,34 @@ def _check_wall_time(value: time) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """Either instant delivery (no times) or delivery at fixed local times, kept sorted and unique."""
+    """Instant delivery (no times), delivery at fixed local times (kept sorted and unique), or a
+    weekly roundup: one time on one `weekday` (0 = Monday, as `date.weekday()`)."""
 
     times: tuple[time, ...] = ()
+    weekday: int | None = None
 
     def __post_init__(self) -> None:
         for value in self.times:
             _check_wall_time(value)
         if len(set(self.times)) > MAX_TIMES:
             raise ValueError(f"a schedule has at most {MAX_TIMES} times, got {len(set(self.times))}")
+        if self.weekday is not None and (self.weekday not in range(7) or len(set(self.times)) != 1):
+            raise ValueError(f"a weekly schedule is one time on a day 0-6, got {self.weekday} {self.times}")
         object.__setattr__(self, "times", tuple(sorted(set(self.times))))
 
     @property
     def is_instant(self) -> bool:
         return not self.times
 
+    @property
+    def is_weekly(self) -> bool:
+        return self.weekday is not None
+
     def __str__(self) -> str:
         if self.is_instant:
             return "instant"
+        if self.weekday is not None:
+            return f"weekly {DAY_NAMES[self.weekday]} {self.times[0]:%H:%M}"
         return "at " + ",".join(t.strftime("%H:%M") for t in self.times)
 
 
@@ -69,12 +99,16 @@ INSTANT = Schedule()
 
 
 def parse_schedule(text: str) -> Schedule:
-    """Parse ``instant`` or ``at HH:MM[,HH:MM...]`` (case-insensitive; commas and/or spaces between)."""
+    """Parse ``instant``, ``at HH:MM[,HH:MM...]`` (case-insensitive; commas and/or spaces between)
+    or ``weekly DAY HH:MM`` (see `parse_weekly`)."""
     cleaned = text.strip()
     if not cleaned:
         raise Problem("schedule_empty", help=_SCHEDULE_HELP)
     if cleaned.casefold() == "instant":
         return INSTANT
+    weekly = _WEEKLY.fullmatch(cleaned)
+    if weekly is not None:
+        return parse_weekly(weekly.group(1), cleaned)
     match = _AT.fullmatch(cleaned)
     if match is None:
         raise Problem("schedule_unknown", text=cleaned, help=_SCHEDULE_HELP)
@@ -85,6 +119,21 @@ def parse_schedule(text: str) -> Schedule:
     if len(times) > MAX_TIMES:
         raise Problem("schedule_too_many", count=len(times), limit=MAX_TIMES)
     return Schedule(tuple(times))
+
+
+def parse_weekly(rest: str, whole: str) -> Schedule:
+    """The ``DAY HH:MM`` after ``weekly`` (either order): Mon/Monday.. (any case), 周一..周日/周天,
+    星期一..星期日/星期天. `whole` is the user's full text, for the error message."""
+    parts = [p for p in _SEPARATORS.split(rest) if p]
+    if len(parts) > 2:
+        raise Problem("weekly_too_many", text=whole)
+    if len(parts) < 2:
+        raise Problem("weekly_format", text=whole, help=_SCHEDULE_HELP)
+    day_text, time_text = reversed(parts) if _TIME.fullmatch(parts[0]) else parts
+    day = _WEEKDAYS.get(day_text.casefold())
+    if day is None:
+        raise Problem("weekday_unknown", text=day_text)
+    return Schedule((_parse_time(time_text, "time"),), weekday=day)
 
 
 def _local(day: date, wall: time, tz: tzinfo, fold: int = 0) -> datetime:
@@ -134,11 +183,16 @@ def _instants(day: date, wall: time, tz: tzinfo, *, both_folds: bool) -> list[da
     return result
 
 
-def _next_wall(wall: time, after: datetime, tz: tzinfo, *, both_folds: bool) -> datetime:
-    """The first instant strictly after `after` at which local wall time `wall` happens."""
+def _next_wall(
+    wall: time, after: datetime, tz: tzinfo, *, both_folds: bool, weekday: int | None = None
+) -> datetime:
+    """The first instant strictly after `after` at which local wall time `wall` happens (on
+    `weekday` only, when given)."""
     start = after.astimezone(tz).date()
-    for offset in range(-1, 4):
+    for offset in range(-1, 4 if weekday is None else 9):
         day = start + timedelta(days=offset)
+        if weekday is not None and day.weekday() != weekday:
+            continue
         for instant in _instants(day, wall, tz, both_folds=both_folds):
             if instant > after:
                 return instant
@@ -155,7 +209,7 @@ def next_due(schedule: Schedule, after: datetime, tz: tzinfo) -> datetime | None
     _require_aware(after, "after")
     if schedule.is_instant:
         return None
-    return min(_next_wall(t, after, tz, both_folds=False) for t in schedule.times)
+    return min(_next_wall(t, after, tz, both_folds=False, weekday=schedule.weekday) for t in schedule.times)
 
 
 SILENT_WORDS = frozenset({"silent", "静音"})

@@ -38,3 +38,12 @@ class RetentionConfig(Strict):
     deliveries_days: float = Field(default=30.0, gt=0, le=36_500)
     payloads_days: float = Field(default=7.0, gt=0, le=36_500)
     digest_versions: int = Field(default=3, ge=1, le=1_000)
+
+
+DEFAULT_TOP = 5
+
+
+class RoundupConfig(Strict):
+    """The weekly roundup (`/schedule weekly Mon 09:00`): how many items each category shows."""
+
+    top_per_category: int = Field(default=DEFAULT_TOP, ge=1, le=50)

@@ -39,7 +39,7 @@ def normalize_title(title: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", title)).strip().casefold()
 
 
-def _item_key(item: Item) -> tuple[str, str]:
+def item_key(item: Item) -> tuple[str, str]:
     if item.url and item.url.strip():
         return ("link", normalize_link(item.url))
     return ("title", normalize_title(item.title))
@@ -73,7 +73,7 @@ def merge_digests(digests: Sequence[Digest]) -> Digest:
     items: list[Item] = []
     for digest in digests:
         for item in digest.items:
-            key = _item_key(item)
+            key = item_key(item)
             if key in seen:
                 continue
             seen.add(key)

@@ -1,4 +1,4 @@
-"""Durable `at HH:MM` delivery: next due instants live in the subscriptions table.
+"""Durable `at HH:MM` and `weekly DAY HH:MM` delivery: next due instants live in the subscriptions table.
 
 One loop sleeps until the earliest due instant (or until woken because a subscription changed).
 For each due subscription, a single transaction reads the digests published since its last post
@@ -6,7 +6,8 @@ For each due subscription, a single transaction reads the digests published sinc
 instant. Merging, selecting and rendering happen before it, outside any transaction; the writing
 transaction reads the post again and only uses a rendering made for exactly what it finds. A crash
 before the commit leaves everything as it was (the post happens after restart); after the commit
-the rows exist exactly once.
+the rows exist exactly once. A weekly subscription's post is a roundup (bot.delivery.roundup) of the
+digests of at most the last 7 days, keyed like the others by the cursor it starts from (``w>N``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from datetime import datetime, timedelta
 from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import after_quiet, next_due, parse_schedule, parse_timezone
+from bot.delivery.config import DEFAULT_TOP
 from bot.delivery.merge import merge_digests
 from bot.delivery.planner import Composer, Lru, Payloads, Reading, deliveries_for
+from bot.delivery.roundup import WEEK_DIGESTS, RoundupComposer, prepare_week
 from bot.render import Renderer
 from bot.store.db import Store, StoreUnavailable, Transaction
 from bot.store.retry import Backoff
@@ -33,6 +36,7 @@ MAX_DIGESTS_PER_POST = 20
 DUE_BATCH = 100
 MAX_SLEEP = 60.0
 FAILED_RETRY = timedelta(minutes=10)
+WEEK = timedelta(days=7)
 
 
 class Scheduler:
@@ -47,12 +51,15 @@ class Scheduler:
         clock: Clock | None = None,
         on_enqueued: Callable[[], None] | None = None,
         max_digests: int = MAX_DIGESTS_PER_POST,
+        top_per_category: int = DEFAULT_TOP,
     ) -> None:
         if max_digests < 1:
             raise ValueError(f"max_digests must be >= 1, got {max_digests}")
         self._store = store
         self._clock = clock or SystemClock()
         self._composer = Composer(vocabulary, renderers)
+        self._roundups = RoundupComposer(vocabulary, renderers, top_per_category)
+        self._weeks = Lru(2)  # the pooled weeks of the roundups being composed, by their versions
         self._on_enqueued = on_enqueued
         self._max_digests = max_digests
         self._digests = Lru(4 * max_digests)
@@ -134,7 +141,7 @@ class Scheduler:
             covered = await tx.subscriptions.schedule_seq(sub.id)
             await tx.subscriptions.advance_schedule(sub.id, now + FAILED_RETRY, covered, now)
 
-    async def _read_post(self, tx: Transaction, sub: Subscription) -> Post | None:
+    async def _read_post(self, tx: Transaction, sub: Subscription, now: datetime) -> Post | None:
         """What `sub` should post now, or None when it changed since it was found due."""
         current = await tx.subscriptions.get_by_id(sub.id)
         if current is None or current.next_due_at != sub.next_due_at or current.status != "active":
@@ -144,12 +151,17 @@ class Scheduler:
             upto = await tx.subscriptions.fanout_floor(sub.id, covered)
         else:
             upto = await tx.digests.max_seq()
+        if parse_schedule(current.schedule).is_weekly:
+            found = await tx.digests.scheduled_after(sub.id, covered, upto, WEEK_DIGESTS, since=now - WEEK)
+            return Post(current, covered, upto, tuple(found), weekly=True)
         found = await tx.digests.scheduled_after(sub.id, covered, upto, self._max_digests)
         return Post(current, covered, upto, tuple(found))
 
     async def _compose(self, post: Post) -> Payloads:
         """The post's payloads: digests loaded, merged and rendered with no transaction open."""
         versions = post.versions
+        if post.weekly:
+            return await self._compose_roundup(versions, post.reading)
         missing = [seq for seq in versions if self._digests.find(seq) is None]
         if missing:
             for seq, digest in (await self._store.load_digests(missing)).items():
@@ -158,6 +170,22 @@ class Scheduler:
         reading = post.reading
         # Merging and rendering are CPU work: a worker thread keeps the loop alive.
         return await asyncio.to_thread(self._merge_and_compose, versions, digests, reading)
+
+    async def _compose_roundup(self, versions: tuple[int, ...], reading: Reading) -> Payloads:
+        """A roundup reads up to a week of digests: loaded and pooled once for every chat due with the
+        same week (only the pool, the week's distinct items, stays cached)."""
+        cached = self._roundups.cached(versions, *reading)
+        if cached is not None:
+            return cached
+        week = self._weeks.find(versions)
+        if week is None:
+            loaded = await self._store.load_digests(list(versions))
+            digests = [loaded[seq] for seq in versions if seq in loaded]
+            week = await asyncio.to_thread(prepare_week, digests)
+            if week is None:  # retention dropped the week's digests meanwhile: nothing to sum up
+                return ()
+            self._weeks.put(versions, week)
+        return await asyncio.to_thread(self._roundups.compose, versions, week, *reading)
 
     def _merge_and_compose(
         self, versions: tuple[int, ...], digests: list[Digest], reading: Reading
@@ -176,7 +204,7 @@ class Scheduler:
         rendered: dict[tuple[tuple[int, ...], Reading], Payloads] = {}
         while True:
             async with self._store.transaction() as tx:
-                post = await self._read_post(tx, sub)
+                post = await self._read_post(tx, sub, now)
                 if post is None:
                     return 0
                 key = (post.versions, post.reading)
@@ -197,7 +225,7 @@ class Scheduler:
         current = post.current
         if payloads:
             due = after_quiet(current.quiet, current.timezone, now)
-            unit, newest = f"s>{post.covered}", post.found[-1][0]
+            unit, newest = f"{'w' if post.weekly else 's'}>{post.covered}", post.found[-1][0]
             rows = deliveries_for(_recipient(current), payloads, unit=unit, digest_seq=newest, due_at=due)
             added = await tx.deliveries.add(rows, now)
         upcoming = next_due(parse_schedule(current.schedule), now, parse_timezone(current.timezone))
@@ -213,6 +241,7 @@ class Post:
     covered: int
     upto: int
     found: tuple[tuple[int, int], ...]
+    weekly: bool = False
 
     @property
     def versions(self) -> tuple[int, ...]:

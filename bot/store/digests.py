@@ -169,7 +169,7 @@ class DigestRepo:
         return int(next(iter(rows))[0])
 
     async def scheduled_after(
-        self, subscription_id: int, after_seq: int, upto_seq: int, limit: int
+        self, subscription_id: int, after_seq: int, upto_seq: int, limit: int, since: datetime | None = None
     ) -> list[tuple[int, int]]:
         """What one scheduled post covers: (seq, seq of its newest version), oldest first.
 
@@ -177,15 +177,16 @@ class DigestRepo:
         their own (it was instant when they were planned), each in its latest version: an edit that
         arrived before the post is not news to this chat yet. At most the newest `limit`: after a
         long outage a scheduled post carries the latest news, not a merge of everything missed.
+        With `since` (a weekly roundup), only digests stored from then on.
         """
         rows = await self._conn.execute_fetchall(
             "SELECT d.seq, (SELECT max(r.seq) FROM digests r WHERE r.scope = d.scope"
             " AND r.digest_id = d.digest_id AND r.status = 'ok') FROM digests d"
             " WHERE d.seq > ? AND d.seq <= ? AND d.status = 'ok' AND d.revision_of IS NULL"
-            " AND d.plan_state != 'none'"
+            " AND d.plan_state != 'none' AND d.stored_at >= ?"
             " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.subscription_id = ?"
             " AND x.unit = 'd' || d.seq)"
             " ORDER BY d.seq DESC LIMIT ?",
-            (after_seq, upto_seq, subscription_id, limit),
+            (after_seq, upto_seq, "" if since is None else to_db(since), subscription_id, limit),
         )
         return [(row[0], row[1]) for row in reversed(list(rows))]
