@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.core.codec import filter_from_dict
 from bot.core.model import Digest, Filter, Item, Vocabulary
@@ -28,6 +29,7 @@ from bot.delivery.config import DEFAULT_TOP, RoundupConfig
 from bot.delivery.merge import item_key
 from bot.delivery.planner import Lru, Payloads, as_payload, render_for
 from bot.render import Renderer
+from bot.render.options import Look
 from bot.store.deliveries import StoredPayload
 
 log = logging.getLogger(__name__)
@@ -112,10 +114,10 @@ class RoundupComposer:
         self._payloads = Lru(512)
 
     def cached(
-        self, versions: Hashable, platform: str, filter: str, timezone: str, language: str
+        self, versions: Hashable, platform: str, filter: str, timezone: str, language: str, *look: Any
     ) -> Payloads | None:
         """A rendering made already (most chats share one): no worker thread needed to get it."""
-        found: Payloads | None = self._payloads.find((versions, platform, filter, timezone, language))
+        found: Payloads | None = self._payloads.find((versions, platform, filter, timezone, language, *look))
         return found
 
     def compose(
@@ -126,14 +128,16 @@ class RoundupComposer:
         filter: str,
         timezone: str,
         language: str,
+        *look: Any,
     ) -> Payloads:
         """The payloads of one chat's roundup of `week` (`prepare_week`, keyed by `versions`); empty
-        when nothing matches its filter, or when it cannot be rendered (logged)."""
-        key = (versions, platform, filter, timezone, language)
+        when nothing matches its filter, or when it cannot be rendered (logged). `look` is the rest
+        of a Reading (its reader options)."""
+        key = (versions, platform, filter, timezone, language, *look)
         found: Payloads | None = self._payloads.find(key)
         if found is None:
             try:
-                found = self._compose(week, platform, filter, timezone, language)
+                found = self._compose(week, platform, filter, timezone, language, Look(*look))
             except Exception:
                 log.exception(
                     "cannot compose the weekly roundup for %s subscribers; they get nothing", platform
@@ -143,7 +147,7 @@ class RoundupComposer:
         return found
 
     def _compose(
-        self, week: PreparedDigest, platform: str, filter: str, timezone: str, language: str
+        self, week: PreparedDigest, platform: str, filter: str, timezone: str, language: str, look: Look
     ) -> Payloads:
         renderer = self._renderers.get(platform)
         if renderer is None:
@@ -157,6 +161,6 @@ class RoundupComposer:
         for category, section in sections(selected, wanted, self._vocabulary, self._top):
             heading = replace(section, title=title)
             only = Filter(categories=frozenset({category}))
-            parts = render_for(renderer, heading, self._vocabulary, only, timezone, language)
+            parts = render_for(renderer, heading, self._vocabulary, only, timezone, language, look)
             payloads.extend(StoredPayload.of(as_payload(part)) for part in parts)
         return tuple(payloads)
