@@ -232,6 +232,8 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " INSERT INTO deliveries SELECT * FROM old; DROP TABLE old;"
             # and without what 006 added beside the table (its triggers went with the table)
             " DROP TABLE delivery_counts; DROP TABLE sent_per_hour; DROP INDEX subscriptions_paused;"
+            # and the fan-out's variant table (007)
+            " DROP TABLE fanout_variants;"
             " PRAGMA user_version = 3;"
         )
     async with await Store.open(path) as store:
