@@ -21,6 +21,7 @@ from bot.store.times import to_db
 
 _INSTANT = "s.status = 'active' AND s.schedule = 'instant' AND s.schedule_seq < :seq"
 _RANGE = f"s.id > :after AND s.id <= :last AND {_INSTANT}"
+_VARIANTS = "fanout_variants v WHERE v.digest_seq = :seq AND v.reading"
 
 
 def reading_key(columns: Sequence[str]) -> str:
@@ -50,37 +51,36 @@ class FanOutRepo:
     async def missing_readings(
         self, seq: int, after: int, last: int, columns: Sequence[str]
     ) -> dict[str, tuple[str, ...]]:
-        """Readings of the batch (after, last] with no usable variant yet: key -> column values.
-
-        A variant whose body retention emptied or removed meanwhile is forgotten first, so its
-        reading is rendered and saved again rather than sent as nothing."""
-        await self._conn.execute(
-            "DELETE FROM fanout_variants WHERE digest_seq = :seq AND reading IN ("
-            " SELECT v.reading FROM fanout_variants v LEFT JOIN payloads p ON p.id = v.payload_id"
-            " WHERE v.digest_seq = :seq AND v.part > 0 AND ifnull(p.body, '') = '')",
-            {"seq": seq},
-        )
+        """Readings of the batch (after, last] with no usable variant: key -> column values. A variant
+        whose body retention emptied or removed meanwhile is not usable: it is rendered again rather
+        than sent as nothing. The key is computed once per distinct reading, not per subscription."""
         values = ", ".join(f"s.{column}" for column in columns)
-        key = reading_key(columns)  # computed per distinct reading, not per subscription
+        key = reading_key(columns)
         rows = await self._conn.execute_fetchall(
             f"SELECT {key}, * FROM (SELECT DISTINCT {values} FROM subscriptions s WHERE {_RANGE}) s"
-            " WHERE NOT EXISTS (SELECT 1 FROM fanout_variants v"
-            f" WHERE v.digest_seq = :seq AND v.reading = {key})",
+            f" WHERE NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
+            f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND v.part > 0"
+            "  AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != ''))",
             {"seq": seq, "after": after, "last": last},
         )
         return {row[0]: tuple(row[1:]) for row in rows}
 
     async def save_variants(self, seq: int, variants: Mapping[str, Sequence[int]]) -> None:
-        """Payload ids per reading key, in part order (none: the reading gets no message). A variant
-        saved already (another planner of the same digest) stays as it is."""
+        """Payload ids per reading key, in part order (none: the reading gets no message); they
+        replace what an earlier render of that reading left (another planner's, or an emptied one)."""
         rows: list[tuple[int, str, int, int, int | None]] = []
         for key, payload_ids in variants.items():
             parts = len(payload_ids)
             rows.extend((seq, key, part, parts, pid) for part, pid in enumerate(payload_ids, start=1))
             if not parts:
                 rows.append((seq, key, 0, 0, None))
+        await self._conn.execute(
+            "DELETE FROM fanout_variants WHERE digest_seq = ?"
+            " AND reading IN (SELECT value FROM json_each(?))",
+            (seq, json.dumps(list(variants))),
+        )
         await self._conn.executemany(
-            "INSERT OR IGNORE INTO fanout_variants (digest_seq, reading, part, parts, payload_id)"
+            "INSERT INTO fanout_variants (digest_seq, reading, part, parts, payload_id)"
             " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
