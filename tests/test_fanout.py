@@ -15,6 +15,7 @@ from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.delivery.planner import READING_COLUMNS, Planner, Reading
 from bot.store.db import Store
+from bot.store.deliveries import StoredPayload
 from bot.store.fanout import reading_key
 
 NOW = datetime(2025, 6, 1, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai, 02:30 in Berlin
@@ -134,3 +135,20 @@ async def test_the_fan_out_and_the_queries_on_finished_rows_are_index_served(sto
     assert not any(re.search(r"SCAN (deliveries|subscriptions|s|v)\b", plan) for plan in found.values()), (
         found
     )
+
+
+async def test_rows_whose_quiet_end_is_not_given_are_due_now_never_dropped(store: Store) -> None:
+    """The engine checks quiet hours again as it claims a row: sending later is safe, losing is not."""
+    result = await store.record_incoming(incoming(make_digest()))
+    assert result.seq is not None
+    sub = await _sub(store, "1", "Asia/Shanghai", quiet="22:00-09:00")
+    columns = list(READING_COLUMNS.values())
+    body = StoredPayload.of({"text": "hello"})
+    async with store.transaction() as tx:
+        [key] = await tx.fanout.missing_readings(result.seq, 0, sub, columns)
+        ids = await tx.deliveries.payload_ids({body.hash: body.body})
+        await tx.fanout.save_variants(result.seq, {key: [ids[body.hash]]})
+        assert await tx.fanout.insert(result.seq, 0, sub, columns, quiet_due={}, now=NOW) == 1
+    assert _query(store, "SELECT subscription_id, due_at FROM deliveries") == [
+        (sub, NOW.isoformat(timespec="microseconds"))
+    ]

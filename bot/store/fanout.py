@@ -106,7 +106,9 @@ class FanOutRepo:
         now: datetime,
     ) -> int:
         """The batch's rows, one statement; rows that exist already are left alone (re-planning is
-        harmless). Every row is due now, or when its chat's quiet hours end. Returns rows added."""
+        harmless). Every row is due now, or when its chat's quiet hours end (`quiet_due`, by the keys
+        of `quiet_pairs`); a pair missing there makes its rows due now, never drops them: the engine
+        checks quiet hours again as it claims a row. Returns the rows added."""
         key = reading_key(columns)
         cursor = await self._conn.execute(
             "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
@@ -114,8 +116,8 @@ class FanOutRepo:
             " SELECT id, :unit, part, parts, :seq, platform, chat_id, thread_id, kind, payload_id,"
             " 'pending', due, due, :now, :now FROM ("
             "  SELECT s.id, v.part, v.parts, s.platform, s.chat_id, s.thread_id, s.kind, v.payload_id,"
-            "  CASE WHEN s.quiet IS NULL THEN :now ELSE (SELECT q.value FROM json_each(:quiet) q"
-            "   WHERE q.key = json_array(s.quiet, s.timezone)) END AS due"
+            "  CASE WHEN s.quiet IS NULL THEN :now ELSE coalesce((SELECT q.value FROM json_each(:quiet) q"
+            "   WHERE q.key = json_array(s.quiet, s.timezone)), :now) END AS due"
             "  FROM subscriptions s CROSS JOIN fanout_variants v"
             f"  ON v.digest_seq = :seq AND v.reading = {key} AND v.part > 0"
             f"  WHERE {_RANGE} ORDER BY s.id, v.part)",
