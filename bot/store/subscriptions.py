@@ -334,18 +334,6 @@ class SubscriptionRepo:
         )
         return [row["id"] for row in rows]
 
-    async def instant_after(self, after_id: int, limit: int, digest_seq: int) -> list[Recipient]:
-        """Active instant subscriptions in id order after `after_id`: one fan-out batch of digest
-        `digest_seq`. One whose schedule_seq already covers the digest is left out: it subscribed
-        or resumed after the digest arrived, or a scheduled post of its own carried it."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT id, platform, chat_id, thread_id, kind, filter, timezone, language, quiet"
-            " FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > ?"
-            " AND schedule_seq < ? ORDER BY id LIMIT ?",
-            (after_id, digest_seq, limit),
-        )
-        return [Recipient(*row) for row in rows]
-
     async def due(self, now: datetime, limit: int) -> list[Subscription]:
         rows = await self._conn.execute_fetchall(
             "SELECT * FROM subscriptions WHERE status = 'active' AND next_due_at IS NOT NULL"
