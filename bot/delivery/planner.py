@@ -54,7 +54,7 @@ def share_the_interpreter() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 2000
 CACHE_SIZE = 2048
 
 
