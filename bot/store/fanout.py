@@ -19,6 +19,7 @@ import aiosqlite
 
 from bot.store.times import to_db
 
+_INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_instant's condition
 _INSTANT = "s.status = 'active' AND s.schedule = 'instant' AND s.schedule_seq < :seq"
 _RANGE = f"s.id > :after AND s.id <= :last AND {_INSTANT}"
 _VARIANTS = "fanout_variants v WHERE v.digest_seq = :seq AND v.reading"
@@ -39,11 +40,16 @@ class FanOutRepo:
 
     async def batch_end(self, after: int, limit: int) -> tuple[int, int]:
         """(how many active instant subscriptions follow id `after`, up to `limit`; the last one's id,
-        or `after` when none does), read from the partial index alone."""
+        or `after` when none does), read from their partial index: `limit` entries at most."""
         rows = await self._conn.execute_fetchall(
-            "SELECT count(*), ifnull(max(id), ?) FROM (SELECT id FROM subscriptions"
-            " WHERE status = 'active' AND schedule = 'instant' AND id > ? ORDER BY id LIMIT ?)",
-            (after, after, limit),
+            f"SELECT id FROM subscriptions WHERE {_INSTANT_INDEX} AND id > ? ORDER BY id LIMIT 1 OFFSET ?",
+            (after, limit - 1),
+        )
+        if rows:
+            return limit, int(next(iter(rows))[0])
+        rows = await self._conn.execute_fetchall(  # the last batch: fewer than `limit` remain
+            f"SELECT count(*), ifnull(max(id), ?) FROM subscriptions WHERE {_INSTANT_INDEX} AND id > ?",
+            (after, after),
         )
         count, last = next(iter(rows))
         return int(count), int(last)
@@ -53,12 +59,12 @@ class FanOutRepo:
     ) -> dict[str, tuple[str, ...]]:
         """Readings of the batch (after, last] with no usable variant: key -> column values. A variant
         whose body retention emptied or removed meanwhile is not usable: it is rendered again rather
-        than sent as nothing. The key is computed once per distinct reading, not per subscription."""
+        than sent as nothing. The key is computed once per distinct reading (group), not per subscription."""
         values = ", ".join(f"s.{column}" for column in columns)
         key = reading_key(columns)
         rows = await self._conn.execute_fetchall(
-            f"SELECT {key}, * FROM (SELECT DISTINCT {values} FROM subscriptions s WHERE {_RANGE}) s"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
+            f"SELECT {key}, {values} FROM subscriptions s WHERE {_RANGE} GROUP BY {values}"
+            f" HAVING NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
             f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND v.part > 0"
             "  AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != ''))",
             {"seq": seq, "after": after, "last": last},
