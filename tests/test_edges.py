@@ -232,10 +232,12 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " INSERT INTO deliveries SELECT * FROM old; DROP TABLE old;"
             # and without what 006 added beside the table (its triggers went with the table)
             " DROP TABLE delivery_counts; DROP TABLE sent_per_hour; DROP INDEX subscriptions_paused;"
-            # and without 007's reader options
+            # and without 008's reader options
             " ALTER TABLE subscriptions DROP COLUMN format; ALTER TABLE subscriptions DROP COLUMN previews;"
             " ALTER TABLE subscriptions DROP COLUMN silent; ALTER TABLE subscriptions DROP COLUMN pin;"
             " ALTER TABLE subscriptions DROP COLUMN pinned_message_id;"
+            # and the fan-out's variant table (007)
+            " DROP TABLE fanout_variants;"
             " PRAGMA user_version = 3;"
         )
     async with await Store.open(path) as store:

@@ -1,14 +1,18 @@
 """Fan-out: turn one new digest into ledger rows, one per (instant subscription, message part).
 
-Subscriptions are streamed from the database in id order, one batch per transaction, and the
-digest row remembers the last id planned; a crash resumes after that id, and the ledger's unique
-(subscription, unit, part) key makes replaying a batch harmless. Most chats share a filter, time
-zone and language, so selection and rendering are cached per combination: the cost of fan-out
-is then mostly inserting rows. `at HH:MM` subscriptions are skipped here; the scheduler serves them.
+Set-based: each distinct *reading* (platform, filter, time zone, language: what a rendering depends
+on) is selected and rendered once, its payload ids stored as the digest's variant for that reading
+(bot/store/fanout.py), and SQLite writes a batch's rows with one INSERT ... SELECT joining the
+subscriptions to those variants, so no Python object is built per row and memory does not grow with
+the number of subscriptions. Batches are id ranges of the active instant subscriptions, one per
+short transaction; the digest row remembers the last id planned, a crash resumes after it (with the
+variants already saved), and the ledger's unique (subscription, unit, part) key makes replaying a
+batch harmless. `at HH:MM` subscriptions are skipped here; the scheduler serves them.
 
 Rendering happens outside any transaction (commands and deliveries must not wait for it); the
-short transaction that writes a batch reads the batch again and renders afresh whatever changed
-meanwhile, so rows always match the subscriptions as they are when the rows are committed.
+transaction that writes a batch first looks for readings without a variant and, if a subscription
+switched to a new one meanwhile, lets go of the lock to render it: rows always match the
+subscriptions as they are when the rows are committed.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.core.clock import Clock, SystemClock
@@ -33,7 +37,7 @@ from bot.core.schedule import after_quiet
 from bot.core.select import PreparedDigest
 from bot.render import Renderer
 from bot.render.options import PLAIN_LOOK, Look, RenderOptions
-from bot.store.db import Store, Transaction
+from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import Recipient
 
@@ -50,7 +54,7 @@ def share_the_interpreter() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 CACHE_SIZE = 2048
 
 
@@ -68,7 +72,9 @@ Payloads = tuple[StoredPayload, ...]
 
 
 class Reading(NamedTuple):
-    """Everything a subscription's rendering depends on besides the digest: chats sharing it share it."""
+    """Everything a subscription's rendering depends on besides the digest: chats sharing it share it.
+
+    Its fields are READING_COLUMNS' keys, in the same order."""
 
     platform: str
     filter: str
@@ -89,6 +95,19 @@ class Reading(NamedTuple):
             recipient.previews,
             recipient.silent,
         )
+
+
+# Reading field -> the subscriptions column it is read from: the one list the fan-out's join key
+# (bot/store/fanout.py) and the readings it renders are built from. A new reading column is one line.
+READING_COLUMNS: Final[Mapping[str, str]] = {
+    "platform": "platform",
+    "filter": "filter",
+    "timezone": "timezone",
+    "language": "language",
+    "format": "format",
+    "previews": "previews",
+    "silent": "silent",
+}
 
 
 class Lru(OrderedDict[Hashable, Any]):
@@ -307,56 +326,36 @@ class Planner:
     async def _plan_batch(self, seq: int, digest: Digest, composer: Composer) -> tuple[int, int, bool] | None:
         """Plan the next batch: (rows added, subscriptions planned, fan-out done), None if it was done.
 
-        The transaction only reads the batch and writes its rows. Readings not rendered yet (all of
-        them at first; later only those a subscription switched to meanwhile) are rendered in a
-        worker thread with no transaction open and their bodies stored a few at a time, then the
-        batch is read again: each round renders only what changed during the previous one, so the
-        loop ends as soon as the batch holds still.
+        The transaction finds the batch (the next `batch_size` active instant subscriptions) and, when
+        every reading in it has its variant, writes the batch's rows with one statement. Readings
+        without one (all of them at first; later only those a subscription switched to meanwhile)
+        are rendered in a worker thread with no transaction open and their variants saved, then the
+        batch is read again: the loop ends as soon as the batch holds still.
         """
-        rendered: dict[Reading, Payloads] = {}
+        columns = tuple(READING_COLUMNS.values())
         while True:
             async with self._store.transaction() as tx:
                 cursor = await tx.digests.plan_cursor(seq)
                 if cursor is None:
                     return None
-                recipients = await tx.subscriptions.instant_after(cursor, self._batch, seq)
-                missing = {Reading.of(r) for r in recipients}.difference(rendered)
+                count, last = await tx.fanout.batch_end(cursor, self._batch)
+                missing = await tx.fanout.missing_readings(seq, cursor, last, columns)
                 if not missing:
-                    added = await self._write(tx, seq, cursor, recipients, rendered)
-                    return added, len(recipients), len(recipients) < self._batch
-            fresh = await asyncio.to_thread(composer.compose_each, seq, digest, missing)
+                    now = self._clock.now()
+                    quiet = await tx.fanout.quiet_pairs(seq, cursor, last)
+                    due = {key: after_quiet(hours, zone, now) for key, (hours, zone) in quiet.items()}
+                    added = await tx.fanout.insert(seq, cursor, last, columns, quiet_due=due, now=now)
+                    done = count < self._batch
+                    await tx.digests.advance_plan(seq, last, done=done, now=now)
+                    if done:
+                        await tx.fanout.forget(seq)
+                    return added, count, done
+            readings = {key: Reading._make(values) for key, values in missing.items()}
+            fresh = await asyncio.to_thread(composer.compose_each, seq, digest, readings.values())
             await self._store.save_payloads(itertools.chain.from_iterable(fresh.values()))
-            rendered |= fresh
-
-    async def _write(
-        self,
-        tx: Transaction,
-        seq: int,
-        cursor: int,
-        recipients: Sequence[Recipient],
-        rendered: Mapping[Reading, Payloads],
-    ) -> int:
-        """The batch's rows and the advanced cursor, in the caller's transaction."""
-        now = self._clock.now()
-        quiet_ends: dict[tuple[str, str], datetime] = {}
-        rows: list[NewDelivery] = []
-        for recipient in recipients:
-            payloads = rendered[Reading.of(recipient)]
-            if payloads:
-                due = _due(recipient, now, quiet_ends)
-                rows.extend(deliveries_for(recipient, payloads, unit=f"d{seq}", digest_seq=seq, due_at=due))
-        added = await tx.deliveries.add(rows, now)
-        last = recipients[-1].id if recipients else cursor
-        await tx.digests.advance_plan(seq, last, done=len(recipients) < self._batch, now=now)
-        return added
-
-
-def _due(recipient: Recipient, now: datetime, cache: dict[tuple[str, str], datetime]) -> datetime:
-    """Now, or the end of the recipient's quiet hours (same answer for every chat sharing them)."""
-    if recipient.quiet is None:
-        return now
-    key = (recipient.quiet, recipient.timezone)
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = after_quiet(recipient.quiet, recipient.timezone, now)
-    return found
+            async with self._store.transaction() as tx:
+                bodies = {p.hash: p.body for payloads in fresh.values() for p in payloads}
+                ids = await tx.deliveries.payload_ids(bodies)
+                await tx.fanout.save_variants(
+                    seq, {key: [ids[p.hash] for p in fresh[reading]] for key, reading in readings.items()}
+                )

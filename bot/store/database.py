@@ -25,6 +25,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.store.deliveries import DeliveryRepo
 from bot.store.digests import DigestRepo
 from bot.store.errors import StoreError, StoreUnavailable
+from bot.store.fanout import FanOutRepo
 from bot.store.health import StoreHealth, is_damaged, is_fault, reason
 from bot.store.retention import RetentionRepo
 from bot.store.schema import migrate
@@ -41,13 +42,14 @@ class Transaction:
     """The repositories bound to the connection inside one open transaction (and the connection
     itself, for the operations whose one statement is written where it is used)."""
 
-    __slots__ = ("conn", "deliveries", "digests", "retention", "subscriptions")
+    __slots__ = ("conn", "deliveries", "digests", "fanout", "retention", "subscriptions")
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self.digests = DigestRepo(conn)
         self.subscriptions = SubscriptionRepo(conn)
         self.deliveries = DeliveryRepo(conn)
+        self.fanout = FanOutRepo(conn)
         self.retention = RetentionRepo(conn)
 
 

@@ -102,7 +102,7 @@ class DeliveryRepo:
             list(payloads.items()),
         )
 
-    async def _payload_ids(self, payloads: dict[str, str]) -> dict[str, int]:
+    async def payload_ids(self, payloads: Mapping[str, str]) -> dict[str, int]:
         """Ids by hash; only bodies not stored yet (or dropped by retention) are sent to SQLite, so
         bodies the planner saved ahead do not pass through the batch's write transaction again."""
         ids = await self._stored_ids(payloads)
@@ -123,7 +123,7 @@ class DeliveryRepo:
         """Insert rows that do not exist yet; returns how many were new."""
         if not rows:
             return 0
-        ids = await self._payload_ids({row.payload.hash: row.payload.body for row in rows})
+        ids = await self.payload_ids({row.payload.hash: row.payload.body for row in rows})
         stamp = to_db(now)
         due: dict[datetime, str] = {}
         cursor = await self._conn.executemany(

@@ -84,8 +84,10 @@ async def _subscription_counts(conn: aiosqlite.Connection) -> dict[str, dict[str
 
 
 async def _delivery_counts_since(conn: aiosqlite.Connection, since: datetime) -> dict[str, int]:
+    """Outcomes since `since` by state (open rows are counted apart), from the finished-rows index."""
     rows = await conn.execute_fetchall(
-        "SELECT state, count(*) FROM deliveries WHERE updated_at >= ? GROUP BY state ORDER BY state",
+        "SELECT state, count(*) FROM deliveries WHERE updated_at >= ? AND state NOT IN ('pending', 'sending')"
+        " GROUP BY state ORDER BY state",
         (to_db(since),),
     )
     return {state: count for state, count in rows}

@@ -102,7 +102,7 @@ class RetentionRepo:
         window = list(
             await self._conn.execute_fetchall(
                 "SELECT updated_at, id FROM deliveries WHERE updated_at < ? AND (updated_at, id) > (?, ?)"
-                " ORDER BY updated_at, id LIMIT ?",
+                " AND state NOT IN ('pending', 'sending') ORDER BY updated_at, id LIMIT ?",
                 (to_db(before), *after, limit),
             )
         )

@@ -55,7 +55,7 @@ class Subscription:
     next_due_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    format: str = "full"  # reader options (migration 007): full | compact
+    format: str = "full"  # reader options (migration 008): full | compact
     previews: bool | None = None  # None: the platform's configured default
     silent: bool = False
     pin: bool = False
@@ -346,19 +346,6 @@ class SubscriptionRepo:
             (platform, chat_id),
         )
         return [row["id"] for row in rows]
-
-    async def instant_after(self, after_id: int, limit: int, digest_seq: int) -> list[Recipient]:
-        """Active instant subscriptions in id order after `after_id`: one fan-out batch of digest
-        `digest_seq`. One whose schedule_seq already covers the digest is left out: it subscribed
-        or resumed after the digest arrived, or a scheduled post of its own carried it."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT id, platform, chat_id, thread_id, kind, filter, timezone, language, quiet,"
-            " format, previews, silent"
-            " FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > ?"
-            " AND schedule_seq < ? ORDER BY id LIMIT ?",
-            (after_id, digest_seq, limit),
-        )
-        return [Recipient(*row) for row in rows]
 
     async def due(self, now: datetime, limit: int) -> list[Subscription]:
         rows = await self._conn.execute_fetchall(

@@ -1,0 +1,143 @@
+"""Set-based fan-out: a digest's ledger rows written by SQLite from the subscriptions table.
+
+The planner renders each distinct *reading* (the subscription columns a rendering depends on) once
+and records its payload ids here, in `fanout_variants`, keyed by the digest and the reading's key:
+``json_array`` of those columns, computed by SQLite on both sides of the join, so a new reading
+column is one more name in the planner's list and no schema change. A batch of subscriptions (an id
+range) then becomes its delivery rows with one ``INSERT ... SELECT`` joining the subscriptions to
+their variants: no Python object per row. A reading that renders to nothing is stored as part 0,
+which the join skips.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from bot.store.times import to_db
+
+_INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_instant's condition
+_INSTANT = "s.status = 'active' AND s.schedule = 'instant' AND s.schedule_seq < :seq"
+_RANGE = f"s.id > :after AND s.id <= :last AND {_INSTANT}"
+_VARIANTS = "fanout_variants v WHERE v.digest_seq = :seq AND v.reading"
+
+
+def reading_key(columns: Sequence[str]) -> str:
+    """The SQL expression of a subscription's reading key (`s` is the subscriptions table)."""
+    if not columns or not all(column.isidentifier() for column in columns):
+        raise ValueError(f"reading columns must be plain column names, got {list(columns)!r}")
+    return "json_array(" + ", ".join(f"s.{column}" for column in columns) + ")"
+
+
+class FanOutRepo:
+    """Fan-out queries on one connection; the caller owns the transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def batch_end(self, after: int, limit: int) -> tuple[int, int]:
+        """(how many active instant subscriptions follow id `after`, up to `limit`; the last one's id,
+        or `after` when none does), read from their partial index: `limit` entries at most."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT id FROM subscriptions WHERE {_INSTANT_INDEX} AND id > ? ORDER BY id LIMIT 1 OFFSET ?",
+            (after, limit - 1),
+        )
+        if rows:
+            return limit, int(next(iter(rows))[0])
+        rows = await self._conn.execute_fetchall(  # the last batch: fewer than `limit` remain
+            f"SELECT count(*), ifnull(max(id), ?) FROM subscriptions WHERE {_INSTANT_INDEX} AND id > ?",
+            (after, after),
+        )
+        count, last = next(iter(rows))
+        return int(count), int(last)
+
+    async def missing_readings(
+        self, seq: int, after: int, last: int, columns: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Readings of the batch (after, last] with no usable variant: key -> column values. A variant
+        whose body retention emptied or removed meanwhile is not usable: it is rendered again rather
+        than sent as nothing. The key is computed once per distinct reading (group), not per subscription."""
+        values = ", ".join(f"s.{column}" for column in columns)
+        key = reading_key(columns)
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {key}, {values} FROM subscriptions s WHERE {_RANGE} GROUP BY {values}"
+            f" HAVING NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
+            f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND v.part > 0"
+            "  AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != ''))",
+            {"seq": seq, "after": after, "last": last},
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    async def save_variants(self, seq: int, variants: Mapping[str, Sequence[int]]) -> None:
+        """Payload ids per reading key, in part order (none: the reading gets no message); they
+        replace what an earlier render of that reading left (another planner's, or an emptied one)."""
+        rows: list[tuple[int, str, int, int, int | None]] = []
+        for key, payload_ids in variants.items():
+            parts = len(payload_ids)
+            rows.extend((seq, key, part, parts, pid) for part, pid in enumerate(payload_ids, start=1))
+            if not parts:
+                rows.append((seq, key, 0, 0, None))
+        await self._conn.execute(
+            "DELETE FROM fanout_variants WHERE digest_seq = ?"
+            " AND reading IN (SELECT value FROM json_each(?))",
+            (seq, json.dumps(list(variants))),
+        )
+        await self._conn.executemany(
+            "INSERT INTO fanout_variants (digest_seq, reading, part, parts, payload_id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    async def quiet_pairs(self, seq: int, after: int, last: int) -> dict[str, tuple[str, str]]:
+        """The batch's distinct (quiet hours, time zone): key -> pair; their due times come back to
+        `insert` under the same key."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT DISTINCT json_array(s.quiet, s.timezone), s.quiet, s.timezone FROM subscriptions s"
+            f" WHERE {_RANGE} AND s.quiet IS NOT NULL",
+            {"seq": seq, "after": after, "last": last},
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    async def insert(
+        self,
+        seq: int,
+        after: int,
+        last: int,
+        columns: Sequence[str],
+        *,
+        quiet_due: Mapping[str, datetime],
+        now: datetime,
+    ) -> int:
+        """The batch's rows, one statement; rows that exist already are left alone (re-planning is
+        harmless). Every row is due now, or when its chat's quiet hours end (`quiet_due`, by the keys
+        of `quiet_pairs`); a pair missing there makes its rows due now, never drops them: the engine
+        checks quiet hours again as it claims a row. Returns the rows added."""
+        key = reading_key(columns)
+        cursor = await self._conn.execute(
+            "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
+            " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
+            " SELECT id, :unit, part, parts, :seq, platform, chat_id, thread_id, kind, payload_id,"
+            " 'pending', due, due, :now, :now FROM ("
+            "  SELECT s.id, v.part, v.parts, s.platform, s.chat_id, s.thread_id, s.kind, v.payload_id,"
+            "  CASE WHEN s.quiet IS NULL THEN :now ELSE coalesce((SELECT q.value FROM json_each(:quiet) q"
+            "   WHERE q.key = json_array(s.quiet, s.timezone)), :now) END AS due"
+            "  FROM subscriptions s CROSS JOIN fanout_variants v"
+            f"  ON v.digest_seq = :seq AND v.reading = {key} AND v.part > 0"
+            f"  WHERE {_RANGE} ORDER BY s.id, v.part)",
+            {
+                "unit": f"d{seq}",
+                "seq": seq,
+                "now": to_db(now),
+                "after": after,
+                "last": last,
+                "quiet": json.dumps({pair: to_db(due) for pair, due in quiet_due.items()}),
+            },
+        )
+        return cursor.rowcount  # the rows inserted, not the trigger-kept counts (total_changes would)
+
+    async def forget(self, seq: int) -> None:
+        """The digest's variants once its fan-out is done."""
+        await self._conn.execute("DELETE FROM fanout_variants WHERE digest_seq = ?", (seq,))
