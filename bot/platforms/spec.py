@@ -73,7 +73,9 @@ class PlatformSpec:
     `chatty_loggers` are set to WARNING unless the log level is DEBUG; a `fallback` platform runs only
     when no other is enabled; `plain_message(text)` is one message showing `text` exactly, escaped for
     the platform's markup (announcements, error-chat summaries); `readable(payload, terminal)` shows a
-    payload as a person would read it (`digestbot preview`; None: it is text already).
+    payload as a person would read it (`digestbot preview`; None: it is text already);
+    `api_body(payload)` is a rendered payload as the platform's API takes it, without what only
+    the platform's sender reads (`digestbot preview --json`; None: payloads are sent as rendered).
     tests/test_registry.py checks these against the adapters.
     """
 
@@ -91,3 +93,4 @@ class PlatformSpec:
     chatty_loggers: tuple[str, ...] = ()
     fallback: bool = False
     readable: Callable[[Any, Terminal], str] | None = None
+    api_body: Callable[[Any], Any] | None = None
