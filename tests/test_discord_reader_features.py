@@ -131,11 +131,17 @@ async def test_a_forum_post_gets_the_tag_named_like_its_first_category(world: Wo
     world.fake.add_tag(forum, "Jobs")
     forum.flags = REQUIRE_TAG
     await world.fake.dispatch("CHANNEL_CREATE", forum.payload())
-    answer = await world.command(world.admin, forum, "subscribe", {"categories": "robotics"})
+    answer = await world.command(
+        world.admin, world.news, "subscribe", {"categories": "robotics", "channel": forum}
+    )
     assert not answer.ephemeral()
+    robots = world.fake.add_role(world.guild, "robot-fans", 0)
+    options = {"category": "robotics", "role": robots, "channel": forum}  # commands can't run in a forum
+    await world.command(world.admin, world.news, "mention", options)
     await deliver(world)
     [post] = [p for p in world.fake.posted if world.fake.channels[p.channel_id].parent_id == forum.id]
     assert world.fake.channels[post.channel_id].applied_tags == [tag]
+    assert post.body["content"].startswith(f"<@&{robots.id}>") and post.thread_name == "2031.04.01.08 AI 要闻"
 
 
 async def test_the_configured_forum_tag_wins(tmp_path: Path) -> None:

@@ -18,13 +18,14 @@ from bot.commands.args import resolve_categories
 from bot.commands.model import ChatRef, Reply
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
-from bot.platforms.discord.bridge import Bridge
-from bot.platforms.discord.channels import chat_ref
+from bot.platforms.discord.bridge import Bridge, ChannelOption, CommandTarget
+from bot.platforms.discord.channels import MESSAGE_CHANNELS
+from bot.platforms.discord.commands import Channel
 from bot.platforms.discord.config import DiscordConfig
 from bot.platforms.discord.features import ChatFeatures, FeatureSettings
 from bot.platforms.discord.forum_tags import missing_tag, tag_names
 from bot.platforms.discord.replies import NO_MENTIONS, escape, respond
-from bot.platforms.discord.spec import GUILD_CHANNEL
+from bot.platforms.discord.spec import DM
 from bot.platforms.discord.translator import ls
 from bot.platforms.discord.webhooks import Webhooks
 
@@ -52,17 +53,28 @@ class FeatureCommands:
                 app_commands.Choice(name=ls("choice.off"), value="off"),
             ]
         )
-        @app_commands.rename(state=ls("option.state"))
-        @app_commands.describe(state=ls("option.state.description"))
-        async def webhook(interaction: discord.Interaction, state: str) -> None:
-            await self.webhook(interaction, state)
-
-        @app_commands.rename(category=ls("option.category"), role=ls("option.role"))
-        @app_commands.describe(category=ls("option.category.description"), role=ls("option.role.description"))
-        async def mention(
-            interaction: discord.Interaction, category: str, role: discord.Role | None = None
+        @app_commands.rename(state=ls("option.state"), channel=ls("option.channel"))
+        @app_commands.describe(state=ls("option.state.description"), channel=ls("option.channel.description"))
+        async def webhook(
+            interaction: discord.Interaction, state: str, channel: Channel | None = None
         ) -> None:
-            await self.mention(interaction, category, role)
+            await self.webhook(interaction, state, channel)
+
+        @app_commands.rename(
+            category=ls("option.category"), role=ls("option.role"), channel=ls("option.channel")
+        )
+        @app_commands.describe(
+            category=ls("option.category.description"),
+            role=ls("option.role.description"),
+            channel=ls("option.channel.description"),
+        )
+        async def mention(
+            interaction: discord.Interaction,
+            category: str,
+            role: discord.Role | None = None,
+            channel: Channel | None = None,
+        ) -> None:
+            await self.mention(interaction, category, role, channel)
 
         on_off: app_commands.Command[Any, ..., None] = app_commands.Command(
             name=ls("webhook"), description=ls("webhook.description"), callback=webhook
@@ -77,31 +89,38 @@ class FeatureCommands:
         roles.autocomplete("category")(complete)
         return [on_off, roles]
 
-    async def _start(self, interaction: discord.Interaction) -> tuple[ChatRef, str, ChatFeatures] | None:
-        """The channel, the reply language and its features, or None after answering a refusal."""
+    async def _start(
+        self, interaction: discord.Interaction, channel: ChannelOption | None
+    ) -> tuple[CommandTarget, str, ChatFeatures] | None:
+        """The channel (the `channel` option, else this one), the reply language and the channel's
+        features, or None after answering a refusal."""
         if not await self.bridge.admitted(interaction):
             return None
-        here = interaction.channel
-        where = f"<#{interaction.channel_id}>"
-        chat = chat_ref(interaction.channel_id or 0, GUILD_CHANNEL, str(getattr(here, "name", "") or ""))
-        language = await self.service.reply_language(chat, interaction.locale.value)
-        if interaction.guild is None:
-            await self._answer(interaction, texts.text("mention_server_only", language), error=True)
+        target = self.bridge.target(interaction, channel)
+        client_language = interaction.locale.value
+        if target is None or target.chat.kind == DM or interaction.guild is None:
+            language = self.bridge.language(interaction)
+            await self._answer(interaction, texts.text("server_only", language), error=True)
             return None
-        if not permissions.can_manage(interaction.permissions):
+        language = await self.service.reply_language(target.chat, client_language)
+        where = f"<#{target.chat.chat_id}>"
+        if not permissions.can_manage(target.caller_permissions):
             await self._answer(interaction, texts.text("not_manager", language, channel=where), error=True)
             return None
-        features = await self.settings.get(chat.chat_id)
+        features = await self.settings.get(target.chat.chat_id)
         if features.subscription_id is None:
             await self._answer(interaction, texts.text("not_subscribed", language, channel=where), error=True)
             return None
-        return chat, language, features
+        return target, language, features
 
-    async def webhook(self, interaction: discord.Interaction, state: str) -> None:
-        started = await self._start(interaction)
+    async def webhook(
+        self, interaction: discord.Interaction, state: str, channel: ChannelOption | None
+    ) -> None:
+        started = await self._start(interaction, channel)
         if started is None:
             return
-        chat, language, features = started
+        target, language, features = started
+        chat = target.chat
         where = f"<#{chat.chat_id}>"
         old = features.webhook
         assert features.subscription_id is not None
@@ -111,12 +130,12 @@ class FeatureCommands:
                 await self.settings.set_webhook(features.subscription_id, None)
             await self._answer(interaction, texts.text("webhook_off", language, channel=where))
             return
-        if not isinstance(interaction.channel, discord.TextChannel):
+        if target.channel_type not in MESSAGE_CHANNELS:
             await self._answer(
                 interaction, texts.text("webhook_channel", language, channel=where), error=True
             )
             return
-        rights = interaction.app_permissions
+        rights = await permissions.bot_permissions(interaction, int(chat.chat_id))
         if not (rights.administrator or rights.manage_webhooks):
             await self._answer(
                 interaction, texts.text("webhook_permission", language, channel=where), error=True
@@ -146,12 +165,16 @@ class FeatureCommands:
         )
 
     async def mention(
-        self, interaction: discord.Interaction, category: str, role: discord.Role | None
+        self,
+        interaction: discord.Interaction,
+        category: str,
+        role: discord.Role | None,
+        channel: ChannelOption | None,
     ) -> None:
-        started = await self._start(interaction)
+        started = await self._start(interaction, channel)
         if started is None:
             return
-        _chat, language, features = started
+        target, language, features = started
         vocabulary = self.service.vocabulary
         found = vocabulary.resolve(category)
         if found is None:
@@ -172,7 +195,7 @@ class FeatureCommands:
             return
         await self.settings.set_mention(features, found.id, str(role.id))
         answer = texts.text("mention_on", language, category=name, role=f"@{role.name}")
-        rights = interaction.app_permissions
+        rights = await permissions.bot_permissions(interaction, int(target.chat.chat_id))
         if not role.mentionable and not (rights.administrator or rights.mention_everyone):
             answer += texts.text("mention_silent", language, role=f"@{role.name}")
         await self._answer(interaction, answer)

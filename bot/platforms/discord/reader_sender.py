@@ -19,7 +19,7 @@ from bot.platforms.discord.forum_tags import post_tag
 from bot.platforms.discord.mentions import with_mentions
 from bot.platforms.discord.parts import CATEGORIES_KEY, api_body, part_categories
 from bot.platforms.discord.publish import Publisher
-from bot.platforms.discord.sender import DiscordSender
+from bot.platforms.discord.sender import DiscordSender, post_name
 from bot.platforms.discord.spec import DM, FORUM, PLATFORM
 from bot.platforms.discord.webhooks import Webhooks
 from bot.store.db import StoreUnavailable
@@ -69,16 +69,15 @@ class ReaderSender:
             return Transient("the database is unavailable")
         categories = part_categories(payload)
         roles = features.roles_for(categories)
-        if roles:
-            body = with_mentions(body, roles)
         channel = self._client.get_channel(int(target.chat_id))
         if target.kind == FORUM or isinstance(channel, discord.ForumChannel):
-            tag = (
-                post_tag(channel, categories, self._vocabulary, self._config.forum_tag)
-                if isinstance(channel, discord.ForumChannel)
-                else None
-            )
-            return await self.inner.send(target, body, post={"applied_tags": [str(tag.id)]} if tag else None)
+            post: Payload = {"name": post_name(body)}  # named after the digest, not the mention line
+            if isinstance(channel, discord.ForumChannel):
+                tag = post_tag(channel, categories, self._vocabulary, self._config.forum_tag)
+                post.update({"applied_tags": [str(tag.id)]} if tag else {})
+            return await self.inner.send(target, with_mentions(body, roles) if roles else body, post=post)
+        if roles:
+            body = with_mentions(body, roles)
         by_webhook = features.webhook is not None and features.webhook.fallback is None
         outcome = None
         if by_webhook:

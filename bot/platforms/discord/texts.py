@@ -70,9 +70,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Digests in {channel} come from me again; the webhook was removed.",
         "{channel} 的摘要重新由我直接发送，Webhook 已删除。",
     ),
-    "mention_server_only": (
-        "Role mentions work in server channels only.",
-        "角色提及只能用于服务器频道。",
+    "server_only": (
+        "Webhook delivery and role mentions work in server channels only.",
+        "Webhook 推送和角色提及只能用于服务器频道。",
     ),
     "mention_unknown": (
         "Unknown category “{name}”. Valid categories: {valid}",
