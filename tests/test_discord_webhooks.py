@@ -107,7 +107,7 @@ async def test_a_deleted_webhook_is_recreated_once_then_falls_back(hooked: World
     )
     await world.command(world.admin, world.news, "language", {"language": "zh"})
     chinese = await world.command(world.member, world.news, None, group="status")
-    assert "Webhook 推送：已停用（the webhook was deleted" in chinese.text()
+    assert "Webhook 推送：已停用（Webhook 被删除且无法重新创建（HTTP 403, code 50013" in chinese.text()
 
     await deliver(world, 3)  # falls back for good: no more attempts to create a webhook
     creates = [r for r in world.fake.requests if r[1].endswith(f"/channels/{world.news.id}/webhooks")]

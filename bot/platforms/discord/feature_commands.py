@@ -8,6 +8,7 @@ The same object adds the features to /digest status and checks a forum's tags at
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,7 @@ import discord
 from discord import app_commands
 
 from bot.commands.args import resolve_categories
+from bot.commands.messages import text
 from bot.commands.model import ChatRef, Reply
 from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
@@ -28,6 +30,7 @@ from bot.platforms.discord.replies import NO_MENTIONS, escape, respond
 from bot.platforms.discord.spec import DM
 from bot.platforms.discord.translator import ls
 from bot.platforms.discord.webhooks import Webhooks
+from bot.store.db import StoreUnavailable
 
 
 class FeatureCommands:
@@ -58,7 +61,7 @@ class FeatureCommands:
         async def webhook(
             interaction: discord.Interaction, state: str, channel: Channel | None = None
         ) -> None:
-            await self.webhook(interaction, state, channel)
+            await self._guarded(interaction, self.webhook(interaction, state, channel))
 
         @app_commands.rename(
             category=ls("option.category"), role=ls("option.role"), channel=ls("option.channel")
@@ -74,7 +77,7 @@ class FeatureCommands:
             role: discord.Role | None = None,
             channel: Channel | None = None,
         ) -> None:
-            await self.mention(interaction, category, role, channel)
+            await self._guarded(interaction, self.mention(interaction, category, role, channel))
 
         on_off: app_commands.Command[Any, ..., None] = app_commands.Command(
             name=ls("webhook"), description=ls("webhook.description"), callback=webhook
@@ -200,6 +203,15 @@ class FeatureCommands:
             answer += texts.text("mention_silent", language, role=f"@{role.name}")
         await self._answer(interaction, answer)
 
+    async def _guarded(self, interaction: discord.Interaction, handling: Awaitable[None]) -> None:
+        """A database that fails gets the service's short "temporarily unavailable" answer."""
+        try:
+            await handling
+        except StoreUnavailable:
+            await self._answer(
+                interaction, text("unavailable", self.bridge.language(interaction)), error=True
+            )
+
     async def _answer(self, interaction: discord.Interaction, text: str, *, error: bool = False) -> None:
         await respond(interaction, content=escape(text), ephemeral=error, allowed_mentions=NO_MENTIONS)
 
@@ -209,14 +221,23 @@ class FeatureCommands:
         """/digest status with the channel's webhook and role mentions."""
         if reply.error:
             return reply
-        features = await self.settings.get(chat.chat_id)
+        try:
+            features = await self.settings.get(chat.chat_id)
+        except StoreUnavailable:  # the service's answer stands; the features wait for the database
+            return reply
         lines: list[str] = []
         if features.webhook is not None:
             if features.webhook.fallback is None:
                 lines.append(texts.text("status_webhook", language, name=self.config.webhook.name))
             else:
                 lines.append(
-                    texts.text("status_webhook_fallback", language, reason=features.webhook.fallback)
+                    texts.text(
+                        "status_webhook_fallback",
+                        language,
+                        reason=texts.fallback_reason(
+                            features.webhook.fallback, features.webhook.detail, language
+                        ),
+                    )
                 )
         if features.mentions:
             vocabulary = self.service.vocabulary

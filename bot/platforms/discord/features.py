@@ -20,21 +20,24 @@ MENTIONS_KEY = "discord.mentions"
 
 @dataclass(frozen=True, slots=True)
 class WebhookSetting:
-    """The channel webhook digests go through; `fallback` says why they went back to normal sends."""
+    """The channel webhook digests go through; `fallback` says why they went back to normal sends
+    (a key of texts.FALLBACKS, shown in the reader's language, with Discord's `detail`)."""
 
     id: str
     token: str = field(repr=False)
     fallback: str | None = None
+    detail: str = ""
 
     def stored(self) -> dict[str, Any]:
-        return {"id": self.id, "token": self.token, "fallback": self.fallback}
+        return {"id": self.id, "token": self.token, "fallback": self.fallback, "detail": self.detail}
 
     @classmethod
     def of(cls, value: Any) -> WebhookSetting | None:
         if not isinstance(value, dict) or not value.get("id") or not value.get("token"):
             return None
         fallback = value.get("fallback")
-        return cls(str(value["id"]), str(value["token"]), str(fallback) if fallback else None)
+        detail = str(value.get("detail") or "")
+        return cls(str(value["id"]), str(value["token"]), str(fallback) if fallback else None, detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +81,10 @@ class FeatureSettings:
         value = webhook.stored() if webhook is not None else None
         await self._store.put_subscription_setting(subscription_id, WEBHOOK_KEY, value)
 
-    async def fall_back(self, subscription_id: int, webhook: WebhookSetting, reason: str) -> None:
-        await self.set_webhook(subscription_id, replace(webhook, fallback=reason[:300]))
+    async def fall_back(
+        self, subscription_id: int, webhook: WebhookSetting, reason: str, detail: str = ""
+    ) -> None:
+        await self.set_webhook(subscription_id, replace(webhook, fallback=reason, detail=detail[:200]))
 
     async def set_mention(self, features: ChatFeatures, category: str, role: str | None) -> None:
         """Mention `role` for `category` (None: stop mentioning anyone for it)."""

@@ -110,6 +110,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_mentions": ("Role mentions: {mentions}", "角色提及：{mentions}"),
 }
 
+# Why a channel's webhook delivery went back to the bot's own messages (WebhookSetting.fallback).
+FALLBACKS: dict[str, tuple[str, str]] = {
+    "recreate_failed": (
+        "the webhook was deleted and could not be created again ({detail})",
+        "Webhook 被删除且无法重新创建（{detail}）",
+    ),
+    "deleted_twice": ("the webhook was deleted twice", "Webhook 被删除了两次"),
+}
+
 PERMISSION_NAMES: dict[str, tuple[str, str]] = {
     "view_channel": ("View Channel", "查看频道"),
     "send_messages": ("Send Messages", "发送消息"),
@@ -126,3 +135,9 @@ def text(key: str, language: str, **values: object) -> str:
 def permission_names(names: list[str], language: str) -> str:
     index = 1 if language == "zh" else 0
     return ("、" if language == "zh" else ", ").join(PERMISSION_NAMES[name][index] for name in names)
+
+
+def fallback_reason(key: str, detail: str, language: str) -> str:
+    """A webhook fall-back's reason in `language` (an unknown key, from a later release: as stored)."""
+    english, chinese = FALLBACKS.get(key, (key, key))
+    return (chinese if language == "zh" else english).format(detail=detail)

@@ -20,6 +20,7 @@ from bot.delivery.outcome import Outcome, Sent
 from bot.platforms.discord.config import WebhookConfig
 from bot.platforms.discord.features import ChatFeatures, FeatureSettings, WebhookSetting
 from bot.platforms.discord.sender import outcome_for
+from bot.platforms.discord.texts import fallback_reason
 
 log = logging.getLogger(__name__)
 UNKNOWN_WEBHOOK = 10015
@@ -70,9 +71,7 @@ class Webhooks:
         try:
             webhook = await self.create(client, chat_id)
         except FAILURES as exc:
-            reason = f"the webhook was deleted and could not be created again ({_why(exc)})"
-            await self._settings.fall_back(subscription_id, webhook, reason)
-            log.warning("discord: channel %s falls back to normal sends: %s", chat_id, reason)
+            await self._fall_back(chat_id, subscription_id, webhook, "recreate_failed", _why(exc))
             return None
         await self._settings.set_webhook(subscription_id, webhook)
         log.info("discord: the webhook of channel %s was deleted; created a new one", chat_id)
@@ -81,10 +80,15 @@ class Webhooks:
         except FAILURES as exc:
             if not is_unknown_webhook(exc):
                 return outcome_for(exc)
-        reason = "the webhook was deleted twice"
-        await self._settings.fall_back(subscription_id, webhook, reason)
-        log.warning("discord: channel %s falls back to normal sends: %s", chat_id, reason)
+        await self._fall_back(chat_id, subscription_id, webhook, "deleted_twice", "")
         return None
+
+    async def _fall_back(
+        self, chat_id: str, subscription_id: int, webhook: WebhookSetting, reason: str, detail: str
+    ) -> None:
+        await self._settings.fall_back(subscription_id, webhook, reason, detail)
+        why = fallback_reason(reason, detail, "en")
+        log.warning("discord: channel %s falls back to normal sends: %s", chat_id, why)
 
     async def _execute(
         self, client: discord.Client, webhook: WebhookSetting, payload: dict[str, Any]
