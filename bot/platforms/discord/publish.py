@@ -30,7 +30,7 @@ class Publisher:
     ) -> bool:
         """Publish the message if its channel is an announcement channel; True when published."""
         channel = client.get_channel(int(channel_id))
-        if not isinstance(channel, discord.TextChannel) or not channel.is_news():
+        if not isinstance(channel, discord.TextChannel) or not channel.is_news() or channel.guild.me is None:
             return False
         rights = channel.permissions_for(channel.guild.me)
         allowed = rights.manage_messages or (rights.send_messages and not by_webhook)
