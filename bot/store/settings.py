@@ -19,18 +19,17 @@ class SettingOps(Database):
         self, platform: str, chat_id: str, thread_id: str | None = None
     ) -> tuple[int, dict[str, Any]] | None:
         """The chat's subscription id and its settings by key; None when the chat has no subscription."""
-        async with self.transaction(write=False) as tx:
+        async with self.statement(write=False) as tx:  # one statement: one hop to the database thread
             cursor = await tx.conn.execute(
-                "SELECT id FROM subscriptions WHERE platform = ? AND chat_id = ? AND thread_id = ?",
+                "SELECT s.id, t.key, t.value FROM subscriptions AS s"
+                " LEFT JOIN subscription_settings AS t ON t.subscription_id = s.id"
+                " WHERE s.platform = ? AND s.chat_id = ? AND s.thread_id = ?",
                 (platform, chat_id, thread_id or ""),
             )
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            cursor = await tx.conn.execute(
-                "SELECT key, value FROM subscription_settings WHERE subscription_id = ?", (row[0],)
-            )
-            return int(row[0]), {key: json.loads(value) for key, value in await cursor.fetchall()}
+            rows = list(await cursor.fetchall())
+        if not rows:
+            return None
+        return int(rows[0][0]), {key: json.loads(value) for _, key, value in rows if key is not None}
 
     async def put_subscription_setting(self, subscription_id: int, key: str, value: Any) -> None:
         """Set `key` to a JSON-encodable `value`, or delete it when `value` is None."""
