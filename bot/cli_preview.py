@@ -74,7 +74,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         )
         parts = render(digest, options)
         if args.json:
-            payloads.extend(parts)
+            payloads.extend(map(spec.api_body, parts) if spec.api_body else parts)
         else:
             print(show_parts(name, spec, parts, terminal), flush=True)
     if args.json:

@@ -173,7 +173,16 @@ def _check_allowed_mentions(value: Any) -> list[str]:
     parse = value.get("parse", [])
     if not isinstance(parse, list) or not all(isinstance(p, str) and p in _MENTION_TYPES for p in parse):
         return ["allowed_mentions.parse: Must be a list of roles, users or everyone."]
-    return []
+    problems: list[str] = []
+    for kind in ("roles", "users"):
+        ids = value.get(kind)
+        if ids is None:
+            continue
+        if not isinstance(ids, list) or len(ids) > 100 or not all(str(i).isdigit() for i in ids):
+            problems.append(f"allowed_mentions.{kind}: Must be at most 100 snowflakes.")
+        elif kind in parse:
+            problems.append(f"allowed_mentions: parse {kind} and {kind} are mutually exclusive.")
+    return problems
 
 
 def _get(obj: Mapping[str, Any], key: str, inner: str) -> Any:

@@ -46,9 +46,10 @@ from fake_discord_model import (
     snowflake,
 )
 from fake_discord_rest import DiscordRest
+from fake_discord_webhooks import WebhooksAndPublishing
 
 
-class FakeDiscord(InteractionsAndGateway, DiscordRest):
+class FakeDiscord(InteractionsAndGateway, DiscordRest, WebhooksAndPublishing):
     """Start with `await fake.start()`; point the bot at `fake.api_base` and `fake.gateway_url`."""
 
     def __init__(self, token: str = "fake-bot-token", *, route_limit: int = 50, port: int = 0) -> None:
@@ -77,6 +78,7 @@ class FakeDiscord(InteractionsAndGateway, DiscordRest):
         self._message_event = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = port
+        self._init_webhooks()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -100,7 +102,8 @@ class FakeDiscord(InteractionsAndGateway, DiscordRest):
         app.router.add_get(f"{api}/guilds/{{guild}}/roles", self._get_guild_roles)
         app.router.add_get(f"{api}/guilds/{{guild}}/members/{{user}}", self._get_guild_member)
         app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._interaction_callback)
-        app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._followup)
+        app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._webhook_post)
+        self.add_routes(app, api)
         app.router.add_patch(f"{api}/webhooks/{{app}}/{{token}}/messages/@original", self._edit_original)
         app.router.add_get(f"{api}/webhooks/{{app}}/{{token}}/messages/@original", self._get_original)
         self._runner = web.AppRunner(app, access_log=None)

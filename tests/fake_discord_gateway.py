@@ -18,6 +18,7 @@ from fake_discord_model import (
     InteractionRecord,
     Posted,
     User,
+    role_payload,
     snowflake,
 )
 
@@ -71,6 +72,9 @@ class InteractionsAndGateway:
                 target = value if isinstance(value, Channel) else self.channels[str(value)]
                 resolved.setdefault("channels", {})[target.id] = self._resolved_channel(user, target)
                 value = target.id
+            if option["type"] == 8:  # a role: Discord resolves it for the bot
+                resolved.setdefault("roles", {})[value.id] = role_payload(value)
+                value = value.id
             entry: dict[str, Any] = {"name": name, "type": option["type"], "value": value}
             if focused == name:
                 entry["focused"] = True

@@ -24,6 +24,11 @@ EMBED_LINKS = 1 << 14
 MANAGE_CHANNELS = 1 << 4
 ADMINISTRATOR = 1 << 3
 SEND_MESSAGES_IN_THREADS = 1 << 38
+MANAGE_MESSAGES = 1 << 13
+MENTION_EVERYONE = 1 << 17
+MANAGE_WEBHOOKS = 1 << 29
+MANAGE_THREADS = 1 << 34
+REQUIRE_TAG = 1 << 4  # a forum channel flag: every post needs a tag
 ALL_PERMISSIONS = (1 << 53) - 1
 EVERYONE_DEFAULT = VIEW_CHANNEL | SEND_MESSAGES | SEND_MESSAGES_IN_THREADS | EMBED_LINKS | (1 << 16)
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)
@@ -118,6 +123,9 @@ class Channel:
     overwrites: list[Overwrite] = field(default_factory=list)
     recipient: User | None = None
     position: int = 0
+    flags: int = 0
+    tags: list[dict[str, Any]] = field(default_factory=list)  # a forum's available_tags
+    applied_tags: list[str] = field(default_factory=list)  # a forum post's tags
 
     @property
     def is_thread(self) -> bool:
@@ -141,7 +149,7 @@ class Channel:
             "nsfw": False,
             "last_message_id": None,
             "rate_limit_per_user": 0,
-            "flags": 0,
+            "flags": self.flags,
         }
         if self.is_thread:
             data.update(
@@ -149,7 +157,7 @@ class Channel:
                 message_count=0,
                 member_count=1,
                 total_message_sent=0,
-                applied_tags=[],
+                applied_tags=list(self.applied_tags),
                 thread_metadata={
                     "archived": False,
                     "auto_archive_duration": 1440,
@@ -166,7 +174,7 @@ class Channel:
             )
         if self.type == FORUM:
             data.update(
-                available_tags=[],
+                available_tags=[dict(tag) for tag in self.tags],
                 default_reaction_emoji=None,
                 default_sort_order=None,
                 default_forum_layout=0,
@@ -197,23 +205,7 @@ class Guild:
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
-            "roles": [
-                {
-                    "id": r.id,
-                    "name": r.name,
-                    "color": 0,
-                    "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
-                    "hoist": False,
-                    "icon": None,
-                    "unicode_emoji": None,
-                    "position": r.position,
-                    "permissions": str(r.permissions),
-                    "managed": False,
-                    "mentionable": False,
-                    "flags": 0,
-                }
-                for r in self.roles.values()
-            ],
+            "roles": [role_payload(r) for r in self.roles.values()],
             "emojis": [],
             "features": [],
             "mfa_level": 0,
@@ -242,6 +234,23 @@ class Guild:
             "stage_instances": [],
             "guild_scheduled_events": [],
         }
+
+
+def role_payload(role: Role) -> dict[str, Any]:
+    return {
+        "id": role.id,
+        "name": role.name,
+        "color": 0,
+        "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+        "hoist": False,
+        "icon": None,
+        "unicode_emoji": None,
+        "position": role.position,
+        "permissions": str(role.permissions),
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
 
 
 def permissions_in(guild: Guild, member: Member, channel: Channel | None) -> int:
@@ -286,6 +295,8 @@ class Posted:
     channel_id: str
     body: dict[str, Any]
     thread_name: str | None = None
+    webhook_id: str | None = None  # posted through this webhook, not as the bot
+    published: bool = False  # crossposted to the announcement channel's followers
 
 
 @dataclass

@@ -42,8 +42,11 @@ class DiscordRest:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        # Interaction callbacks and followups are authorised by the interaction token in the URL.
-        unauthenticated = request.path.startswith((f"{API_PREFIX}/interactions/", f"{API_PREFIX}/webhooks/"))
+        # Interaction callbacks, followups and webhook executes are authorised by the token in the URL;
+        # managing a webhook by its id alone (DELETE /webhooks/{id}) takes the bot token.
+        unauthenticated = request.path.startswith(f"{API_PREFIX}/interactions/") or bool(
+            re.match(rf"{API_PREFIX}/webhooks/[0-9]+/[^/]+", request.path)
+        )
         needs_token = request.path.startswith(API_PREFIX) and not unauthenticated
         if needs_token and request.headers.get("Authorization") != f"Bot {self.token}":
             response: web.StreamResponse = error_answer(401, 0, "401: Unauthorized")
@@ -53,7 +56,11 @@ class DiscordRest:
             response = await handler(request)
         except web.HTTPException as exc:
             response = exc
-        if request.path.startswith(API_PREFIX) and response.status < 400:
+        if (
+            request.path.startswith(API_PREFIX)
+            and response.status < 400
+            and "X-RateLimit-Bucket" not in response.headers
+        ):
             self._rate_headers(request, response)
         self.requests.append((request.method, request.path, response.status))
         return response
@@ -253,7 +260,11 @@ class DiscordRest:
             problems += [f"message.{p}" if ": " in p else p for p in check_create_message(message)]
         if problems:
             return invalid_answer(problems)
+        refused = self.tag_problem(forum, body)
+        if refused is not None:
+            return refused
         thread = self.add_channel(self.guilds[forum.guild_id], name, PUBLIC_THREAD, parent=forum)
+        thread.applied_tags = [str(t) for t in body.get("applied_tags") or []]
         starter = self._record(thread, message, thread_name=name, message_id=thread.id)
         await self._maybe_dispatch("THREAD_CREATE", thread.payload() | {"newly_created": True})
         return json_answer(thread.payload() | {"message": starter})
@@ -334,6 +345,12 @@ class DiscordRest:
         if request.query.get("with_response") in ("1", "true"):
             return json_answer(answer)
         return web.Response(status=204)
+
+    async def _webhook_post(self, request: web.Request) -> web.StreamResponse:
+        """Interaction followups and channel webhooks share `POST /webhooks/{id}/{token}`."""
+        if request.match_info["app"] == self.application_id:
+            return await self._followup(request)
+        return await self.execute_webhook(request)
 
     async def _followup(self, request: web.Request) -> web.Response:
         record = self._live(request.match_info["token"])

@@ -152,6 +152,8 @@ async def test_commands_are_synced_globally_localised_and_gated(world: World) ->
         "id",
         "announce",
         "forget",
+        "webhook",
+        "mention",
     }
     subscribe = {o["name"]: o for o in subcommands["subscribe"]["options"]}
     assert subscribe["channel"]["type"] == 7 and subscribe["channel"]["name_localizations"]["zh-CN"] == "频道"

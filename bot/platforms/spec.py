@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TextIO
 
-from bot.core.clock import Clock, SystemClock
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
 from bot.render import Renderer
@@ -20,6 +19,7 @@ from bot.render.terminal import Terminal
 
 if TYPE_CHECKING:
     from bot.commands.service import CommandService
+    from bot.core.clock import Clock
     from bot.delivery.ratelimit import RateLimiter
     from bot.platforms.base import Platform
 
@@ -47,6 +47,13 @@ class PlatformConfig(Protocol):
         ...
 
 
+def _system_clock() -> Clock:
+    """Imported when a context is built, not with the spec: `preview` reads specs without an event loop."""
+    from bot.core.clock import SystemClock
+
+    return SystemClock()
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformContext:
     """What a factory needs to build the running platform; the same limiter paces digests and replies."""
@@ -60,7 +67,7 @@ class PlatformContext:
     stdout: TextIO | None = None
     on_close: Callable[[], None] = field(default=lambda: None)
     language_configured: bool = True  # False: the config left `language` out (the console asks $LANG)
-    clock: Clock = field(default_factory=SystemClock)  # the app's one clock
+    clock: Clock = field(default_factory=_system_clock)  # the app's one clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,8 @@ class PlatformSpec:
     payload as a person would read it (`digestbot preview`; None: it is text already);
     `reader_options` the per-chat options its renderer and sender honour (`format`, `previews`,
     `silent`, `quiet_silent`, `pin`), `pin_kinds` the chat kinds /pin works in.
+    `api_body(payload)` is a rendered payload as the platform's API takes it, without what only
+    the platform's sender reads (`digestbot preview --json`; None: payloads are sent as rendered).
     tests/test_registry.py checks these against the adapters.
     """
 
@@ -97,3 +106,4 @@ class PlatformSpec:
     readable: Callable[[Any, Terminal], str] | None = None
     reader_options: frozenset[str] = frozenset()
     pin_kinds: frozenset[str] = frozenset()
+    api_body: Callable[[Any], Any] | None = None

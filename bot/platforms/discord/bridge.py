@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -25,7 +25,10 @@ from bot.platforms.discord import permissions, texts
 from bot.platforms.discord.channels import chat_kind, chat_ref
 from bot.platforms.discord.menus import CONFIRM_BUTTON, MenuBinding, is_menu, parse_confirm, parse_menu
 from bot.platforms.discord.replies import NO_MENTIONS, escape, respond, send_reply
-from bot.platforms.discord.spec import DM, GUILD_CHANNEL, PLATFORM
+from bot.platforms.discord.spec import DM, FORUM, GUILD_CHANNEL, PLATFORM
+
+if TYPE_CHECKING:
+    from bot.platforms.discord.feature_commands import FeatureCommands
 
 log = logging.getLogger(__name__)
 ChannelOption = app_commands.AppCommandChannel | app_commands.AppCommandThread
@@ -71,8 +74,9 @@ class Bridge:
         self.budget = budget
         self.owners = frozenset(owners)
         self.default_language = default_language
+        self.features: FeatureCommands | None = None  # the platform sets it: Discord-only features
 
-    async def _admitted(self, interaction: discord.Interaction) -> bool:
+    async def admitted(self, interaction: discord.Interaction) -> bool:
         """Whether the user's command budget lets this interaction run. Checked at once, never waited
         for (Discord wants an answer within 3 s); the first refusal is an ephemeral "slow down", later
         ones get no answer until the budget recovers."""
@@ -95,7 +99,7 @@ class Bridge:
     ) -> None:
         """Handle `/digest <name>` (or a member command) for the chosen channel; `public` overrides
         whether the answer is visible to everyone (only /latest offers it)."""
-        if not await self._admitted(interaction):
+        if not await self.admitted(interaction):
             return
         ephemeral = not public if public is not None else name not in PUBLIC_REPLIES
         language = self.language(interaction)
@@ -116,6 +120,11 @@ class Bridge:
                 await _refuse(
                     interaction, texts.text("missing_permissions", language, channel=where, permissions=names)
                 )
+                return
+        if name == "subscribe" and caller.can_manage and target.chat.kind == FORUM and self.features:
+            problem = self.features.forum_problem(interaction, target.chat, args, language)
+            if problem is not None:
+                await _refuse(interaction, problem)
                 return
         if name == "latest":
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -160,6 +169,9 @@ class Bridge:
             log.exception("discord: /digest %s failed", command.name)
             await _refuse(interaction, texts.text("failed", language))
             return
+        if command.name == "status" and self.features is not None:
+            chat_language = await self.service.reply_language(command.chat, command.caller.language)
+            reply = await self.features.status(command.chat, reply, chat_language)
         await send_reply(
             interaction, reply, chat_id=command.chat.chat_id, language=language, ephemeral=ephemeral
         )
@@ -176,7 +188,7 @@ class Bridge:
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is not discord.InteractionType.component or not is_menu(custom_id):
             return False
-        if not await self._admitted(interaction):
+        if not await self.admitted(interaction):
             return True
         language = self.language(interaction)
         binding = parse_menu(custom_id)
@@ -202,7 +214,7 @@ class Bridge:
             CONFIRM_BUTTON
         ):
             return False
-        if not await self._admitted(interaction):
+        if not await self.admitted(interaction):
             return True
         language = self.language(interaction)
         binding = parse_confirm(custom_id)

@@ -31,12 +31,16 @@ from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.channels import chat_kind, chat_ref
 from bot.platforms.discord.commands import all_commands
 from bot.platforms.discord.config import DEFAULT_DISCORD_GATEWAY, DiscordConfig
+from bot.platforms.discord.feature_commands import FeatureCommands
+from bot.platforms.discord.features import FeatureSettings
 from bot.platforms.discord.permissions import invite_url
+from bot.platforms.discord.reader_sender import ReaderSender
 from bot.platforms.discord.routes import RoutedHTTPClient, routed_context
 from bot.platforms.discord.sender import DiscordSender
 from bot.platforms.discord.spec import PLATFORM
 from bot.platforms.discord.texts import text
 from bot.platforms.discord.translator import DigestTranslator
+from bot.platforms.discord.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 MAX_RATELIMIT_WAIT = 30.0  # discord.py's minimum; longer waits surface as RetryAfter to the engine
@@ -95,7 +99,7 @@ class DigestClient(discord.Client):
         self.platform = platform
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._command_failed)
-        for command in all_commands(platform.bridge):
+        for command in all_commands(platform.bridge, platform.features.commands()):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
@@ -165,8 +169,13 @@ class DiscordPlatform:
             owners=config.admins,
             default_language=default_language,
         )
+        settings = FeatureSettings(service.store)
+        self.features = FeatureCommands(self.bridge, settings, Webhooks(settings, config.webhook), config)
+        self.bridge.features = self.features
         self.client = DigestClient(self, guild_ready_timeout=guild_ready_timeout)
-        self.sender = DiscordSender(self.client)
+        self.sender = ReaderSender(
+            DiscordSender(self.client), self.client, settings, config, service.vocabulary, self.secrets
+        )
         self._connection: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

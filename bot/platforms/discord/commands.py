@@ -13,7 +13,7 @@ owners', and a `public` option to /latest.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import discord
@@ -142,8 +142,11 @@ def build(
     return command
 
 
-def all_commands(bridge: Bridge) -> list[app_commands.Group | app_commands.Command[Any, ..., None]]:
-    """Fresh command objects for one CommandTree (a command object belongs to a single tree)."""
+def all_commands(
+    bridge: Bridge, extra: Sequence[app_commands.Command[Any, ..., None]] = ()
+) -> list[app_commands.Group | app_commands.Command[Any, ..., None]]:
+    """Fresh command objects for one CommandTree (a command object belongs to a single tree);
+    `extra` are Discord-only /digest subcommands (the reader features)."""
     registered = [
         spec
         for spec in COMMANDS
@@ -158,6 +161,8 @@ def all_commands(bridge: Bridge) -> list[app_commands.Group | app_commands.Comma
     )
     for spec in registered:
         digest.add_command(build(bridge, spec, channel=spec.access is not Access.OWNERS, top_level=False))
+    for command in extra:
+        digest.add_command(command)
     members = [
         build(bridge, spec, channel=False, top_level=True)
         for spec in registered

@@ -16,11 +16,11 @@ Every body sends "allowed_mentions": {"parse": []}, so no text in a digest can p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
-from bot.platforms.discord import markdown
+from bot.platforms.discord import markdown, parts
 from bot.render.document import (
     CATEGORY_SEPARATOR,
     category_label,
@@ -68,14 +68,23 @@ DISCORD = DiscordLimits()
 
 
 def render_discord(
-    digest: Digest, options: RenderOptions, *, limits: DiscordLimits = DISCORD, embeds: bool = True
+    digest: Digest,
+    options: RenderOptions,
+    *,
+    limits: DiscordLimits = DISCORD,
+    embeds: bool = True,
+    tagged: bool = False,
 ) -> list[Payload]:
     """The digest as Create Message bodies: embeds, or markdown messages when `embeds` is off (the
-    operator's `discord.embeds`, bound by the platform's renderer factory)."""
+    operator's `discord.embeds`, bound by the platform's renderer factory). `tagged` bodies carry
+    their items' category ids for the sender's role mentions, and keep room for them (see parts.py)."""
     vocabulary = vocabulary_for(digest, options)
     header = header_block(digest, options, vocabulary)
+    if tagged:
+        limits = replace(limits, content=limits.content - parts.MENTION_ROOM)
+    ids = [parts.category_ids(item, vocabulary) for item in digest.items] if tagged else None
     if not embeds:
-        return _markdown_messages(digest, options, vocabulary, header, limits)
+        return _markdown_messages(digest, options, vocabulary, header, limits, ids)
     header_markup = markdown.Markup(suppress_embeds=True)
     header_parts = [
         _content(part, header_markup) for part in split_blocks([header], limits.content, header_markup.cost)
@@ -85,6 +94,11 @@ def render_discord(
     bodies: list[Payload] = [_body(content=text) for text in header_parts[:-1]]
     bodies.append(_body(content=header_parts[-1], embeds=groups[0] if groups else None))
     bodies += [_body(embeds=group) for group in groups[1:]]
+    if ids is not None:
+        owners = parts.embed_owners(chains)
+        for body in bodies:
+            shown = dict.fromkeys(owners[id(embed)] for embed in body.get("embeds", ()))
+            parts.tag(body, list(shown), ids)
     return bodies
 
 
@@ -171,7 +185,12 @@ def _item_embeds(item: Item, vocabulary: Vocabulary, language: str, limits: Disc
 
 
 def _markdown_messages(
-    digest: Digest, options: RenderOptions, vocabulary: Vocabulary, header: Block, limits: DiscordLimits
+    digest: Digest,
+    options: RenderOptions,
+    vocabulary: Vocabulary,
+    header: Block,
+    limits: DiscordLimits,
+    ids: list[list[str]] | None,
 ) -> list[Payload]:
     suppress = not options.link_previews
     blocks = [header]
@@ -184,11 +203,14 @@ def _markdown_messages(
             lines.append((Span(names, italic=True),))
         blocks.append(Block(tuple(lines)))
     markup = markdown.Markup(suppress_embeds=suppress)
-    parts = split_blocks(blocks, limits.content, markup.cost)
-    bodies = [_body(content=_content(part, markup)) for part in parts]
+    pieces = split_blocks(blocks, limits.content, markup.cost)
+    bodies = [_body(content=_content(piece, markup)) for piece in pieces]
     if suppress:
         for body in bodies:
             body["flags"] = SUPPRESS_EMBEDS
+    if ids is not None:
+        for body, shown in zip(bodies, parts.markdown_owners(pieces, blocks[1:]), strict=True):
+            parts.tag(body, shown, ids)
     return bodies
 
 

@@ -43,6 +43,7 @@ GONE_CODES = {
     50008: "Cannot send messages in a non-text channel",
     50083: "Thread is archived",
     160005: "Thread is locked",
+    40067: "A tag is required to create a forum post in this channel",
 }
 INVALID_FORM_BODY = 50035
 # aiohttp failures before the request is on its way: no connection was made (refused, unreachable,
@@ -64,7 +65,8 @@ class DiscordSender:
         self._client = client
         self._open_posts.clear()
 
-    async def send(self, target: Target, payload: Payload) -> Outcome:
+    async def send(self, target: Target, payload: Payload, *, post: Payload | None = None) -> Outcome:
+        """Send one body; `post` adds fields to a new forum post's body (its tags)."""
         if not target.chat_id.isdigit():
             return ChatGone(f"{target.chat_id[:40]!r} is not a Discord channel id (a number)")
         if not self._client.is_ready():
@@ -72,7 +74,7 @@ class DiscordSender:
             return Transient("discord gateway is not connected yet")
         try:
             if self._is_forum(target):
-                message_id = await self._post_in_forum(target, payload)
+                message_id = await self._post_in_forum(target, payload, post or {})
             else:
                 data = await self._client.http.send_message(int(target.chat_id), params=_raw(payload))
                 message_id = str(data["id"])
@@ -90,14 +92,14 @@ class DiscordSender:
         channel = self._client.get_channel(int(target.chat_id))
         return isinstance(channel, discord.ForumChannel)
 
-    async def _post_in_forum(self, target: Target, payload: Payload) -> str:
+    async def _post_in_forum(self, target: Target, payload: Payload, post: Payload) -> str:
         """Part 1 opens a post; later parts of the same digest continue it (a new post if unknown)."""
         part = target.part  # the 1-based part of the digest being sent
         open_post = self._open_posts.get(target.chat_id)
         if part > 1 and open_post is not None:
             data = await self._client.http.send_message(open_post, params=_raw(payload))
             return str(data["id"])
-        body = {"name": post_name(payload), "message": payload}
+        body = {"name": post_name(payload), "message": payload, **post}
         thread = await self._client.http.start_thread_in_forum(int(target.chat_id), params=_raw(body))
         self._open_posts[target.chat_id] = int(thread["id"])
         return str((thread.get("message") or thread)["id"])

@@ -10,6 +10,7 @@ from bot.core.model import Digest
 from bot.net import proxy as proxies
 from bot.platforms.base import Platform
 from bot.platforms.discord.config import DiscordConfig
+from bot.platforms.discord.parts import api_body
 from bot.platforms.discord.readable import readable
 from bot.platforms.discord.render import plain_message, render_discord
 from bot.platforms.spec import PlatformContext, PlatformSpec
@@ -20,6 +21,8 @@ PLATFORM = "discord"
 GUILD_CHANNEL, FORUM, DM = "guild_channel", "forum", "dm"
 # Interaction and webhook tokens ride in URL paths that discord.py logs at DEBUG.
 URL_TOKEN = re.compile(r"(?P<keep>/(?:interactions|webhooks)/[0-9]+/)[A-Za-z0-9_.-]{20,}")
+# A channel webhook's token as Discord returns it (Create Webhook's JSON, a repr of our stored setting).
+WEBHOOK_TOKEN = re.compile(r"""(?P<keep>['"]token['"]:\s*['"])[A-Za-z0-9_.-]{20,}""")
 
 
 def make_renderer(config: DiscordConfig) -> Renderer:
@@ -27,7 +30,7 @@ def make_renderer(config: DiscordConfig) -> Renderer:
     embeds, previews = config.embeds, config.link_previews
 
     def render(digest: Digest, options: RenderOptions) -> list[Any]:
-        return render_discord(digest, replace(options, link_previews=previews), embeds=embeds)
+        return render_discord(digest, replace(options, link_previews=previews), embeds=embeds, tagged=True)
 
     return render
 
@@ -60,7 +63,8 @@ SPEC = PlatformSpec(
     broadcast_kind=broadcast_kind,
     build=build,
     plain_message=plain_message,
-    secret_patterns=(URL_TOKEN,),
+    secret_patterns=(URL_TOKEN, WEBHOOK_TOKEN),
     chatty_loggers=("discord.gateway", "discord.client"),
     readable=readable,
+    api_body=api_body,
 )

@@ -26,6 +26,24 @@ OWN_TEXTS: dict[str, tuple[str, str]] = {
     ),
     "option.public": ("public", "公开"),
     "option.public.description": ("Show it to everyone in the channel", "对频道里的所有人可见"),
+    "webhook": ("webhook", "webhook"),
+    "webhook.description": (
+        "Post this channel's digests through a webhook (on) or as the bot (off)",
+        "本频道的摘要通过 Webhook 发送（开）或由机器人发送（关）",
+    ),
+    "option.state": ("state", "状态"),
+    "option.state.description": ("on or off", "开或关"),
+    "choice.on": ("on", "开"),
+    "choice.off": ("off", "关"),
+    "mention": ("mention", "提及"),
+    "mention.description": (
+        "Mention a role on digest messages with a category's items (no role: stop)",
+        "含有某分类条目的摘要消息提及一个角色（不选角色：停止）",
+    ),
+    "option.category": ("category", "分类"),
+    "option.category.description": ("Category id or name", "分类 id 或名称"),
+    "option.role": ("role", "角色"),
+    "option.role.description": ("The role to mention (leave out to stop)", "要提及的角色（不选则停止）"),
 }
 
 
