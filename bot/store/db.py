@@ -16,11 +16,20 @@ from bot.store.intake import DigestOps
 from bot.store.ledger import LedgerOps
 from bot.store.operator import OperatorOps
 from bot.store.reports import ReportOps
+from bot.store.search import SearchOps
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
 
 
 class Store(
-    DigestOps, SubscriptionOps, BroadcastOps, LedgerOps, ReportOps, OperatorOps, DashboardOps, TransferOps
+    DigestOps,
+    SubscriptionOps,
+    BroadcastOps,
+    LedgerOps,
+    ReportOps,
+    OperatorOps,
+    DashboardOps,
+    TransferOps,
+    SearchOps,
 ):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

@@ -1,0 +1,195 @@
+"""Searching the archive: every item of every stored digest (its newest version), newest first.
+
+The index (migration 007) is an FTS5 table with the trigram tokenizer over item title, author and
+summary, so Chinese needs no word breaks and a word of 3+ characters is any substring. Shorter words
+have no trigram: a query made only of them scans the last `RECENT_DAYS` days with LIKE instead,
+and a short word beside long ones filters the long ones' hits. User text never reaches FTS5 as
+syntax: each word is one quoted string (quotes doubled), so AND, NEAR, `*`, `:` or `^` are literal.
+Every query is bounded: at most `SCAN_LIMIT` index hits are looked at, pages are at most
+`MAX_PAGE_SIZE` hits and start at most `MAX_OFFSET` hits in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.core.problems import Problem
+from bot.store.database import Database
+from bot.store.times import to_db
+
+MAX_QUERY_CHARS = 200
+MAX_WORDS = 8
+MIN_INDEXED_CHARS = 3  # the trigram tokenizer indexes nothing shorter
+RECENT_DAYS = 30
+MAX_PAGE_SIZE = 50
+MAX_OFFSET = 500
+SCAN_LIMIT = 20_000
+QUERY_TTL = timedelta(days=7)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_COLUMNS = "s.id, s.digest_seq, s.number, s.published, s.title, s.url"
+_WANTED = (
+    "s.newest = 1 AND (:everything OR EXISTS (SELECT 1 FROM json_each(s.categories) c"
+    " WHERE c.value IN (SELECT value FROM json_each(:categories))))"
+)
+_INDEXED = f"""
+SELECT {_COLUMNS} FROM (
+    SELECT rowid FROM search_fts WHERE search_fts MATCH :match ORDER BY rowid DESC LIMIT :scan
+) f JOIN search_items s ON s.id = f.rowid
+WHERE {_WANTED} {{like}}
+ORDER BY s.id DESC LIMIT :limit OFFSET :offset
+"""
+_RECENT = f"""
+SELECT {_COLUMNS} FROM search_items s INDEXED BY search_items_published
+WHERE s.published >= :since AND {_WANTED} {{like}}
+ORDER BY s.id DESC LIMIT :limit OFFSET :offset
+"""
+
+
+class QueryError(Problem):
+    """A search query that cannot be run (empty, too long, too many words); says why in any language."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A checked query: its words, split into those the index finds and those scanned with LIKE."""
+
+    text: str
+    words: tuple[str, ...]
+
+    @property
+    def indexed(self) -> tuple[str, ...]:
+        return tuple(w for w in self.words if len(w) >= MIN_INDEXED_CHARS)
+
+    @property
+    def short(self) -> tuple[str, ...]:
+        return tuple(w for w in self.words if len(w) < MIN_INDEXED_CHARS)
+
+    @property
+    def recent_only(self) -> bool:
+        """True when no word can use the index: only the last RECENT_DAYS days are searched."""
+        return not self.indexed
+
+
+def parse_query(text: str) -> Query:
+    """Words separated by white space, checked; raises QueryError naming the problem. Control
+    characters count as spaces (a NUL would end the pattern SQLite sees, matching everything)."""
+    stripped = " ".join(_CONTROL.sub(" ", text).split())
+    if not stripped:
+        raise QueryError("search_empty")
+    if len(stripped) > MAX_QUERY_CHARS:
+        raise QueryError("search_too_long", limit=MAX_QUERY_CHARS)
+    words = tuple(dict.fromkeys(stripped.split()))
+    if len(words) > MAX_WORDS:
+        raise QueryError("search_too_many_words", limit=MAX_WORDS)
+    return Query(stripped, words)
+
+
+def fts_match(words: Collection[str]) -> str:
+    """An FTS5 query that finds every word as literal text: each one a quoted string."""
+    return " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def like_pattern(word: str) -> str:
+    """A LIKE pattern for `word` anywhere, with LIKE's own wildcards escaped (ESCAPE '\\')."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One found item: where it is (digest row, item number), when the digest is dated, what it is."""
+
+    id: int
+    digest_seq: int
+    number: int
+    published: datetime
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of hits, newest first; `more` says whether a next page exists; `recent_only` that
+    only the last RECENT_DAYS days were searched (every word under 3 characters)."""
+
+    hits: tuple[Hit, ...]
+    more: bool
+    recent_only: bool
+
+
+class SearchOps(Database):
+    """The store's search operations; each is one read (or, for `remember_query`, one write)."""
+
+    async def search(
+        self, query: Query, categories: Collection[str] = (), *, limit: int = 10, offset: int = 0
+    ) -> SearchPage:
+        """Hits for `query` among items of the given category ids (none: every item)."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        offset = max(0, min(offset, MAX_OFFSET))
+        params: dict[str, object] = {
+            "everything": not categories,
+            "categories": json.dumps(sorted(categories)),
+            "limit": limit + 1,
+            "offset": offset,
+        }
+        likes = []
+        for n, word in enumerate(query.short):
+            params[f"w{n}"] = like_pattern(word)
+            likes.append(
+                f"AND (s.title LIKE :w{n} ESCAPE '\\' OR s.author LIKE :w{n} ESCAPE '\\'"
+                f" OR s.summary LIKE :w{n} ESCAPE '\\')"
+            )
+        if query.recent_only:
+            since = self.clock.now() - timedelta(days=RECENT_DAYS)
+            params["since"] = int(since.timestamp())
+            sql = _RECENT.format(like=" ".join(likes))
+        else:
+            params["match"] = fts_match(query.indexed)
+            params["scan"] = SCAN_LIMIT
+            sql = _INDEXED.format(like=" ".join(likes))
+        async with self.statement(write=False) as tx:
+            rows = list(await tx.conn.execute_fetchall(sql, params))
+        hits = tuple(
+            Hit(
+                row["id"],
+                row["digest_seq"],
+                row["number"],
+                datetime.fromtimestamp(row["published"], UTC),
+                row["title"],
+                row["url"],
+            )
+            for row in rows[:limit]
+        )
+        return SearchPage(hits, len(rows) > limit, query.recent_only)
+
+    async def remember_query(self, text: str) -> int:
+        """A short id for a query (the same text keeps its id), so page buttons can name it;
+        queries unused for QUERY_TTL are forgotten in the same transaction."""
+        now = self.clock.now()
+        async with self.transaction() as tx:
+            await tx.conn.execute("DELETE FROM search_queries WHERE used_at < ?", (to_db(now - QUERY_TTL),))
+            rows = await tx.conn.execute_fetchall(
+                "INSERT INTO search_queries (query, used_at) VALUES (?, ?)"
+                " ON CONFLICT (query) DO UPDATE SET used_at = excluded.used_at RETURNING id",
+                (text, to_db(now)),
+            )
+        return int(next(iter(rows))[0])
+
+    async def remembered_query(self, token: int) -> str | None:
+        """The query behind a page button, or None once it was forgotten."""
+        async with self.statement(write=False) as tx:
+            rows = await tx.conn.execute_fetchall("SELECT query FROM search_queries WHERE id = ?", (token,))
+        return str(next(iter(rows))[0]) if rows else None
+
+    async def search_index_size(self) -> int:
+        """Bytes the search tables and their FTS shadow tables take (dbstat), for the benchmark."""
+        async with self.statement(write=False) as tx:
+            rows = await tx.conn.execute_fetchall(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'"
+            )
+        return int(next(iter(rows))[0])
