@@ -5,8 +5,9 @@ summary, so Chinese needs no word breaks and a word of 3+ characters is any subs
 have no trigram: a query made only of them scans the last `RECENT_DAYS` days with LIKE instead,
 and a short word beside long ones filters the long ones' hits. User text never reaches FTS5 as
 syntax: each word is one quoted string (quotes doubled), so AND, NEAR, `*`, `:` or `^` are literal.
-Every query is bounded: at most `SCAN_LIMIT` index hits are looked at, pages are at most
-`MAX_PAGE_SIZE` hits and start at most `MAX_OFFSET` hits in.
+Pages are at most `MAX_PAGE_SIZE` hits and start at most `MAX_OFFSET` hits in; the hits stream
+from the index newest first, so a page costs about as many row reads as it shows (a short word
+beside long ones reads the long ones' hits until the page is full).
 """
 
 from __future__ import annotations
@@ -27,25 +28,25 @@ MIN_INDEXED_CHARS = 3  # the trigram tokenizer indexes nothing shorter
 RECENT_DAYS = 30
 MAX_PAGE_SIZE = 50
 MAX_OFFSET = 500
-SCAN_LIMIT = 20_000
 QUERY_TTL = timedelta(days=7)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _COLUMNS = "s.id, s.digest_seq, s.number, s.published, s.title, s.url"
-_WANTED = (
-    "s.newest = 1 AND (:everything OR EXISTS (SELECT 1 FROM json_each(s.categories) c"
-    " WHERE c.value IN (SELECT value FROM json_each(:categories))))"
-)
+# Hits stream from the index newest first (FTS5 reads its doclists backwards for rowid DESC), each
+# joined to its row by primary key, so a page stops after its last hit instead of sorting them all.
 _INDEXED = f"""
-SELECT {_COLUMNS} FROM (
-    SELECT rowid FROM search_fts WHERE search_fts MATCH :match ORDER BY rowid DESC LIMIT :scan
-) f JOIN search_items s ON s.id = f.rowid
-WHERE {_WANTED} {{like}}
-ORDER BY s.id DESC LIMIT :limit OFFSET :offset
+SELECT {_COLUMNS} FROM search_fts f JOIN search_items s ON s.id = f.rowid
+WHERE search_fts MATCH :match AND s.newest = 1 {{like}}
+ORDER BY f.rowid DESC LIMIT :limit OFFSET :offset
 """
+# The last days' items, newest first, from the first of them (found through the date index).
 _RECENT = f"""
-SELECT {_COLUMNS} FROM search_items s INDEXED BY search_items_published
-WHERE s.published >= :since AND {_WANTED} {{like}}
+SELECT {_COLUMNS} FROM search_items s
+WHERE s.id >= (SELECT ifnull(min(id), 1 << 62) FROM search_items INDEXED BY search_items_published
+               WHERE published >= :since)
+  AND s.published >= :since AND s.newest = 1 {{like}}
+  AND (:everything OR EXISTS (SELECT 1 FROM json_each(:categories) c
+                              WHERE instr(s.categories, '|' || c.value || '|')))
 ORDER BY s.id DESC LIMIT :limit OFFSET :offset
 """
 
@@ -89,9 +90,17 @@ def parse_query(text: str) -> Query:
     return Query(stripped, words)
 
 
-def fts_match(words: Collection[str]) -> str:
-    """An FTS5 query that finds every word as literal text: each one a quoted string."""
-    return " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def fts_match(words: Collection[str], categories: Collection[str] = ()) -> str:
+    """An FTS5 query that finds every word as literal text in an item's text (each one a quoted
+    string), in an item of one of `categories` (ids, each matched between its bars) when given."""
+    text = "{title author summary} : (" + " AND ".join(_quoted(word) for word in words) + ")"
+    if not categories:
+        return text
+    return text + " AND categories : (" + " OR ".join(_quoted(f"|{c}|") for c in sorted(categories)) + ")"
 
 
 def like_pattern(word: str) -> str:
@@ -149,8 +158,7 @@ class SearchOps(Database):
             params["since"] = int(since.timestamp())
             sql = _RECENT.format(like=" ".join(likes))
         else:
-            params["match"] = fts_match(query.indexed)
-            params["scan"] = SCAN_LIMIT
+            params["match"] = fts_match(query.indexed, categories)
             sql = _INDEXED.format(like=" ".join(likes))
         async with self.statement(write=False) as tx:
             rows = list(await tx.conn.execute_fetchall(sql, params))

@@ -11,7 +11,7 @@ CREATE TABLE search_items (
     number      INTEGER NOT NULL,              -- the item's number in its digest
     published   INTEGER NOT NULL,              -- the digest's date, Unix seconds
     newest      INTEGER NOT NULL DEFAULT 1,    -- 0 once a later version of the digest is stored
-    categories  TEXT NOT NULL DEFAULT '[]',    -- JSON array of the item's category ids
+    categories  TEXT NOT NULL DEFAULT '|',     -- the item's category ids, each between bars: |tech|jobs|
     url         TEXT,
     title       TEXT NOT NULL,
     author      TEXT NOT NULL DEFAULT '',
@@ -21,24 +21,27 @@ CREATE INDEX search_items_by_digest ON search_items (digest_seq);
 -- Queries under 3 characters scan the last 30 days of items (by digest date) with LIKE.
 CREATE INDEX search_items_published ON search_items (published);
 
+-- The categories are indexed too, so a chat's filter is one more term of the MATCH: the index
+-- yields the hits in rowid order already filtered, and a page stops after its last hit.
 CREATE VIRTUAL TABLE search_fts USING fts5(
-    title, author, summary, content = 'search_items', content_rowid = 'id', tokenize = 'trigram'
+    title, author, summary, categories, content = 'search_items', content_rowid = 'id', tokenize = 'trigram'
 );
 
 -- Every item of every ok digest row, as search_items stores it (JSON of bot.core.codec).
 CREATE VIEW search_source AS
 SELECT d.seq AS digest_seq,
        CAST(json_extract(i.value, '$.number') AS INTEGER) AS number,
-       coalesce(unixepoch(json_extract(d.model, '$.date.at')), unixepoch(d.stored_at), 0) AS published,
-       coalesce(json_extract(i.value, '$.categories'), '[]') AS categories,
+       coalesce(unixepoch(json_extract(top.value, '$.at')), unixepoch(d.stored_at), 0) AS published,
+       '|' || coalesce((SELECT group_concat(c.value, '|') || '|' FROM json_each(i.value, '$.categories') c), '')
+           AS categories,
        json_extract(i.value, '$.url') AS url,
        coalesce(json_extract(i.value, '$.title'), '') AS title,
        coalesce(json_extract(i.value, '$.author'), '') AS author,
        coalesce((SELECT group_concat(paragraph, char(10)) FROM (
            SELECT (SELECT group_concat(json_extract(s.value, '$.text'), '') FROM json_each(p.value) s) AS paragraph
            FROM json_each(i.value, '$.summary') p)), '') AS summary
-FROM digests d, json_each(d.model, '$.items') i
-WHERE d.status = 'ok';
+FROM digests d, json_each(d.model) top, json_each(d.model, '$.items') i
+WHERE d.status = 'ok' AND top.key = 'date';  -- the date read from the model once, not once per item
 
 INSERT INTO search_items (digest_seq, number, published, categories, url, title, author, summary)
 SELECT digest_seq, number, published, categories, url, title, author, summary FROM search_source
@@ -54,13 +57,14 @@ INSERT INTO search_fts (search_fts) VALUES ('rebuild');
 
 CREATE TRIGGER search_items_insert AFTER INSERT ON search_items
 BEGIN
-    INSERT INTO search_fts (rowid, title, author, summary) VALUES (NEW.id, NEW.title, NEW.author, NEW.summary);
+    INSERT INTO search_fts (rowid, title, author, summary, categories)
+    VALUES (NEW.id, NEW.title, NEW.author, NEW.summary, NEW.categories);
 END;
 
 CREATE TRIGGER search_items_delete AFTER DELETE ON search_items
 BEGIN
-    INSERT INTO search_fts (search_fts, rowid, title, author, summary)
-    VALUES ('delete', OLD.id, OLD.title, OLD.author, OLD.summary);
+    INSERT INTO search_fts (search_fts, rowid, title, author, summary, categories)
+    VALUES ('delete', OLD.id, OLD.title, OLD.author, OLD.summary, OLD.categories);
 END;
 
 -- A new version of a digest: the older versions' items leave the results, the new ones come in.
