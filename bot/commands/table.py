@@ -16,6 +16,8 @@ from bot.commands.args import MAX_ARGS_CHARS
 from bot.commands.handlers import CommandHandlers
 from bot.commands.model import Command, Reply
 from bot.commands.operator import MAX_ANNOUNCEMENT, OperatorHandlers
+from bot.commands.search import SearchHandlers
+from bot.store.search import MAX_QUERY_CHARS
 from bot.store.subscriptions import Subscription
 
 Handler = Callable[[Any, Command, Subscription | None, str], Awaitable[Reply]]
@@ -129,6 +131,17 @@ ANNOUNCEMENT = Arg(
     "内容",
     Text("内容", "text"),
     Text("公告内容（先预览，确认后发送）", "The announcement (previewed; sent once you confirm)"),
+    required=True,
+)
+
+QUERY = Arg(
+    "query",
+    "搜索词",
+    Text("词...", "words..."),
+    Text(
+        "要找的词，全部包含才算；少于 3 个字的词只搜最近 30 天",
+        "Words an item must all contain; words under 3 characters search the last 30 days",
+    ),
     required=True,
 )
 
@@ -249,6 +262,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Access.MANAGERS,
         Op.forget,
         help=Text("删除本聊天的全部数据（需确认）", "delete everything stored about this chat (asks first)"),
+    ),
+    CommandSpec(
+        "search",
+        "搜索",
+        Text("搜索往期摘要", "Search past digests"),
+        Access.ANYONE,
+        SearchHandlers.search,
+        (QUERY,),
+        Text(
+            "在往期摘要中搜索（按本聊天的分类，最新的在前，可翻页）",
+            "search past digests through this chat's categories, newest first, page by page",
+        ),
+        max_chars=MAX_QUERY_CHARS,
     ),
 )
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
