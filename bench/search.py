@@ -35,12 +35,69 @@ from bot.store.search import parse_query
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TARGET_MS = 50.0
 CATEGORIES = ("tech", "policy", "jobs", "industry", "robotics", "funding")
-WORDS = (
-    "人工智能 机器人 芯片 大模型 开源 融资 监管 数据中心 算力 自动驾驶 具身智能 智能体 训练 推理 "
-    "半导体 就业 裁员 招聘 政策 欧盟 美国 中国 投资 估值 论文 基准 评测 多模态 语音 视觉 安全 对齐 "
-    "版权 能源 电力 云计算 手机 终端 医疗 教育 金融 制造 工厂 供应链 出口 管制 标准 隐私"
-).split()
-ENGLISH = "robot transformer OpenAI GPU inference agent model open-source chip startup benchmark".split()
+WORDS = [
+    "人工智能",
+    "机器人",
+    "芯片",
+    "大模型",
+    "开源",
+    "融资",
+    "监管",
+    "数据中心",
+    "算力",
+    "自动驾驶",
+    "具身智能",
+    "智能体",
+    "训练",
+    "推理",
+    "半导体",
+    "就业",
+    "裁员",
+    "招聘",
+    "政策",
+    "欧盟",
+    "美国",
+    "中国",
+    "投资",
+    "估值",
+    "论文",
+    "基准",
+    "评测",
+    "多模态",
+    "语音",
+    "视觉",
+    "安全",
+    "对齐",
+    "版权",
+    "能源",
+    "电力",
+    "云计算",
+    "手机",
+    "终端",
+    "医疗",
+    "教育",
+    "金融",
+    "制造",
+    "工厂",
+    "供应链",
+    "出口",
+    "管制",
+    "标准",
+    "隐私",
+]
+ENGLISH = [
+    "robot",
+    "transformer",
+    "OpenAI",
+    "GPU",
+    "inference",
+    "agent",
+    "model",
+    "open-source",
+    "chip",
+    "startup",
+    "benchmark",
+]
 QUERIES = (("2-char zh", "芯片"), ("4-char zh", "人工智能"), ("english", "transformer"))
 
 
@@ -62,7 +119,9 @@ class Words:
     then made-up words of 2-4 characters from 2,500 Chinese characters, and some English words."""
 
     def __init__(self, rng: random.Random, size: int = 5000) -> None:
-        made = ("".join(chr(0x4E00 + rng.randrange(2500)) for _ in range(rng.randint(2, 4))) for _ in range(size))
+        made = (
+            "".join(chr(0x4E00 + rng.randrange(2500)) for _ in range(rng.randint(2, 4))) for _ in range(size)
+        )
         english = (f" {word} " for word in ENGLISH)
         self.words = [*WORDS[:10], *english, *WORDS[10:], *made]
         self.weights = list(itertools.accumulate(1 / rank for rank in range(1, len(self.words) + 1)))
@@ -126,7 +185,9 @@ async def measure(path: Path, runs: int) -> bool:
     met = True
     async with await Store.open(path, clock=Clock()) as store:
         size = await store.search_index_size()
-        print(f"index: {size / 2**20:.0f} MiB (search_items + FTS5), file {store.file_size() / 2**20:.0f} MiB")
+        print(
+            f"index: {size / 2**20:.0f} MiB (search_items + FTS5), file {store.file_size() / 2**20:.0f} MiB"
+        )
         for label, text in QUERIES:
             query = parse_query(text)
             for categories in (frozenset(), frozenset({"jobs"})):

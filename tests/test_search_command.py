@@ -35,7 +35,9 @@ async def service(tmp_path: Path) -> AsyncIterator[CommandService]:
     async with await Store.open(tmp_path / "bot.db", clock=clock) as store:
         sample = classify(load_digest(ROOT / "digests" / "2025.11.20.20.md"), VOCABULARY)
         await store.record_incoming(Incoming("posts", "sample.md", "h1", sample))
-        yield CommandService(store, VOCABULARY, default_timezone="Asia/Shanghai", renderers=default_renderers())
+        yield CommandService(
+            store, VOCABULARY, default_timezone="Asia/Shanghai", renderers=default_renderers()
+        )
 
 
 async def search(
@@ -103,9 +105,14 @@ async def test_pages_through_buttons_and_typed_page_commands(service: CommandSer
     [
         ((), "Usage: /search words... (e.g. /search humanoid robot). nothing to search for"),
         (("x" * (MAX_QUERY_CHARS + 1),), f"Arguments are too long (at most {MAX_QUERY_CHARS} characters)."),
-        (tuple(f"w{n}" for n in range(9)), "Usage: /search words... (e.g. /search humanoid robot). at most 8 words"),
+        (
+            tuple(f"w{n}" for n in range(9)),
+            "Usage: /search words... (e.g. /search humanoid robot). at most 8 words",
+        ),
         (("page", "1", "0"), f"The page must be a number from 1 to {MAX_PAGE}."),
         (("page", "1", "x"), f"The page must be a number from 1 to {MAX_PAGE}."),
+        (("page", "1", "²"), f"The page must be a number from 1 to {MAX_PAGE}."),
+        (("page", "²", "1"), "This search has expired; send /search again."),
         (("page", "1", str(MAX_PAGE + 1)), f"The page must be a number from 1 to {MAX_PAGE}."),
         (("page", "999", "1"), "This search has expired; send /search again."),
         (("page", "-1", "1"), "This search has expired; send /search again."),

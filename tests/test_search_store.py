@@ -119,7 +119,10 @@ async def test_operators_and_wildcards_match_only_themselves(store: Store) -> No
     assert await found(store, "%_") == [f"{seq}#1 {items[0][0]}"]  # LIKE wildcards escaped
     assert await found(store, "a\\b") == [f"{seq}#1 {items[0][0]}"]
     assert await found(store, "NEAR") == [f"{seq}#1 {items[0][0]}"]
-    assert fts_match(['a"b', "OR"], ["x"]) == '{title author summary} : ("a""b" AND "OR") AND categories : ("|x|")'
+    assert (
+        fts_match(['a"b', "OR"], ["x"])
+        == '{title author summary} : ("a""b" AND "OR") AND categories : ("|x|")'
+    )
 
 
 async def test_pages_are_bounded(store: Store) -> None:

@@ -239,7 +239,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "已删除本聊天的订阅及设置、{deliveries} 条投递记录和 {payloads} 条仅属于它的消息内容。",
         "en": "Deleted this chat's subscription and settings, {deliveries} delivery records and "
         "{payloads} message bodies no other chat used.",
-    },    "search_usage": {
+    },
+    "search_usage": {
         "zh": "用法：/search 词...（例如 /search 人形机器人）。{reason}",
         "en": "Usage: /search words... (e.g. /search humanoid robot). {reason}",
     },

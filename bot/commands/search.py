@@ -7,6 +7,8 @@ reached again after a restart, and a page number is checked like any argument.
 
 from __future__ import annotations
 
+import re
+
 from bot.commands.handlers import CommandHandlers
 from bot.commands.messages import text
 from bot.commands.model import Command, Pager, Reply
@@ -18,8 +20,8 @@ PAGE_SIZE = 5
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE + 1
 MAX_TITLE_CHARS = 200  # a hit's title as shown: five hits and their links fit one message anywhere
 MAX_LINK_CHARS = 300
-_PAGE_DIGITS = 4
-_TOKEN_DIGITS = 18
+_PAGE = re.compile(r"[0-9]{1,4}")  # ASCII digits only: int() refuses some that isdigit() accepts
+_TOKEN = re.compile(r"[0-9]{1,18}")
 
 
 class SearchHandlers(CommandHandlers):
@@ -41,13 +43,9 @@ class SearchHandlers(CommandHandlers):
         self, command: Command, token: str, page: str, sub: Subscription | None, language: str
     ) -> Reply:
         """A page button's press (or the same typed): the remembered query at that page."""
-        if not (page.isdigit() and len(page) <= _PAGE_DIGITS and 1 <= int(page) <= MAX_PAGE):
+        if not (_PAGE.fullmatch(page) and 1 <= int(page) <= MAX_PAGE):
             return Reply(text("search_page_bad", language, limit=MAX_PAGE), error=True)
-        known = (
-            await self.store.remembered_query(int(token))
-            if token.isdigit() and len(token) <= _TOKEN_DIGITS
-            else None
-        )
+        known = await self.store.remembered_query(int(token)) if _TOKEN.fullmatch(token) else None
         if known is None:
             return Reply(text("search_expired", language), error=True)
         return await self._show(known, token, int(page), sub, language)
@@ -59,9 +57,7 @@ class SearchHandlers(CommandHandlers):
         active = sub is not None and sub.status != "unsubscribed"
         categories = sub.filter.categories if sub is not None and active else frozenset()
         timezone = sub.timezone if sub is not None else self.default_timezone
-        found = await self.store.search(
-            query, categories, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
+        found = await self.store.search(query, categories, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         shown = query.text
         notes = text("search_recent", language, days=RECENT_DAYS) if found.recent_only else ""
         if categories:

@@ -23,6 +23,7 @@ from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME, Access, command_names
 from bot.platforms.telegram.keyboards import ConfirmPress, decode, decode_confirm, picker_keyboard
+from bot.platforms.telegram.pages import PagePress, decode_page, pager_keyboard
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.replies import ReplySender, Where
 from bot.platforms.telegram.reply_queue import ReplyQueue
@@ -233,7 +234,7 @@ class TelegramHandlers:
         query = update.callback_query
         assert query is not None
         message = query.message
-        confirm = decode_confirm(query.data)
+        confirm = decode_confirm(query.data) or decode_page(query.data)
         if confirm is not None and isinstance(message, Message):
             return await self._confirm(bot, update, message, confirm, language)
         press = decode(query.data)
@@ -270,10 +271,11 @@ class TelegramHandlers:
         return chat, manage
 
     async def _confirm(
-        self, bot: Bot, update: Update, message: Message, press: ConfirmPress, language: str
+        self, bot: Bot, update: Update, message: Message, press: ConfirmPress | PagePress, language: str
     ) -> str | None:
-        """Run `/<command> confirm <token>` as the presser (the service checks who may) and put the
-        outcome in place of the question, without its button; a refusal is an alert."""
+        """Run `/<command> confirm <token>` (or a page button's `page <token> <n>`) as the presser
+        (the service checks who may) and put the outcome in place of the question, without its
+        button (with the new page's buttons); a refusal is an alert."""
         query = update.callback_query
         assert query is not None
         user = query.from_user
@@ -286,7 +288,8 @@ class TelegramHandlers:
             reply = await self._service.handle(Command(press.command, press.args(), chat, caller))
         if reply.error:
             return reply.text
-        await self._edit(message, reply.text, None)
+        pages = pager_keyboard(reply.pager, press.target) if reply.pager is not None else None
+        await self._edit(message, reply.text, pages)
         return None
 
     async def _edit(self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:

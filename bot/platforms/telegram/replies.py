@@ -19,6 +19,7 @@ from bot.delivery.outcome import FormatRejected, Target
 from bot.delivery.ratelimit import RateLimiter
 from bot.platforms.telegram.errors import outcome_for, retry_seconds
 from bot.platforms.telegram.keyboards import confirm_keyboard, picker_keyboard
+from bot.platforms.telegram.pages import pager_keyboard
 from bot.platforms.telegram.render import TELEGRAM_TEXT, plain_telegram
 from bot.platforms.telegram.sender import send_kwargs
 from bot.platforms.telegram.spec import PLATFORM
@@ -122,4 +123,6 @@ class ReplySender:
             keyboard = picker_keyboard(reply.picker, reply.picker.language, target)
         elif reply.confirm is not None:
             keyboard = confirm_keyboard(reply.confirm, target)
+        elif reply.pager is not None:
+            keyboard = pager_keyboard(reply.pager, target)
         await self.text(where, reply.text, keyboard)
