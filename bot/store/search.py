@@ -31,17 +31,18 @@ MAX_OFFSET = 500
 QUERY_TTL = timedelta(days=7)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_COLUMNS = "s.id, s.digest_seq, s.number, s.published, s.title, s.url"
+_COLUMNS = "s.id, s.digest_seq, d.digest_id, s.number, s.published, s.title, s.url"
 # Hits stream from the index newest first (FTS5 reads its doclists backwards for rowid DESC), each
 # joined to its row by primary key, so a page stops after its last hit instead of sorting them all.
 _INDEXED = f"""
-SELECT {_COLUMNS} FROM search_fts f JOIN search_items s ON s.id = f.rowid
+SELECT {_COLUMNS}
+FROM search_fts f JOIN search_items s ON s.id = f.rowid JOIN digests d ON d.seq = s.digest_seq
 WHERE search_fts MATCH :match AND s.newest = 1 {{like}}
 ORDER BY f.rowid DESC LIMIT :limit OFFSET :offset
 """
 # The last days' items, newest first, from the first of them (found through the date index).
 _RECENT = f"""
-SELECT {_COLUMNS} FROM search_items s
+SELECT {_COLUMNS} FROM search_items s JOIN digests d ON d.seq = s.digest_seq
 WHERE s.id >= (SELECT ifnull(min(id), 1 << 62) FROM search_items INDEXED BY search_items_published
                WHERE published >= :since)
   AND s.published >= :since AND s.newest = 1 {{like}}
@@ -115,6 +116,7 @@ class Hit:
 
     id: int
     digest_seq: int
+    digest_id: str
     number: int
     published: datetime
     title: str
@@ -166,6 +168,7 @@ class SearchOps(Database):
             Hit(
                 row["id"],
                 row["digest_seq"],
+                row["digest_id"],
                 row["number"],
                 datetime.fromtimestamp(row["published"], UTC),
                 row["title"],
