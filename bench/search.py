@@ -34,6 +34,8 @@ from bot.store.search import parse_query
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TARGET_MS = 50.0
+BATCH = 500  # digests per transaction while building
+CACHE_KIB = 1_000_000  # a large page cache for the build only (the bot runs with SQLite's default)
 CATEGORIES = ("tech", "policy", "jobs", "industry", "robotics", "funding")
 WORDS = [
     "人工智能",
@@ -126,13 +128,16 @@ class Words:
         self.words = [*WORDS[:10], *english, *WORDS[10:], *made]
         self.weights = list(itertools.accumulate(1 / rank for rank in range(1, len(self.words) + 1)))
         self.rng = rng
+        self.drawn: list[str] = []
 
     def sentence(self, length: int) -> str:
-        """About `length` characters of words drawn by frequency."""
+        """About `length` characters of words drawn by frequency (drawn 10,000 at a time: fast)."""
         parts: list[str] = []
         size = 0
         while size < length:
-            (word,) = self.rng.choices(self.words, cum_weights=self.weights)
+            if not self.drawn:
+                self.drawn = self.rng.choices(self.words, cum_weights=self.weights, k=10_000)
+            word = self.drawn.pop()
             parts.append(word)
             size += len(word)
         return "".join(parts)
@@ -159,19 +164,25 @@ def make_digest(words: Words, number: int, per_digest: int) -> Digest:
 
 
 def build(path: Path, items: int, per_digest: int) -> float:
-    """Store the digests oldest first, in one transaction (the triggers index them); seconds taken."""
+    """Store the digests oldest first, BATCH to a transaction (the triggers index them); seconds taken."""
     words = Words(random.Random(13))
     digests = -(-items // per_digest)
     started = time.perf_counter()
-    with sqlite3.connect(path) as conn:
+    with sqlite3.connect(path, isolation_level=None) as conn:
         conn.execute("PRAGMA journal_mode = WAL")
-        for number in range(digests - 1, -1, -1):
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        conn.execute("BEGIN")
+        for done, number in enumerate(range(digests - 1, -1, -1), start=1):
             model = encode_digest(make_digest(words, number, min(per_digest, items - number * per_digest)))
             conn.execute(
                 "INSERT INTO digests (digest_id, source, scope, key, content_hash, status, model, stored_at,"
                 " plan_state) VALUES (?, 'folder', 'folder', ?, ?, 'ok', ?, ?, 'done')",
                 (f"d{number}", f"/d/{number}.md", f"h{number}", model, NOW.isoformat()),
             )
+            if done % BATCH == 0:
+                conn.execute("COMMIT")
+                conn.execute("BEGIN")
+        conn.execute("COMMIT")
     return time.perf_counter() - started
 
 
