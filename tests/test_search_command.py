@@ -51,7 +51,8 @@ async def test_english_hit_with_date_number_title_link_through_the_chats_categor
 ) -> None:
     await service.handle(Command("subscribe", ("robotics",), PRIVATE, ENGLISH))
     reply = await search(service, "人形机器人", text="人形机器人")
-    assert not reply.error and reply.pager is None
+    assert not reply.error and reply.pager is not None
+    assert (reply.pager.previous, reply.pager.next) == (None, None)  # one page: no buttons
     assert reply.text.splitlines()[:3] == [
         "Search “人形机器人”, page 1 (newest first):",
         "1. 2025-11-20 20:00 CST item 1: 某车企工厂引入人形机器人执行夜班搬运任务",

@@ -43,9 +43,11 @@ async def test_search_pages_with_buttons_in_english(world: World) -> None:
     assert lines[2] == "https://news.example/2025.11.15.08/2"
     assert list(buttons(shown)) == ["Next ▶"]
     assert all(len(custom_id) <= 100 for custom_id in buttons(shown).values())
+    assert shown["flags"] & 4  # SUPPRESS_EMBEDS: the hits' links get no embeds
 
     second = await press(world, world.member, shown, "Next ▶")
     assert second["type"] == 7 and second["content"].startswith("Search “编辑部”, page 2")
+    assert second["flags"] & 4
     assert list(buttons(second)) == ["◀ Previous", "Next ▶"]
     third = await press(world, world.member, dict(shown, **second), "Next ▶")
     assert "page 3" in third["content"] and "\n12. " in third["content"]

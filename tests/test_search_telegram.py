@@ -31,6 +31,7 @@ async def test_pages_back_and_forth_in_place(bot: Bot) -> None:
     assert lines[2] == "https://news.example/2025.11.15.08/2"
     assert buttons(results) == ["Next ▶"]
     assert all(len(b["callback_data"].encode()) <= 64 for b in results.buttons())
+    assert results.params["link_preview_options"] == {"is_disabled": True}  # no card for the first hit
 
     answer = await bot.press(results, "Next ▶", sender=user)
     assert not answer.get("show_alert")
@@ -42,6 +43,8 @@ async def test_pages_back_and_forth_in_place(bot: Bot) -> None:
     await bot.press(results, "◀ Previous", sender=user)
     assert results.text.startswith("Search “编辑部”, page 2") and results.edits == 3
     assert len(bot.fake.sent_to(501)) == 1  # paging edits the one message
+    edits = bot.fake.calls("editMessageText")
+    assert len(edits) == 3 and all(e["link_preview_options"] == {"is_disabled": True} for e in edits)
 
 
 async def test_chinese_group_member_pages_through_the_chats_categories(bot: Bot) -> None:

@@ -79,9 +79,10 @@ class Confirm:
 
 @dataclass(frozen=True, slots=True)
 class Pager:
-    """Page buttons under a reply: pressing one runs `/<command> page <token> <page>` as the presser,
-    in the same chat, and its reply replaces the message (the console shows the command to type).
-    `previous`/`next` are the pages the buttons lead to (None: no such button)."""
+    """The reply is one page of a list of results (links: no preview cards), with buttons to its
+    neighbours: pressing one runs `/<command> page <token> <page>` as the presser, in the same chat,
+    and its reply replaces the message (the console shows the command to type). `previous`/`next`
+    are the pages the buttons lead to (None: no such button)."""
 
     command: str
     token: str

@@ -83,11 +83,9 @@ def _hit_line(n: int, hit: Hit, timezone: str, language: str) -> str:
     return text("search_hit", language, n=n, date=date, number=hit.number, title=title, link=link).rstrip()
 
 
-def _pager(token: str, page: int, *, more: bool, language: str) -> Pager | None:
-    """Buttons to the neighbouring pages, when there are any."""
+def _pager(token: str, page: int, *, more: bool, language: str) -> Pager:
+    """The page's place among the results: the neighbouring pages, when there are any."""
     previous = page - 1 if page > 1 else None
     following = page + 1 if more and page < MAX_PAGE else None
-    if previous is None and following is None:
-        return None
     labels = (text("search_previous", language), text("search_next", language))
     return Pager("search", token, previous, following, labels)

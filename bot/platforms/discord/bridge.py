@@ -238,8 +238,12 @@ class Bridge:
         if reply.error:
             await _refuse(interaction, reply.text)
         else:
-            pages = page_view(reply.pager, where) if reply.pager is not None and where is not None else None
-            await interaction.response.edit_message(content=escape(reply.text), view=pages)
+            content = escape(reply.text)
+            if reply.pager is not None and where is not None:  # the next page: its links get no embeds
+                view = page_view(reply.pager, where)
+                await interaction.response.edit_message(content=content, view=view, suppress_embeds=True)
+            else:
+                await interaction.response.edit_message(content=content, view=None)
         return True
 
     def _menu_target(

@@ -55,7 +55,8 @@ def parse_page(custom_id: str) -> PageBinding | None:
 
 
 def page_view(pager: Pager, where: MenuBinding) -> discord.ui.View:
-    """A button to the previous page and/or one to the next, for the member who searched."""
+    """A button to the previous page and/or one to the next, for the member who searched (none for
+    a page alone)."""
     view = discord.ui.View(timeout=PAGE_TIMEOUT)
     for page, label in zip((pager.previous, pager.next), pager.labels, strict=True):
         if page is None:

@@ -25,7 +25,7 @@ from bot.commands.table import BY_NAME, Access, command_names
 from bot.platforms.telegram.keyboards import ConfirmPress, decode, decode_confirm, picker_keyboard
 from bot.platforms.telegram.pages import PagePress, decode_page, pager_keyboard
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
-from bot.platforms.telegram.replies import ReplySender, Where
+from bot.platforms.telegram.replies import NO_PREVIEW, ReplySender, Where
 from bot.platforms.telegram.reply_queue import ReplyQueue
 from bot.platforms.telegram.spec import PLATFORM
 from bot.platforms.telegram.texts import tr
@@ -288,13 +288,20 @@ class TelegramHandlers:
             reply = await self._service.handle(Command(press.command, press.args(), chat, caller))
         if reply.error:
             return reply.text
-        pages = pager_keyboard(reply.pager, press.target) if reply.pager is not None else None
-        await self._edit(message, reply.text, pages)
+        if reply.pager is None:
+            await self._edit(message, reply.text, None)
+        else:
+            await self._edit(message, reply.text, pager_keyboard(reply.pager, press.target), previews=False)
         return None
 
-    async def _edit(self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    async def _edit(
+        self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None, *, previews: bool = True
+    ) -> None:
         try:
-            await message.edit_text(text, reply_markup=keyboard)
+            if previews:
+                await message.edit_text(text, reply_markup=keyboard)
+            else:
+                await message.edit_text(text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
         except TelegramError as exc:
             if "not modified" not in exc.message.lower():
                 raise

@@ -33,14 +33,14 @@ class PagePress:
         return ("page", self.token, str(self.page))
 
 
-def pager_keyboard(pager: Pager, target: str | None = None) -> InlineKeyboardMarkup:
-    """One row: a button to the previous page and/or one to the next."""
+def pager_keyboard(pager: Pager, target: str | None = None) -> InlineKeyboardMarkup | None:
+    """One row: a button to the previous page and/or one to the next (None: a page alone)."""
     row = [
         InlineKeyboardButton(label, callback_data=_encode(pager, page, target))
         for page, label in zip((pager.previous, pager.next), pager.labels, strict=True)
         if page is not None
     ]
-    return InlineKeyboardMarkup([row])
+    return InlineKeyboardMarkup([row]) if row else None
 
 
 def _encode(pager: Pager, page: int, target: str | None) -> str:
