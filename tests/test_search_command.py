@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from app_helpers import console_settings
 from clocks import ManualClock
 from search_helpers import archive_digest, store_digest
 
+from bot.app import App
 from bot.commands.model import Caller, ChatRef, Command, Reply
 from bot.commands.search import MAX_PAGE, PAGE_SIZE
 from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.core.classify import classify
 from bot.core.parse import load_digest
+from bot.platforms.console import ConsolePlatform
 from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
@@ -136,3 +140,23 @@ async def test_hostile_query_is_searched_literally(service: CommandService) -> N
         reply = await search(service, *typed.split(), text=typed)
         assert not reply.error and reply.text.startswith(f"Nothing found for “{typed}”"), reply.text
     assert "item 1" in (await search(service, "人形机器人")).text
+
+
+async def test_console_shows_the_page_commands_to_type(tmp_path: Path) -> None:
+    out = io.StringIO()
+    app = App(console_settings(tmp_path), stdin=io.StringIO(""), stdout=out)
+    await app.start()
+    try:
+        assert app.store is not None
+        for n in range(3):
+            await store_digest(app.store, archive_digest(f"2025.11.20.0{n}"))
+        console = app.platforms[0]
+        assert isinstance(console, ConsolePlatform)
+        first = await console.handle_line("/search 编辑部")
+        assert first is not None and first.pager is not None
+        token = first.pager.token
+        assert f"/search page {token} 2" in out.getvalue()
+        second = await console.handle_line(f"/search page {token} 2")
+        assert second is not None and f"/search page {token} 1 | /search page {token} 3" in out.getvalue()
+    finally:
+        await app.stop()
