@@ -30,7 +30,7 @@ class SearchHandlers(CommandHandlers):
     async def search(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         args = command.args
         if args[:1] == ("page",) and len(args) == 3:
-            return await self._page(command, args[1], args[2], sub, language)
+            return await self._page(args[1], args[2], sub, language)
         typed = command.text or " ".join(args)
         try:
             query = parse_query(typed)
@@ -39,9 +39,7 @@ class SearchHandlers(CommandHandlers):
         token = await self.store.remember_query(query.text)
         return await self._show(query.text, str(token), 1, sub, language)
 
-    async def _page(
-        self, command: Command, token: str, page: str, sub: Subscription | None, language: str
-    ) -> Reply:
+    async def _page(self, token: str, page: str, sub: Subscription | None, language: str) -> Reply:
         """A page button's press (or the same typed): the remembered query at that page."""
         if not (_PAGE.fullmatch(page) and 1 <= int(page) <= MAX_PAGE):
             return Reply(text("search_page_bad", language, limit=MAX_PAGE), error=True)
@@ -54,8 +52,8 @@ class SearchHandlers(CommandHandlers):
         self, typed: str, token: str, page: int, sub: Subscription | None, language: str
     ) -> Reply:
         query = parse_query(typed)  # stored queries were checked before they were stored
-        active = sub is not None and sub.status != "unsubscribed"
-        categories = sub.filter.categories if sub is not None and active else frozenset()
+        subscribed = sub is not None and sub.status != "unsubscribed"
+        categories = sub.filter.categories if sub is not None and subscribed else frozenset()
         timezone = sub.timezone if sub is not None else self.default_timezone
         found = await self.store.search(query, categories, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         shown = query.text
