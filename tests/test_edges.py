@@ -232,6 +232,10 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " INSERT INTO deliveries SELECT * FROM old; DROP TABLE old;"
             # and without what 006 added beside the table (its triggers went with the table)
             " DROP TABLE delivery_counts; DROP TABLE sent_per_hour; DROP INDEX subscriptions_paused;"
+            # and without 007's search index (the triggers on search_items go with it)
+            " DROP TRIGGER search_digest_insert; DROP TRIGGER search_digest_delete;"
+            " DROP TRIGGER search_digest_rescope; DROP VIEW search_source; DROP TABLE search_fts;"
+            " DROP TABLE search_items; DROP TABLE search_queries;"
             " PRAGMA user_version = 3;"
         )
     async with await Store.open(path) as store:
