@@ -1,4 +1,4 @@
-"""Command line: `run`, `preview`, `check-config`, `backup`, `export` and `import`.
+"""Command line: `run`, `preview`, `check-config`, `backup`, `export`, `import` and `search`.
 
 Errors are one line on stderr, never a traceback. Each subcommand imports what it needs when it
 runs (pydantic, the platforms' renderers, the store, asyncio...), so `--version`, `--help` and
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import bot
-from bot import cli_data, cli_preview
+from bot import cli_data, cli_preview, cli_search
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
 
 if TYPE_CHECKING:
@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
 
     cli_data.add_parsers(commands)
+    cli_search.add_parser(commands)
     return parser
 
 

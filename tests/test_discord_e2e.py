@@ -130,7 +130,7 @@ async def test_a_rejected_token_fails_start_without_showing_it(tmp_path: Path) -
 async def test_commands_are_synced_globally_localised_and_gated(world: World) -> None:
     fake = world.fake
     commands = {c["name"]: c for c in fake.global_commands}
-    assert set(commands) == {"digest", "latest", "status", "id"}
+    assert set(commands) == {"digest", "latest", "status", "id", "search"}
     digest_group = commands["digest"]
     assert digest_group["default_member_permissions"] == str(MANAGE_CHANNELS)
     assert commands["latest"]["default_member_permissions"] is None
@@ -154,6 +154,7 @@ async def test_commands_are_synced_globally_localised_and_gated(world: World) ->
         "forget",
         "webhook",
         "mention",
+        "search",
     }
     subscribe = {o["name"]: o for o in subcommands["subscribe"]["options"]}
     assert subscribe["channel"]["type"] == 7 and subscribe["channel"]["name_localizations"]["zh-CN"] == "频道"
@@ -179,7 +180,8 @@ async def test_listed_guilds_get_the_commands_and_the_global_list_is_emptied(tmp
     )
     try:
         await platform.start()
-        assert {c["name"] for c in fake.guild_commands[guild.id]} == {"digest", "latest", "status", "id"}
+        names = {c["name"] for c in fake.guild_commands[guild.id]}
+        assert names == {"digest", "latest", "status", "id", "search"}
         assert fake.global_commands == []
     finally:
         await platform.stop()

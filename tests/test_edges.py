@@ -238,6 +238,10 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " ALTER TABLE subscriptions DROP COLUMN pinned_message_id;"
             # and the fan-out's variant table (007)
             " DROP TABLE fanout_variants;"
+            # and without 010's search index (the triggers on search_items go with it)
+            " DROP TRIGGER search_digest_insert; DROP TRIGGER search_digest_delete;"
+            " DROP TRIGGER search_digest_rescope; DROP VIEW search_source; DROP TABLE search_fts;"
+            " DROP TABLE search_items; DROP TABLE search_queries;"
             " PRAGMA user_version = 3;"
         )
     async with await Store.open(path) as store:

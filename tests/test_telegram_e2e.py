@@ -125,7 +125,7 @@ async def test_command_menus_are_scoped_and_bilingual(bot: Bot) -> None:
     scopes = {key[0] for key in menus}
     assert {'{"type": "all_private_chats"}', '{"type": "all_group_chats"}'} <= scopes
     group = menus[('{"type": "all_group_chats"}', "zh")]
-    assert {c["command"] for c in group} == {"latest", "status", "help", "id"}
+    assert {c["command"] for c in group} == {"latest", "status", "help", "id", "search"}
     admins = menus[('{"type": "all_chat_administrators"}', "en")]
     assert "subscribe" in {c["command"] for c in admins}
     private_zh = {c["command"]: c["description"] for c in menus[('{"type": "all_private_chats"}', "zh")]}

@@ -322,7 +322,7 @@ def test_menus_cover_every_command_in_both_languages() -> None:
         for command in menus.commands(names, language):
             assert 1 <= len(command.description) <= 256
     group_members = next(names for scope, names, _, _ in plan if scope.type == "all_group_chats")
-    assert set(group_members) == {"latest", "status", "help", "id"}
+    assert set(group_members) == {"latest", "status", "help", "id", "search"}
 
 
 def test_split_text_respects_utf16_limit() -> None:

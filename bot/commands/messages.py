@@ -261,6 +261,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Deleted this chat's subscription and settings, {deliveries} delivery records and "
         "{payloads} message bodies no other chat used.",
     },
+    "search_usage": {
+        "zh": "用法：/search 词...（例如 /search 人形机器人）。{reason}",
+        "en": "Usage: /search words... (e.g. /search humanoid robot). {reason}",
+    },
+    "search_page_bad": {
+        "zh": "页码应为 1 到 {limit} 之间的数字。",
+        "en": "The page must be a number from 1 to {limit}.",
+    },
+    "search_expired": {
+        "zh": "这次搜索已过期，请重新发送 /search。",
+        "en": "This search has expired; send /search again.",
+    },
+    "search_results": {
+        "zh": "搜索“{query}”，第 {page} 页（最新的在前）：\n{hits}",
+        "en": "Search “{query}”, page {page} (newest first):\n{hits}",
+    },
+    "search_hit": {
+        "zh": "{n}. {date} 第 {number} 条：{title}\n{link}",
+        "en": "{n}. {date} item {number}: {title}\n{link}",
+    },
+    "search_none": {"zh": "没有找到“{query}”。", "en": "Nothing found for “{query}”."},
+    "search_no_more": {
+        "zh": "“{query}”没有更多结果了（第 {page} 页）。",
+        "en": "No more results for “{query}” (page {page}).",
+    },
+    "search_recent": {
+        "zh": "\n（少于 3 个字的词只搜索最近 {days} 天）",
+        "en": "\n(words under 3 characters search only the last {days} days)",
+    },
+    "search_filtered": {
+        "zh": "\n只包括本聊天订阅的分类：{categories}。",
+        "en": "\nOnly this chat's categories: {categories}.",
+    },
+    "search_previous": {"zh": "◀ 上一页", "en": "◀ Previous"},
+    "search_next": {"zh": "下一页 ▶", "en": "Next ▶"},
+    "search_console": {"zh": "翻页：{commands}", "en": "More pages: {commands}"},
 }
 
 MESSAGES.update(READER_MESSAGES)

@@ -78,6 +78,23 @@ class Confirm:
 
 
 @dataclass(frozen=True, slots=True)
+class Pager:
+    """The reply is one page of a list of results (links: no preview cards), with buttons to its
+    neighbours: pressing one runs `/<command> page <token> <page>` as the presser, in the same chat,
+    and its reply replaces the message (the console shows the command to type). `previous`/`next`
+    are the pages the buttons lead to (None: no such button)."""
+
+    command: str
+    token: str
+    previous: int | None
+    next: int | None
+    labels: tuple[str, str]  # previous, next
+
+    def args(self, page: int) -> tuple[str, str, str]:
+        return ("page", self.token, str(page))
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """Plain text (the adapter escapes it), plus optional rendered digest parts or a category picker.
 
@@ -90,3 +107,4 @@ class Reply:
     picker: CategoryPicker | None = None
     error: bool = False
     confirm: Confirm | None = None
+    pager: Pager | None = None

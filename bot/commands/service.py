@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
-from bot.commands.handlers import CommandHandlers
 from bot.commands.language import choose_language
 from bot.commands.latest import LatestRenderer
 from bot.commands.messages import text
@@ -18,6 +17,7 @@ from bot.commands.model import ChatRef, Command, Reply
 from bot.commands.operator import OperatorHandlers
 from bot.commands.paid_status import PaidStatus
 from bot.commands.reader import ReaderHandlers
+from bot.commands.search import SearchHandlers
 from bot.commands.table import BY_NAME, COMMANDS, Access
 from bot.core.clock import Clock, SystemClock
 from bot.core.model import Vocabulary
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 REFUSALS = {Access.MANAGERS: "not_allowed", Access.OWNERS: "owner_only"}
 
 
-class CommandService(CommandHandlers, OperatorHandlers, ReaderHandlers):
+class CommandService(SearchHandlers, OperatorHandlers, ReaderHandlers):
     """Handles commands against the store; `on_change` wakes the scheduler after schedule edits.
 
     `clock` is the app's one clock (the system clock when None). `renderers` (platform -> renderer)

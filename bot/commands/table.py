@@ -17,6 +17,8 @@ from bot.commands.handlers import CommandHandlers
 from bot.commands.model import Command, Reply
 from bot.commands.operator import MAX_ANNOUNCEMENT, OperatorHandlers
 from bot.commands.reader import ReaderHandlers
+from bot.commands.search import SearchHandlers
+from bot.core.search_query import MAX_QUERY_CHARS
 from bot.store.subscriptions import Subscription
 
 Handler = Callable[[Any, Command, Subscription | None, str], Awaitable[Reply]]
@@ -143,6 +145,17 @@ ANNOUNCEMENT = Arg(
     required=True,
 )
 
+QUERY = Arg(
+    "query",
+    "搜索词",
+    Text("词...", "words..."),
+    Text(
+        "要找的词，全部包含才算；少于 3 个字的词只搜最近 30 天",
+        "Words an item must all contain; words under 3 characters search the last 30 days",
+    ),
+    required=True,
+)
+
 H = CommandHandlers
 Op = OperatorHandlers
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -263,6 +276,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Access.MANAGERS,
         Op.forget,
         help=Text("删除本聊天的全部数据（需确认）", "delete everything stored about this chat (asks first)"),
+    ),
+    CommandSpec(
+        "search",
+        "搜索",
+        Text("搜索往期摘要", "Search past digests"),
+        Access.ANYONE,
+        SearchHandlers.search,
+        (QUERY,),
+        Text(
+            "在往期摘要中搜索（按本聊天的分类，最新的在前，可翻页）",
+            "search past digests through this chat's categories, newest first, page by page",
+        ),
+        max_chars=MAX_QUERY_CHARS,
     ),
 )
 R = ReaderHandlers

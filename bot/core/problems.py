@@ -78,6 +78,12 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "zh": "关键词“{term}”：* 只能放在末尾，表示前缀匹配",
     },
     "keyword_empty": {"en": "keyword {term!r}: is empty", "zh": "关键词“{term}”是空的"},
+    "search_empty": {"en": "nothing to search for", "zh": "没有要搜索的内容"},
+    "search_too_long": {
+        "en": "the search is longer than {limit} characters",
+        "zh": "搜索内容超过 {limit} 个字符",
+    },
+    "search_too_many_words": {"en": "at most {limit} words", "zh": "最多 {limit} 个词"},
 }
 
 TERMS: dict[str, dict[str, str]] = {

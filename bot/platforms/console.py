@@ -146,6 +146,11 @@ class ConsolePlatform:
         if reply.confirm is not None:
             command = f"/{reply.confirm.command} {' '.join(reply.confirm.args())}"
             self._write(messages.text("confirm_console", self._language, command=command))
+        pager = reply.pager
+        pages = [page for page in (pager.previous, pager.next) if page is not None] if pager else []
+        if pager is not None and pages:
+            commands = " | ".join(f"/{pager.command} {' '.join(pager.args(page))}" for page in pages)
+            self._write(messages.text("search_console", self._language, commands=commands))
 
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")

@@ -17,6 +17,7 @@ from bot.store.ledger import LedgerOps
 from bot.store.operator import OperatorOps
 from bot.store.reader import ReaderOps
 from bot.store.reports import ReportOps
+from bot.store.search import SearchOps
 from bot.store.settings import SettingOps
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "Transaction"]
@@ -33,5 +34,6 @@ class Store(
     TransferOps,
     ReaderOps,
     SettingOps,
+    SearchOps,
 ):
     """Open with `await Store.open(path, clock=...)`; every public method is one committed transaction."""

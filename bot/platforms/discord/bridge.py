@@ -24,6 +24,7 @@ from bot.commands.service import CommandService
 from bot.platforms.discord import permissions, texts
 from bot.platforms.discord.channels import chat_kind, chat_ref
 from bot.platforms.discord.menus import CONFIRM_BUTTON, MenuBinding, is_menu, parse_confirm, parse_menu
+from bot.platforms.discord.pages import PAGE_BUTTON, PageBinding, page_view, parse_page
 from bot.platforms.discord.replies import NO_MENTIONS, escape, respond, send_reply
 from bot.platforms.discord.spec import DM, FORUM, GUILD_CHANNEL, PLATFORM
 
@@ -206,31 +207,40 @@ class Bridge:
         return await self._run_component(interaction, command, "category menu")
 
     async def confirm_pressed(self, interaction: discord.Interaction) -> bool:
-        """Run a confirm button's `/<command> confirm <token>`; False when the component is not ours.
-        Only the member who asked may press it, where it was shown; the service checks their rights."""
+        """Run a confirm button's `/<command> confirm <token>` (or a page button's `page <token> <n>`);
+        False when the component is not ours. Only the member who asked may press it, where it was
+        shown; the service checks their rights."""
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is not discord.InteractionType.component or not custom_id.startswith(
-            CONFIRM_BUTTON
+            (CONFIRM_BUTTON, PAGE_BUTTON)
         ):
             return False
         if not await self.admitted(interaction):
             return True
         language = self.language(interaction)
-        binding = parse_confirm(custom_id)
+        binding = parse_confirm(custom_id) or parse_page(custom_id)
         target = self._menu_target(interaction, binding.where) if binding is not None else None
         if binding is None or target is None:
             await _refuse(interaction, texts.text("button_not_yours", language))
             return True
         chat, manage = target
-        command = Command(
-            binding.command, ("confirm", binding.token), chat, self.caller(interaction, can_manage=manage)
-        )
-        return await self._run_component(interaction, command, f"confirming /{binding.command}")
+        args = binding.args() if isinstance(binding, PageBinding) else ("confirm", binding.token)
+        command = Command(binding.command, args, chat, self.caller(interaction, can_manage=manage))
+        what = f"/{binding.command} {args[0]}"
+        return await self._run_component(interaction, command, what, where=binding.where)
 
-    async def _run_component(self, interaction: discord.Interaction, command: Command, what: str) -> bool:
+    async def _run_component(
+        self,
+        interaction: discord.Interaction,
+        command: Command,
+        what: str,
+        *,
+        where: MenuBinding | None = None,
+    ) -> bool:
         """Run a component's command and put the outcome in place of its message (a refusal is an
-        ephemeral reply); a failure is logged and answered, never raised into discord.py."""
+        ephemeral reply), with the page buttons of a paged reply (bound to `where`); a failure is
+        logged and answered, never raised into discord.py."""
         try:
             reply = await self.service.handle(command)
         except Exception:
@@ -240,7 +250,12 @@ class Bridge:
         if reply.error:
             await _refuse(interaction, reply.text)
         else:
-            await interaction.response.edit_message(content=escape(reply.text), view=None)
+            content = escape(reply.text)
+            if reply.pager is not None and where is not None:  # the next page: its links get no embeds
+                view = page_view(reply.pager, where)
+                await interaction.response.edit_message(content=content, view=view, suppress_embeds=True)
+            else:
+                await interaction.response.edit_message(content=content, view=None)
         return True
 
     def _menu_target(

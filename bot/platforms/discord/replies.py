@@ -17,6 +17,7 @@ from bot.commands.model import CategoryPicker, Reply
 from bot.delivery.outcome import Payload
 from bot.platforms.discord import texts
 from bot.platforms.discord.menus import ConfirmBinding, MenuBinding
+from bot.platforms.discord.pages import page_view
 from bot.platforms.discord.render import DISCORD, SUPPRESS_EMBEDS
 
 MENU_OPTIONS = 25
@@ -115,4 +116,8 @@ async def send_reply(
         where = MenuBinding(int(chat_id), interaction.channel_id or 0, interaction.user.id)
         button = ConfirmBinding(reply.confirm.command, reply.confirm.token, where)
         kwargs["view"] = confirm_view(button, reply.confirm.label)
+    elif reply.pager is not None:  # a page of search hits: their links get no embeds
+        where = MenuBinding(int(chat_id), interaction.channel_id or 0, interaction.user.id)
+        kwargs["view"] = page_view(reply.pager, where)
+        kwargs["suppress_embeds"] = True
     await respond(interaction, **kwargs)

@@ -23,9 +23,10 @@ from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.commands.table import BY_NAME, Access, command_names
 from bot.platforms.telegram.keyboards import ConfirmPress, decode, decode_confirm, picker_keyboard
+from bot.platforms.telegram.pages import PagePress, decode_page, pager_keyboard
 from bot.platforms.telegram.permissions import Refusal, can_manage, channel_access, is_chat_admin
 from bot.platforms.telegram.pins import pin_refusal
-from bot.platforms.telegram.replies import ReplySender, Where
+from bot.platforms.telegram.replies import NO_PREVIEW, ReplySender, Where
 from bot.platforms.telegram.reply_queue import ReplyQueue
 from bot.platforms.telegram.spec import PLATFORM
 from bot.platforms.telegram.texts import tr
@@ -238,7 +239,7 @@ class TelegramHandlers:
         query = update.callback_query
         assert query is not None
         message = query.message
-        confirm = decode_confirm(query.data)
+        confirm = decode_confirm(query.data) or decode_page(query.data)
         if confirm is not None and isinstance(message, Message):
             return await self._confirm(bot, update, message, confirm, language)
         press = decode(query.data)
@@ -275,10 +276,11 @@ class TelegramHandlers:
         return chat, manage
 
     async def _confirm(
-        self, bot: Bot, update: Update, message: Message, press: ConfirmPress, language: str
+        self, bot: Bot, update: Update, message: Message, press: ConfirmPress | PagePress, language: str
     ) -> str | None:
-        """Run `/<command> confirm <token>` as the presser (the service checks who may) and put the
-        outcome in place of the question, without its button; a refusal is an alert."""
+        """Run `/<command> confirm <token>` (or a page button's `page <token> <n>`) as the presser
+        (the service checks who may) and put the outcome in place of the question, without its
+        button (with the new page's buttons); a refusal is an alert."""
         query = update.callback_query
         assert query is not None
         user = query.from_user
@@ -291,12 +293,20 @@ class TelegramHandlers:
             reply = await self._service.handle(Command(press.command, press.args(), chat, caller))
         if reply.error:
             return reply.text
-        await self._edit(message, reply.text, None)
+        if reply.pager is None:
+            await self._edit(message, reply.text, None)
+        else:
+            await self._edit(message, reply.text, pager_keyboard(reply.pager, press.target), previews=False)
         return None
 
-    async def _edit(self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    async def _edit(
+        self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None, *, previews: bool = True
+    ) -> None:
         try:
-            await message.edit_text(text, reply_markup=keyboard)
+            if previews:
+                await message.edit_text(text, reply_markup=keyboard)
+            else:
+                await message.edit_text(text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
         except TelegramError as exc:
             if "not modified" not in exc.message.lower():
                 raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.error import BadRequest, RetryAfter
 
 from bot.commands.model import Reply
@@ -19,12 +19,14 @@ from bot.delivery.outcome import FormatRejected, Target
 from bot.delivery.ratelimit import RateLimiter
 from bot.platforms.telegram.errors import outcome_for, retry_seconds
 from bot.platforms.telegram.keyboards import confirm_keyboard, picker_keyboard
+from bot.platforms.telegram.pages import pager_keyboard
 from bot.platforms.telegram.render import TELEGRAM_TEXT, plain_telegram
 from bot.platforms.telegram.sender import send_kwargs
 from bot.platforms.telegram.spec import PLATFORM
 from bot.render.limits import utf16_length
 
 MAX_ATTEMPTS = 3
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 MAX_WAIT_SECONDS = 60.0
 
 
@@ -88,11 +90,16 @@ class ReplySender:
                 self.limiter.penalize(PLATFORM, str(where.chat_id), seconds)
                 attempt += 1
 
-    async def text(self, where: Where, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-        """Plain text, split if needed; the keyboard rides on the last part."""
+    async def text(
+        self, where: Where, text: str, keyboard: InlineKeyboardMarkup | None = None, *, previews: bool = True
+    ) -> None:
+        """Plain text, split if needed; the keyboard rides on the last part. `previews=False` keeps
+        Telegram from showing a card for the first link (a page of search hits)."""
         parts = split_text(text)
         for index, part in enumerate(parts):
             kwargs: dict[str, Any] = {"chat_id": where.chat_id, "text": part}
+            if not previews:
+                kwargs["link_preview_options"] = NO_PREVIEW
             if where.thread_id is not None:
                 kwargs["message_thread_id"] = where.thread_id
             if where.reply_to is not None and index == 0:
@@ -122,4 +129,6 @@ class ReplySender:
             keyboard = picker_keyboard(reply.picker, reply.picker.language, target)
         elif reply.confirm is not None:
             keyboard = confirm_keyboard(reply.confirm, target)
-        await self.text(where, reply.text, keyboard)
+        elif reply.pager is not None:
+            keyboard = pager_keyboard(reply.pager, target)
+        await self.text(where, reply.text, keyboard, previews=reply.pager is None)

@@ -1,0 +1,151 @@
+"""Searching the archive: every item of every stored digest (its newest version), newest first.
+
+The index (migration 010) is an FTS5 table with the trigram tokenizer over item title, author and
+summary, so Chinese needs no word breaks and a word of 3+ characters is any substring. Shorter words
+have no trigram: a query made only of them scans the last `RECENT_DAYS` days with LIKE instead,
+and a short word beside long ones filters the long ones' hits. User text never reaches FTS5 as
+syntax: each word is one quoted string (quotes doubled), so AND, NEAR, `*`, `:` or `^` are literal.
+Pages are at most `MAX_PAGE_SIZE` hits and start at most `MAX_OFFSET` hits in; the hits stream
+from the index newest first, so a page costs about as many row reads as it shows (a short word
+beside long ones reads the long ones' hits until the page is full).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.core.search_query import (
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    QUERY_TTL,
+    RECENT_DAYS,
+    Hit,
+    Query,
+)
+from bot.store.database import Database
+from bot.store.times import to_db
+
+_COLUMNS = "s.id, s.digest_seq, d.digest_id, s.number, s.published, s.title, s.url"
+# Hits stream from the index newest first (FTS5 reads its doclists backwards for rowid DESC), each
+# joined to its row by primary key, so a page stops after its last hit instead of sorting them all.
+_INDEXED = f"""
+SELECT {_COLUMNS}
+FROM search_fts f JOIN search_items s ON s.id = f.rowid JOIN digests d ON d.seq = s.digest_seq
+WHERE search_fts MATCH :match AND s.newest = 1 {{like}}
+ORDER BY f.rowid DESC LIMIT :limit OFFSET :offset
+"""
+# The last days' items, newest first, from the first of them (found through the date index).
+_RECENT = f"""
+SELECT {_COLUMNS} FROM search_items s JOIN digests d ON d.seq = s.digest_seq
+WHERE s.id >= (SELECT ifnull(min(id), 1 << 62) FROM search_items INDEXED BY search_items_published
+               WHERE published >= :since)
+  AND s.published >= :since AND s.newest = 1 {{like}}
+  AND (:everything OR EXISTS (SELECT 1 FROM json_each(:categories) c
+                              WHERE instr(s.categories, '|' || c.value || '|')))
+ORDER BY s.id DESC LIMIT :limit OFFSET :offset
+"""
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def fts_match(words: Collection[str], categories: Collection[str] = ()) -> str:
+    """An FTS5 query that finds every word as literal text in an item's text (each one a quoted
+    string), in an item of one of `categories` (ids, each matched between its bars) when given."""
+    text = "{title author summary} : (" + " AND ".join(_quoted(word) for word in words) + ")"
+    if not categories:
+        return text
+    return text + " AND categories : (" + " OR ".join(_quoted(f"|{c}|") for c in sorted(categories)) + ")"
+
+
+def like_pattern(word: str) -> str:
+    """A LIKE pattern for `word` anywhere, with LIKE's own wildcards escaped (ESCAPE '\\')."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of hits, newest first; `more` says whether a next page exists; `recent_only` that
+    only the last RECENT_DAYS days were searched (every word under 3 characters)."""
+
+    hits: tuple[Hit, ...]
+    more: bool
+    recent_only: bool
+
+
+class SearchOps(Database):
+    """The store's search operations; each is one read (or, for `remember_query`, one write)."""
+
+    async def search(
+        self, query: Query, categories: Collection[str] = (), *, limit: int = 10, offset: int = 0
+    ) -> SearchPage:
+        """Hits for `query` among items of the given category ids (none: every item)."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        offset = max(0, min(offset, MAX_OFFSET))
+        params: dict[str, object] = {
+            "everything": not categories,
+            "categories": json.dumps(sorted(categories)),
+            "limit": limit + 1,
+            "offset": offset,
+        }
+        likes = []
+        for n, word in enumerate(query.short):
+            params[f"w{n}"] = like_pattern(word)
+            likes.append(
+                f"AND (s.title LIKE :w{n} ESCAPE '\\' OR s.author LIKE :w{n} ESCAPE '\\'"
+                f" OR s.summary LIKE :w{n} ESCAPE '\\')"
+            )
+        if query.recent_only:
+            since = self.clock.now() - timedelta(days=RECENT_DAYS)
+            params["since"] = int(since.timestamp())
+            sql = _RECENT.format(like=" ".join(likes))
+        else:
+            params["match"] = fts_match(query.indexed, categories)
+            sql = _INDEXED.format(like=" ".join(likes))
+        async with self.statement(write=False) as tx:
+            rows = list(await tx.conn.execute_fetchall(sql, params))
+        hits = tuple(
+            Hit(
+                row["id"],
+                row["digest_seq"],
+                row["digest_id"],
+                row["number"],
+                datetime.fromtimestamp(row["published"], UTC),
+                row["title"],
+                row["url"],
+            )
+            for row in rows[:limit]
+        )
+        return SearchPage(hits, len(rows) > limit, query.recent_only)
+
+    async def remember_query(self, text: str) -> int:
+        """A short id for a query (the same text keeps its id), so page buttons can name it;
+        queries unused for QUERY_TTL are forgotten in the same transaction."""
+        now = self.clock.now()
+        async with self.transaction() as tx:
+            await tx.conn.execute("DELETE FROM search_queries WHERE used_at < ?", (to_db(now - QUERY_TTL),))
+            rows = await tx.conn.execute_fetchall(
+                "INSERT INTO search_queries (query, used_at) VALUES (?, ?)"
+                " ON CONFLICT (query) DO UPDATE SET used_at = excluded.used_at RETURNING id",
+                (text, to_db(now)),
+            )
+        return int(next(iter(rows))[0])
+
+    async def remembered_query(self, token: int) -> str | None:
+        """The query behind a page button, or None once it was forgotten."""
+        async with self.statement(write=False) as tx:
+            rows = await tx.conn.execute_fetchall("SELECT query FROM search_queries WHERE id = ?", (token,))
+        return str(next(iter(rows))[0]) if rows else None
+
+    async def search_index_size(self) -> int:
+        """Bytes the search tables and their FTS shadow tables take (dbstat), for the benchmark."""
+        async with self.statement(write=False) as tx:
+            rows = await tx.conn.execute_fetchall(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'"
+            )
+        return int(next(iter(rows))[0])
