@@ -214,7 +214,7 @@ class WebhooksAndPublishing:
         now = time.monotonic()
         recent = [t for t in self._crossposts.get(channel.id, []) if now - t < 3600]
         if len(recent) >= self.crosspost_limit:
-            retry = 3600 - (now - recent[0])
+            retry = 3600 - (now - recent[0]) if recent else 3600.0  # a limit of 0: the hour is used up
             body = {
                 "message": "You are being rate limited.",
                 "retry_after": retry,
