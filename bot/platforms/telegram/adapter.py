@@ -29,11 +29,14 @@ from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
+from bot.net.aiohttp_route import AiohttpRoute
 from bot.net.proxy import Proxy
 from bot.platforms.base import PlatformStartError
+from bot.platforms.telegram.bot_api import BotApi, Timeouts
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
+from bot.platforms.telegram.paid import PaidBroadcast
 from bot.platforms.telegram.replies import ReplySender
 from bot.platforms.telegram.sender import TelegramSender
 from bot.platforms.telegram.spec import PLATFORM
@@ -54,6 +57,7 @@ POOL_TIMEOUT = 10.0
 WRITE_TIMEOUT = 20.0
 READ_TIMEOUT = 30.0
 BOT_POOL_SIZE = 256  # PTB's default for the bot's own requests
+TIMEOUTS = Timeouts(connect=CONNECT_TIMEOUT, pool=POOL_TIMEOUT, write=WRITE_TIMEOUT, read=READ_TIMEOUT)
 REJECTED_TOKEN = "telegram: the bot token was rejected (check telegram.token)"
 
 
@@ -90,7 +94,7 @@ def retryable(exc: TelegramError) -> bool:
 
 
 class TelegramPlatform:
-    """Receives commands over PTB and exposes a Sender for the delivery engine."""
+    """Receives commands over PTB and exposes a Sender (the lean JSON client) for the delivery engine."""
 
     name = PLATFORM
 
@@ -102,6 +106,7 @@ class TelegramPlatform:
         default_language: str,
         limiter: RateLimiter,
         proxy: Proxy | None = None,
+        paid: PaidBroadcast | None = None,
     ) -> None:
         if not config.enabled:
             raise TelegramStartError("telegram: telegram.token is empty; set it or leave Telegram disabled")
@@ -121,7 +126,11 @@ class TelegramPlatform:
         if config.webhook is not None:
             builder = builder.updater(None)
         self.application = builder.build()
-        self.sender = TelegramSender(self.application.bot)
+        # Digest sends: the lean JSON client over aiohttp, through the same proxy, same timeouts.
+        self.api = BotApi(
+            self._token, config.base_url, TIMEOUTS, pool_size=BOT_POOL_SIZE, route=AiohttpRoute(proxy)
+        )
+        self.sender = TelegramSender(self.api, paid)
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
         self._handlers = handlers = TelegramHandlers(
             service,
@@ -185,8 +194,11 @@ class TelegramPlatform:
             await self._webhook.stop()
         if app.running:
             await app.stop()
-        await self._handlers.close()
-        await app.shutdown()
+        try:
+            await self._handlers.close()
+            await app.shutdown()
+        finally:
+            await self.api.close()
 
     def _polling_error(self, exc: TelegramError) -> None:
         """PTB retries polling by itself; one line per failure is enough (the default logs a trace)."""
