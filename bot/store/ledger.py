@@ -1,14 +1,15 @@
 """The delivery engine's side of the ledger: claiming due rows and recording each send's outcome.
 
-Almost every operation is one statement, run in autocommit (`Database.statement`): the engine's hot
-path takes the lock for one round trip to the database thread per step of a send.
+Almost every operation is one statement, run in autocommit (`Database.statement`). The hot path
+(mark sending, record sent) is group-committed: `commit_sends` writes the marks and the sent rows
+that several sends produced in a few milliseconds in one transaction (see delivery/commit.py).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,14 @@ LIMIT ?
 """
 
 _INTERRUPTED = "state = 'interrupted', last_error = 'interrupted while sending'"
+
+_MARK_SENDING = """UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
+WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING id"""
+
+# One statement for many sent rows: each JSON element is [id, message id, when it was sent].
+_MARK_SENT = """UPDATE deliveries SET state = 'sent', message_id = json_extract(j.value, '$[1]'),
+  last_error = NULL, sent_at = json_extract(j.value, '$[2]'), updated_at = json_extract(j.value, '$[2]')
+FROM json_each(?) AS j WHERE deliveries.id = json_extract(j.value, '$[0]')"""
 
 
 class LedgerOps(Database):
@@ -115,6 +124,23 @@ class LedgerOps(Database):
             (to_db(now), delivery_id),
         )
         return changed == 1
+
+    async def commit_sends(
+        self, marks: Sequence[int], sent: Sequence[tuple[int, str, datetime]], now: datetime
+    ) -> set[int]:
+        """One commit for a batch of sends: `marks` become `sending` (those still pending: a row whose
+        subscription was paused meanwhile is not), `sent` rows (id, message id, when) become `sent`.
+        Returns the ids marked. One statement when there is one kind, else one transaction."""
+        marked: set[int] = set()
+        done = json.dumps([[delivery_id, message_id, to_db(at)] for delivery_id, message_id, at in sent])
+        scope = self.transaction() if marks and sent else self.statement()
+        async with scope as tx:
+            if marks:
+                rows = await tx.conn.execute_fetchall(_MARK_SENDING, (to_db(now), json.dumps(list(marks))))
+                marked = {row[0] for row in rows}
+            if sent:
+                await tx.conn.execute(_MARK_SENT, (done,))
+        return marked
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         stamp = to_db(now)
