@@ -27,7 +27,7 @@ _IN_ORDER = """NOT EXISTS (
 
 _CLAIM = f"""
 SELECT d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id, d.kind,
-       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait
+       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait, d.payload_id
 FROM deliveries d JOIN payloads p ON p.id = d.payload_id LEFT JOIN subscriptions s ON s.id = d.subscription_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.due_at >= ?
   AND d.platform IN (SELECT value FROM json_each(?))
@@ -94,7 +94,8 @@ class LedgerOps(Database):
             rows = await tx.conn.execute_fetchall(
                 _CLAIM, (to_db(now), since, json.dumps(list(platforms)), json.dumps(list(exclude)), limit)
             )
-        claimed = [_delivery(row) for row in rows]
+        parsed: dict[int, Any] = {}  # a broadcast's rows share a few bodies: each is parsed once
+        claimed = [_delivery(row, parsed) for row in rows]
         held = {row.id: at for row in claimed if (at := after_quiet(row.quiet, row.timezone, now)) > now}
         if held:
             async with self.transaction() as tx:
@@ -237,7 +238,12 @@ class LedgerOps(Database):
         )
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+def _delivery(row: sqlite3.Row, parsed: dict[int, Any]) -> Delivery:
+    """A claimed row; rows of one payload share its parsed body, which nobody changes (senders
+    build their requests from it, `plain` makes a new one)."""
+    payload = parsed.get(row[15])
+    if payload is None:
+        payload = parsed[row[15]] = json.loads(row[9])
     return Delivery(
         id=row[0],
         subscription_id=row[1],
@@ -248,7 +254,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         chat_id=row[6],
         thread_id=row[7] or None,
         kind=row[8],
-        payload=json.loads(row[9]),
+        payload=payload,
         plain=bool(row[10]),
         attempts=row[11],
         quiet=row[12],

@@ -169,6 +169,7 @@ class TelegramPlatform:
 
     async def _start(self) -> None:
         app = self.application
+        self.api.open()
         await app.initialize()
         log.info("telegram: connected as @%s", app.bot.username)
         try:

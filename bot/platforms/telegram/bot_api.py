@@ -85,8 +85,12 @@ class BotApi:
         self._session: aiohttp.ClientSession | None = None
         self._pool = asyncio.Semaphore(pool_size)
 
-    def _open(self) -> aiohttp.ClientSession:
-        """The proxy is ours alone (bot.net.proxy already decided, NO_PROXY included): `trust_env` off."""
+    def open(self) -> aiohttp.ClientSession:
+        """The session, opened now if it is not (building its TLS context takes a moment: done at
+        start-up, not in the first send). The proxy is ours alone (bot.net.proxy already decided,
+        NO_PROXY included): `trust_env` off."""
+        if self._session is not None:
+            return self._session
         # The connector's own limit is the pool's, so aiohttp never queues behind our semaphore.
         limit = self._pool_size
         connector = self._route.connector(limit=limit) or aiohttp.TCPConnector(limit=limit)
@@ -115,7 +119,7 @@ class BotApi:
         else:
             await pool.acquire()
         try:
-            session = self._session or self._open()
+            session = self._session or self.open()
             async with session.post(
                 self._send_url, data=body, headers=JSON_HEADERS, **self._options
             ) as response:
