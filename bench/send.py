@@ -32,10 +32,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-from pydantic import SecretStr
 
 from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
@@ -230,7 +228,8 @@ async def bench(args: argparse.Namespace, base_url: str) -> bool:
                 results[name].append(result)
                 print(f"  {name:<10} {result.rate:6.0f} msg/s {result.cpu_us:6.0f} us/msg")
     print(
-        f"\n{args.chats} chats, limit {args.rate:g}/s, concurrency {args.concurrency}; medians of {args.rounds}"
+        f"\n{args.chats} chats, limit {args.rate:g}/s, concurrency {args.concurrency};"
+        f" medians of {args.rounds} rounds"
     )
     medians = {name: report(name, rounds) for name, rounds in results.items() if rounds}
     if len(medians) < len(VARIANTS):
