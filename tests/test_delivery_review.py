@@ -279,15 +279,15 @@ async def test_a_failure_after_marking_sending_does_not_block_the_chat(
     store: Store, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     await plan(store, ["1"], parts=2)
-    real = store.commit_sends
+    real = store.mark_sent_many
     failures = [sqlite3.OperationalError("disk I/O error")]
 
-    async def flaky(marks: Any, sent: Any, now: datetime) -> set[int]:
-        if sent and failures:  # the commit that records the first send
+    async def flaky(sent: Any) -> None:
+        if failures:  # the commit that records the first send
             raise failures.pop()
-        return await real(marks, sent, now)
+        await real(sent)
 
-    store.commit_sends = flaky  # type: ignore[method-assign]
+    store.mark_sent_many = flaky  # type: ignore[method-assign]
     sender = FakeSender()
     await engine_for(store, sender, clock).drain(horizon=0)
     rows = ledger(store)

@@ -2,8 +2,8 @@
 
 One commit per state change would cost two database round trips per message; at 1,000 messages/s
 that is most of the bot's CPU. Instead each send queues its write here and waits for it: the queue
-is written in one transaction once it holds `max_rows` writes or its oldest write is `max_delay`
-seconds old, whichever comes first.
+is written (one statement for its marks, one for its sent records) once it holds `max_rows` writes
+or its oldest write is `max_delay` seconds old, whichever comes first.
 
 Exactly-once is unchanged, since every sender still waits for its own write: a row is committed
 `sending` before its platform call, and a worker takes its next row only once the outcome of the
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.clock import Clock
 from bot.store.db import Store
 
-MAX_DELAY = 0.005  # seconds a write may wait for others to share its commit
+MAX_DELAY = 0.008  # seconds a write may wait for others to share its commit
 
 
 @dataclass(slots=True)
@@ -98,22 +99,32 @@ class GroupCommit:
             await self._commit()
 
     async def _commit(self) -> None:
-        """Write the queued batch in one commit and wake its senders with the result."""
+        """Write the queued batch and wake its senders with the result. Marks and sent records are
+        two statements, each committed (or failed) on its own, and each tells only its own senders."""
         batch, self._batch = self._batch, _Batch()
         self._queued.clear()
         self._full.clear()
-        if not batch:
-            return
-        try:
-            marked = await self._store.commit_sends(list(batch.marks), batch.sent, self._clock.now())
-        except Exception as exc:
-            for future in (*batch.marks.values(), *batch.sent_waiting):
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for delivery_id, future in batch.marks.items():
-            if not future.done():
-                future.set_result(delivery_id in marked)
-        for future in batch.sent_waiting:
-            if not future.done():
-                future.set_result(True)
+        if batch.marks:
+            try:
+                marked = await self._store.mark_sending_many(list(batch.marks), self._clock.now())
+            except Exception as exc:
+                _fail(batch.marks.values(), exc)
+            else:
+                for delivery_id, future in batch.marks.items():
+                    if not future.done():
+                        future.set_result(delivery_id in marked)
+        if batch.sent:
+            try:
+                await self._store.mark_sent_many(batch.sent)
+            except Exception as exc:
+                _fail(batch.sent_waiting, exc)
+            else:
+                for future in batch.sent_waiting:
+                    if not future.done():
+                        future.set_result(True)
+
+
+def _fail(futures: Iterable[asyncio.Future[bool]], exc: Exception) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)

@@ -1,8 +1,8 @@
 """The delivery engine's side of the ledger: claiming due rows and recording each send's outcome.
 
 Almost every operation is one statement, run in autocommit (`Database.statement`). The hot path
-(mark sending, record sent) is group-committed: `commit_sends` writes the marks and the sent rows
-that several sends produced in a few milliseconds in one transaction (see delivery/commit.py).
+(mark sending, record sent) is group-committed: the marks, and the sent rows, that several sends
+produced in a few milliseconds are each written by one statement (see delivery/commit.py).
 """
 
 from __future__ import annotations
@@ -126,22 +126,17 @@ class LedgerOps(Database):
         )
         return changed == 1
 
-    async def commit_sends(
-        self, marks: Sequence[int], sent: Sequence[tuple[int, str, datetime]], now: datetime
-    ) -> set[int]:
-        """One commit for a batch of sends: `marks` become `sending` (those still pending: a row whose
-        subscription was paused meanwhile is not), `sent` rows (id, message id, when) become `sent`.
-        Returns the ids marked. One statement when there is one kind, else one transaction."""
-        marked: set[int] = set()
+    async def mark_sending_many(self, delivery_ids: Sequence[int], now: datetime) -> set[int]:
+        """`mark_sending` for a batch (group commit) in one statement; returns the ids marked."""
+        async with self.statement() as tx:
+            rows = await tx.conn.execute_fetchall(_MARK_SENDING, (to_db(now), json.dumps(list(delivery_ids))))
+        return {row[0] for row in rows}
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str, datetime]]) -> None:
+        """`mark_sent` for a batch of (id, message id, when) in one statement (group commit)."""
         done = json.dumps([[delivery_id, message_id, to_db(at)] for delivery_id, message_id, at in sent])
-        scope = self.transaction() if marks and sent else self.statement()
-        async with scope as tx:
-            if marks:
-                rows = await tx.conn.execute_fetchall(_MARK_SENDING, (to_db(now), json.dumps(list(marks))))
-                marked = {row[0] for row in rows}
-            if sent:
-                await tx.conn.execute(_MARK_SENT, (done,))
-        return marked
+        async with self.statement() as tx:
+            await tx.conn.execute(_MARK_SENT, (done,))
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         stamp = to_db(now)
