@@ -3,10 +3,12 @@
 Started with `initialize()/start()/updater.start_polling()` (not `run_polling`, which would own the
 loop), or with an aiohttp webhook server when `telegram.webhook` is configured.
 
-Rate limiting: PTB's AIORateLimiter is deliberately not used. It would sit under every request,
-including the engine's digest sends, which the engine already paces with the same limits; it would
-double the waits, hold a worker while it sleeps, and (with retries) swallow the 429s the engine must
-see as RetryAfter to reschedule. Command replies instead take tokens from the one RateLimiter the
+Digest sends do not go through PTB: the engine's sender posts them with the lean JSON client
+(bot_api.py), which costs a fraction of PTB's CPU per message; PTB serves commands and replies.
+
+Rate limiting: PTB's AIORateLimiter is deliberately not used. The engine already paces digest
+sends with the same limits; a second limiter would double the waits, hold a worker while it sleeps,
+and (with retries) swallow the 429s the engine must see as RetryAfter to reschedule. Command replies instead take tokens from the one RateLimiter the
 composition root builds and also hands to the engine, so replies and digests to a chat draw from
 one budget.
 """
