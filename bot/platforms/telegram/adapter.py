@@ -8,9 +8,9 @@ Digest sends do not go through PTB: the engine's sender posts them with the lean
 
 Rate limiting: PTB's AIORateLimiter is deliberately not used. The engine already paces digest
 sends with the same limits; a second limiter would double the waits, hold a worker while it sleeps,
-and (with retries) swallow the 429s the engine must see as RetryAfter to reschedule. Command replies instead take tokens from the one RateLimiter the
-composition root builds and also hands to the engine, so replies and digests to a chat draw from
-one budget.
+and (with retries) swallow the 429s the engine must see as RetryAfter to reschedule. Command
+replies instead take tokens from the one RateLimiter the composition root builds and also hands to
+the engine, so replies and digests to a chat draw from one budget.
 """
 
 from __future__ import annotations
