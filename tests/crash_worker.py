@@ -1,10 +1,12 @@
 """A real store + planner + engine broadcasting to 500 fake chats; tests/test_crash.py kills it with -9.
 
-Usage: python tests/crash_worker.py DB_PATH SEND_LOG [SUBSCRIPTIONS]
+Usage: python tests/crash_worker.py DB_PATH SEND_LOG [SUBSCRIPTIONS [CONCURRENCY [fsync|flush]]]
 
 The fake sender appends "<chat id> <sha1 of the text>" to SEND_LOG for every send, flushed and
 fsynced before it returns, so the log is the ground truth of what "reached the platform" even when
-the process dies a moment later. Run it again on the same files to finish the broadcast.
+the process dies a moment later. Run it again on the same files to finish the broadcast. `flush`
+skips the fsync: a kill -9 cannot lose what write() handed to the kernel (only an OS crash could),
+and an fsync per send on a busy disk would bound the send rate far below what a test may need.
 """
 
 from __future__ import annotations
@@ -44,15 +46,17 @@ class LoggingSender:
 
     platform = "telegram"
 
-    def __init__(self, log: TextIO) -> None:
+    def __init__(self, log: TextIO, *, fsync: bool = True) -> None:
         self._log = log
+        self._fsync = fsync
         self._count = 0
 
     async def send(self, target: Target, payload: Payload) -> Outcome:
         await asyncio.sleep(NETWORK_DELAY)
         self._log.write(f"{target.chat_id} {text_hash(payload['text'])}\n")
         self._log.flush()
-        os.fsync(self._log.fileno())
+        if self._fsync:
+            os.fsync(self._log.fileno())
         self._count += 1
         await asyncio.sleep(NETWORK_DELAY)
         return Sent(str(self._count))
@@ -101,21 +105,23 @@ async def setup(store: Store, subscriptions: int) -> None:
         )
 
 
-async def main(db: Path, send_log: Path, subscriptions: int) -> None:
+async def main(
+    db: Path, send_log: Path, subscriptions: int = 500, concurrency: int = 16, durability: str = "fsync"
+) -> None:
     async with await Store.open(db) as store:
         await setup(store, subscriptions)
         await Planner(store, VOCABULARY, batch_size=100, renderers=default_renderers()).plan_pending()
         limits = RateLimits(global_per_second=1000, per_chat_per_second=100)
         limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())
-        config = DeliveryConfig(concurrency=16, max_attempts=3)
+        config = DeliveryConfig(concurrency=concurrency, max_attempts=3)
         with send_log.open("a", encoding="utf-8") as log:
-            await DeliveryEngine(store, {"telegram": LoggingSender(log)}, limiter, config).drain()
+            sender = LoggingSender(log, fsync=durability == "fsync")
+            await DeliveryEngine(store, {"telegram": sender}, limiter, config).drain()
 
 
 if __name__ == "__main__":
     arguments: list[Any] = sys.argv[1:]
-    if len(arguments) not in (2, 3):
+    if not 2 <= len(arguments) <= 5 or arguments[4:] not in ([], ["fsync"], ["flush"]):
         sys.exit(__doc__)
-    asyncio.run(
-        main(Path(arguments[0]), Path(arguments[1]), int(arguments[2]) if len(arguments) == 3 else 500)
-    )
+    counts = [int(value) for value in arguments[2:4]]
+    asyncio.run(main(Path(arguments[0]), Path(arguments[1]), *counts, *arguments[4:]))

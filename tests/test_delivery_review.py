@@ -279,15 +279,15 @@ async def test_a_failure_after_marking_sending_does_not_block_the_chat(
     store: Store, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     await plan(store, ["1"], parts=2)
-    real = store.mark_sent
+    real = store.mark_sent_many
     failures = [sqlite3.OperationalError("disk I/O error")]
 
-    async def flaky(delivery_id: int, message_id: str, now: datetime) -> None:
-        if failures:
+    async def flaky(sent: Any) -> None:
+        if failures:  # the commit that records the first send
             raise failures.pop()
-        await real(delivery_id, message_id, now)
+        await real(sent)
 
-    store.mark_sent = flaky  # type: ignore[method-assign]
+    store.mark_sent_many = flaky  # type: ignore[method-assign]
     sender = FakeSender()
     await engine_for(store, sender, clock).drain(horizon=0)
     rows = ledger(store)

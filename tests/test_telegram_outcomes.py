@@ -1,7 +1,8 @@
 """Which Telegram failures may be retried (issue 14): only those where the request never left.
 
-Real PTB requests against the fake Bot API server: an answer delayed past the client's read timeout
-after the message was stored, a full connection pool, and a port nobody listens on.
+Real requests of the digest sender (the lean aiohttp client) against the fake Bot API server: an
+answer delayed past the client's read timeout after the message was stored, a full connection pool,
+and a port nobody listens on; and PTB's errors (command replies) told apart the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import httpx
 import pytest
 from fake_telegram import FakeTelegram
 from fake_telegram_types import FloodRules
-from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest
 from telegram_helpers import FAST, TOKEN, VOCABULARY, running, small_digest, store_digest, telegram_config
@@ -27,6 +27,7 @@ from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram import adapter
+from bot.platforms.telegram.bot_api import BotApi, Timeouts
 from bot.platforms.telegram.errors import outcome_for
 from bot.platforms.telegram.sender import TelegramSender
 from bot.platforms.telegram.spec import GROUP_KINDS
@@ -35,6 +36,13 @@ from bot.store.db import Store
 CHAT = 5_001
 SLOW = 1.0  # seconds the fake holds its answer: well past the client's read timeout below
 READ_TIMEOUT = 0.3
+
+
+def lean_api(base_url: str, *, pool_size: int = 16, pool: float = 1.0, read: float = 5.0) -> BotApi:
+    """The digest sender's client with short timeouts, as adapter.py builds it with long ones."""
+    return BotApi(
+        TOKEN, base_url, Timeouts(connect=1.0, pool=pool, write=1.0, read=read), pool_size=pool_size
+    )
 
 
 def free_port() -> int:
@@ -47,11 +55,8 @@ async def test_a_lost_answer_leaves_exactly_one_copy_and_an_uncertain_row(tmp_pa
     async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
         fake.user(CHAT)
         fake.delay_answer(CHAT, SLOW)
-        request = HTTPXRequest(read_timeout=READ_TIMEOUT)
-        async with (
-            Bot(TOKEN, base_url=fake.base_url, request=request) as bot,
-            await Store.open(tmp_path / "bot.db") as store,
-        ):
+        api = lean_api(fake.base_url, read=READ_TIMEOUT)
+        async with await Store.open(tmp_path / "bot.db") as store:
             await store.subscribe(
                 "telegram",
                 str(CHAT),
@@ -67,13 +72,14 @@ async def test_a_lost_answer_leaves_exactly_one_copy_and_an_uncertain_row(tmp_pa
             assert await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending() == 1
             engine = DeliveryEngine(
                 store,
-                {"telegram": TelegramSender(bot)},
+                {"telegram": TelegramSender(api)},
                 RateLimiter({"telegram": RatePolicy(FAST, GROUP_KINDS)}, SystemClock()),
                 DeliveryConfig(backoff_base=0.05),
             )
             await engine.drain(horizon=2.0)  # a retry (backoff 25-50 ms) would fall well inside this
             await asyncio.sleep(SLOW)  # the fake's held answer, and anything sent after it, is in
             stats = await store.stats(store.clock.now())
+            await api.close()
         assert len(fake.sent_to(CHAT)) == 1
         assert len(fake.calls("sendmessage")) == 1
         assert stats["deliveries_24h"] == {"uncertain": 1}
@@ -84,9 +90,9 @@ async def test_a_full_connection_pool_is_retried_as_nothing_was_sent() -> None:
         fake.user(CHAT)
         fake.user(CHAT + 1)
         fake.delay_answer(CHAT, SLOW)
-        request = HTTPXRequest(connection_pool_size=1, pool_timeout=0.1, read_timeout=5.0)
-        async with Bot(TOKEN, base_url=fake.base_url, request=request) as bot:
-            sender = TelegramSender(bot)
+        api = lean_api(fake.base_url, pool_size=1, pool=0.1)
+        try:
+            sender = TelegramSender(api)
             holding = asyncio.create_task(
                 sender.send(Target("telegram", str(CHAT), None, "private"), {"text": "first"})
             )
@@ -96,20 +102,22 @@ async def test_a_full_connection_pool_is_retried_as_nothing_was_sent() -> None:
             )
             assert isinstance(waiting, Transient) and "Pool timeout" in waiting.reason
             await holding
+        finally:
+            await api.close()
         assert fake.sent_to(CHAT + 1) == []
 
 
 async def test_a_refused_connection_is_retried_as_nothing_was_sent() -> None:
     base_url = f"http://127.0.0.1:{free_port()}/bot"
-    request = HTTPXRequest()
-    await request.initialize()  # not the Bot: its getMe would fail the same way
+    api = lean_api(base_url)
     try:
-        outcome = await TelegramSender(Bot(TOKEN, base_url=base_url, request=request)).send(
+        outcome = await TelegramSender(api).send(
             Target("telegram", str(CHAT), None, "private"), {"text": "hi"}
         )
     finally:
-        await request.shutdown()
+        await api.close()
     assert isinstance(outcome, Transient)
+    assert TOKEN not in outcome.reason
 
 
 @pytest.mark.parametrize(
@@ -157,6 +165,7 @@ async def test_the_bot_waits_long_for_answers_so_uncertain_sends_are_rare(tmp_pa
         request = harness.platform.application.bot.request
         assert isinstance(request, HTTPXRequest)
         assert request.read_timeout == adapter.READ_TIMEOUT >= 30
+        assert adapter.TIMEOUTS.client_timeout().sock_read == adapter.READ_TIMEOUT  # the digest sender
         longest = (
             adapter.CONNECT_TIMEOUT + adapter.POOL_TIMEOUT + adapter.WRITE_TIMEOUT + adapter.READ_TIMEOUT
         )

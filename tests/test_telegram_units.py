@@ -26,12 +26,12 @@ from telegram.error import (
 from bot.commands.model import CategoryPicker, PickerOption
 from bot.commands.table import COMMANDS, Access, command_names
 from bot.core.model import Category, Vocabulary
-from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, Sent, Target, Transient
+from bot.delivery.outcome import ChatGone, FormatRejected, Migrated, Target, Transient
 from bot.delivery.outcome import RetryAfter as RetryLater
 from bot.platforms.telegram import keyboards, menus, texts
 from bot.platforms.telegram.errors import outcome_for
 from bot.platforms.telegram.replies import split_text
-from bot.platforms.telegram.sender import TelegramSender, send_kwargs
+from bot.platforms.telegram.sender import send_kwargs
 from bot.platforms.telegram.translate import (
     caller_id,
     chat_ref,
@@ -232,29 +232,6 @@ def test_send_kwargs_rejects_payloads_the_renderer_should_never_make(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         send_kwargs(Target("telegram", "1", None, "private"), payload)
-
-
-class StubBot:
-    """Stands in for telegram.Bot: answers send_message with a message or raises a PTB error."""
-
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error = error
-        self.calls: list[dict[str, Any]] = []
-
-    async def send_message(self, **kwargs: Any) -> Message:
-        self.calls.append(kwargs)
-        if self.error is not None:
-            raise self.error
-        return message(PRIVATE, message_id=99)
-
-
-async def test_sender_returns_outcomes_and_plain_payloads() -> None:
-    ok = TelegramSender(StubBot())  # type: ignore[arg-type]
-    assert await ok.send(Target("telegram", "42", None, "private"), {"text": "hi"}) == Sent("99")
-    blocked = TelegramSender(StubBot(Forbidden(BLOCKED)))  # type: ignore[arg-type]
-    assert isinstance(await blocked.send(Target("telegram", "42", None, "private"), {"text": "hi"}), ChatGone)
-    plain = ok.plain({"text": "<b>a &amp; b</b>", "parse_mode": "HTML"})
-    assert plain == {"text": "a & b"}
 
 
 # -- keyboards -----------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Each row is marked `sending` (and committed) before its platform call, after the rate limiter has
 let it through, so a crash leaves only the few in-flight rows in doubt; they become `interrupted` at
-the next start-up and are never resent. Memory is bounded by the concurrency: rows are claimed a
+the next start-up and are never resent. The marks and the `sent` records of concurrent sends share
+their commits (commit.py); a worker waits for its own, so the rows in doubt after a kill -9 stay at
+most one per worker: `delivery.concurrency` rows. Memory is bounded by the concurrency: rows are claimed a
 few at a time, and a row whose own chat is rate-limited for a while is put back with a later due
 time instead of occupying a worker.
 
@@ -30,6 +32,7 @@ from functools import partial
 from typing import TypeVar
 
 from bot.core.clock import Clock, SystemClock, sleep_or_wake
+from bot.delivery.commit import GroupCommit
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.expiry import ExpirySweep
 from bot.delivery.observe import IgnoreSends, SendObserver, outcome_name
@@ -88,8 +91,17 @@ class DeliveryEngine:
         self._refill_below = config.concurrency // 2
         self._horizon: float | None = None
         self._tally = Tally()
+        # A batch is written once half the workers wait on it (or after commit.MAX_DELAY).
+        self._commit = GroupCommit(store, clock, max_rows=max(1, config.concurrency // 2))
         self._recorder = OutcomeRecorder(
-            store, limiter, config, clock, self._tally, rng or random.Random(), problems
+            store,
+            limiter,
+            config,
+            clock,
+            self._tally,
+            rng or random.Random(),
+            problems,
+            write_sent=self._commit.sent,
         )
         self._expiry = ExpirySweep(store, config.max_age, clock)
         self._progress = BroadcastProgress(store, clock)
@@ -241,6 +253,7 @@ class DeliveryEngine:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        await self._commit.close()  # queued writes first: a row recorded sent is not interrupted
         if self._sending:
             try:
                 count = await self._store.interrupt(list(self._sending), self._clock.now())
@@ -304,11 +317,19 @@ class DeliveryEngine:
             await self._store.defer_delivery(row.id, now + timedelta(seconds=delay), now)
             return
         await self._limiter.acquire(row.platform, row.chat_id, row.kind)
-        if self._stopping or not await self._store.mark_sending(row.id, self._clock.now()):
+        if self._stopping:
             return
-        # Until the outcome is recorded the send's fate is unknown: a shutdown that cancels us
-        # here finds the id in _sending and marks the row interrupted.
+        # From here until the outcome is recorded the send's fate is unknown: a shutdown that cancels
+        # us finds the id in _sending and marks the row interrupted (if its mark was committed).
         self._sending.add(row.id)
+        try:
+            marked = await self._commit.mark_sending(row.id)
+        except StoreUnavailable:
+            self._sending.discard(row.id)  # not marked: the row is still pending
+            raise
+        if not marked:
+            self._sending.discard(row.id)
+            return
         while True:
             started = self._clock.monotonic()
             outcome = await self._send(sender, attempt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -42,6 +43,9 @@ log = logging.getLogger("bot.delivery.engine")  # the engine's lines keep the on
 MAX_MIGRATIONS = 3
 MIN_RETRY_AFTER = 1.0  # a "retry after 0" must not turn into a tight loop of refused requests
 MAX_RETRY_AFTER = 86_400.0
+
+# Records one sent row (id, message id, when) and returns once it is committed: the group commit.
+SentWriter = Callable[[int, str, datetime], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -75,8 +79,11 @@ class OutcomeRecorder:
         tally: Tally,
         rng: random.Random,
         problems: ProblemSink | None = None,
+        *,
+        write_sent: SentWriter | None = None,
     ) -> None:
         self._store = store
+        self._write_sent = write_sent or store.mark_sent
         self._limiter = limiter
         self._config = config
         self._clock = clock
@@ -102,7 +109,7 @@ class OutcomeRecorder:
         now = self._clock.now()
         match outcome:
             case Sent(message_id):
-                await self._store.mark_sent(attempt.delivery.id, message_id, now)
+                await self._write_sent(attempt.delivery.id, message_id, now)
                 self._tally.sent += 1
                 return False
             case RetryAfter(asked):

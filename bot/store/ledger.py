@@ -1,14 +1,15 @@
 """The delivery engine's side of the ledger: claiming due rows and recording each send's outcome.
 
-Almost every operation is one statement, run in autocommit (`Database.statement`): the engine's hot
-path takes the lock for one round trip to the database thread per step of a send.
+Almost every operation is one statement, run in autocommit (`Database.statement`). The hot path
+(mark sending, record sent) is group-committed: the marks, and the sent rows, that several sends
+produced in a few milliseconds are each written by one statement (see delivery/commit.py).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ _IN_ORDER = """NOT EXISTS (
 
 _CLAIM = f"""
 SELECT d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id, d.kind,
-       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait,
+       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait, d.payload_id,
        ifnull(s.pin, 0) AND d.part = 1 AND substr(d.unit, 1, 1) != 'a'
 FROM deliveries d JOIN payloads p ON p.id = d.payload_id LEFT JOIN subscriptions s ON s.id = d.subscription_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.due_at >= ?
@@ -39,6 +40,14 @@ LIMIT ?
 """
 
 _INTERRUPTED = "state = 'interrupted', last_error = 'interrupted while sending'"
+
+_MARK_SENDING = """UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
+WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING id"""
+
+# One statement for many sent rows: each JSON element is [id, message id, when it was sent].
+_MARK_SENT = """UPDATE deliveries SET state = 'sent', message_id = json_extract(j.value, '$[1]'),
+  last_error = NULL, sent_at = json_extract(j.value, '$[2]'), updated_at = json_extract(j.value, '$[2]')
+FROM json_each(?) AS j WHERE deliveries.id = json_extract(j.value, '$[0]')"""
 
 
 class LedgerOps(Database):
@@ -88,7 +97,8 @@ class LedgerOps(Database):
             rows = await tx.conn.execute_fetchall(
                 _CLAIM, (to_db(now), since, json.dumps(list(platforms)), json.dumps(list(exclude)), limit)
             )
-        claimed = [_delivery(row) for row in rows]
+        parsed: dict[int, Any] = {}  # a broadcast's rows share a few bodies: each is parsed once
+        claimed = [_delivery(row, parsed) for row in rows]
         held = {row.id: at for row in claimed if (at := after_quiet(row.quiet, row.timezone, now)) > now}
         if held:
             async with self.transaction() as tx:
@@ -118,6 +128,18 @@ class LedgerOps(Database):
             (to_db(now), delivery_id),
         )
         return changed == 1
+
+    async def mark_sending_many(self, delivery_ids: Sequence[int], now: datetime) -> set[int]:
+        """`mark_sending` for a batch (group commit) in one statement; returns the ids marked."""
+        async with self.statement() as tx:
+            rows = await tx.conn.execute_fetchall(_MARK_SENDING, (to_db(now), json.dumps(list(delivery_ids))))
+        return {row[0] for row in rows}
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str, datetime]]) -> None:
+        """`mark_sent` for a batch of (id, message id, when) in one statement (group commit)."""
+        done = json.dumps([[delivery_id, message_id, to_db(at)] for delivery_id, message_id, at in sent])
+        async with self.statement() as tx:
+            await tx.conn.execute(_MARK_SENT, (done,))
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         stamp = to_db(now)
@@ -214,7 +236,12 @@ class LedgerOps(Database):
         )
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+def _delivery(row: sqlite3.Row, parsed: dict[int, Any]) -> Delivery:
+    """A claimed row; rows of one payload share its parsed body, which nobody changes (senders
+    build their requests from it, `plain` makes a new one)."""
+    payload = parsed.get(row[15])
+    if payload is None:
+        payload = parsed[row[15]] = json.loads(row[9])
     return Delivery(
         id=row[0],
         subscription_id=row[1],
@@ -225,13 +252,13 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         chat_id=row[6],
         thread_id=row[7] or None,
         kind=row[8],
-        payload=json.loads(row[9]),
+        payload=payload,
         plain=bool(row[10]),
         attempts=row[11],
         quiet=row[12],
         timezone=row[13],
         retry_wait=row[14],
-        pin=bool(row[15]),
+        pin=bool(row[16]),
     )
 
 

@@ -3,12 +3,14 @@
 Started with `initialize()/start()/updater.start_polling()` (not `run_polling`, which would own the
 loop), or with an aiohttp webhook server when `telegram.webhook` is configured.
 
-Rate limiting: PTB's AIORateLimiter is deliberately not used. It would sit under every request,
-including the engine's digest sends, which the engine already paces with the same limits; it would
-double the waits, hold a worker while it sleeps, and (with retries) swallow the 429s the engine must
-see as RetryAfter to reschedule. Command replies instead take tokens from the one RateLimiter the
-composition root builds and also hands to the engine, so replies and digests to a chat draw from
-one budget.
+Digest sends do not go through PTB: the engine's sender posts them with the lean JSON client
+(bot_api.py), which costs a fraction of PTB's CPU per message; PTB serves commands and replies.
+
+Rate limiting: PTB's AIORateLimiter is deliberately not used. The engine already paces digest
+sends with the same limits; a second limiter would double the waits, hold a worker while it sleeps,
+and (with retries) swallow the 429s the engine must see as RetryAfter to reschedule. Command
+replies instead take tokens from the one RateLimiter the composition root builds and also hands to
+the engine, so replies and digests to a chat draw from one budget.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from bot.commands.service import CommandService
 from bot.core.clock import Clock
 from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
+from bot.net.aiohttp_route import AiohttpRoute
 from bot.net.proxy import Proxy
 from bot.platforms.base import PlatformStartError
+from bot.platforms.telegram.bot_api import BotApi, Timeouts
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
 from bot.platforms.telegram.menus import register_menus
@@ -57,6 +61,7 @@ POOL_TIMEOUT = 10.0
 WRITE_TIMEOUT = 20.0
 READ_TIMEOUT = 30.0
 BOT_POOL_SIZE = 256  # PTB's default for the bot's own requests
+TIMEOUTS = Timeouts(connect=CONNECT_TIMEOUT, pool=POOL_TIMEOUT, write=WRITE_TIMEOUT, read=READ_TIMEOUT)
 REJECTED_TOKEN = "telegram: the bot token was rejected (check telegram.token)"
 
 
@@ -108,7 +113,7 @@ def retryable(exc: TelegramError) -> bool:
 
 
 class TelegramPlatform:
-    """Receives commands over PTB and exposes a Sender for the delivery engine."""
+    """Receives commands over PTB and exposes a Sender (the lean JSON client) for the delivery engine."""
 
     name = PLATFORM
 
@@ -142,9 +147,11 @@ class TelegramPlatform:
         self.application = builder.build()
         self.paid = paid_broadcast(config, limiter, clock)
         service.paid_broadcasts[PLATFORM] = self.paid
-        self.sender = TelegramSender(
-            self.application.bot, Pinner(self.application.bot, service.store), paid=self.paid
+        # Digest sends: the lean JSON client over aiohttp, through the same proxy, same timeouts.
+        self.api = BotApi(
+            self._token, config.base_url, TIMEOUTS, pool_size=BOT_POOL_SIZE, route=AiohttpRoute(proxy)
         )
+        self.sender = TelegramSender(self.api, self.paid, Pinner(self.application.bot, service.store))
         self._replies = ReplySender(self.application.bot, limiter, service.vocabulary, default_language)
         self._handlers = handlers = TelegramHandlers(
             service,
@@ -183,6 +190,7 @@ class TelegramPlatform:
 
     async def _start(self) -> None:
         app = self.application
+        self.api.open()
         await app.initialize()
         log.info("telegram: connected as @%s", app.bot.username)
         try:
@@ -208,8 +216,11 @@ class TelegramPlatform:
             await self._webhook.stop()
         if app.running:
             await app.stop()
-        await self._handlers.close()
-        await app.shutdown()
+        try:
+            await self._handlers.close()
+            await app.shutdown()
+        finally:
+            await self.api.close()
 
     def _polling_error(self, exc: TelegramError) -> None:
         """PTB retries polling by itself; one line per failure is enough (the default logs a trace)."""

@@ -1,13 +1,15 @@
-"""Python-telegram-bot exceptions translated into delivery outcomes, in one pure function.
+"""Telegram errors translated into delivery outcomes: PTB exceptions and raw error answers alike.
 
 The engine decides retries and pauses from the outcome alone, so every rule about which Telegram
-error means what lives here and is unit-tested without a network.
+error means what lives here (`answer_outcome`, shared by both send paths) and is unit-tested
+without a network.
 """
 
 from __future__ import annotations
 
 import warnings
 from datetime import timedelta
+from http import HTTPStatus
 
 import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
@@ -59,25 +61,55 @@ def retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def outcome_for(exc: TelegramError) -> Outcome:
-    """The outcome of a failed send.
+def described(description: str) -> str:
+    """An error answer's description as PTB words it (its `TelegramError.message`): without the
+    "Bad Request: " or "Error: " prefix, then capitalised, so both send paths record one reason."""
+    text = description.removeprefix("Error: ").removeprefix("[Error]: ").removeprefix("Bad Request: ")
+    return text.capitalize() if text != description else text
 
-    Order matters: BadRequest subclasses NetworkError, so it is tested before the transient group.
+
+def answer_outcome(
+    status: int,
+    message: str,
+    *,
+    retry_after: float | None = None,
+    migrate_to: int | str | None = None,
+) -> Outcome:
+    """The outcome of an error answered by Telegram (`message` as `described` words it): the rules
+    PTB's exceptions and the lean sender's raw answers share.
+
     A 400 we do not recognise is FormatRejected rather than Transient: the same request would fail
     the same way again, and FormatRejected means one plain-text resend and then a recorded failure,
-    bounded and without pausing a chat that may be perfectly fine.
+    bounded and without pausing a chat that may be perfectly fine. Any other status (5xx, 401, 404,
+    409) is Transient, as a refusal to serve the request now.
     """
-    if isinstance(exc, ChatMigrated):  # only a group migrates, and it always becomes a supergroup
-        return Migrated(str(exc.new_chat_id), "supergroup")
-    if isinstance(exc, RetryAfter):
-        return RetryLater(max(retry_seconds(exc), 0.0))
-    if isinstance(exc, Forbidden):
-        return ChatGone(exc.message)
-    if isinstance(exc, BadRequest):
-        lowered = exc.message.lower()
+    if migrate_to:  # only a group migrates, and it always becomes a supergroup
+        return Migrated(str(migrate_to), "supergroup")
+    if retry_after is not None:
+        return RetryLater(max(retry_after, 0.0))
+    if status == HTTPStatus.FORBIDDEN:
+        return ChatGone(message)
+    if status == HTTPStatus.BAD_REQUEST:
+        lowered = message.lower()
         if any(marker in lowered for marker in _CHAT_GONE_MARKERS):
-            return ChatGone(exc.message)
-        return FormatRejected(exc.message)
+            return ChatGone(message)
+        return FormatRejected(message)
+    return Transient(message)
+
+
+def outcome_for(exc: TelegramError) -> Outcome:
+    """The outcome of a failed PTB call.
+
+    Order matters: BadRequest subclasses NetworkError, so it is tested before the transient group.
+    """
+    if isinstance(exc, ChatMigrated):
+        return answer_outcome(HTTPStatus.BAD_REQUEST, exc.message, migrate_to=exc.new_chat_id)
+    if isinstance(exc, RetryAfter):
+        return answer_outcome(HTTPStatus.TOO_MANY_REQUESTS, exc.message, retry_after=retry_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return answer_outcome(HTTPStatus.FORBIDDEN, exc.message)
+    if isinstance(exc, BadRequest):
+        return answer_outcome(HTTPStatus.BAD_REQUEST, exc.message)
     cause = _transport_cause(exc)
     if cause is not None and not isinstance(cause, _NOT_SENT):
         return Uncertain(f"httpx.{type(cause).__name__} after the request left: {exc.message}")

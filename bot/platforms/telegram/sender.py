@@ -1,20 +1,19 @@
 """The engine's Sender for Telegram: one rendered payload -> one sendMessage -> one outcome.
 
-No rate limiting happens here: the delivery engine paces digest sends with the configured limits
-and reacts to RetryAfter itself, so a second limiter in PTB would only double the waits and hide
-429s from the engine (see `adapter.TelegramPlatform`).
+Digest sends go through the lean JSON client (bot_api.py), not PTB: see there for why. No rate
+limiting happens here: the delivery engine paces digest sends with the configured limits and reacts
+to RetryAfter itself. With paid broadcasts on, each send asks for them; a refusal of the paid send
+itself switches them off and the row goes again at the free pace, its attempt not counted.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from telegram import Bot, LinkPreviewOptions
-from telegram.error import TelegramError
+from telegram import LinkPreviewOptions
 
-from bot.delivery.outcome import Outcome, Payload, Sent, Target
-from bot.delivery.outcome import RetryAfter as RetryLater
-from bot.platforms.telegram.errors import outcome_for
+from bot.delivery.outcome import Outcome, Payload, RetryAfter, Target
+from bot.platforms.telegram.bot_api import BotApi
 from bot.platforms.telegram.paid import PaidBroadcast, is_paid_refusal
 from bot.platforms.telegram.render import plain_telegram
 from bot.store.deliveries import Delivery
@@ -36,46 +35,49 @@ def chat_id_param(chat_id: str) -> int | str:
         return chat_id
 
 
-def send_kwargs(target: Target, payload: Payload) -> dict[str, Any]:
-    """The keyword arguments of `Bot.send_message` for one payload sent to one target."""
-    unknown = sorted(set(payload) - PAYLOAD_KEYS)
+def send_params(target: Target, payload: Payload) -> dict[str, Any]:
+    """The sendMessage parameters (JSON-ready) of one payload sent to one target."""
+    unknown = payload.keys() - PAYLOAD_KEYS
     if unknown:
-        raise ValueError(f"telegram payload has unsupported keys: {', '.join(unknown)}")
+        raise ValueError(f"telegram payload has unsupported keys: {', '.join(sorted(unknown))}")
     if not isinstance(payload.get("text"), str):
         raise ValueError("telegram payload needs a 'text' string")
-    kwargs: dict[str, Any] = dict(payload)
+    params: dict[str, Any] = dict(payload)
+    params["chat_id"] = chat_id_param(target.chat_id)
+    if target.thread_id:
+        params["message_thread_id"] = int(target.thread_id)
+    return params
+
+
+def send_kwargs(target: Target, payload: Payload) -> dict[str, Any]:
+    """The keyword arguments of PTB's `Bot.send_message` for the same message (command replies)."""
+    kwargs = send_params(target, payload)
     previews = kwargs.get("link_preview_options")
     if isinstance(previews, dict):
         kwargs["link_preview_options"] = LinkPreviewOptions(**previews)
-    kwargs["chat_id"] = chat_id_param(target.chat_id)
-    if target.thread_id:
-        kwargs["message_thread_id"] = int(target.thread_id)
     return kwargs
 
 
 class TelegramSender:
-    """Sends digest parts with the application's bot; every Telegram error becomes an outcome."""
+    """Sends digest parts through the lean client; every Telegram error becomes an outcome."""
 
     platform = "telegram"
 
-    def __init__(self, bot: Bot, pins: Pinner | None = None, *, paid: PaidBroadcast | None = None) -> None:
-        self._bot = bot
+    def __init__(self, api: BotApi, paid: PaidBroadcast | None = None, pins: Pinner | None = None) -> None:
+        self._api = api
+        self._paid = paid
         self._pins = pins
-        self._paid = paid or PaidBroadcast(False)
 
     async def send(self, target: Target, payload: Payload) -> Outcome:
-        kwargs = send_kwargs(target, payload)
-        paid = self._paid.active
-        if paid:
-            kwargs["allow_paid_broadcast"] = True
-        try:
-            message = await self._bot.send_message(**kwargs)
-        except TelegramError as exc:
-            if paid and is_paid_refusal(exc.message):  # nothing was sent: retry the row, unpaid
-                self._paid.refused(exc.message)
-                return RetryLater(0.0)
-            return outcome_for(exc)
-        return Sent(str(message.message_id))
+        params = send_params(target, payload)
+        paid = self._paid if self._paid is not None and self._paid.active else None
+        if paid is not None:
+            params["allow_paid_broadcast"] = True
+        outcome, description = await self._api.send_message(params)
+        if paid is not None and description is not None and is_paid_refusal(description):
+            paid.refused(description)
+            return RetryAfter(0.0)
+        return outcome
 
     def plain(self, payload: Payload) -> Payload:
         return plain_telegram(payload)
