@@ -18,7 +18,7 @@ from bot.core.model import Filter, Vocabulary
 from bot.core.strict import Strict
 from bot.core.textmatch import compile_terms
 from bot.platforms import registry
-from bot.store.export import ImportedSubscription
+from bot.store.export import ImportedSubscription, ReaderOptions
 from bot.store.subscriptions import NewSubscription, Subscription, normal_quiet, normal_schedule, zone_key
 
 MAX_LINE_BYTES = 65_536  # a subscription is ~300 bytes; a longer line is refused without holding it
@@ -44,6 +44,10 @@ class SubscriptionLine(Strict):
     paused_reason: str | None = Field(default=None, max_length=500)
     created_by: str | None = Field(default=None, max_length=200)
     origin: Literal["user", "config"] = "user"
+    format: Literal["full", "compact"] = "full"
+    previews: bool | None = None
+    silent: bool = False
+    pin: bool = False
 
     @field_validator("chat", "thread", "created_by", mode="before")
     @classmethod
@@ -106,7 +110,8 @@ class SubscriptionLine(Strict):
             self.created_by,
             self.origin,
         )
-        return ImportedSubscription(new, self.status, self.paused_reason)
+        options = ReaderOptions(self.format, self.previews, self.silent, self.pin)
+        return ImportedSubscription(new, self.status, self.paused_reason, options)
 
 
 def to_line(sub: Subscription) -> str:
@@ -129,6 +134,10 @@ def to_line(sub: Subscription) -> str:
             "paused_reason": sub.paused_reason,
             "created_by": sub.created_by,
             "origin": sub.origin,
+            "format": sub.format,
+            "previews": sub.previews,
+            "silent": sub.silent,
+            "pin": sub.pin,
         },
         ensure_ascii=False,
     )

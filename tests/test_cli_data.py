@@ -108,11 +108,27 @@ def test_export_then_import_round_trips_and_importing_twice_is_importing_once(tm
         conn.execute(
             "UPDATE subscriptions SET status = 'paused', paused_reason = 'blocked' WHERE chat_id = '555'"
         )
+        conn.execute(  # the reader options (/format, /previews, /silent, /pin) travel too
+            "UPDATE subscriptions SET format = 'compact', previews = 1, silent = 1, pin = 1"
+            " WHERE chat_id = '-1001'"
+        )
     exported = run_cli("export", "--config", str(config(tmp_path / "a")))
     assert exported.returncode == 0, exported.stderr
     lines = [json.loads(line) for line in exported.stdout.splitlines()]
     assert [line["chat"] for line in lines] == ["-1001", "555", "local"]
     assert lines[1]["status"] == "paused" and lines[0]["include"] == ["GPU"]
+    assert (lines[0]["format"], lines[0]["previews"], lines[0]["silent"], lines[0]["pin"]) == (
+        "compact",
+        True,
+        True,
+        True,
+    )
+    assert (lines[1]["format"], lines[1]["previews"], lines[1]["silent"], lines[1]["pin"]) == (
+        "full",
+        None,
+        False,
+        False,
+    )
     dump = tmp_path / "subs.jsonl"
     dump.write_text(exported.stdout + exported.stdout)  # every line twice
     refused = run_cli("export", "-o", str(dump), "--config", str(config(tmp_path / "a")))
@@ -137,6 +153,7 @@ BAD_LINES = [
     "{not json",
     '{"platform": "telegram", "chat": "5", "kind": "planet"}',
     '{"platform": "telegram", "chat": "6", "colour": "red"}',
+    '{"platform": "telegram", "chat": "8", "format": "tiny"}',
 ]
 
 
@@ -148,14 +165,14 @@ def test_import_reports_every_bad_line_by_number_and_imports_nothing(tmp_path: P
     result = run_cli("import", str(source), "--config", str(config(tmp_path)))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     for number, word in enumerate(
-        ("fax", "unicorns", "25", "Mars", "language", "line 7", "planet", "colour"), 2
+        ("fax", "unicorns", "25", "Mars", "language", "line 7", "planet", "colour", "format"), 2
     ):
         assert any(f"line {number}:" in line and word in line for line in result.stderr.splitlines()), (
             word,
             result.stderr,
         )
-    assert "line 10: longer than 65536 bytes" in result.stderr
-    assert "9 bad lines; nothing was imported" in result.stderr
+    assert "line 11: longer than 65536 bytes" in result.stderr
+    assert "10 bad lines; nothing was imported" in result.stderr
     assert count(tmp_path / "bot.db") == 0
 
 

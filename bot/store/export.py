@@ -24,12 +24,26 @@ Key = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class ReaderOptions:
+    """A subscription's reader options (/format, /previews, /silent, /pin) as exported."""
+
+    format: str = "full"
+    previews: bool | None = None
+    silent: bool = False
+    pin: bool = False
+
+
+DEFAULT_OPTIONS = ReaderOptions()
+
+
+@dataclass(frozen=True, slots=True)
 class ImportedSubscription:
-    """One validated line: the subscription, and the status it had where it was exported."""
+    """One validated line: the subscription, the status it had where it was exported, its options."""
 
     new: NewSubscription
     status: str = "active"
     paused_reason: str | None = None
+    options: ReaderOptions = DEFAULT_OPTIONS
 
     def key(self) -> Key:
         return (self.new.platform, self.new.chat_id, self.new.thread_id or "")
@@ -99,6 +113,21 @@ async def _create(tx: Transaction, db: Database, items: list[ImportedSubscriptio
         [
             (item.status, item.paused_reason, to_db(now) if item.status == "paused" else None, *item.key())
             for item in inactive
+        ],
+    )
+    await tx.conn.executemany(
+        "UPDATE subscriptions SET format = ?, previews = ?, silent = ?, pin = ?"
+        " WHERE platform = ? AND chat_id = ? AND thread_id = ?",
+        [
+            (
+                o.format,
+                None if o.previews is None else int(o.previews),
+                int(o.silent),
+                int(o.pin),
+                *item.key(),
+            )
+            for item in items
+            if (o := item.options) != DEFAULT_OPTIONS
         ],
     )
     return created
