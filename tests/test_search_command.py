@@ -74,6 +74,23 @@ async def test_english_hit_with_date_number_title_link_through_the_chats_categor
     assert (await search(service, "人形机器人")).text.startswith("Nothing found for “人形机器人”.")
 
 
+async def test_the_chats_keywords_filter_the_hits_as_they_filter_its_digests(service: CommandService) -> None:
+    await service.handle(Command("subscribe", ("robotics",), PRIVATE, ENGLISH))
+    both = await search(service, "机器人")
+    assert "item 1" in both.text and "item 6" in both.text
+    excluded = await service.handle(Command("keywords", ("-夜班",), PRIVATE, ENGLISH))
+    assert not excluded.error, excluded.text
+    reply = await search(service, "机器人")
+    assert "item 6" in reply.text and "item 1" not in reply.text  # item 1 is the night-shift story
+    assert reply.text.endswith(
+        "Only items this chat's keywords let through (among the newest 2,000 matches)."
+    )
+    await service.handle(Command("keywords", ("clear",), PRIVATE, ENGLISH))
+    await service.handle(Command("keywords", ("+夜班",), PRIVATE, ENGLISH))
+    only = await search(service, "机器人")
+    assert "item 1" in only.text and "item 6" not in only.text
+
+
 async def test_chinese_reply_for_a_group_without_subscription_searches_everything(
     service: CommandService,
 ) -> None:

@@ -294,6 +294,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "\n只包括本聊天订阅的分类：{categories}。",
         "en": "\nOnly this chat's categories: {categories}.",
     },
+    "search_keywords": {
+        "zh": "\n只包括本聊天的关键词筛选留下的条目（在最新的 {scan} 条匹配中）。",
+        "en": "\nOnly items this chat's keywords let through (among the newest {scan} matches).",
+    },
     "search_previous": {"zh": "◀ 上一页", "en": "◀ Previous"},
     "search_next": {"zh": "下一页 ▶", "en": "Next ▶"},
     "search_console": {"zh": "翻页：{commands}", "en": "More pages: {commands}"},

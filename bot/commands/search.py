@@ -1,4 +1,4 @@
-"""/search WORDS: the archive through this chat's categories, newest first, a page at a time.
+"""/search WORDS: the archive through this chat's filter (categories, keywords), newest first, paged.
 
 The first page comes from the typed words; the page buttons run `/search page <token> <n>`, where
 the token names the query in the store (button data is too small for a query), so any page can be
@@ -14,6 +14,8 @@ from bot.commands.messages import text
 from bot.commands.model import Command, Pager, Reply
 from bot.commands.reports import when
 from bot.core.search_query import MAX_OFFSET, RECENT_DAYS, Hit, QueryError, parse_query
+from bot.core.select import compile_filter
+from bot.store.search import MAX_KEYWORD_SCAN
 from bot.store.subscriptions import Subscription
 
 PAGE_SIZE = 5
@@ -55,11 +57,17 @@ class SearchHandlers(CommandHandlers):
         subscribed = sub is not None and sub.status != "unsubscribed"
         categories = sub.filter.categories if sub is not None and subscribed else frozenset()
         timezone = sub.timezone if sub is not None else self.default_timezone
-        found = await self.store.search(query, categories, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        rules = compile_filter(sub.filter) if sub is not None and subscribed else None
+        keep = rules.keeps_text if rules is not None and rules.reads_text else None
+        found = await self.store.search(
+            query, categories, keep=keep, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
         shown = query.text
         notes = text("search_recent", language, days=RECENT_DAYS) if found.recent_only else ""
         if categories:
             notes += text("search_filtered", language, categories=self.category_names(categories, language))
+        if keep is not None:
+            notes += text("search_keywords", language, scan=f"{MAX_KEYWORD_SCAN:,}")
         if not found.hits:
             key = "search_none" if page == 1 else "search_no_more"
             pager = _pager(token, page, more=False, language=language)

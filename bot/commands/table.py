@@ -285,8 +285,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         SearchHandlers.search,
         (QUERY,),
         Text(
-            "在往期摘要中搜索（按本聊天的分类，最新的在前，可翻页）",
-            "search past digests through this chat's categories, newest first, page by page",
+            "在往期摘要中搜索（按本聊天的分类和关键词，最新的在前，可翻页）",
+            "search past digests through this chat's categories and keywords, newest first, page by page",
         ),
         max_chars=MAX_QUERY_CHARS,
     ),

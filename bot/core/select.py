@@ -42,7 +42,14 @@ class CompiledFilter:
             return False
         if not self.reads_text:
             return True
-        text = fold(item.text()) if folded_text is None else folded_text
+        return self._keeps_folded(fold(item.text()) if folded_text is None else folded_text)
+
+    def keeps_text(self, text: str) -> bool:
+        """The keyword rules alone, on an item known only by its text (`Item.text()`'s lines), as
+        the search index stores it."""
+        return self._keeps_folded(fold(text))
+
+    def _keeps_folded(self, text: str) -> bool:
         if self.include is not None and not self.include.search_folded(text):
             return False
         return self.exclude is None or not self.exclude.search_folded(text)

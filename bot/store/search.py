@@ -13,7 +13,7 @@ beside long ones reads the long ones' hits until the page is full).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +28,8 @@ from bot.core.search_query import (
 from bot.store.database import Database
 from bot.store.times import to_db
 
-_COLUMNS = "s.id, s.digest_seq, d.digest_id, s.number, s.published, s.title, s.url"
+MAX_KEYWORD_SCAN = 2_000  # matches a chat's keyword rules are applied to, newest first, per page
+_COLUMNS = "s.id, s.digest_seq, d.digest_id, s.number, s.published, s.title, s.url, s.author, s.summary"
 # Hits stream from the index newest first (FTS5 reads its doclists backwards for rowid DESC), each
 # joined to its row by primary key, so a page stops after its last hit instead of sorting them all.
 _INDEXED = f"""
@@ -82,16 +83,24 @@ class SearchOps(Database):
     """The store's search operations; each is one read (or, for `remember_query`, one write)."""
 
     async def search(
-        self, query: Query, categories: Collection[str] = (), *, limit: int = 10, offset: int = 0
+        self,
+        query: Query,
+        categories: Collection[str] = (),
+        *,
+        keep: Callable[[str], bool] | None = None,
+        limit: int = 10,
+        offset: int = 0,
     ) -> SearchPage:
-        """Hits for `query` among items of the given category ids (none: every item)."""
+        """Hits for `query` among items of the given category ids (none: every item); with `keep`
+        (a chat's keyword rules, on an item's title, author and summary lines) only the hits it
+        keeps, found among the newest MAX_KEYWORD_SCAN matches so a page stays bounded."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         offset = max(0, min(offset, MAX_OFFSET))
         params: dict[str, object] = {
             "everything": not categories,
             "categories": json.dumps(sorted(categories)),
-            "limit": limit + 1,
-            "offset": offset,
+            "limit": limit + 1 if keep is None else MAX_KEYWORD_SCAN,
+            "offset": offset if keep is None else 0,
         }
         likes = []
         for n, word in enumerate(query.short):
@@ -109,6 +118,9 @@ class SearchOps(Database):
             sql = _INDEXED.format(like=" ".join(likes))
         async with self.statement(write=False) as tx:
             rows = list(await tx.conn.execute_fetchall(sql, params))
+        if keep is not None:
+            kept = [row for row in rows if keep("\n".join((row["title"], row["author"], row["summary"])))]
+            rows = kept[offset : offset + limit + 1]
         hits = tuple(
             Hit(
                 row["id"],
