@@ -218,6 +218,23 @@ def test_compact_is_titles_only_and_still_within_the_limit() -> None:
 # -- commands where the platform has no reader options ----------------------------------------------
 
 
+async def test_latest_follows_the_chats_format(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "bot.db") as store:
+        await store.record_incoming(incoming(make_digest(items=24)))
+        service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=default_renderers())
+        chat = ChatRef("telegram", "42", None, kind="private", title="Ann")
+
+        async def latest() -> tuple[Any, ...]:
+            return (await service.handle(Command("latest", (), chat, Caller("42", language="en")))).parts
+
+        await service.handle(Command("subscribe", (), chat, Caller("42", language="en")))
+        full = await latest()
+        await service.handle(Command("format", ("compact",), chat, Caller("42", language="en")))
+        compact = await latest()
+        assert "这是摘要" in full[0]["text"] and "这是摘要" not in "".join(p["text"] for p in compact)
+        assert "第24条" in compact[-1]["text"] and "disable_notification" not in compact[0]
+
+
 async def test_platforms_without_the_options_say_so(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "bot.db") as store:
         service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=default_renderers())

@@ -22,6 +22,7 @@ from bot.core.model import Filter, Vocabulary
 from bot.core.problems import localized
 from bot.core.schedule import QuietHours, parse_schedule, parse_timezone
 from bot.logs import redact
+from bot.render.options import PLAIN_LOOK, Look
 from bot.store.db import Store
 from bot.store.subscriptions import Subscription
 
@@ -232,7 +233,8 @@ class CommandHandlers:
     async def latest(self, command: Command, sub: Subscription | None, language: str) -> Reply:
         wanted = sub.filter if sub is not None else Filter()
         timezone = sub.timezone if sub is not None else self.default_timezone
-        latest = await self._latest.latest(command.chat.platform, wanted, timezone, language)
+        look = PLAIN_LOOK if sub is None else Look(sub.format, sub.previews)  # a reply: never silent
+        latest = await self._latest.latest(command.chat.platform, wanted, timezone, language, look)
         if latest is None:
             return Reply(text("no_digest", language))
         if not latest.parts:

@@ -3,8 +3,9 @@
 Selecting and rendering a large digest takes seconds: on the event loop that stalled every chat, and
 per command it let a few members keep the CPU busy. Renderings are kept in a small LRU keyed by all
 they depend on: the digest's seq (stored rows never change; an edit is a new seq), the platform
-(which fixes the renderer and the operator's preview/embed choices), the filter, time zone and
-language. Concurrent requests for the same key share one rendering.
+(which fixes the renderer and the operator's preview/embed choices), the filter, time zone,
+language and the chat's reader options (format, previews). Concurrent requests for the same key
+share one rendering.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.core.model import Digest, Filter, Vocabulary
 from bot.core.select import select
 from bot.delivery.planner import Lru, render_for
 from bot.render import Renderer
+from bot.render.options import PLAIN_LOOK, Look
 from bot.store.db import Store
 
 CACHE_SIZE = 32
@@ -46,12 +48,14 @@ class LatestRenderer:
         self._renderers = renderers
         self._cache = Lru(size)
 
-    async def latest(self, platform: str, wanted: Filter, timezone: str, language: str) -> Latest | None:
-        """The newest digest for this reader, None when there is none yet."""
+    async def latest(
+        self, platform: str, wanted: Filter, timezone: str, language: str, look: Look = PLAIN_LOOK
+    ) -> Latest | None:
+        """The newest digest for this reader (with its reader options), None when there is none yet."""
         seq = await self._store.latest_seq()
         if seq is None:
             return None
-        key = (seq, platform, wanted, timezone, language)
+        key = (seq, platform, wanted, timezone, language, look)
         task = self._cache.find(key)
         if task is None:
             task = self._cache.put(key, asyncio.ensure_future(self._render(seq, *key[1:])))
@@ -66,18 +70,20 @@ class LatestRenderer:
         if (task.cancelled() or task.exception() is not None) and self._cache.get(key) is task:
             del self._cache[key]
 
-    async def _render(self, seq: int, platform: str, wanted: Filter, timezone: str, language: str) -> Latest:
+    async def _render(
+        self, seq: int, platform: str, wanted: Filter, timezone: str, language: str, look: Look
+    ) -> Latest:
         renderer = self._renderers.get(platform)
         if renderer is None:
             raise LookupError(f"no renderer for platform {platform!r}")
         digest = (await self._store.load_digests([seq]))[seq]
-        return await asyncio.to_thread(self._build, digest, renderer, wanted, timezone, language)
+        return await asyncio.to_thread(self._build, digest, renderer, wanted, timezone, language, look)
 
     def _build(
-        self, digest: Digest, renderer: Renderer, wanted: Filter, timezone: str, language: str
+        self, digest: Digest, renderer: Renderer, wanted: Filter, timezone: str, language: str, look: Look
     ) -> Latest:
         selected = select(digest, wanted)
         if not selected.items:
             return Latest(digest.title, ())
-        parts = render_for(renderer, selected, self._vocabulary, wanted, timezone, language)
+        parts = render_for(renderer, selected, self._vocabulary, wanted, timezone, language, look)
         return Latest(digest.title, tuple(parts))
