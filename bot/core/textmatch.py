@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 
 from bot.core.problems import Problem
@@ -52,10 +53,12 @@ _CJK = (
     "\uf900-\ufaff\uff66-\uff9f"  # CJK compatibility ideographs, half-width Katakana
     "\U00020000-\U0003134f"  # CJK Unified Ideographs extensions B-H
 )
-_CJK_CHAR = re.compile(f"[{_CJK}]")
+# The same ranges as code point bounds: a character is tested against them with a bisection, since
+# compiling `_CJK` into a pattern costs ~5 ms each time (the re module fills a 64K table in Python).
+_CJK_FIRST = tuple(ord(_CJK[i]) for i in range(0, len(_CJK), 3))
+_CJK_LAST = tuple(ord(_CJK[i + 2]) for i in range(0, len(_CJK), 3))
 # A "Latin word character": a letter or digit that is not CJK. Underscore counts as a boundary.
 _WORD = f"[^\\W_{_CJK}]"
-_WORD_CHAR = re.compile(_WORD)
 _SEPARATOR_CHARS = "\\s\\-\u2010-\u2015"
 _SEPARATORS = re.compile(f"[{_SEPARATOR_CHARS}]+")
 _JOIN_REQUIRED = f"[{_SEPARATOR_CHARS}]+"
@@ -72,11 +75,28 @@ class KeywordError(Problem):
 
 def is_cjk(char: str) -> bool:
     """True for a Han, kana, hangul or bopomofo character."""
-    return _CJK_CHAR.fullmatch(char) is not None
+    if len(char) != 1:
+        return False
+    code = ord(char)
+    index = bisect_right(_CJK_FIRST, code) - 1
+    return index >= 0 and code <= _CJK_LAST[index]
+
+
+def _is_word(text: str, index: int) -> bool:
+    """True when `text[index]` is a Latin word character (`_WORD`: \\w is a letter or digit or `_`)."""
+    if index >= len(text):
+        return False
+    char = text[index]
+    return char.isalnum() and not is_cjk(char)
+
+
+@cache
+def _cjk_char() -> re.Pattern[str]:
+    return re.compile(f"[{_CJK}]")
 
 
 def has_cjk(text: str) -> bool:
-    return _CJK_CHAR.search(text) is not None
+    return _cjk_char().search(text) is not None
 
 
 def fold(text: str) -> str:
@@ -129,7 +149,7 @@ class _Term:
         self.canonical = _canonical(tokens)
         self.pattern = self._regex(tokens)
         # Whole-word terms ending in a Latin letter or digit must not be followed by one.
-        self.bounded = not self.prefix and _WORD_CHAR.fullmatch(tokens[-1][-1]) is not None
+        self.bounded = not self.prefix and _is_word(tokens[-1][-1], 0)
 
     def _regex(self, tokens: list[str]) -> str:
         """The term's text with flexible joins; its boundaries are the TermSet's (module docstring)."""
@@ -200,11 +220,11 @@ class TermSet:
         pattern = self._pattern
         position = 0
         while (match := pattern.search(folded, position)) is not None:
-            if match.lastindex is None and _WORD_CHAR.match(folded, match.end()):
+            if match.lastindex is None and _is_word(folded, match.end()):
                 pattern = self._exact_pattern()
                 continue
             start = match.start()
-            if start and _WORD_CHAR.match(folded, start) and _WORD_CHAR.match(folded, start - 1):
+            if start and _is_word(folded, start) and _is_word(folded, start - 1):
                 position = start + 1
                 continue
             yield match
