@@ -44,12 +44,41 @@ def imported_by(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]
     return result, names | {name.split(".")[0] for name in names}
 
 
+# What each platform's spec imports when first called rather than with the registry (markdown_it is
+# not among them: the digest parser reads markdown with it).
+RENDERING = {
+    "telegram": {"bot.platforms.telegram.render", "bot.platforms.telegram.readable"},
+    "discord": {
+        "bot.platforms.discord.render",
+        "bot.platforms.discord.readable",
+        "bot.platforms.discord.parts",
+    },
+}
+
+
 def test_preview_imports_no_platform_library_network_client_database_or_event_loop() -> None:
-    """Every platform's renderer is imported whichever is asked for (the registry holds them all)."""
+    """Only the asked-for platform's renderer is imported: the others stay behind their specs."""
     result, modules = imported_by("preview", str(SAMPLE), "--platform", "discord", "--json")
     assert result.returncode == 0 and json.loads(result.stdout), result.stderr[-2000:]
-    assert {"bot.core.classify", "bot.platforms.telegram.render"} <= modules  # it sees the rendering's
+    assert {"bot.core.classify", "bot.platforms.discord.render"} <= modules  # it sees the rendering's
     assert not modules & PLATFORM_AND_RUNTIME, sorted(modules & PLATFORM_AND_RUNTIME)
+    assert not modules & RENDERING["telegram"], sorted(modules & RENDERING["telegram"])
+
+
+def test_preview_as_text_imports_no_chat_platform_renderer() -> None:
+    """`--platform text` (bench/startup.py's case) renders without Telegram's or Discord's modules."""
+    result, modules = imported_by("preview", str(SAMPLE), "--platform", "text")
+    assert result.returncode == 0 and "message 1/" in result.stdout, result.stderr[-2000:]
+    assert "bot.render.text" in modules
+    unwanted = (RENDERING["telegram"] | RENDERING["discord"] | PLATFORM_AND_RUNTIME) & modules
+    assert not unwanted, sorted(unwanted)
+
+
+def test_preview_for_telegram_shows_it_with_telegram_modules_only() -> None:
+    result, modules = imported_by("preview", str(SAMPLE), "--platform", "telegram")
+    assert result.returncode == 0 and "message 1/" in result.stdout, result.stderr[-2000:]
+    assert RENDERING["telegram"] <= modules
+    assert not modules & (RENDERING["discord"] | PLATFORM_AND_RUNTIME), sorted(modules & RENDERING["discord"])
 
 
 def test_version_imports_neither_the_config_nor_the_renderers() -> None:

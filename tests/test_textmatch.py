@@ -208,3 +208,12 @@ def test_arbitrary_input_never_crashes(term: str, text: str) -> None:
     except KeywordError:
         return
     assert terms.search(text) is bool(terms.counts(text))
+
+
+def test_a_non_ascii_letter_after_a_term_is_judged_by_the_exact_boundary() -> None:
+    """The quick pattern lets "robot" end before "ä"; the exact one refuses it and, at the same
+    place, falls back to the shorter term, as a single exact pattern would."""
+    assert not TermSet(["robot"]).search("robotä")
+    assert TermSet(["ai chip", "ai"]).counts("ai chipé and ai chips, ai chip") == {"ai": 2, "ai chip": 1}
+    assert TermSet(["café"]).counts("café, cafés, caféé") == {"café": 1}
+    assert TermSet(["robot*"]).counts("robotä") == {"robot*": 1}

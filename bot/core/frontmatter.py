@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -141,6 +140,8 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
 
 
 def _load_toml(head: str, source: str, close_line: int) -> tuple[dict[str, Any], dict[str, int]]:
+    import tomllib  # here, not at the top: most digests are YAML, and preview's start-up counts
+
     try:
         data = tomllib.loads(head)
     except tomllib.TOMLDecodeError as exc:

@@ -15,11 +15,16 @@ Rules for one keyword ("term"):
 
 A `TermSet` compiles all its terms into one regex whose alternatives all start with a literal, so the
 regex engine can skip ahead by first character. The class of Latin word characters spans the CJK
-ranges and costs ~6 ms to compile each time a pattern spells it, so a TermSet spells it once: the
+ranges and costs ~5 ms to compile each time a pattern spells it, so a TermSet spells it once: the
 right boundary is one lookahead after the whole alternation (terms that need none skip it through
 the empty group they end with), and the left boundary, which depends on the position only (every
-alternative there starts with the same character), is checked in Python on each match. This keeps
-`digestbot preview`, which compiles the whole vocabulary, a fraction of a second.
+alternative there starts with the same character), is checked in Python on each match.
+A TermSet first searches with a quick pattern whose right boundary refuses only ASCII letters and
+digits (nothing to compile); that accepts every match the exact one does, so a match whose next
+character passes the exact rule too is the exact pattern's match. Only when one does not (a bounded
+term followed by a non-ASCII letter or digit, as in "cafeé") is the exact pattern compiled and the
+search repeated with it from the same place. `digestbot preview`, which compiles the whole
+vocabulary, pays for no Latin-word class at all on ordinary text.
 `compile_terms` caches TermSets by their terms because the same subscription filters are applied to
 every digest.
 """
@@ -28,8 +33,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 
 from bot.core.problems import Problem
@@ -47,10 +53,12 @@ _CJK = (
     "\uf900-\ufaff\uff66-\uff9f"  # CJK compatibility ideographs, half-width Katakana
     "\U00020000-\U0003134f"  # CJK Unified Ideographs extensions B-H
 )
-_CJK_CHAR = re.compile(f"[{_CJK}]")
+# The same ranges as code point bounds: a character is tested against them with a bisection, since
+# compiling `_CJK` into a pattern costs ~5 ms each time (the re module fills a 64K table in Python).
+_CJK_FIRST = tuple(ord(_CJK[i]) for i in range(0, len(_CJK), 3))
+_CJK_LAST = tuple(ord(_CJK[i + 2]) for i in range(0, len(_CJK), 3))
 # A "Latin word character": a letter or digit that is not CJK. Underscore counts as a boundary.
 _WORD = f"[^\\W_{_CJK}]"
-_WORD_CHAR = re.compile(_WORD)
 _SEPARATOR_CHARS = "\\s\\-\u2010-\u2015"
 _SEPARATORS = re.compile(f"[{_SEPARATOR_CHARS}]+")
 _JOIN_REQUIRED = f"[{_SEPARATOR_CHARS}]+"
@@ -67,11 +75,28 @@ class KeywordError(Problem):
 
 def is_cjk(char: str) -> bool:
     """True for a Han, kana, hangul or bopomofo character."""
-    return _CJK_CHAR.fullmatch(char) is not None
+    if len(char) != 1:
+        return False
+    code = ord(char)
+    index = bisect_right(_CJK_FIRST, code) - 1
+    return index >= 0 and code <= _CJK_LAST[index]
+
+
+def _is_word(text: str, index: int) -> bool:
+    """True when `text[index]` is a Latin word character (`_WORD`: \\w is a letter or digit or `_`)."""
+    if index >= len(text):
+        return False
+    char = text[index]
+    return char.isalnum() and not is_cjk(char)
+
+
+@cache
+def _cjk_char() -> re.Pattern[str]:
+    return re.compile(f"[{_CJK}]")
 
 
 def has_cjk(text: str) -> bool:
-    return _CJK_CHAR.search(text) is not None
+    return _cjk_char().search(text) is not None
 
 
 def fold(text: str) -> str:
@@ -124,7 +149,7 @@ class _Term:
         self.canonical = _canonical(tokens)
         self.pattern = self._regex(tokens)
         # Whole-word terms ending in a Latin letter or digit must not be followed by one.
-        self.bounded = not self.prefix and _WORD_CHAR.fullmatch(tokens[-1][-1]) is not None
+        self.bounded = not self.prefix and _is_word(tokens[-1][-1], 0)
 
     def _regex(self, tokens: list[str]) -> str:
         """The term's text with flexible joins; its boundaries are the TermSet's (module docstring)."""
@@ -139,7 +164,7 @@ class _Term:
 class TermSet:
     """A compiled, immutable set of keywords; empty sets match nothing."""
 
-    __slots__ = ("_by_canonical", "_pattern", "terms")
+    __slots__ = ("_by_canonical", "_exact", "_ordered", "_pattern", "terms")
 
     def __init__(self, terms: Iterable[str]) -> None:
         compiled: dict[str, _Term] = {}
@@ -152,7 +177,9 @@ class TermSet:
         ordered = sorted(compiled.values(), key=lambda t: (-len(t.canonical), t.canonical))
         self.terms: tuple[str, ...] = tuple(t.text for t in ordered)
         self._by_canonical = {t.canonical: t.text for t in ordered}
-        self._pattern = _compile(ordered) if ordered else None
+        self._ordered = ordered
+        self._pattern = _compile(ordered, _QUICK_RIGHT) if ordered else None
+        self._exact: re.Pattern[str] | None = None  # compiled when the quick pattern is not enough
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -166,7 +193,7 @@ class TermSet:
 
     def search_folded(self, folded: str) -> bool:
         """`search` for a text already passed through `fold` (the hot path of subscription fan-out)."""
-        return self._pattern is not None and next(_matches(self._pattern, folded), None) is not None
+        return self._pattern is not None and next(self._matches(folded), None) is not None
 
     def counts(self, text: str) -> dict[str, int]:
         """Occurrences of each term that occurs (non-overlapping, longest match first at each position)."""
@@ -176,15 +203,46 @@ class TermSet:
         found: dict[str, int] = {}
         if self._pattern is None:
             return found
-        for match in _matches(self._pattern, folded):
+        for match in self._matches(folded):
             term = self._by_canonical[_canonical(_tokens(match.group()))]
             found[term] = found.get(term, 0) + 1
         return found
 
+    def _matches(self, folded: str) -> Iterator[re.Match[str]]:
+        """The pattern's non-overlapping matches that pass the left boundary: none starts with a Latin
+        letter or digit right after another one. A match failing it rules out its whole position, since
+        every alternative there starts with the same character, so the search goes on one further.
 
-def _compile(ordered: list[_Term]) -> re.Pattern[str]:
+        The quick pattern's match stands when the exact right boundary holds for it too (a term that
+        needs none matched its empty group, or no Latin word character follows); otherwise the exact
+        pattern searches again from the same place (module docstring)."""
+        assert self._pattern is not None
+        pattern = self._pattern
+        position = 0
+        while (match := pattern.search(folded, position)) is not None:
+            if match.lastindex is None and _is_word(folded, match.end()):
+                pattern = self._exact_pattern()
+                continue
+            start = match.start()
+            if start and _is_word(folded, start) and _is_word(folded, start - 1):
+                position = start + 1
+                continue
+            yield match
+            position = match.end()
+
+    def _exact_pattern(self) -> re.Pattern[str]:
+        if self._exact is None:
+            self._exact = _compile(self._ordered, f"(?!{_WORD})")
+        return self._exact
+
+
+# The quick right boundary: refuses what every Latin word character test refuses, and little more.
+_QUICK_RIGHT = "(?![a-z0-9])"
+
+
+def _compile(ordered: list[_Term], boundary: str) -> re.Pattern[str]:
     """One regex for the terms, longest first (at one position the longest term wins, so nested
-    keywords count once), then the right boundary once, which terms ending in an empty group skip."""
+    keywords count once), then the right `boundary` once, which terms ending in an empty group skip."""
     alternatives: list[str] = []
     exempt: list[str] = []
     for term in ordered:
@@ -193,22 +251,8 @@ def _compile(ordered: list[_Term]) -> re.Pattern[str]:
         else:
             alternatives.append(f"{term.pattern}()")
             exempt.append(f"(?({len(exempt) + 1})|(?!))")  # passes when that term's group matched
-    right = "|".join([*exempt, f"(?!{_WORD})"])
+    right = "|".join([*exempt, boundary])
     return re.compile(f"(?:{'|'.join(alternatives)})(?:{right})")
-
-
-def _matches(pattern: re.Pattern[str], folded: str) -> Iterator[re.Match[str]]:
-    """The pattern's non-overlapping matches that pass the left boundary: none starts with a Latin
-    letter or digit right after another one. A match failing it rules out its whole position, since
-    every alternative there starts with the same character, so the search goes on one further."""
-    position = 0
-    while (match := pattern.search(folded, position)) is not None:
-        start = match.start()
-        if start and _WORD_CHAR.match(folded, start) and _WORD_CHAR.match(folded, start - 1):
-            position = start + 1
-            continue
-        yield match
-        position = match.end()
 
 
 @lru_cache(maxsize=8192)

@@ -1,4 +1,9 @@
-"""Discord as registry data: config, embed/markdown renderer, chat kinds, pacing and the lazy factory."""
+"""Discord as registry data: config, embed/markdown renderer, chat kinds, pacing and the lazy factory.
+
+The renderer, the readable view (markdown-it) and the API body are imported when first called, not
+with the spec: the registry loads every spec, and `digestbot preview --platform text` must not pay
+for this one's modules.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,10 @@ from bot.core.model import Digest
 from bot.net import proxy as proxies
 from bot.platforms.base import Platform
 from bot.platforms.discord.config import DiscordConfig
-from bot.platforms.discord.parts import api_body
-from bot.platforms.discord.readable import readable
-from bot.platforms.discord.render import plain_message, render_discord
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.render import Renderer
 from bot.render.options import RenderOptions
+from bot.render.terminal import Terminal
 
 PLATFORM = "discord"
 GUILD_CHANNEL, FORUM, DM = "guild_channel", "forum", "dm"
@@ -30,9 +33,32 @@ def make_renderer(config: DiscordConfig) -> Renderer:
     embeds, previews = config.embeds, config.link_previews
 
     def render(digest: Digest, options: RenderOptions) -> list[Any]:
+        from bot.platforms.discord.render import render_discord
+
         return render_discord(digest, replace(options, link_previews=previews), embeds=embeds, tagged=True)
 
     return render
+
+
+def plain_message(text: str) -> dict[str, Any]:
+    """`text` as one message, markdown escaped (bot.platforms.discord.render, imported on first use)."""
+    from bot.platforms.discord.render import plain_message as message
+
+    return message(text)
+
+
+def readable(payload: Any, terminal: Terminal) -> str:
+    """A payload as a person reads it (bot.platforms.discord.readable, imported on first use)."""
+    from bot.platforms.discord.readable import readable as show
+
+    return show(payload, terminal)
+
+
+def api_body(payload: Any) -> Any:
+    """A payload as Discord's API takes it (bot.platforms.discord.parts, imported on first use)."""
+    from bot.platforms.discord.parts import api_body as body
+
+    return body(payload)
 
 
 def broadcast_kind(chat_id: str) -> str:

@@ -1,4 +1,8 @@
-"""Telegram as registry data: config, HTML renderer, chat kinds, pacing and the lazy factory."""
+"""Telegram as registry data: config, HTML renderer, chat kinds, pacing and the lazy factory.
+
+The renderer and the readable view are imported when first called, not with the spec: the registry
+loads every spec, and `digestbot preview --platform text` must not pay for this one's modules.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,9 @@ from bot.net import proxy as proxies
 from bot.platforms.base import Platform
 from bot.platforms.spec import PlatformContext, PlatformSpec
 from bot.platforms.telegram.config import TelegramConfig
-from bot.platforms.telegram.readable import readable
-from bot.platforms.telegram.render import plain_message, render_telegram
 from bot.render import Renderer
 from bot.render.options import RenderOptions
+from bot.render.terminal import Terminal
 
 PLATFORM = "telegram"
 CHAT_KINDS = frozenset({"private", "group", "supergroup", "channel"})
@@ -28,9 +31,25 @@ def make_renderer(config: TelegramConfig) -> Renderer:
     previews = config.link_previews
 
     def render(digest: Digest, options: RenderOptions) -> list[Any]:
+        from bot.platforms.telegram.render import render_telegram
+
         return render_telegram(digest, replace(options, link_previews=previews))
 
     return render
+
+
+def plain_message(text: str) -> dict[str, Any]:
+    """`text` as one HTML message, escaped (bot.platforms.telegram.render, imported on first use)."""
+    from bot.platforms.telegram.render import plain_message as message
+
+    return message(text)
+
+
+def readable(payload: Any, terminal: Terminal) -> str:
+    """A payload as a person reads it (bot.platforms.telegram.readable, imported on first use)."""
+    from bot.platforms.telegram.readable import readable as show
+
+    return show(payload, terminal)
 
 
 def broadcast_kind(chat_id: str) -> str:
