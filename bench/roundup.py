@@ -107,7 +107,7 @@ async def run(count: int, digests: int, schedule: str, path: Path) -> bool:
         rows = await scheduler.run_due()
         elapsed = time.perf_counter() - started
         async with store.statement(write=False) as tx:
-            payloads = (await tx.conn.execute_fetchall("SELECT count(*) FROM payloads"))[0][0]
+            payloads = (await tx.conn.fetchall("SELECT count(*) FROM payloads"))[0][0]
     per_sub = elapsed / count * 1000
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

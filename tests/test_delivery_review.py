@@ -341,13 +341,13 @@ async def test_hot_statements_are_index_driven(store: Store, clock: ManualClock)
     for n in range(3):
         await _sub(store, str(n), "at 08:00" if n else None)
     await _record(store, "d1")
-    await store._conn.set_trace_callback(statements.append)
+    await store._conn.raw.set_trace_callback(statements.append)
     await _planner(store, clock).plan_pending()
     await clock.advance(2 * 3600)
     await _scheduler(store, clock).run_due()
     await store.claim_due(clock.now(), 10, ["telegram"])
     await store.next_attempt_at(["telegram"])
-    await store._conn.set_trace_callback(None)
+    await store._conn.raw.set_trace_callback(None)
     queries = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "UPDATE"))]
     assert len(queries) > 10
     with closing(sqlite3.connect(store.path)) as raw:

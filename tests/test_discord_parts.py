@@ -169,7 +169,7 @@ async def test_settings_are_forgotten_with_their_subscription(tmp_path: Path) ->
         await store.forget(sub.id)
         assert await store.subscription_settings("discord", "42") is None
         async with store.transaction(write=False) as tx:
-            cursor = await tx.conn.execute("SELECT count(*) FROM subscription_settings")
-            assert (await cursor.fetchone())[0] == 0
+            row = await tx.conn.fetchone("SELECT count(*) FROM subscription_settings")
+            assert row is not None and row[0] == 0
     finally:
         await store.close()

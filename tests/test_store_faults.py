@@ -41,6 +41,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.retention import Pruner
 from bot.delivery.scheduler import Scheduler
 from bot.platforms.registry import default_renderers
+from bot.store.connection import SqliteConnection
 from bot.store.db import Store, StoreUnavailable
 from bot.store.retry import Backoff, retrying
 
@@ -61,7 +62,8 @@ class Faults:
     """Switchable failures of a store's own aiosqlite connection."""
 
     def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._conn: aiosqlite.Connection = store._conn
+        assert isinstance(store._conn, SqliteConnection)
+        self._conn: aiosqlite.Connection = store._conn.raw
         self._execute = self._conn.execute
         self.disk_errors = False
         for name in ("execute", "execute_fetchall", "executemany"):

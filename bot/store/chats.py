@@ -181,7 +181,7 @@ class SubscriptionOps(Database):
     async def list_subscriptions_for(self, platform: str, created_by: str) -> list[Subscription]:
         """Subscriptions (not unsubscribed) a user created: the channels they manage."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT * FROM subscriptions WHERE platform = ? AND created_by = ?"
                 " AND status != 'unsubscribed' ORDER BY id",
                 (platform, created_by),

@@ -8,13 +8,13 @@ stays visible next to the query it changes (no ORM between the claim queries and
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import aiosqlite
 
 Dialect = Literal["sqlite", "postgres"]
+Params = Sequence[Any] | Mapping[str, Any]  # `?` placeholders by position, or `:name` ones by name
 
 
 class Row(Protocol):
@@ -24,6 +24,8 @@ class Row(Protocol):
 
     def __len__(self) -> int: ...
 
+    def __iter__(self) -> Iterator[Any]: ...
+
 
 class Connection(Protocol):
     """What the repositories need from a database connection; the caller owns the transaction."""
@@ -31,7 +33,7 @@ class Connection(Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; the number of rows it changed."""
         ...
 
@@ -39,9 +41,9 @@ class Connection(Protocol):
         """Run one statement per parameter row; the total number of rows changed."""
         ...
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 
     async def begin(self, *, write: bool) -> None:
         """Open a transaction; `write` takes the write lock at once (no upgrade deadlock later)."""
@@ -64,7 +66,7 @@ class SqliteConnection:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.raw = conn
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         cursor = await self.raw.execute(sql, params)
         return int(cursor.rowcount)
 
@@ -72,13 +74,13 @@ class SqliteConnection:
         cursor = await self.raw.executemany(sql, rows)
         return int(cursor.rowcount)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return list(await self.raw.execute_fetchall(sql, params))
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self.raw.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-        return row
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row; for statements that give one (a lookup by key, an INSERT ... RETURNING)."""
+        rows = list(await self.raw.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def begin(self, *, write: bool) -> None:
         await self.raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")

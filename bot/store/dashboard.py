@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
+from bot.store.connection import Connection
 from bot.store.database import Database
 from bot.store.times import from_db, to_db
 
@@ -74,7 +73,7 @@ class DashboardOps(Database):
 
     async def gauges(self) -> Gauges:
         async with self.transaction(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT state, sum(count) FROM delivery_counts WHERE state IN ('pending', 'sending')"
                 " GROUP BY state"
             )
@@ -87,13 +86,13 @@ class DashboardOps(Database):
         """The newest digest still being sent, else the newest one sent at all; None before any.
         (Announcements and error-chat summaries are counted under seq 0 and are no broadcast here.)"""
         async with self.transaction(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT max(digest_seq) FROM delivery_counts"
                 " WHERE state IN ('pending', 'sending') AND digest_seq > 0"
             )
             seq = next(iter(rows))[0]
             if seq is None:
-                rows = await tx.conn.execute_fetchall(
+                rows = await tx.conn.fetchall(
                     "SELECT max(digest_seq) FROM delivery_counts WHERE digest_seq > 0"
                 )
                 seq = next(iter(rows))[0]
@@ -108,17 +107,17 @@ class DashboardOps(Database):
         start = (now - timedelta(hours=47)).replace(minute=0, second=0, microsecond=0)
         async with self.transaction(write=False) as tx:
             conn = tx.conn
-            counted = await conn.execute_fetchall(
+            counted = await conn.fetchall(
                 "SELECT hour, count FROM sent_per_hour WHERE hour >= ? ORDER BY hour",
                 (to_db(start)[:13],),
             )
-            seqs = await conn.execute_fetchall(
+            seqs = await conn.fetchall(
                 "SELECT seq FROM digests WHERE status = 'ok' AND revision_of IS NULL"
                 " ORDER BY seq DESC LIMIT ?",
                 (digests,),
             )
             recent = await _progress(conn, [row[0] for row in seqs], now)
-            paused_rows = await conn.execute_fetchall(
+            paused_rows = await conn.fetchall(
                 "SELECT platform, chat_id, title, coalesce(paused_reason, ''), paused_at FROM subscriptions"
                 " WHERE status = 'paused' ORDER BY paused_at DESC LIMIT ?",
                 (paused,),
@@ -134,17 +133,17 @@ class DashboardOps(Database):
         )
 
 
-async def _paused_count(conn: aiosqlite.Connection) -> int:
-    rows = await conn.execute_fetchall("SELECT count(*) FROM subscriptions WHERE status = 'paused'")
+async def _paused_count(conn: Connection) -> int:
+    rows = await conn.fetchall("SELECT count(*) FROM subscriptions WHERE status = 'paused'")
     return int(next(iter(rows))[0])
 
 
-async def _progress(conn: aiosqlite.Connection, seqs: list[int], now: datetime) -> list[Progress]:
+async def _progress(conn: Connection, seqs: list[int], now: datetime) -> list[Progress]:
     """Each digest's rows by state (the trigger-kept counts) and recent sends (an index range)."""
     since = to_db(now - timedelta(seconds=RATE_WINDOW))
     found: list[Progress] = []
     for seq in seqs:
-        head = await conn.execute_fetchall(
+        head = await conn.fetchall(
             "SELECT coalesce(json_extract(model, '$.title'), digest_id, ''), stored_at FROM digests"
             " WHERE seq = ?",
             (seq,),
@@ -152,10 +151,8 @@ async def _progress(conn: aiosqlite.Connection, seqs: list[int], now: datetime) 
         if not head:
             continue
         title, stored_at = next(iter(head))
-        rows = await conn.execute_fetchall(
-            "SELECT state, count FROM delivery_counts WHERE digest_seq = ?", (seq,)
-        )
-        recent = await conn.execute_fetchall(
+        rows = await conn.fetchall("SELECT state, count FROM delivery_counts WHERE digest_seq = ?", (seq,))
+        recent = await conn.fetchall(
             "SELECT count(*) FROM deliveries WHERE digest_seq = ? AND state = 'sent' AND sent_at >= ?",
             (seq, since),
         )

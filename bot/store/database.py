@@ -22,6 +22,7 @@ from typing import Self
 import aiosqlite
 
 from bot.core.clock import Clock, SystemClock
+from bot.store.connection import Connection, SqliteConnection
 from bot.store.deliveries import DeliveryRepo
 from bot.store.digests import DigestRepo
 from bot.store.errors import StoreError, StoreUnavailable
@@ -44,7 +45,7 @@ class Transaction:
 
     __slots__ = ("conn", "deliveries", "digests", "fanout", "retention", "subscriptions")
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.digests = DigestRepo(conn)
         self.subscriptions = SubscriptionRepo(conn)
@@ -56,7 +57,7 @@ class Transaction:
 class Database:
     """The open connection, its lock and health; the store's operations are defined on top of it."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock) -> None:
+    def __init__(self, conn: Connection, path: str, clock: Clock) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
@@ -68,11 +69,12 @@ class Database:
         """Connect, set the pragmas, check the file (PRAGMA quick_check, O(size) once) and apply
         pending migrations in one transaction; a damaged file is refused instead of run half-broken."""
         try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None)
+            raw = await aiosqlite.connect(str(path), isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open the database: {exc}") from exc
+        conn = SqliteConnection(raw)
         try:
-            conn.row_factory = sqlite3.Row
+            raw.row_factory = sqlite3.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
@@ -109,7 +111,7 @@ class Database:
         """
         async with self._lock, self._guard(write=write):
             try:
-                await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                await self._conn.begin(write=write)
                 yield Transaction(self._conn)
                 await self._conn.commit()
             except BaseException:
@@ -144,7 +146,7 @@ class Database:
         async with self._lock, self._guard(write=True):
             await self._conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
             try:
-                rows = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+                rows = await self._conn.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return not next(iter(rows))[0]
@@ -158,7 +160,7 @@ class Database:
         return total
 
 
-async def _use_wal(conn: aiosqlite.Connection) -> None:
+async def _use_wal(conn: Connection) -> None:
     """Switch to WAL, retrying "database is locked" for up to the busy timeout: switching the
     journal mode needs an exclusive lock and SQLite does not call the busy handler for it, so two
     programs opening one brand-new file at once would otherwise fail at random."""
@@ -173,9 +175,9 @@ async def _use_wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _quick_check(conn: aiosqlite.Connection, path: str) -> None:
+async def _quick_check(conn: Connection, path: str) -> None:
     """Refuse a damaged file at start-up rather than fail on its broken pages while running."""
-    rows = await conn.execute_fetchall(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})")
+    rows = await conn.fetchall(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})")
     problems = [" ".join(str(row[0]).split()) for row in rows]
     if problems != ["ok"]:
         raise StoreError(f"{path}: the database is damaged ({'; '.join(problems)}); {DAMAGED_HINT}")

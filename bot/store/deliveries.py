@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
+from bot.store.connection import Connection
 from bot.store.times import to_db
 
 
@@ -90,7 +89,7 @@ class Expired:
 class DeliveryRepo:
     """Ledger queries on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def save_payloads(self, payloads: dict[str, str]) -> None:
@@ -113,7 +112,7 @@ class DeliveryRepo:
         return ids
 
     async def _stored_ids(self, payloads: Mapping[str, str]) -> dict[str, int]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT hash, id FROM payloads WHERE body != '' AND hash IN (SELECT value FROM json_each(?))",
             (json.dumps(list(payloads)),),
         )
@@ -126,7 +125,7 @@ class DeliveryRepo:
         ids = await self.payload_ids({row.payload.hash: row.payload.body for row in rows})
         stamp = to_db(now)
         due: dict[datetime, str] = {}
-        cursor = await self._conn.executemany(
+        return await self._conn.executemany(
             "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
@@ -149,12 +148,10 @@ class DeliveryRepo:
                 )
                 for row in rows
             ],
-        )
-        return cursor.rowcount  # the rows inserted, not the trigger-kept counts (total_changes would)
+        )  # the count is of rows inserted, not the trigger-kept counts (total_changes would be)
 
     async def _update(self, sql: str, params: tuple[Any, ...]) -> int:
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
+        return await self._conn.execute(sql, params)
 
     async def defer(self, until: Mapping[int, datetime], now: datetime) -> None:
         """Not-yet-started rows wait (for a slow per-chat limit, for quiet hours to end) without

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-import aiosqlite
-
 from bot.core.codec import CodecError, digest_from_dict, digest_to_dict
 from bot.core.errors import DigestError
 from bot.core.model import Digest
+from bot.store.connection import Connection
 from bot.store.times import to_db
 
 if TYPE_CHECKING:
@@ -61,11 +60,11 @@ def decode_digest(text: str) -> Digest:
 class DigestRepo:
     """Digest queries on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def _exists(self, sql: str, params: tuple[object, ...]) -> bool:
-        return bool(await self._conn.execute_fetchall(sql, params))
+        return bool(await self._conn.fetchall(sql, params))
 
     async def record(self, incoming: Incoming, scope: str, now: datetime) -> RecordResult:
         """Store one source result; `scope` is the source's canonical name (see `use_sources`)."""
@@ -90,7 +89,7 @@ class DigestRepo:
             log.warning("digest rejected: %s", result)
             return RecordResult("error", source, key, seq=seq, error=result)
         known = list(
-            await self._conn.execute_fetchall(
+            await self._conn.fetchall(
                 "SELECT seq, source, content_hash, revision_of FROM digests"
                 " WHERE scope = ? AND digest_id = ? AND status = 'ok' ORDER BY seq",
                 (scope, result.id),
@@ -134,26 +133,24 @@ class DigestRepo:
         removed) join their digests' identity, so an edit of one is not taken for a new digest."""
         moved: dict[str, int] = {}
         for source, scope in scopes.items():
-            cursor = await self._conn.execute(
+            changed = await self._conn.execute(
                 "UPDATE digests SET scope = ? WHERE source = ? AND scope != ?", (scope, source, scope)
             )
-            if cursor.rowcount:
-                moved[source] = cursor.rowcount
+            if changed:
+                moved[source] = changed
         return moved
 
     async def _insert(self, sql: str, params: tuple[object, ...]) -> int:
-        cursor = await self._conn.execute(sql, params)
-        return int(cursor.lastrowid or 0)
+        row = await self._conn.fetchone(f"{sql} RETURNING seq", params)
+        return int(row[0]) if row is not None else 0
 
     async def to_plan(self) -> list[int]:
-        rows = await self._conn.execute_fetchall(
-            "SELECT seq FROM digests WHERE plan_state = 'pending' ORDER BY seq"
-        )
+        rows = await self._conn.fetchall("SELECT seq FROM digests WHERE plan_state = 'pending' ORDER BY seq")
         return [row["seq"] for row in rows]
 
     async def plan_cursor(self, seq: int) -> int | None:
         """The fan-out cursor of a digest still being planned; None once it is done."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT plan_cursor FROM digests WHERE seq = ? AND plan_state = 'pending'", (seq,)
         )
         return next(iter(rows))[0] if rows else None
@@ -165,7 +162,7 @@ class DigestRepo:
         )
 
     async def max_seq(self) -> int:
-        rows = await self._conn.execute_fetchall("SELECT ifnull(max(seq), 0) FROM digests")
+        rows = await self._conn.fetchall("SELECT ifnull(max(seq), 0) FROM digests")
         return int(next(iter(rows))[0])
 
     async def scheduled_after(
@@ -179,7 +176,7 @@ class DigestRepo:
         long outage a scheduled post carries the latest news, not a merge of everything missed.
         With `since` (a weekly roundup), only digests stored from then on.
         """
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT d.seq, (SELECT max(r.seq) FROM digests r WHERE r.scope = d.scope"
             " AND r.digest_id = d.digest_id AND r.status = 'ok') FROM digests d"
             " WHERE d.seq > ? AND d.seq <= ? AND d.status = 'ok' AND d.revision_of IS NULL"

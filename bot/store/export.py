@@ -62,7 +62,7 @@ class TransferOps(Database):
             after = 0
             while True:
                 rows = list(
-                    await tx.conn.execute_fetchall(
+                    await tx.conn.fetchall(
                         "SELECT * FROM subscriptions WHERE id > ? ORDER BY id LIMIT ?", (after, batch)
                     )
                 )
@@ -88,7 +88,7 @@ class TransferOps(Database):
 async def _fresh(tx: Transaction, chunk: list[ImportedSubscription]) -> list[ImportedSubscription]:
     """The chunk's rows whose chat is in neither the database nor earlier in the chunk."""
     keys = json.dumps([list(item.key()) for item in chunk])
-    rows = await tx.conn.execute_fetchall(
+    rows = await tx.conn.fetchall(
         "SELECT s.platform, s.chat_id, s.thread_id FROM subscriptions AS s JOIN json_each(?) AS k"
         " ON s.platform = json_extract(k.value, '$[0]') AND s.chat_id = json_extract(k.value, '$[1]')"
         " AND s.thread_id = json_extract(k.value, '$[2]')",

@@ -15,8 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-import aiosqlite
-
+from bot.store.connection import Connection
 from bot.store.times import to_db
 
 _INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_instant's condition
@@ -35,19 +34,19 @@ def reading_key(columns: Sequence[str]) -> str:
 class FanOutRepo:
     """Fan-out queries on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def batch_end(self, after: int, limit: int) -> tuple[int, int]:
         """(how many active instant subscriptions follow id `after`, up to `limit`; the last one's id,
         or `after` when none does), read from their partial index: `limit` entries at most."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             f"SELECT id FROM subscriptions WHERE {_INSTANT_INDEX} AND id > ? ORDER BY id LIMIT 1 OFFSET ?",
             (after, limit - 1),
         )
         if rows:
             return limit, int(next(iter(rows))[0])
-        rows = await self._conn.execute_fetchall(  # the last batch: fewer than `limit` remain
+        rows = await self._conn.fetchall(  # the last batch: fewer than `limit` remain
             f"SELECT count(*), ifnull(max(id), ?) FROM subscriptions WHERE {_INSTANT_INDEX} AND id > ?",
             (after, after),
         )
@@ -62,14 +61,14 @@ class FanOutRepo:
         than sent as nothing. The key is computed once per distinct reading (group), not per subscription."""
         values = ", ".join(f"s.{column}" for column in columns)
         key = reading_key(columns)
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             f"SELECT {key}, {values} FROM subscriptions s WHERE {_RANGE} GROUP BY {values}"
             f" HAVING NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
             f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND v.part > 0"
             "  AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != ''))",
             {"seq": seq, "after": after, "last": last},
         )
-        return {row[0]: tuple(row[1:]) for row in rows}
+        return {key: tuple(values) for key, *values in rows}
 
     async def save_variants(self, seq: int, variants: Mapping[str, Sequence[int]]) -> None:
         """Payload ids per reading key, in part order (none: the reading gets no message); they
@@ -94,7 +93,7 @@ class FanOutRepo:
     async def quiet_pairs(self, seq: int, after: int, last: int) -> dict[str, tuple[str, str]]:
         """The batch's distinct (quiet hours, time zone): key -> pair; their due times come back to
         `insert` under the same key."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT DISTINCT json_array(s.quiet, s.timezone), s.quiet, s.timezone FROM subscriptions s"
             f" WHERE {_RANGE} AND s.quiet IS NOT NULL",
             {"seq": seq, "after": after, "last": last},
@@ -116,7 +115,7 @@ class FanOutRepo:
         of `quiet_pairs`); a pair missing there makes its rows due now, never drops them: the engine
         checks quiet hours again as it claims a row. Returns the rows added."""
         key = reading_key(columns)
-        cursor = await self._conn.execute(
+        return await self._conn.execute(
             "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
             " SELECT id, :unit, part, parts, :seq, platform, chat_id, thread_id, kind, payload_id,"
@@ -135,8 +134,7 @@ class FanOutRepo:
                 "last": last,
                 "quiet": json.dumps({pair: to_db(due) for pair, due in quiet_due.items()}),
             },
-        )
-        return cursor.rowcount  # the rows inserted, not the trigger-kept counts (total_changes would)
+        )  # the count is of rows inserted, not the trigger-kept counts (total_changes would be)
 
     async def forget(self, seq: int) -> None:
         """The digest's variants once its fan-out is done."""

@@ -44,14 +44,14 @@ class DigestOps(Database):
     async def source_known(self, source: str) -> bool:
         """Whether anything of this source was ever stored (a new feed's first poll is history)."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall("SELECT 1 FROM digests WHERE source = ? LIMIT 1", (source,))
+            rows = await tx.conn.fetchall("SELECT 1 FROM digests WHERE source = ? LIMIT 1", (source,))
         return bool(rows)
 
     async def latest_seq(self) -> int | None:
         """The newest ok digest (a changed digest's new version included): what /latest shows.
         Rows are never rewritten, so it keys caches of renderings."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT seq FROM digests WHERE status = 'ok' ORDER BY seq DESC LIMIT 1"
             )
         return next(iter(rows))[0] if rows else None
@@ -61,7 +61,7 @@ class DigestOps(Database):
         thread after the lock is released: a large digest holds up neither the event loop nor
         anyone waiting for the database."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT seq, model FROM digests WHERE status = 'ok'"
                 " AND seq IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(seqs)),),

@@ -8,13 +8,13 @@ produced in a few milliseconds are each written by one statement (see delivery/c
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from bot.core.schedule import after_quiet, silenced
+from bot.store.connection import Row
 from bot.store.database import Database
 from bot.store.deliveries import Delivery, Expired, StoredPayload
 from bot.store.times import from_db, to_db
@@ -56,8 +56,7 @@ class LedgerOps(Database):
     async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         """One autocommitted statement; returns the number of rows it changed."""
         async with self.statement() as tx:
-            cursor = await tx.conn.execute(sql, params)
-            return cursor.rowcount
+            return await tx.conn.execute(sql, params)
 
     async def save_payloads(self, payloads: Iterable[StoredPayload]) -> None:
         """Store rendered bodies ahead of the rows that use them, a few per transaction, so the
@@ -94,7 +93,7 @@ class LedgerOps(Database):
         hold nothing: their rows go out now with `disable_notification` set."""
         since = to_db(fresh_since) if fresh_since is not None else ""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 _CLAIM, (to_db(now), since, json.dumps(list(platforms)), json.dumps(list(exclude)), limit)
             )
         parsed: dict[int, Any] = {}  # a broadcast's rows share a few bodies: each is parsed once
@@ -111,7 +110,7 @@ class LedgerOps(Database):
         """When the next row becomes claimable; rows waiting behind an earlier part, and rows too old
         to be claimed (the expiry sweep's), do not count."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT d.next_attempt_at FROM deliveries d WHERE d.state = 'pending' AND d.due_at >= ?"
                 f" AND d.platform IN (SELECT value FROM json_each(?)) AND {_IN_ORDER}"
                 " ORDER BY d.next_attempt_at LIMIT 1",
@@ -132,7 +131,7 @@ class LedgerOps(Database):
     async def mark_sending_many(self, delivery_ids: Sequence[int], now: datetime) -> set[int]:
         """`mark_sending` for a batch (group commit) in one statement; returns the ids marked."""
         async with self.statement() as tx:
-            rows = await tx.conn.execute_fetchall(_MARK_SENDING, (to_db(now), json.dumps(list(delivery_ids))))
+            rows = await tx.conn.fetchall(_MARK_SENDING, (to_db(now), json.dumps(list(delivery_ids))))
         return {row[0] for row in rows}
 
     async def mark_sent_many(self, sent: Sequence[tuple[int, str, datetime]]) -> None:
@@ -187,7 +186,7 @@ class LedgerOps(Database):
         `limit` pending rows first due before `due_before` become `expired`, oldest first."""
         async with self.statement() as tx:
             rows = list(
-                await tx.conn.execute_fetchall(
+                await tx.conn.fetchall(
                     "UPDATE deliveries SET state = 'expired', last_error = ?, updated_at = ?"
                     " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND due_at < ?"
                     "  ORDER BY due_at, id LIMIT ?)"
@@ -236,7 +235,7 @@ class LedgerOps(Database):
         )
 
 
-def _delivery(row: sqlite3.Row, parsed: dict[int, Any]) -> Delivery:
+def _delivery(row: Row, parsed: dict[int, Any]) -> Delivery:
     """A claimed row; rows of one payload share its parsed body, which nobody changes (senders
     build their requests from it, `plain` makes a new one)."""
     payload = parsed.get(row[15])

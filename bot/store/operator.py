@@ -48,7 +48,7 @@ class OperatorOps(Database):
     async def active_count(self, platform: str) -> int:
         """Active subscriptions of a platform: whom an announcement would reach."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT count(*) FROM subscriptions WHERE platform = ? AND status = 'active'", (platform,)
             )
         return int(next(iter(rows))[0])
@@ -56,16 +56,17 @@ class OperatorOps(Database):
     async def draft_announcement(self, platform: str, text: str, created_by: str) -> int:
         """Store a draft; its id is what the confirm button (or `/announce confirm ID`) names."""
         async with self.statement() as tx:
-            cursor = await tx.conn.execute(
-                "INSERT INTO announcements (platform, text, created_by, created_at) VALUES (?, ?, ?, ?)",
+            row = await tx.conn.fetchone(
+                "INSERT INTO announcements (platform, text, created_by, created_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (platform, text, created_by, to_db(self.clock.now())),
             )
-            return int(cursor.lastrowid or 0)
+            return int(row[0]) if row is not None else 0
 
     async def announcement_text(self, announcement_id: int, platform: str) -> str | None:
         """A draft's or sent announcement's text, or None for an id this platform never had."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT text FROM announcements WHERE id = ? AND platform = ?", (announcement_id, platform)
             )
         return str(next(iter(rows))[0]) if rows else None
@@ -78,7 +79,7 @@ class OperatorOps(Database):
         now = to_db(self.clock.now())
         async with self.transaction() as tx:
             conn = tx.conn
-            rows = await conn.execute_fetchall(
+            rows = await conn.fetchall(
                 "SELECT confirmed_at, recipients FROM announcements WHERE id = ? AND platform = ?",
                 (announcement_id, platform),
             )
@@ -88,12 +89,11 @@ class OperatorOps(Database):
             if confirmed_at is not None:
                 return Confirmed(found=True, already=True, recipients=int(recipients))
             await tx.deliveries.save_payloads({payload.hash: payload.body})
-            ids = await conn.execute_fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
+            ids = await conn.fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
             payload_id = next(iter(ids))[0]
-            cursor = await conn.execute(
+            count = await conn.execute(
                 _FAN_OUT, (f"a{announcement_id}", payload_id, now, now, now, now, platform)
             )
-            count = max(cursor.rowcount, 0)
             await conn.execute(
                 "UPDATE announcements SET confirmed_at = ?, recipients = ? WHERE id = ?",
                 (now, count, announcement_id),
@@ -105,7 +105,7 @@ class OperatorOps(Database):
         now = to_db(self.clock.now())
         async with self.transaction() as tx:
             await tx.deliveries.save_payloads({payload.hash: payload.body})
-            ids = await tx.conn.execute_fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
+            ids = await tx.conn.fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
             await tx.conn.execute(
                 "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform, chat_id,"
                 " kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
@@ -117,20 +117,18 @@ class OperatorOps(Database):
         """Delete a subscription, its ledger rows and the bodies no other row uses, in one transaction."""
         async with self.transaction() as tx:
             conn = tx.conn
-            used = await conn.execute_fetchall(
+            used = await conn.fetchall(
                 "SELECT DISTINCT payload_id FROM deliveries WHERE subscription_id = ?", (subscription_id,)
             )
-            cursor = await conn.execute(
+            deliveries = await conn.execute(
                 "DELETE FROM deliveries WHERE subscription_id = ?", (subscription_id,)
             )
-            deliveries = max(cursor.rowcount, 0)
             payloads = 0
             for (payload_id,) in used:
-                cursor = await conn.execute(
+                payloads += await conn.execute(
                     "DELETE FROM payloads WHERE id = ?"
                     " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE payload_id = ?)",
                     (payload_id, payload_id),
                 )
-                payloads += max(cursor.rowcount, 0)
             await conn.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
         return Forgotten(deliveries, payloads)

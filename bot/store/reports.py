@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
+from bot.store.connection import Connection
 from bot.store.database import Database
 from bot.store.digests import decode_digest
 from bot.store.times import from_db, to_db
@@ -37,7 +36,7 @@ class ReportOps(Database):
     async def fanout_progress(self, digest_seq: int) -> tuple[int, int, int]:
         """A digest's fan-out as (total rows, sent, still pending or sending), for the progress log."""
         async with self.transaction(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT count(*), ifnull(sum(state = 'sent'), 0),"
                 " ifnull(sum(state IN ('pending', 'sending')), 0)"
                 " FROM deliveries WHERE digest_seq = ? AND unit = ?",
@@ -49,13 +48,13 @@ class ReportOps(Database):
     async def delivery_summary(self, subscription_id: int) -> dict[str, Any]:
         """For /status: last_sent_at, pending (unsent rows), last_error and last_error_at."""
         async with self.transaction(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT max(sent_at),"
                 " sum(state IN ('pending', 'sending')) FROM deliveries WHERE subscription_id = ?",
                 (subscription_id,),
             )
             last_sent, pending = next(iter(rows))
-            errors = await tx.conn.execute_fetchall(
+            errors = await tx.conn.fetchall(
                 "SELECT last_error, updated_at FROM deliveries WHERE subscription_id = ? AND state = 'failed'"
                 " ORDER BY updated_at DESC LIMIT 1",
                 (subscription_id,),
@@ -71,9 +70,9 @@ class ReportOps(Database):
         }
 
 
-async def _subscription_counts(conn: aiosqlite.Connection) -> dict[str, dict[str, dict[str, int]]]:
+async def _subscription_counts(conn: Connection) -> dict[str, dict[str, dict[str, int]]]:
     """platform -> kind -> status -> number of subscriptions."""
-    rows = await conn.execute_fetchall(
+    rows = await conn.fetchall(
         "SELECT platform, kind, status, count(*) FROM subscriptions GROUP BY platform, kind, status"
         " ORDER BY platform, kind, status"
     )
@@ -83,9 +82,9 @@ async def _subscription_counts(conn: aiosqlite.Connection) -> dict[str, dict[str
     return result
 
 
-async def _delivery_counts_since(conn: aiosqlite.Connection, since: datetime) -> dict[str, int]:
+async def _delivery_counts_since(conn: Connection, since: datetime) -> dict[str, int]:
     """Outcomes since `since` by state (open rows are counted apart), from the finished-rows index."""
-    rows = await conn.execute_fetchall(
+    rows = await conn.fetchall(
         "SELECT state, count(*) FROM deliveries WHERE updated_at >= ? AND state NOT IN ('pending', 'sending')"
         " GROUP BY state ORDER BY state",
         (to_db(since),),
@@ -93,15 +92,13 @@ async def _delivery_counts_since(conn: aiosqlite.Connection, since: datetime) ->
     return {state: count for state, count in rows}
 
 
-async def _open_count(conn: aiosqlite.Connection) -> int:
-    rows = await conn.execute_fetchall(
-        "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
-    )
+async def _open_count(conn: Connection) -> int:
+    rows = await conn.fetchall("SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')")
     return int(next(iter(rows))[0])
 
 
-async def _last_digest(conn: aiosqlite.Connection) -> dict[str, Any] | None:
-    rows = await conn.execute_fetchall(
+async def _last_digest(conn: Connection) -> dict[str, Any] | None:
+    rows = await conn.fetchall(
         "SELECT seq, digest_id, source, stored_at, planned_at, model FROM digests"
         " WHERE status = 'ok' AND revision_of IS NULL ORDER BY seq DESC LIMIT 1"
     )
@@ -118,10 +115,10 @@ async def _last_digest(conn: aiosqlite.Connection) -> dict[str, Any] | None:
     }
 
 
-async def _fanout(conn: aiosqlite.Connection, digest_seq: int, stored_at: datetime) -> dict[str, Any]:
+async def _fanout(conn: Connection, digest_seq: int, stored_at: datetime) -> dict[str, Any]:
     """Progress of one digest's instant fan-out: rows by state, and once none is open any more, the
     seconds from storing the digest to its last send."""
-    rows = await conn.execute_fetchall(
+    rows = await conn.fetchall(
         "SELECT state, count(*), max(sent_at) FROM deliveries WHERE digest_seq = ? AND unit = ?"
         " GROUP BY state",
         (digest_seq, f"d{digest_seq}"),

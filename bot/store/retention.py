@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-import aiosqlite
-
+from bot.store.connection import Connection
 from bot.store.times import to_db
 
 FINAL_STATES = ("sent", "failed", "skipped", "interrupted", "uncertain", "expired")
@@ -74,11 +73,11 @@ class Batch(Generic[C]):
 class RetentionRepo:
     """Pruning queries on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def _delete_digests(self, select_sql: str, keep: int, after: int, limit: int) -> Batch[int]:
-        rows = await self._conn.execute_fetchall(select_sql, (keep, after, limit))
+        rows = await self._conn.fetchall(select_sql, (keep, after, limit))
         seqs = [row[0] for row in rows]
         if seqs:
             await self._conn.execute(
@@ -100,7 +99,7 @@ class RetentionRepo:
         """Finished rows last updated before `before`, looking at `limit` rows after `after`
         (updated_at, id): rows that must stay are stepped over instead of being looked at again."""
         window = list(
-            await self._conn.execute_fetchall(
+            await self._conn.fetchall(
                 "SELECT updated_at, id FROM deliveries WHERE updated_at < ? AND (updated_at, id) > (?, ?)"
                 " AND state NOT IN ('pending', 'sending') ORDER BY updated_at, id LIMIT ?",
                 (to_db(before), *after, limit),
@@ -108,33 +107,33 @@ class RetentionRepo:
         )
         if not window:
             return Batch(0, None)
-        cursor = await self._conn.execute(_DELETE_FINISHED, (json.dumps([row[1] for row in window]),))
+        deleted = await self._conn.execute(_DELETE_FINISHED, (json.dumps([row[1] for row in window]),))
         last = window[-1]
-        return Batch(cursor.rowcount, (last[0], last[1]) if len(window) == limit else None)
+        return Batch(deleted, (last[0], last[1]) if len(window) == limit else None)
 
     async def prune_orphan_payloads(self, after: int, limit: int) -> Batch[int]:
         """Payloads no delivery uses any more (their rows were pruned)."""
-        window = await self._conn.execute_fetchall(
+        window = await self._conn.fetchall(
             "SELECT id FROM payloads WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
         )
         if not window:
             return Batch(0, None)
         ids = [row[0] for row in window]
-        cursor = await self._conn.execute(
+        deleted = await self._conn.execute(
             "DELETE FROM payloads WHERE id IN (SELECT value FROM json_each(?))"
             " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id)",
             (json.dumps(ids),),
         )
-        return Batch(cursor.rowcount, ids[-1] if len(ids) == limit else None)
+        return Batch(deleted, ids[-1] if len(ids) == limit else None)
 
     async def drop_payload_bodies(self, before: datetime, after: int, limit: int) -> Batch[int]:
         """Empty the body of payloads whose deliveries all finished before `before`; the rows stay
         (history), and the same rendering needed again restores it (DeliveryRepo.add)."""
-        window = await self._conn.execute_fetchall(
+        window = await self._conn.fetchall(
             "SELECT id FROM payloads WHERE body != '' AND id > ? ORDER BY id LIMIT ?", (after, limit)
         )
         if not window:
             return Batch(0, None)
         ids = [row[0] for row in window]
-        cursor = await self._conn.execute(_DROP_BODIES, (json.dumps(ids), to_db(before)))
-        return Batch(cursor.rowcount, ids[-1] if len(ids) == limit else None)
+        dropped = await self._conn.execute(_DROP_BODIES, (json.dumps(ids), to_db(before)))
+        return Batch(dropped, ids[-1] if len(ids) == limit else None)

@@ -7,8 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from importlib.resources import files
 
-import aiosqlite
-
+from bot.store.connection import Connection
 from bot.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
-async def migrate(conn: aiosqlite.Connection, path: str) -> None:
+async def migrate(conn: Connection, path: str) -> None:
     """Apply every migration newer than PRAGMA user_version, all in one transaction.
 
     The version is read again after BEGIN IMMEDIATE: another process opening the same fresh file
@@ -67,7 +66,7 @@ async def migrate(conn: aiosqlite.Connection, path: str) -> None:
     if current >= latest:
         _check_not_newer(current, latest, path)
         return
-    await conn.execute("BEGIN IMMEDIATE")
+    await conn.begin(write=True)
     try:
         current = await _schema_version(conn)
         _check_not_newer(current, latest, path)
@@ -86,8 +85,8 @@ async def migrate(conn: aiosqlite.Connection, path: str) -> None:
         log.info("database %s migrated from schema %d to %d", path, current, latest)
 
 
-async def _schema_version(conn: aiosqlite.Connection) -> int:
-    rows = await conn.execute_fetchall("PRAGMA user_version")
+async def _schema_version(conn: Connection) -> int:
+    rows = await conn.fetchall("PRAGMA user_version")
     return int(next(iter(rows))[0])
 
 

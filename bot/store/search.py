@@ -117,7 +117,7 @@ class SearchOps(Database):
             params["match"] = fts_match(query.indexed, categories)
             sql = _INDEXED.format(like=" ".join(likes))
         async with self.statement(write=False) as tx:
-            rows = list(await tx.conn.execute_fetchall(sql, params))
+            rows = list(await tx.conn.fetchall(sql, params))
         if keep is not None:
             kept = [row for row in rows if keep("\n".join((row["title"], row["author"], row["summary"])))]
             rows = kept[offset : offset + limit + 1]
@@ -141,7 +141,7 @@ class SearchOps(Database):
         now = self.clock.now()
         async with self.transaction() as tx:
             await tx.conn.execute("DELETE FROM search_queries WHERE used_at < ?", (to_db(now - QUERY_TTL),))
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "INSERT INTO search_queries (query, used_at) VALUES (?, ?)"
                 " ON CONFLICT (query) DO UPDATE SET used_at = excluded.used_at RETURNING id",
                 (text, to_db(now)),
@@ -151,13 +151,13 @@ class SearchOps(Database):
     async def remembered_query(self, token: int) -> str | None:
         """The query behind a page button, or None once it was forgotten."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall("SELECT query FROM search_queries WHERE id = ?", (token,))
+            rows = await tx.conn.fetchall("SELECT query FROM search_queries WHERE id = ?", (token,))
         return str(next(iter(rows))[0]) if rows else None
 
     async def search_index_size(self) -> int:
         """Bytes the search tables and their FTS shadow tables take (dbstat), for the benchmark."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.conn.fetchall(
                 "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'"
             )
         return int(next(iter(rows))[0])

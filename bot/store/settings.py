@@ -20,13 +20,12 @@ class SettingOps(Database):
     ) -> tuple[int, dict[str, Any]] | None:
         """The chat's subscription id and its settings by key; None when the chat has no subscription."""
         async with self.statement(write=False) as tx:  # one statement: one hop to the database thread
-            cursor = await tx.conn.execute(
+            rows = await tx.conn.fetchall(
                 "SELECT s.id, t.key, t.value FROM subscriptions AS s"
                 " LEFT JOIN subscription_settings AS t ON t.subscription_id = s.id"
                 " WHERE s.platform = ? AND s.chat_id = ? AND s.thread_id = ?",
                 (platform, chat_id, thread_id or ""),
             )
-            rows = list(await cursor.fetchall())
         if not rows:
             return None
         return int(rows[0][0]), {key: json.loads(value) for _, key, value in rows if key is not None}

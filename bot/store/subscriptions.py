@@ -8,17 +8,15 @@ schedule survive restarts, plus `schedule_seq`, the newest digest their last pos
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-import aiosqlite
-
 from bot.core.codec import filter_from_dict, filter_to_dict
 from bot.core.model import Filter
 from bot.core.schedule import QuietHours, next_due, parse_schedule, parse_timezone
+from bot.store.connection import Connection, Row
 from bot.store.digests import DigestRepo
 from bot.store.times import from_db, to_db
 
@@ -102,7 +100,7 @@ def encode_filter(filter: Filter) -> str:
     return json.dumps(filter_to_dict(filter), ensure_ascii=False, separators=(",", ":"))
 
 
-def subscription_of(row: sqlite3.Row) -> Subscription:
+def subscription_of(row: Row) -> Subscription:
     return Subscription(
         id=row["id"],
         platform=row["platform"],
@@ -203,11 +201,11 @@ class _Rows:
 class SubscriptionRepo:
     """Subscription queries on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def _one(self, sql: str, params: Iterable[Any]) -> Subscription | None:
-        rows = await self._conn.execute_fetchall(sql, tuple(params))
+        rows = await self._conn.fetchall(sql, tuple(params))
         return subscription_of(next(iter(rows))) if rows else None
 
     async def get(self, platform: str, chat_id: str, thread_id: str | None) -> Subscription | None:
@@ -231,9 +229,7 @@ class SubscriptionRepo:
         digests whose fan-out is still under way (its id is beyond every fan-out cursor)."""
         builder = _Rows(now, await self.fanout_floor(_BEYOND_ANY_ID, 0))
         rows = [builder.build(sub) for sub in subscriptions]
-        before = self._conn.total_changes
-        await self._conn.executemany(_INSERT, rows)
-        return self._conn.total_changes - before
+        return await self._conn.executemany(_INSERT, rows)
 
     async def create(self, sub: NewSubscription, now: datetime) -> Subscription:
         """One new subscription, read back; its chat and thread must not be subscribed yet."""
@@ -306,7 +302,7 @@ class SubscriptionRepo:
         Digests up to it were planned for the subscription already or were never its to get as
         instant ones; newer ones are still on their way through the planner.
         """
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT min(seq) FROM digests WHERE plan_state = 'pending' AND plan_cursor < ? AND seq > ?",
             (subscription_id, above),
         )
@@ -325,7 +321,7 @@ class SubscriptionRepo:
         retired: list[int] = []
         if old_chat_id == new_chat_id:  # a confused platform answer; "moving" would retire the chat
             return moved, retired
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT id, thread_id FROM subscriptions WHERE platform = ? AND chat_id = ?",
             (platform, old_chat_id),
         )
@@ -340,7 +336,7 @@ class SubscriptionRepo:
 
     async def active_in_chat(self, platform: str, chat_id: str) -> list[int]:
         """Ids of the active subscriptions of a chat, every forum topic included."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT id FROM subscriptions WHERE platform = ? AND chat_id = ? AND status = 'active'"
             " ORDER BY id",
             (platform, chat_id),
@@ -348,7 +344,7 @@ class SubscriptionRepo:
         return [row["id"] for row in rows]
 
     async def due(self, now: datetime, limit: int) -> list[Subscription]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT * FROM subscriptions WHERE status = 'active' AND next_due_at IS NOT NULL"
             " AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
             (to_db(now), limit),
@@ -356,13 +352,13 @@ class SubscriptionRepo:
         return [subscription_of(row) for row in rows]
 
     async def earliest_due(self) -> datetime | None:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT min(next_due_at) FROM subscriptions WHERE status = 'active' AND next_due_at IS NOT NULL"
         )
         return from_db(next(iter(rows))[0])
 
     async def schedule_seq(self, subscription_id: int) -> int:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._conn.fetchall(
             "SELECT schedule_seq FROM subscriptions WHERE id = ?", (subscription_id,)
         )
         return int(next(iter(rows))[0])
