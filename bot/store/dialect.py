@@ -1,0 +1,24 @@
+"""SQL fragments that differ between SQLite and PostgreSQL, named for what they do.
+
+Statements are written once where the two dialects agree; where they do not, the statement asks
+for the fragment here by `conn.dialect`, so every difference is a visible call beside its query.
+Lists travel as one JSON text parameter on both sides (one placeholder, any length).
+"""
+
+from __future__ import annotations
+
+from bot.store.connection import Dialect
+
+
+def json_ids(dialect: Dialect, param: str = "?") -> str:
+    """A subquery of the integers in a JSON array parameter, for `id IN (...)`."""
+    if dialect == "postgres":
+        return f"(SELECT value::bigint FROM jsonb_array_elements_text({param}::jsonb) AS j(value))"
+    return f"(SELECT value FROM json_each({param}))"
+
+
+def json_texts(dialect: Dialect, param: str = "?") -> str:
+    """A subquery of the strings in a JSON array parameter, for `name IN (...)`."""
+    if dialect == "postgres":
+        return f"(SELECT value FROM jsonb_array_elements_text({param}::jsonb) AS j(value))"
+    return f"(SELECT value FROM json_each({param}))"
