@@ -1,7 +1,8 @@
 """Fixtures shared by the store, planner, engine and scheduler tests.
 
 Most of them run against a real SQLite file on a hand-moved clock; a module that needs another kind
-of time overrides `clock` only, and gets a `store` on it.
+of time overrides `clock` only, and gets a `store` on it. A test marked `both_backends` gets its
+`store` twice: on SQLite and on a fresh PostgreSQL database (tests/pg_cluster.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,32 @@ from bot.core.clock import Clock
 from bot.store.db import Store
 
 # Fixtures that live with the helpers they set up, for the test modules that share them.
-pytest_plugins = ["discord_world", "feed_server", "telegram_helpers"]
+pytest_plugins = ["discord_world", "feed_server", "pg_cluster", "telegram_helpers"]
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_backends: run the test's `store` on SQLite and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store's database: SQLite unless the test is marked `both_backends`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def store_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where `store` opens: a SQLite file in the test's folder, or a fresh PostgreSQL database."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(tmp_path / "bot.db")
 
 
 @pytest.fixture
@@ -25,6 +51,6 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "bot.db", clock=clock) as opened:
+async def store(store_target: str, clock: Clock) -> AsyncIterator[Store]:
+    async with await Store.open(store_target, clock=clock) as opened:
         yield opened

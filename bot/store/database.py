@@ -14,7 +14,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Self
@@ -27,7 +27,7 @@ from bot.store.deliveries import DeliveryRepo
 from bot.store.digests import DigestRepo
 from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.fanout import FanOutRepo
-from bot.store.health import StoreHealth, is_damaged, is_fault, reason
+from bot.store.health import StoreHealth, is_connection_lost, is_damaged, is_fault, reason
 from bot.store.retention import RetentionRepo
 from bot.store.schema import migrate
 from bot.store.subscriptions import SubscriptionRepo
@@ -37,6 +37,8 @@ QUICK_CHECK_PROBLEMS = 3  # enough to say what is wrong without printing a damag
 DAMAGED_HINT = "restore it from a backup, or move it away to start with an empty database"
 CHECKPOINT_WAIT_MS = 200
 SYSTEM_CLOCK = SystemClock()
+CONNECT_TIMEOUT_S = 30.0
+REVIVE_TIMEOUT_S = 2.0  # reconnecting mid-run holds the store's lock: fail fast, callers back off
 
 
 class Transaction:
@@ -57,15 +59,55 @@ class Transaction:
 class Database:
     """The open connection, its lock and health; the store's operations are defined on top of it."""
 
-    def __init__(self, conn: Connection, path: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        path: str,
+        clock: Clock,
+        reconnect: Callable[[], Awaitable[Connection]] | None = None,
+    ) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
-        self.path = path
+        self.path = path  # the file, or the server's URL without its password
         self.clock = clock
         self.health = StoreHealth(path, clock.monotonic)
+        self._reconnect = reconnect
+        self._lost = False
+
+    @property
+    def dialect(self) -> str:
+        return self._conn.dialect
 
     @classmethod
-    async def open(cls, path: str | Path, *, clock: Clock = SYSTEM_CLOCK) -> Self:
+    async def open(
+        cls, path: str | Path, *, clock: Clock = SYSTEM_CLOCK, connect_timeout: float = CONNECT_TIMEOUT_S
+    ) -> Self:
+        """Open a SQLite file, or a PostgreSQL server for a `postgresql://` URL (waiting up to
+        `connect_timeout` seconds for it to come up); either way pending migrations are applied."""
+        from bot.store.pg_url import is_postgres_url
+
+        if isinstance(path, str) and is_postgres_url(path):
+            return await cls._open_postgres(path, clock, connect_timeout)
+        return await cls._open_sqlite(path, clock)
+
+    @classmethod
+    async def _open_postgres(cls, url: str, clock: Clock, timeout: float) -> Self:
+        """asyncpg is imported here, only by a bot whose database is PostgreSQL."""
+        from bot.store.pg_connect import connect
+        from bot.store.pg_schema import migrate_postgres
+        from bot.store.pg_url import redact_url
+
+        shown = redact_url(url)
+        conn = await connect(url, timeout=timeout)
+        try:
+            await migrate_postgres(conn, shown)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, shown, clock, reconnect=lambda: connect(url, timeout=REVIVE_TIMEOUT_S))
+
+    @classmethod
+    async def _open_sqlite(cls, path: str | Path, clock: Clock) -> Self:
         """Connect, set the pragmas, check the file (PRAGMA quick_check, O(size) once) and apply
         pending migrations in one transaction; a damaged file is refused instead of run half-broken."""
         try:
@@ -110,6 +152,7 @@ class Database:
         shared connection inside a transaction that every later statement would silently join.
         """
         async with self._lock, self._guard(write=write):
+            await self._revive()
             try:
                 await self._conn.begin(write=write)
                 yield Transaction(self._conn)
@@ -125,16 +168,30 @@ class Database:
         to the database thread instead of three (BEGIN, statement, COMMIT). The hot path of the
         engine (claim, mark sending, record outcome) runs through here."""
         async with self._lock, self._guard(write=write):
+            await self._revive()
             yield Transaction(self._conn)
+
+    async def _revive(self) -> None:
+        """A PostgreSQL connection lost in an earlier operation is opened again before the next one
+        (its transaction was rolled back by the server: nothing half-written stays)."""
+        if not self._lost or self._reconnect is None:
+            return
+        fresh = await self._reconnect()
+        with contextlib.suppress(Exception):
+            await self._conn.close()
+        self._conn, self._lost = fresh, False
 
     @asynccontextmanager
     async def _guard(self, *, write: bool) -> AsyncIterator[None]:
-        """Turns a failure of the file or the system into StoreUnavailable and tells `health`."""
+        """Turns a failure of the file, the server or the system into StoreUnavailable and tells
+        `health`; a lost PostgreSQL connection is reopened by the next operation."""
         try:
             yield
-        except sqlite3.Error as exc:
-            if not is_fault(exc):
+        except Exception as exc:
+            unreachable = isinstance(exc, StoreError) and self._lost  # reconnecting failed
+            if not (unreachable or is_fault(exc)):
                 raise
+            self._lost = self._lost or is_connection_lost(exc)
             self.health.failed(exc, write=write)
             raise StoreUnavailable(f"database {self.path} is unavailable: {reason(exc)}") from exc
         self.health.succeeded(write=write)
@@ -142,7 +199,10 @@ class Database:
     async def checkpoint(self) -> bool:
         """Copy the WAL into the database file and truncate it, so pruned space is reused rather
         than the WAL growing; True when done. Readers in other processes are waited for only
-        briefly (the store stays locked meanwhile): a busy checkpoint is simply retried next time."""
+        briefly (the store stays locked meanwhile): a busy checkpoint is simply retried next time.
+        PostgreSQL reuses freed space itself (autovacuum): nothing to do there."""
+        if self._conn.dialect != "sqlite":
+            return True
         async with self._lock, self._guard(write=True):
             await self._conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
             try:
@@ -152,7 +212,10 @@ class Database:
         return not next(iter(rows))[0]
 
     def file_size(self) -> int:
-        """Bytes on disk: the database file plus its WAL (0 for an in-memory database)."""
+        """Bytes on disk: the database file plus its WAL (0 for an in-memory database, and for a
+        PostgreSQL server, whose files are not the bot's to measure)."""
+        if self._conn.dialect != "sqlite":
+            return 0
         total = 0
         for name in (self.path, f"{self.path}-wal"):
             with contextlib.suppress(OSError):

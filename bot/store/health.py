@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 
@@ -37,9 +38,32 @@ def _code(exc: sqlite3.Error) -> int | None:
     return None if code is None else code & 0xFF
 
 
+# SQLSTATE classes of PostgreSQL failures of the server or the connection, not of the SQL:
+# 08 connection, 53 resources (disk full, out of memory), 57 operator intervention (shutdown),
+# 58 system (I/O), XX internal (e.g. data corrupted); 25006 is a read-only transaction (a standby).
+_PG_FAULT_CLASSES = frozenset({"08", "53", "57", "58", "XX"})
+
+
 def is_fault(exc: BaseException) -> bool:
     """A database failure the bot cannot fix by itself (as opposed to a bug or a broken constraint)."""
-    return isinstance(exc, sqlite3.Error) and _code(exc) in _FAULT_CODES
+    if isinstance(exc, sqlite3.Error):
+        return _code(exc) in _FAULT_CODES
+    return is_connection_lost(exc) or _pg_fault(exc)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """The PostgreSQL connection is gone (server restarted, network cut): reconnect, then retry."""
+    asyncpg = sys.modules.get("asyncpg")  # loaded only when a PostgreSQL store was opened
+    if asyncpg is None:
+        return False
+    if isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.InterfaceError | ConnectionError):
+        return True
+    return isinstance(exc, OSError | TimeoutError) or str(getattr(exc, "sqlstate", "")).startswith("08")
+
+
+def _pg_fault(exc: BaseException) -> bool:
+    state = str(getattr(exc, "sqlstate", "") or "")
+    return sys.modules.get("asyncpg") is not None and (state[:2] in _PG_FAULT_CLASSES or state == "25006")
 
 
 def is_damaged(exc: BaseException) -> bool:
