@@ -37,8 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from pg_cluster import URL_VARIABLE, Cluster, admin, with_database  # noqa: E402
-from process_helpers import TELEGRAM_TOKEN, BotProcess, bot_process  # noqa: E402
-from workers_world import broadcast_chats, cpu_seconds, drop_broadcast, read_ledger, write_config  # noqa: E402
+from process_helpers import TELEGRAM_TOKEN  # noqa: E402
+from workers_world import (  # noqa: E402
+    broadcast_chats,
+    cpu_seconds,
+    drop_broadcast,
+    read_ledger,
+    start_bots,
+    write_config,
+)
 
 RUNS = "postgres:1,postgres:2,postgres:3,sqlite:1"
 FREE_LIMITS = {"global_per_second": 30, "per_chat_per_second": 1, "per_group_per_minute": 20}
@@ -182,14 +189,6 @@ def socket_ports(pids: list[int]) -> dict[int, int]:
 # -- one run --------------------------------------------------------------------------------------
 
 
-async def start_all(stack: AsyncExitStack, config: Path, folder: Path, count: int) -> list[BotProcess]:
-    bots = [
-        await stack.enter_async_context(bot_process(config, folder / f"bot{n}.log")) for n in range(count)
-    ]
-    await asyncio.gather(*(bot.running(timeout=120) for bot in bots))
-    return bots
-
-
 async def broadcast(
     run: Run, database: str, args: argparse.Namespace, folder: Path, fake: FakeServer
 ) -> Figures:
@@ -202,7 +201,7 @@ async def broadcast(
         delivery={"concurrency": args.concurrency},
     )
     async with AsyncExitStack() as stack:
-        bots = await start_all(stack, config, folder, run.processes)
+        bots = await start_bots(stack, config, [folder / f"bot{n}.log" for n in range(run.processes)])
         pids = [bot.process.pid for bot in bots]
         before = {pid: cpu_seconds(pid) for pid in pids}
         drop_broadcast(folder)

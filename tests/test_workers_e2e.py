@@ -17,9 +17,9 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from fake_telegram import FakeTelegram
-from process_helpers import TELEGRAM_TOKEN, BotProcess, bot_process
+from process_helpers import TELEGRAM_TOKEN
 from waiting import wait_for
-from workers_world import Ledger, broadcast_chats, drop_broadcast, read_ledger, write_config
+from workers_world import Ledger, broadcast_chats, drop_broadcast, read_ledger, start_bots, write_config
 
 PROCESSES = 3
 CHATS = 1_000
@@ -31,12 +31,6 @@ TAKEOVER = 10.0  # seconds another process has to answer once the poller died
 
 def delivered(fake: FakeTelegram) -> int:
     return sum(len(fake.sent_to(chat)) for chat in broadcast_chats(CHATS))
-
-
-async def start(stack: AsyncExitStack, config: Path, log: Path) -> BotProcess:
-    bot = await stack.enter_async_context(bot_process(config, log))
-    await bot.running(timeout=60)
-    return bot
 
 
 async def test_three_processes_finish_a_broadcast_after_one_is_killed(
@@ -51,9 +45,9 @@ async def test_three_processes_finish_a_broadcast_after_one_is_killed(
             tmp_path, postgres_url, fake.base_url, chats, delivery={"concurrency": CONCURRENCY}
         )
         # The first process alone wins the polling election; the others start once it polls.
-        first = await start(stack, config, tmp_path / "bot1.log")
+        [first] = await start_bots(stack, config, [tmp_path / "bot1.log"])
         await fake.wait_for(lambda: bool(fake.calls("getUpdates")), 20, "the first process to poll")
-        others = [await start(stack, config, tmp_path / f"bot{n}.log") for n in range(2, PROCESSES + 1)]
+        others = await start_bots(stack, config, [tmp_path / f"bot{n}.log" for n in range(2, PROCESSES + 1)])
 
         drop_broadcast(tmp_path)
         await fake.wait_for(lambda: delivered(fake) >= KILL_AT, 40, f"{KILL_AT} messages delivered")

@@ -8,10 +8,11 @@ of their own, so the database (a SQLite file or a postgresql:// URL) is only eve
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import AsyncExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import asyncpg
 import yaml
 from app_helpers import FOLDER, config_data, example_categories
+from process_helpers import BotProcess, bot_process
 
 from bot.store.pg_url import is_postgres_url
 
@@ -69,6 +71,14 @@ def drop_broadcast(folder: Path, name: str = "2025.12.01.08.md") -> None:
     partial = folder / FOLDER / f".{name}.part"
     partial.write_text(DIGEST, encoding="utf-8")
     partial.replace(folder / FOLDER / name)
+
+
+async def start_bots(stack: AsyncExitStack, config: Path, logs: Sequence[Path]) -> list[BotProcess]:
+    """One `digestbot run` per log file, started together; returns once every one is running (they
+    are killed when `stack` closes, if still alive)."""
+    bots = [await stack.enter_async_context(bot_process(config, log)) for log in logs]
+    await asyncio.gather(*(bot.running(timeout=120) for bot in bots))
+    return bots
 
 
 @dataclass(frozen=True)
