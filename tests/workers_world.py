@@ -22,9 +22,8 @@ import yaml
 from app_helpers import FOLDER, config_data, example_categories
 from process_helpers import BotProcess, bot_process
 
-from bot.store.pg_url import is_postgres_url
-
 FIRST_CHAT = 5_000_000
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 OPEN_STATES = ("pending", "sending")  # every other state is final: never sent again
 # One small item: one Telegram message per chat, so a broadcast is exactly one send per chat.
 DIGEST = """---
@@ -109,7 +108,7 @@ UNPLANNED_SQL = "SELECT count(*) FROM digests WHERE plan_state = 'pending'"
 
 async def read_ledger(database: str) -> Ledger:
     """The ledger through a connection of our own (asyncpg for a URL, sqlite3 for a file)."""
-    if is_postgres_url(database):
+    if database.startswith(POSTGRES_SCHEMES):
         conn = await asyncpg.connect(database)
         try:
             rows = [(int(r[0]), int(r[1]), str(r[2])) for r in await conn.fetch(LEDGER_SQL)]
