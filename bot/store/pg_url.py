@@ -1,0 +1,24 @@
+"""PostgreSQL URLs as the config gives them: telling one from a file path, and printing it safely.
+
+Kept apart from postgres.py so the config and the log set-up can use it without importing asyncpg.
+"""
+
+from __future__ import annotations
+
+import re
+
+SCHEMES = ("postgresql://", "postgres://")
+MASK = "***"
+# The password of a postgres URL's user info: everything between "user:" and the last "@" before
+# the host (a password may hold a raw "@" or "/"; the host part never holds an "@").
+PASSWORD = re.compile(r"(?P<keep>\bpostgres(?:ql)?://[^\s:/@]*:)(?P<password>\S+)(?=@[^\s@]*)")
+
+
+def is_postgres_url(value: str) -> bool:
+    """Whether a `database` setting names a PostgreSQL server rather than a SQLite file."""
+    return value.lower().startswith(SCHEMES)
+
+
+def redact_url(url: str) -> str:
+    """The URL for a message or a log line: postgresql://user:***@host:port/db (no password)."""
+    return PASSWORD.sub(lambda m: m.group("keep") + MASK, url)

@@ -1,0 +1,188 @@
+"""A PostgreSQL server for the tests, and a fresh database per test cloned from a migrated template.
+
+`postgres_server` (session) is the server of DIGESTBOT_TEST_POSTGRES_URL when set (a superuser's
+URL), else a throwaway cluster in a temporary folder on a free 127.0.0.1 port, run as the
+`postgres` system user when the tests run as root (initdb refuses root), with durability off
+(nothing here must survive a crash). A missing PostgreSQL fails the run: skipped tests would hide
+that the PostgreSQL store is untested. `postgres_url` (per test) is a new database made with
+CREATE DATABASE ... TEMPLATE from a database migrated once, so a test starts at the current schema
+without paying for the migration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from bot.store.pg_schema import migrate_postgres
+from bot.store.postgres import PostgresConnection
+
+URL_VARIABLE = "DIGESTBOT_TEST_POSTGRES_URL"
+SYSTEM_USER = "postgres"
+INSTALL_HINT = (
+    "PostgreSQL 15 is needed for the PostgreSQL store tests: install it (apt-get install postgresql-15,"
+    " then put /usr/lib/postgresql/15/bin on PATH) or set DIGESTBOT_TEST_POSTGRES_URL to a superuser's URL"
+)
+FAST_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
+    "listen_addresses": "'127.0.0.1'",
+}
+T = TypeVar("T")
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running server: `url` logs in as a superuser to its `postgres` database."""
+
+    url: str
+    template: str  # a database migrated to the current schema, to clone
+
+    def database_url(self, name: str) -> str:
+        """`url` pointing at database `name` instead."""
+        return with_database(self.url, name)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Runs `coro` on its own event loop in a worker thread, so a sync fixture of any scope can
+    use asyncpg whatever loop (if any) the test itself runs on."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    conn = PostgresConnection(await asyncpg.connect(url))
+    try:
+        await migrate_postgres(conn, "test template")
+    finally:
+        await conn.close()
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    if found is None:
+        pytest.fail(f"{name} not found. {INSTALL_HINT}", pytrace=False)
+    return str(found)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Cluster:
+    """initdb + pg_ctl in a temporary folder; `stop` removes every trace."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="digestbot-pg-"))
+        self.data = self.folder / "data"
+        self.log = self.folder / "server.log"
+        self.password = secrets.token_hex(12)
+        self.port = _free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam(SYSTEM_USER)
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            self.as_user = ["runuser", "-u", SYSTEM_USER, "--"]
+
+    def _run(self, *command: str) -> None:
+        done = subprocess.run([*self.as_user, *command], capture_output=True, text=True, check=False)
+        if done.returncode:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            pytest.fail(f"{' '.join(command[:2])} failed: {done.stderr.strip()}\n{log}", pytrace=False)
+
+    def start(self) -> str:
+        pwfile = self.folder / "pw"
+        pwfile.write_text(self.password)
+        if self.as_user:
+            shutil.chown(pwfile, SYSTEM_USER)
+        self._run(
+            _binary("initdb"), "-D", str(self.data), "-U", SYSTEM_USER, f"--pwfile={pwfile}",
+            "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
+        )  # fmt: skip
+        pwfile.unlink()
+        settings = "".join(f"{key} = {value}\n" for key, value in FAST_SETTINGS.items())
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"{settings}port = {self.port}\nunix_socket_directories = '{self.folder}'\n")
+        self._run(_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start")
+        return f"postgresql://{SYSTEM_USER}:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    template = f"digestbot_template_{os.getpid()}"
+    cluster = None
+    url = os.environ.get(URL_VARIABLE)
+    if not url:
+        cluster = Cluster()
+    try:
+        if cluster is not None:
+            url = cluster.start()
+        assert url is not None
+        server = PostgresServer(url, template)
+        run_async(admin(url, f"DROP DATABASE IF EXISTS {template}", f"CREATE DATABASE {template}"))
+        run_async(_migrate(server.database_url(template)))
+        yield server
+        run_async(admin(url, f"DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A database of this test's own at the current schema, dropped after it."""
+    name = f"t{os.getpid()}_{next(_names)}"
+    run_async(admin(postgres_server.url, f"CREATE DATABASE {name} TEMPLATE {postgres_server.template}"))
+    yield postgres_server.database_url(name)
+    run_async(admin(postgres_server.url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A database of this test's own with no schema at all (for migration tests), dropped after it."""
+    name = f"e{os.getpid()}_{next(_names)}"
+    run_async(admin(postgres_server.url, f"CREATE DATABASE {name} TEMPLATE template0"))
+    yield postgres_server.database_url(name)
+    run_async(admin(postgres_server.url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
