@@ -20,11 +20,11 @@ from clocks import AutoClock
 from sample_digests import incoming, make_digest
 
 from bot.core.model import Span
+from bot.net.pg_url import redact_url
 from bot.store.db import Store
 from bot.store.errors import StoreError
 from bot.store.pg_connect import connect
 from bot.store.pg_schema import load_postgres_migrations, migrate_postgres
-from bot.store.pg_url import redact_url
 from bot.store.postgres import PostgresConnection, numbered, rowcount
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from bot.net.pg_url import redact_url
 from bot.store.errors import StoreError
-from bot.store.pg_url import redact_url
 from bot.store.postgres import PostgresConnection
 
 log = logging.getLogger(__name__)
