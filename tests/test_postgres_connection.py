@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -305,6 +306,30 @@ async def test_a_wrong_password_fails_at_once_without_the_password(postgres_url:
     assert wrong not in message and "\n" not in message
     assert failed.value.__cause__ is None and failed.value.__suppress_context__
     assert clock.monotonic() == 0  # no retry
+
+
+async def test_a_role_without_connect_permission_fails_at_once(postgres_server: PostgresServer) -> None:
+    role, database = f"digestbot_no_access_{os.getpid()}", f"digestbot_closed_{os.getpid()}"
+    password = "role-Passw0rd"
+    server = await asyncpg.connect(postgres_server.url)
+    try:
+        await server.execute(f"DROP DATABASE IF EXISTS {database}")
+        await server.execute(f"DROP ROLE IF EXISTS {role}")
+        await server.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        await server.execute(f"CREATE DATABASE {database}")
+        await server.execute(f"REVOKE CONNECT ON DATABASE {database} FROM PUBLIC")
+        parts = urlsplit(postgres_server.database_url(database))
+        url = parts._replace(netloc=f"{role}:{password}@{parts.hostname}:{parts.port}").geturl()
+        with pytest.raises(StoreError) as failed:
+            await connect(url, timeout=30, sleep=AutoClock().sleep)
+        assert str(failed.value) == (
+            f'database {redact_url(url)}: permission denied for database "{database}"'
+            " DETAIL: User does not have CONNECT privilege."
+        )
+    finally:
+        await server.execute(f"DROP DATABASE IF EXISTS {database}")
+        await server.execute(f"DROP ROLE IF EXISTS {role}")
+        await server.close()
 
 
 async def test_an_unknown_database_and_a_bad_url_fail_at_once(postgres_server: PostgresServer) -> None:
