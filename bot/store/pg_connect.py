@@ -52,12 +52,13 @@ async def connect(
             conn = await asyncpg.connect(dsn=url, timeout=attempt)
         except UNREACHABLE as exc:
             why = _reason(exc)
-            if monotonic() + wait > deadline:
+            left = deadline - monotonic()
+            if left <= 0:
                 raise StoreError(f"database {shown}: unreachable for {timeout:g} s ({why})") from None
             if not failing:
                 log.warning("database %s unreachable (%s); retrying for up to %g s", shown, why, timeout)
                 failing = True
-            await sleep(wait)
+            await sleep(min(wait, left))  # the last attempt is made at the deadline itself
             wait = min(wait * 2, LONGEST_WAIT)
             continue
         except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
