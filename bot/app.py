@@ -13,6 +13,7 @@ import logging
 import signal
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import IO, Any, TextIO
 
 from bot.commands.service import CommandService
@@ -70,7 +71,9 @@ class App:
         """Start everything; each step registers its own undo, so stop() (or a failed start) unwinds
         in reverse order: intake, scheduler, pruner, engine (with grace), platforms, store."""
         settings, stack, clock = self.settings, self._exit, self._clock
-        self.store = store = await Store.open(settings.database, clock=clock)
+        self.store = store = await Store.open(
+            settings.database, clock=clock, connect_timeout=settings.database_connect_timeout
+        )
         stack.push_async_callback(store.close)
         await store.sync_broadcasts(settings.broadcast_rows())
         renderers = settings.renderers()
@@ -348,13 +351,16 @@ def _ignore_late_interrupts(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def run_app(settings: Settings) -> int:
-    """Serve while holding the database's process lock; raises DatabaseLocked if another has it."""
-    lock = ProcessLock(settings.database)
-    lock.acquire()
+    """Serve while holding a SQLite database's process lock (raises DatabaseLocked if another has
+    it); on PostgreSQL any number of processes share the database, so there is no lock to take."""
+    lock = ProcessLock(settings.database) if isinstance(settings.database, Path) else None
+    if lock is not None:
+        lock.acquire()
     try:
         setup_logging(settings.log_level, settings.secrets(), json_lines=settings.log_format == "json")
         with contextlib.suppress(KeyboardInterrupt):
             return asyncio.run(serve(settings))
         return 0
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()

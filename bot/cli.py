@@ -56,11 +56,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def _locations(settings: Settings) -> list[str]:
     """Where the bot keeps its files, resolved, saying which do not exist yet."""
     from bot.config import DirectorySource
+    from bot.net.pg_url import redact_url
 
     def where(path: Path) -> str:
         return f"{path.absolute()}{'' if path.exists() else ' (not there yet: created at the first run)'}"
 
-    lines = [f"database: {where(Path(settings.database))}"]
+    database = settings.database
+    lines = [f"database: {where(database) if isinstance(database, Path) else redact_url(database)}"]
     lines += [
         f"digests ({source.name}): {where(source.path)}"
         for source in settings.sources
@@ -79,7 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         if config_path(args.config) is None:  # the packaged defaults keep their files in the data folder
-            Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(settings.database, Path):
+                settings.database.parent.mkdir(parents=True, exist_ok=True)
             for folder in seed_samples(settings):
                 print(f"digestbot: created {folder} with the sample digest", file=sys.stderr)
         return run_app(settings)

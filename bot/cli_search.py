@@ -29,7 +29,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     except QueryError as exc:
         error(f"search: {exc}")
         return EXIT_BAD_INPUT
-    if not Path(settings.database).is_file():
+    if isinstance(settings.database, Path) and not settings.database.is_file():
         error(f"{settings.database}: no database there")
         return EXIT_BAD_INPUT
     import asyncio  # imported here, as the store: other subcommands start without an event loop

@@ -22,6 +22,7 @@ from bot.core.strict import Strict
 from bot.core.textmatch import compile_terms
 from bot.delivery.config import DeliveryConfig, RetentionConfig, RoundupConfig
 from bot.net import proxy as proxies
+from bot.net.pg_url import is_postgres_url
 from bot.platforms import registry
 from bot.platforms.spec import PlatformConfig, PlatformSpec
 from bot.render import Renderer
@@ -135,7 +136,8 @@ class Broadcast(Strict):
 class SettingsBase(Strict):
     """The keys that are not a platform's; `Settings` adds one section per registered platform."""
 
-    database: Path = Path("digestbot.db")
+    database: Path | str = Path("digestbot.db")  # a SQLite file, or a PostgreSQL URL (kept as text)
+    database_connect_timeout: float = Field(default=30.0, gt=0)
     timezone: str = "UTC"
     language: Literal["zh", "en"] = "zh"
     max_digest_bytes: int = Field(default=524_288, gt=0)
@@ -153,6 +155,17 @@ class SettingsBase(Strict):
 
     _check_timezone = field_validator("timezone")(_check_zone)
     _check_proxy = field_validator("proxy")(proxies.check_setting)
+
+    @field_validator("database")
+    @classmethod
+    def _check_database(cls, value: Path | str) -> Path | str:
+        """A PostgreSQL URL stays text (never resolved as a path); anything else is a file path."""
+        if isinstance(value, Path) or is_postgres_url(value):
+            return value
+        scheme, found, _ = value.partition("://")
+        if found:  # the rest may hold a password: only the scheme is shown
+            raise ValueError(f"a {scheme}:// URL: expected a SQLite file path or a postgresql:// URL")
+        return Path(value)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SettingsBase:
@@ -355,7 +368,8 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
         s.model_copy(update={"path": resolve(s.path)}) if isinstance(s, DirectorySource) else s
         for s in settings.sources
     ]
-    return settings.model_copy(update={"database": resolve(settings.database), "sources": sources})
+    database = settings.database if isinstance(settings.database, str) else resolve(settings.database)
+    return settings.model_copy(update={"database": database, "sources": sources})
 
 
 def load_settings(path: Path, base_dir: Path | None = None) -> Settings:

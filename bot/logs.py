@@ -15,11 +15,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from bot.net.pg_url import MASK, redact_url
 from bot.platforms.registry import chatty_loggers, secret_patterns
 
 REDACTED = "[REDACTED]"
-# A password in a URL's user info (a proxy's, as a client library may print it in an error).
-URL_PASSWORD = re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+(?=@)")
+# A password in a URL's user info (a proxy's, as a client library may print it in an error); a
+# database URL's was masked already (postgresql://user:***@host/db, as the store prints it).
+URL_PASSWORD = re.compile(
+    rf"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)(?!{re.escape(MASK)}@)[^\s/@]+(?=@)"
+)
 _TOKEN_SHAPES = (*secret_patterns(), URL_PASSWORD)
 
 
@@ -63,6 +67,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     """
     for secret in _longest_first(tuple(secrets)):
         text = text.replace(secret, REDACTED)
+    text = redact_url(text)
     for pattern in _TOKEN_SHAPES:
         text = pattern.sub(_redacted_match, text)
     return text

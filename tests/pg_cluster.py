@@ -30,14 +30,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from bot.net.pg_url import redact_url
 from bot.store.pg_schema import migrate_postgres
 from bot.store.postgres import PostgresConnection
 
 URL_VARIABLE = "DIGESTBOT_TEST_POSTGRES_URL"
 SYSTEM_USER = "postgres"
 INSTALL_HINT = (
-    "PostgreSQL 15 is needed for the PostgreSQL store tests: install it (apt-get install postgresql-15,"
-    " then put /usr/lib/postgresql/15/bin on PATH) or set DIGESTBOT_TEST_POSTGRES_URL to a superuser's URL"
+    "PostgreSQL 15 is needed for the PostgreSQL store tests: install it (apt-get install postgresql-15;"
+    " initdb and pg_ctl are looked for on PATH, then in /usr/lib/postgresql/*/bin) or set"
+    " DIGESTBOT_TEST_POSTGRES_URL to a superuser's URL"
 )
 FAST_SETTINGS = {
     "fsync": "off",
@@ -92,10 +94,13 @@ async def _migrate(url: str) -> None:
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    # Debian's packages keep the server binaries off PATH, one folder per major version: newest first.
+    versions = Path("/usr/lib/postgresql").glob(f"*/bin/{name}")
+    packaged = sorted(versions, key=lambda p: p.parts[-3].zfill(4), reverse=True)
+    found = shutil.which(name) or (str(packaged[0]) if packaged else None)
     if found is None:
         pytest.fail(f"{name} not found. {INSTALL_HINT}", pytrace=False)
-    return str(found)
+    return found
 
 
 def _free_port() -> int:
@@ -109,16 +114,23 @@ class Cluster:
     """initdb + pg_ctl in a temporary folder; `stop` removes every trace."""
 
     def __init__(self) -> None:
+        self.as_user: list[str] = []
+        owner = None
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            try:
+                owner = pwd.getpwnam(SYSTEM_USER)
+            except KeyError:
+                missing = f"no {SYSTEM_USER!r} system user to run PostgreSQL as"
+                pytest.fail(f"{missing}. {INSTALL_HINT}", pytrace=False)
+            self.as_user = ["runuser", "-u", SYSTEM_USER, "--"]
         self.folder = Path(tempfile.mkdtemp(prefix="digestbot-pg-"))
+        if owner is not None:
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         self.password = secrets.token_hex(12)
         self.port = _free_port()
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            owner = pwd.getpwnam(SYSTEM_USER)
-            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
-            self.as_user = ["runuser", "-u", SYSTEM_USER, "--"]
+        self.started = False
 
     def _run(self, *command: str) -> None:
         done = subprocess.run([*self.as_user, *command], capture_output=True, text=True, check=False)
@@ -140,34 +152,41 @@ class Cluster:
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(f"{settings}port = {self.port}\nunix_socket_directories = '{self.folder}'\n")
         self._run(_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start")
+        self.started = True
         return f"postgresql://{SYSTEM_USER}:{self.password}@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         try:
-            self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+            if self.started:
+                self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _serve(url: str) -> Iterator[PostgresServer]:
+    """The server at `url` with a migrated template database for the session."""
+    server = PostgresServer(url, f"digestbot_template_{os.getpid()}")
+    try:
+        fresh = (f"DROP DATABASE IF EXISTS {server.template}", f"CREATE DATABASE {server.template}")
+        run_async(admin(url, *fresh))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL for the tests at {redact_url(url)}: {exc}", pytrace=False)
+    run_async(_migrate(server.database_url(server.template)))
+    yield server
+    run_async(admin(url, f"DROP DATABASE IF EXISTS {server.template} WITH (FORCE)"))
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    template = f"digestbot_template_{os.getpid()}"
-    cluster = None
     url = os.environ.get(URL_VARIABLE)
-    if not url:
-        cluster = Cluster()
+    if url:
+        yield from _serve(url)
+        return
+    cluster = Cluster()
     try:
-        if cluster is not None:
-            url = cluster.start()
-        assert url is not None
-        server = PostgresServer(url, template)
-        run_async(admin(url, f"DROP DATABASE IF EXISTS {template}", f"CREATE DATABASE {template}"))
-        run_async(_migrate(server.database_url(template)))
-        yield server
-        run_async(admin(url, f"DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
+        yield from _serve(cluster.start())
     finally:
-        if cluster is not None:
-            cluster.stop()
+        cluster.stop()
 
 
 @pytest.fixture

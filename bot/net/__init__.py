@@ -1,1 +1,1 @@
-"""Network plumbing shared by every client the bot opens (platforms and feeds): proxies."""
+"""Network plumbing shared by every client the bot opens (platforms, feeds, the database): proxies, URLs."""

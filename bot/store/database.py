@@ -84,7 +84,7 @@ class Database:
     ) -> Self:
         """Open a SQLite file, or a PostgreSQL server for a `postgresql://` URL (waiting up to
         `connect_timeout` seconds for it to come up); either way pending migrations are applied."""
-        from bot.store.pg_url import is_postgres_url
+        from bot.net.pg_url import is_postgres_url
 
         if isinstance(path, str) and is_postgres_url(path):
             return await cls._open_postgres(path, clock, connect_timeout)
@@ -93,9 +93,9 @@ class Database:
     @classmethod
     async def _open_postgres(cls, url: str, clock: Clock, timeout: float) -> Self:
         """asyncpg is imported here, only by a bot whose database is PostgreSQL."""
+        from bot.net.pg_url import redact_url
         from bot.store.pg_connect import connect
         from bot.store.pg_schema import migrate_postgres
-        from bot.store.pg_url import redact_url
 
         shown = redact_url(url)
         conn = await connect(url, timeout=timeout)

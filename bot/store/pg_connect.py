@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from bot.net.pg_url import redact_url
 from bot.store.errors import StoreError
-from bot.store.pg_url import redact_url
 from bot.store.postgres import PostgresConnection
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,13 @@ async def connect(
             conn = await asyncpg.connect(dsn=url, timeout=attempt)
         except UNREACHABLE as exc:
             why = _reason(exc)
-            if monotonic() + wait > deadline:
+            left = deadline - monotonic()
+            if left <= 0:
                 raise StoreError(f"database {shown}: unreachable for {timeout:g} s ({why})") from None
             if not failing:
                 log.warning("database %s unreachable (%s); retrying for up to %g s", shown, why, timeout)
                 failing = True
-            await sleep(wait)
+            await sleep(min(wait, left))  # the last attempt is made at the deadline itself
             wait = min(wait * 2, LONGEST_WAIT)
             continue
         except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:

@@ -22,7 +22,8 @@ TRANSLATIONS_KEPT = 1024
 @lru_cache(maxsize=TRANSLATIONS_KEPT)
 def numbered(sql: str) -> str:
     """`sql` with each `?` placeholder replaced by $1, $2, ... in order; a `?` inside a '...' string
-    literal, a "..." identifier or a -- comment is left alone (a doubled quote stays inside)."""
+    literal, a "..." identifier or a -- comment is left alone (a doubled quote stays inside). Store
+    SQL uses neither $$-quoting nor jsonb's `?` operators (jsonb_exists() says the same)."""
     out: list[str] = []
     number = 0
     quote = ""  # the quote character we are inside, or "" outside any

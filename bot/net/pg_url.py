@@ -1,6 +1,6 @@
 """PostgreSQL URLs as the config gives them: telling one from a file path, and printing it safely.
 
-Kept apart from postgres.py so the config and the log set-up can use it without importing asyncpg.
+Outside bot.store so the config and the log set-up use it without importing the store or asyncpg.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ SCHEMES = ("postgresql://", "postgres://")
 MASK = "***"
 # The password of a postgres URL's user info: everything between "user:" and the last "@" before
 # the host (a password may hold a raw "@" or "/"; the host part never holds an "@").
-PASSWORD = re.compile(r"(?P<keep>\bpostgres(?:ql)?://[^\s:/@]*:)(?P<password>\S+)(?=@[^\s@]*)")
+PASSWORD = re.compile(r"(?P<keep>\bpostgres(?:ql)?://[^\s:/@]*:)\S+(?=@)", re.IGNORECASE)
 
 
 def is_postgres_url(value: str) -> bool:
