@@ -285,7 +285,10 @@ async def bench(args: argparse.Namespace) -> bool:
         results = []
         for run in args.runs:
             print(f"{run}: starting", flush=True)
-            figures = await one_run(run, args, server_url)
+            try:
+                figures = await one_run(run, args, server_url)
+            except AssertionError as exc:  # a bot that did not start or stop: its log says why
+                raise SystemExit(f"{run}: {exc}") from None
             print(
                 f"{run}: {figures.sent} sent, {figures.rate:.0f} msg/s, {figures.refused} refused", flush=True
             )
