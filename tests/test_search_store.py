@@ -19,6 +19,8 @@ from bot.store.digests import encode_digest
 from bot.store.schema import load_migrations, split_statements
 from bot.store.search import fts_match
 
+pytestmark = pytest.mark.both_backends
+
 
 async def found(
     store: Store, text: str, categories: frozenset[str] = frozenset(), **kwargs: int
