@@ -56,11 +56,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def _locations(settings: Settings) -> list[str]:
     """Where the bot keeps its files, resolved, saying which do not exist yet."""
     from bot.config import DirectorySource
+    from bot.net.pg_url import redact_url
 
     def where(path: Path) -> str:
         return f"{path.absolute()}{'' if path.exists() else ' (not there yet: created at the first run)'}"
 
-    lines = [f"database: {where(Path(settings.database))}"]
+    database = settings.database  # a PostgreSQL URL is shown as given, without its password
+    lines = [f"database: {redact_url(database) if isinstance(database, str) else where(database)}"]
     lines += [
         f"digests ({source.name}): {where(source.path)}"
         for source in settings.sources

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 from telegram_helpers import debug_log
 
 from bot.config import ConfigError, load_settings
@@ -77,3 +78,11 @@ def test_other_url_passwords_are_still_redacted() -> None:
         setup_logging("INFO", [], stream)
         logging.getLogger("bot.net").warning("proxy http://user:proxy-pass@proxy:3128 failed")
     assert "http://user:[REDACTED]@proxy:3128" in stream.getvalue()
+
+
+def test_check_config_shows_a_database_url_without_its_password(tmp_path: Path) -> None:
+    config = write(tmp_path, "database: ${DIGESTBOT_DB}\n")
+    result = run_cli("check-config", "--config", str(config), env={"DIGESTBOT_DB": URL})
+    assert result.returncode == 0, result.stderr
+    assert "database: postgresql://bot:***@db.internal:5432/digest\n" in result.stdout
+    assert "pa55-w0rd" not in result.stdout + result.stderr
