@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import bot
-from bot import cli_data, cli_migrate, cli_preview, cli_search
+from bot import cli_data, cli_preview, cli_search
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
 
 if TYPE_CHECKING:
@@ -61,8 +61,8 @@ def _locations(settings: Settings) -> list[str]:
     def where(path: Path) -> str:
         return f"{path.absolute()}{'' if path.exists() else ' (not there yet: created at the first run)'}"
 
-    database = settings.database
-    lines = [f"database: {where(database) if isinstance(database, Path) else redact_url(database)}"]
+    database = settings.database  # a PostgreSQL URL is shown as given, without its password
+    lines = [f"database: {redact_url(database) if isinstance(database, str) else where(database)}"]
     lines += [
         f"digests ({source.name}): {where(source.path)}"
         for source in settings.sources
@@ -81,8 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         if config_path(args.config) is None:  # the packaged defaults keep their files in the data folder
-            if isinstance(settings.database, Path):
-                settings.database.parent.mkdir(parents=True, exist_ok=True)
+            Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
             for folder in seed_samples(settings):
                 print(f"digestbot: created {folder} with the sample digest", file=sys.stderr)
         return run_app(settings)
@@ -160,7 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
 
     cli_data.add_parsers(commands)
-    cli_migrate.add_parser(commands)
     cli_search.add_parser(commands)
     return parser
 

@@ -42,7 +42,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def _on_server(settings: Settings) -> bool:
     """Whether the database is a PostgreSQL server rather than a SQLite file."""
-    from bot.store.pg_url import is_postgres_url
+    from bot.net.pg_url import is_postgres_url
 
     return is_postgres_url(str(settings.database))
 

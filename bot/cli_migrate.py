@@ -19,9 +19,9 @@ CONNECT_TIMEOUT_S = 10.0  # a one-off command: a server that is not up is report
 def cmd_migrate_store(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bot.net.pg_url import is_postgres_url, redact_url
     from bot.store import StoreError
     from bot.store.lock import ProcessLock
-    from bot.store.pg_url import is_postgres_url, redact_url
     from bot.store.transfer import TargetNotEmpty, migrate_store
 
     source = Path(args.source)

@@ -140,8 +140,8 @@ async def migrate_store(
     a failure names the database by its redacted URL and leaves the target as it was."""
     import asyncpg
 
+    from bot.net.pg_url import redact_url
     from bot.store.db import Store
-    from bot.store.pg_url import redact_url
 
     async with (
         await Store.open(source) as file,
