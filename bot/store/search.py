@@ -1,9 +1,9 @@
 """Searching the archive: every item of every stored digest (its newest version), newest first.
 
-On SQLite the index (migration 010) is an FTS5 table with the trigram tokenizer over item title, author and
-summary, so Chinese needs no word breaks and a word of 3+ characters is any substring. Shorter words
-have no trigram: a query made only of them scans the last `RECENT_DAYS` days with LIKE instead,
-and a short word beside long ones filters the long ones' hits. User text never reaches FTS5 as
+On SQLite the index (migration 010) is an FTS5 table with the trigram tokenizer over item title,
+author and summary, so Chinese needs no word breaks and a word of 3+ characters is any substring.
+Shorter words have no trigram: a query made only of them scans the last `RECENT_DAYS` days with
+LIKE instead, and a short word beside long ones filters the long ones' hits. User text never reaches FTS5 as
 syntax: each word is one quoted string (quotes doubled), so AND, NEAR, `*`, `:` or `^` are literal.
 Pages are at most `MAX_PAGE_SIZE` hits and start at most `MAX_OFFSET` hits in; the hits stream
 from the index newest first, so a page costs about as many row reads as it shows (a short word
