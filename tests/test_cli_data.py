@@ -198,14 +198,6 @@ def test_reading_commands_never_create_a_database(tmp_path: Path, command: str) 
     assert not (tmp_path / "bot.db").exists()
 
 
-def _config_keeps_urls() -> bool:
-    """Whether `database:` may be a PostgreSQL URL (the config side of issue 10)."""
-    from bot.config import Settings
-
-    return isinstance(Settings(database="postgresql://u@h/db").database, str)
-
-
-@pytest.mark.skipif(not _config_keeps_urls(), reason="the config does not take a PostgreSQL URL yet")
 def test_on_postgres_backup_points_to_pg_dump_and_export_import_round_trip(
     tmp_path: Path, postgres_url: str
 ) -> None:
