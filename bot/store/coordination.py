@@ -167,10 +167,10 @@ class LockSession:
             lease.lost()
         if held:
             log.warning(
-                "coordination: lost the database connection (%s); leases lost: %s", _why(exc), ", ".join(held)
+                "coordination: lost the database connection (%s); leases lost: %s", why(exc), ", ".join(held)
             )
         elif not self._down:
-            log.warning("coordination: cannot reach the database for leases (%s)", _why(exc))
+            log.warning("coordination: cannot reach the database for leases (%s)", why(exc))
         self._down = True
 
     async def close(self) -> None:
@@ -191,7 +191,7 @@ class LockSession:
                     conn.terminate()
 
 
-def _why(exc: BaseException) -> str:
+def why(exc: BaseException) -> str:
     """A one-line reason without the URL (asyncpg's messages never carry the password)."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
