@@ -1,0 +1,102 @@
+"""The bot-wide rate limit in PostgreSQL (tests/coord_pg.py): three takers stay under one bound."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+from coord_pg import coord_cluster_url, coord_postgres_url  # noqa: F401  (fixtures)
+
+from bot.core.clock import SystemClock
+from bot.delivery.config import RateLimits
+from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.store.rate_buckets import SharedBucket, SharedTokens
+
+RATE, CAPACITY = 100.0, 5.0
+
+
+def connector(url: str) -> Any:
+    async def connect() -> Any:
+        return await asyncpg.connect(url)
+
+    return connect
+
+
+async def test_three_takers_never_get_more_than_rate_t_plus_capacity(coord_postgres_url: str) -> None:  # noqa: F811
+    grants: list[tuple[float, int]] = []  # (instant the grant returned, tokens)
+    buckets = [
+        SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY)
+        for _ in range(3)
+    ]
+    await buckets[0].take(0)  # the row exists, full, from here on
+    start = time.monotonic()
+    deadline = start + 2.0
+
+    async def taker(bucket: SharedBucket, wanted: int) -> None:
+        while time.monotonic() < deadline:
+            grant = await bucket.take(wanted)
+            grants.append((time.monotonic(), grant.granted))
+            if not grant.granted:
+                await asyncio.sleep(grant.wait)
+
+    try:
+        await asyncio.gather(*(taker(b, wanted) for b, wanted in zip(buckets, (1, 5, 10), strict=True)))
+    finally:
+        for bucket in buckets:
+            await bucket.close()
+    grants.sort()
+    total = 0
+    for instant, granted in grants:
+        total += granted
+        assert total <= RATE * (instant - start) + CAPACITY + 1e-6, (instant - start, total)
+    elapsed = grants[-1][0] - start
+    assert total >= 0.9 * RATE * elapsed, (total, elapsed)  # nothing left on the table either
+
+
+async def test_limiters_of_three_processes_share_one_pace(coord_postgres_url: str) -> None:  # noqa: F811
+    """Three RateLimiters (one per process) sending to many chats: together at most the global pace."""
+    clock = SystemClock()
+    policy = RatePolicy(RateLimits(global_per_second=1000, per_chat_per_second=1000))
+    gates = [
+        SharedTokens(
+            SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY),
+            clock,
+        )
+        for _ in range(3)
+    ]
+    limiters = [RateLimiter({"telegram": policy}, clock, shared={"telegram": gate}) for gate in gates]
+    sent: list[float] = []
+    start = time.monotonic()
+
+    async def sender(limiter: RateLimiter, worker: int) -> None:
+        for n in range(40):
+            await limiter.acquire("telegram", f"{worker}-{n}", "private")
+            sent.append(time.monotonic())
+
+    try:
+        await asyncio.gather(*(sender(limiters[w % 3], w) for w in range(9)))
+    finally:
+        for gate in gates:
+            await gate.close()
+    elapsed = max(sent) - start
+    assert len(sent) == 360
+    assert len(sent) <= RATE * elapsed + CAPACITY
+    assert elapsed < 360 / RATE * 1.5  # and close to the pace, not far below it
+
+
+async def test_a_chat_busy_meanwhile_gives_the_token_back(coord_postgres_url: str) -> None:  # noqa: F811
+    """Two sends to one chat at 1/s: the second waits for the chat, not with a token in hand."""
+    clock = SystemClock()
+    policy = RatePolicy(RateLimits(global_per_second=1000, per_chat_per_second=2))
+    gate = SharedTokens(
+        SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY), clock
+    )
+    limiter = RateLimiter({"telegram": policy}, clock, shared={"telegram": gate})
+    try:
+        start = time.monotonic()
+        await asyncio.gather(*(limiter.acquire("telegram", "42", "private") for _ in range(3)))
+        assert time.monotonic() - start >= 0.9  # 3 sends to one chat at 2/s
+    finally:
+        await gate.close()
