@@ -43,12 +43,12 @@ class RatePolicy:
 class SharedGate(Protocol):
     """A platform's global budget shared with other processes (bot.store.rate_buckets.SharedTokens)."""
 
-    async def take(self) -> None:
-        """Wait for one token."""
+    async def take(self) -> float:
+        """Wait for one token; the instant (monotonic) it came due."""
         ...
 
-    def refund(self) -> None:
-        """Give back a token taken but not used right away."""
+    def refund(self, due: float) -> None:
+        """Give back a token taken (due at `due`) but not used right away."""
         ...
 
 
@@ -105,11 +105,17 @@ class TokenBucket:
         return self.stamp <= now and self.tokens >= self.capacity - EPSILON
 
 
-def _global_bucket(per_second: float, now: float) -> TokenBucket:
-    """A small burst (50 ms worth) absorbs scheduling hiccups; the refill rate is lowered by the same
-    amount so that no one-second window ever holds more than `per_second` sends."""
+def global_shape(per_second: float) -> tuple[float, float]:
+    """Refill rate and capacity of a global bucket: a small burst (50 ms worth) absorbs scheduling
+    hiccups; the refill rate is lowered by the same amount so that no one-second window ever holds
+    more than `per_second` sends (the bot-wide bucket in PostgreSQL has the same shape)."""
     burst = max(1.0, per_second * GLOBAL_BURST_SECONDS)
-    return TokenBucket.full(max(per_second - burst, per_second / 2), burst, now)
+    return max(per_second - burst, per_second / 2), burst
+
+
+def _global_bucket(per_second: float, now: float) -> TokenBucket:
+    rate, capacity = global_shape(per_second)
+    return TokenBucket.full(rate, capacity, now)
 
 
 class RateLimiter:
@@ -207,12 +213,12 @@ class RateLimiter:
             now, own = await self._chat_turn(policy, platform, chat_id, kind)
             if gate is None:
                 break
-            await gate.take()  # the bot-wide token; meanwhile another send may have taken the chat's
+            due = await gate.take()  # the bot-wide token; meanwhile another send may take the chat's
             now = self._clock.monotonic()
             own = self._chat_buckets(policy, platform, chat_id, kind, now)
             if max(b.delay(now) for b in own) <= EPSILON:
                 break
-            gate.refund()
+            gate.refund(due)
         shared = [self._global[platform]]
         if free and platform in self._free:
             shared.append(self._free[platform])

@@ -4,21 +4,36 @@ Telegram's 30 messages a second is per bot, whichever process sends. Each (platf
 row in `rate_buckets`; a process takes tokens with one `UPDATE ... RETURNING` that computes the
 refill since the last take on the database's clock (`clock_timestamp()`, so hosts need not agree on
 the time) and grants up to as many tokens as it has senders waiting, at most `BATCH` per round trip.
-Tokens a process took but did not use within `STASH_SECONDS` are dropped, never sent late, so at
-any moment the bot as a whole has sent at most `rate * t + capacity` messages in any `t` seconds
-plus at most `STASH_SECONDS` worth of early takes.
+Takes are reservations (the bucket may go below zero), each token coming due at its own instant;
+one not used within `LATE_SECONDS` of that instant is dropped, never sent late. So the bot as a
+whole sends at most `rate * t + capacity` messages in any `t` seconds, give or take the jitter of
+the round trip (the row's rate and capacity are shaped as the in-process global bucket's, so that
+no one-second window holds more than the platform's limit).
 
-Why a shared bucket rather than leased shares (each live process heartbeats a lease and paces itself
-at limit / N): measured with bench/shared_limit.py (3 processes, limit 200/s, 10-second runs, one
-process idle for the first half, then a process killed), the bucket gave the senders the whole limit
-whatever the split of work (work-conserving: an idle process leaves its share to the others), and
-never exceeded it. Shares left an idle process's share unused (the busy ones got 2/3 of the limit),
-and after a process died its share stayed lost until its lease expired; when one joined, the others
-kept their old, larger share until their next heartbeat, which overshoots the limit, the one thing
-that must not happen (Telegram answers 429 and may block the bot). The bucket costs one short
-UPDATE per batch of up to 10 sends, about 100 statements a second at 1,000 sends/s: little for
-PostgreSQL. Its cost is that sends wait for the database; while it is unreachable, sending pauses
-(the outbox cannot be claimed then anyway).
+Why a shared bucket rather than leased shares (each live process heartbeats a lease row every
+second and paces itself at limit / live leases): bench/shared_limit.py, 3 processes x 8 senders,
+6-second runs, three runs at 200/s and one at 1,000/s (sends/s as % of the limit; most sends in any
+one-second window):
+
+- one process alive but without work: bucket 95-97% (worst window 199/200, 998/1000); shares
+  65-71% (the idle process's third is never used);
+- a third process joining half-way: bucket 97%, 197-201/200; shares 107%, 297/200 (the new process
+  paces at 1/3 at once, the others keep 1/2 until their next heartbeat; processes starting
+  together each see only themselves at first, at the full limit);
+- a process dying a third of the way in: bucket 95-96%, 199/200; shares 81-87% (its share is lost
+  until its lease expires), and 264/200 and 1331/1000 in runs whose start overshot.
+
+Exceeding the limit is the one thing that must not happen (Telegram answers 429 and may hold the
+bot back for a while), and leaving a third of it unused is what operators move to several
+processes to avoid. The bucket costs one short UPDATE per batch: 0.10-0.12 round trips per send
+(batches sized by each process's recent pace, at most 10), about 100 statements a second at
+1,000 sends/s, little for PostgreSQL; shares cost almost nothing (two statements per process per
+second). The bucket's other cost: sends wait for the database, so while it is unreachable sending
+pauses (the outbox cannot be claimed then anyway).
+
+The row follows the platform's free limit (`global_per_second`): with a paid broadcast pace on
+(Telegram's paid_broadcast), several processes together still send at most the free limit; making
+the row's rate follow `RateLimiter.set_broadcast_rate` is left to do.
 
 Per-chat and per-group limits stay in each process's RateLimiter: a chat's due rows are claimed and
 sent in order by one engine, so two processes send to the same chat only when a claim changes hands,
@@ -29,8 +44,9 @@ a handful of messages at most. Should that ever matter, the same table takes a s
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
-from dataclasses import dataclass
+import math
 from typing import Any
 
 from bot.core.clock import Clock
@@ -39,38 +55,33 @@ from bot.store.coordination import DATABASE_ERRORS, Connect, why
 log = logging.getLogger(__name__)
 
 BATCH = 10
-STASH_SECONDS = 0.25
+LOOKAHEAD_SECONDS = 0.1  # a batch covers about this long of the process's recent pace
+LATE_SECONDS = 0.02  # a token not sent within this long after it came due is dropped
 RETRY_SECONDS = 1.0  # pause between attempts while the database is unreachable
 
 ENSURE_SQL = """
 INSERT INTO rate_buckets (platform, scope, tokens, rate, capacity) VALUES ($1, $2, $4, $3, $4)
 ON CONFLICT (platform, scope) DO UPDATE SET rate = EXCLUDED.rate, capacity = EXCLUDED.capacity
 """
-# The row is locked first, then refilled up to the clock read with it; a clock read before a wait
-# for another taker's lock may lie behind that taker's stamp, which refills nothing (never twice).
+# Takes are reservations, as in the in-process TokenBucket: `tokens` may go below zero, and `stamp`
+# is then the instant the bucket is accounted up to; the n tokens taken come due one by one from
+# it. The row is locked before it is refilled up to the clock read with it; a clock read before a
+# wait for another taker's lock may lie behind that taker's stamp, which refills nothing (so no
+# interval is ever counted twice).
 TAKE_SQL = """
 WITH level AS (
-    SELECT b.platform, b.scope, b.rate, greatest(b.stamp, c.now) AS stamp,
-           least(b.capacity,
-                 b.tokens + greatest(0, extract(epoch FROM c.now - b.stamp)::float8) * b.rate) AS tokens
+    SELECT b.platform, b.scope, b.rate, c.now, greatest(b.stamp, c.now) AS at,
+           CASE WHEN b.stamp >= c.now THEN b.tokens
+                ELSE least(b.capacity, b.tokens + extract(epoch FROM c.now - b.stamp)::float8 * b.rate)
+           END AS tokens
     FROM rate_buckets AS b, (SELECT clock_timestamp() AS now) AS c
     WHERE b.platform = $1 AND b.scope = $2
     FOR UPDATE OF b
-), took AS (
-    SELECT *, least(floor(tokens), $3)::int AS granted FROM level
 )
-UPDATE rate_buckets AS b SET tokens = took.tokens - took.granted, stamp = took.stamp
-FROM took WHERE b.platform = took.platform AND b.scope = took.scope
-RETURNING took.granted, (1 - (took.tokens - took.granted)) / took.rate AS wait
+UPDATE rate_buckets AS b SET tokens = level.tokens - $3::int, stamp = level.at
+FROM level WHERE b.platform = level.platform AND b.scope = level.scope
+RETURNING level.tokens AS level, extract(epoch FROM level.at - level.now)::float8 AS ahead, level.rate
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """Tokens granted by one take, and seconds until the next one refills when none was left."""
-
-    granted: int
-    wait: float
 
 
 class SharedBucket:
@@ -83,18 +94,23 @@ class SharedBucket:
         self.platform, self.scope = platform, scope
         self.rate, self.capacity = rate, capacity
         self._conn: Any = None
+        self.round_trips = 0  # takes sent to the database (what the limit costs it)
 
-    async def take(self, wanted: int) -> Grant:
-        """Up to `wanted` tokens now; raises a database error when the server cannot be reached."""
+    async def take(self, wanted: int) -> list[float]:
+        """Reserve `wanted` tokens: for each, in how many seconds (from the reply) it comes due.
+
+        Raises a database error when the server cannot be reached."""
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await self._connect()
                 await self._conn.execute(ENSURE_SQL, self.platform, self.scope, self.rate, self.capacity)
+            self.round_trips += 1
             row = await self._conn.fetchrow(TAKE_SQL, self.platform, self.scope, wanted)
         except DATABASE_ERRORS:
             self._forget()
             raise
-        return Grant(int(row["granted"]), max(0.0, float(row["wait"])))
+        level, ahead, rate = float(row["level"]), max(0.0, float(row["ahead"])), float(row["rate"])
+        return [ahead + max(0.0, k - level) / rate for k in range(1, wanted + 1)]
 
     def _forget(self) -> None:
         conn, self._conn = self._conn, None
@@ -110,8 +126,8 @@ class SharedBucket:
 class SharedTokens:
     """What one process's RateLimiter takes a platform's global tokens from (see the module doc).
 
-    Callers queue on one lock, first come first served; the one at the head fetches a batch sized by
-    how many are waiting, and sleeps until the bucket refills when it is empty.
+    Callers queue on one lock, first come first served; the one at the head reserves a batch sized
+    by how many are waiting. Each caller then sleeps until its token comes due.
     """
 
     def __init__(self, bucket: SharedBucket, clock: Clock) -> None:
@@ -119,34 +135,52 @@ class SharedTokens:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._waiting = 0
-        self._stash = 0
-        self._stash_until = 0.0
+        self._due: list[float] = []  # a heap of the instants (monotonic) reserved tokens come due
+        self._used = 0  # tokens handed out since the last fetch, at that fetch's instant:
+        self._fetched_at = clock.monotonic()  # the process's recent pace, which sizes the next batch
         self._down = False
 
-    async def take(self) -> None:
-        """Wait for one token of the bot-wide budget."""
-        self._waiting += 1
-        try:
-            async with self._lock:
-                while not self._stashed():
-                    await self._fetch()
-                self._stash -= 1
-        finally:
-            self._waiting -= 1
+    async def take(self) -> float:
+        """Wait for one token of the bot-wide budget; the instant it came due."""
+        while True:
+            self._waiting += 1
+            try:
+                async with self._lock:
+                    while not self._fresh():
+                        await self._fetch()
+                    due = heapq.heappop(self._due)
+                    self._used += 1
+            finally:
+                self._waiting -= 1
+            wait = due - self._clock.monotonic()
+            if wait > 0:
+                await self._clock.sleep(wait)
+            if self._clock.monotonic() - due <= LATE_SECONDS:
+                return due
+            # woke too late (a busy loop): sending now would bunch up with the next tokens' sends
 
-    def refund(self) -> None:
-        """Return a token taken but not used (its send must wait for something else first)."""
-        if self._clock.monotonic() <= self._stash_until:
-            self._stash += 1
+    def refund(self, due: float) -> None:
+        """Give back a token taken but not used (its send must wait for something else first)."""
+        heapq.heappush(self._due, due)
 
-    def _stashed(self) -> bool:
-        if self._stash and self._clock.monotonic() > self._stash_until:
-            self._stash = 0  # too old to send on now without bunching up with the others' sends
-        return self._stash > 0
+    def _fresh(self) -> bool:
+        """Drop tokens too old to send on now without bunching up with the other processes' sends."""
+        oldest = self._clock.monotonic() - LATE_SECONDS
+        while self._due and self._due[0] < oldest:
+            heapq.heappop(self._due)
+        return bool(self._due)
+
+    def _batch(self) -> int:
+        """As many tokens as wait now, or as the recent pace uses in LOOKAHEAD_SECONDS, at most BATCH:
+        a busy process makes few round trips, an idle one reserves (and may waste) little."""
+        now = self._clock.monotonic()
+        pace = self._used / max(now - self._fetched_at, 1e-3)
+        self._used, self._fetched_at = 0, now
+        return min(BATCH, max(self._waiting, math.ceil(pace * LOOKAHEAD_SECONDS)))
 
     async def _fetch(self) -> None:
         try:
-            grant = await self._bucket.take(min(BATCH, self._waiting))
+            offsets = await self._bucket.take(self._batch())
         except DATABASE_ERRORS as exc:
             if not self._down:
                 log.warning("rate limit: cannot reach the database (%s); sends wait", why(exc))
@@ -156,11 +190,9 @@ class SharedTokens:
         if self._down:
             log.info("rate limit: database reachable again")
             self._down = False
-        if grant.granted:
-            self._stash = grant.granted
-            self._stash_until = self._clock.monotonic() + STASH_SECONDS
-        else:
-            await self._clock.sleep(grant.wait)
+        now = self._clock.monotonic()
+        for offset in offsets:
+            heapq.heappush(self._due, now + offset)
 
     async def close(self) -> None:
         await self._bucket.close()
