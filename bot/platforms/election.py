@@ -37,7 +37,12 @@ class Lease(Protocol):
     async def wait_lost(self) -> None: ...
 
 
-LeaseFactory = Callable[[str], Lease]
+LeaseFactory = Callable[[str], Lease]  # a lease by name, the same object for the same name
+
+
+def polling_lease_name(platform: str) -> str:
+    """The lease of `platform`'s update polling (the same in every process of the bot)."""
+    return f"digestbot:poll:{platform}"
 
 
 class Election:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.core.clock import Clock
     from bot.delivery.ratelimit import RateLimiter
     from bot.platforms.base import Platform
+    from bot.platforms.election import LeaseFactory
 
 
 class PlatformConfig(Protocol):
@@ -68,6 +69,8 @@ class PlatformContext:
     on_close: Callable[[], None] = field(default=lambda: None)
     language_configured: bool = True  # False: the config left `language` out (the console asks $LANG)
     clock: Clock = field(default_factory=_system_clock)  # the app's one clock
+    # Leases shared with the bot's other processes (PostgreSQL); None: this process is the only one.
+    leases: LeaseFactory | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,14 +40,6 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big", signed=True)
 
 
-def source_lease_name(source: str) -> str:
-    return f"digestbot:source:{source}"
-
-
-def polling_lease_name(platform: str) -> str:
-    return f"digestbot:poll:{platform}"
-
-
 class AdvisoryLease:
     """One named lock of a `LockSession`: `try_acquire()`, `held`, `release()`, `wait_lost()`."""
 
