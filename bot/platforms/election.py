@@ -13,31 +13,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+
+from bot.core.lease import Lease
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 3.0
 
 Action = Callable[[], Awaitable[None]]
-
-
-class Lease(Protocol):
-    """What an election needs of a lock shared between processes (bot.store.coordination's lease)."""
-
-    name: str
-
-    @property
-    def held(self) -> bool: ...
-
-    async def try_acquire(self) -> bool: ...
-
-    async def release(self) -> None: ...
-
-    async def wait_lost(self) -> None: ...
-
-
-LeaseFactory = Callable[[str], Lease]  # a lease by name, the same object for the same name
 
 
 def polling_lease_name(platform: str) -> str:

@@ -20,9 +20,9 @@ from bot.render.terminal import Terminal
 if TYPE_CHECKING:
     from bot.commands.service import CommandService
     from bot.core.clock import Clock
+    from bot.core.lease import LeaseFactory
     from bot.delivery.ratelimit import RateLimiter
     from bot.platforms.base import Platform
-    from bot.platforms.election import LeaseFactory
 
 
 class PlatformConfig(Protocol):

@@ -35,12 +35,13 @@ from telegram.request import HTTPXRequest
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.core.clock import Clock
+from bot.core.lease import LeaseFactory
 from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
 from bot.net.aiohttp_route import AiohttpRoute
 from bot.net.proxy import Proxy
 from bot.platforms.base import PlatformStartError
-from bot.platforms.election import Election, LeaseFactory, polling_lease_name
+from bot.platforms.election import Election, polling_lease_name
 from bot.platforms.telegram.bot_api import BotApi, Timeouts
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
