@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
 
 from bot.core.clock import Clock
 from bot.core.lease import Lease
-from bot.sources.base import Incoming
+from bot.sources.base import Incoming, Source
 
 log = logging.getLogger(__name__)
 
@@ -26,23 +25,10 @@ def source_lease_name(source: str) -> str:
     return f"digestbot:source:{source}"
 
 
-class Polled(Protocol):
-    """A source as the wrapper drives it: polled one round at a time, `next_delay` apart."""
-
-    name: str
-
-    @property
-    def next_delay(self) -> float: ...
-
-    async def poll(self) -> list[Incoming]: ...
-
-    async def aclose(self) -> None: ...
-
-
 class LeasedSource:
     """`source`, polled only in rounds where this process holds its lease."""
 
-    def __init__(self, source: Polled, lease: Lease, clock: Clock) -> None:
+    def __init__(self, source: Source, lease: Lease, clock: Clock) -> None:
         self.name = source.name
         self._source = source
         self._lease = lease
@@ -57,6 +43,10 @@ class LeasedSource:
             log.info("source %s: %s", self.name, "polled here" if mine else "polled by another process")
         return await self._source.poll() if mine else []
 
+    @property
+    def next_delay(self) -> float:
+        return self._source.next_delay
+
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll until cancelled, `next_delay` apart; an unexpected error is logged, the next round goes on."""
         try:
@@ -68,7 +58,7 @@ class LeasedSource:
                     found = []
                 for incoming in found:
                     await queue.put(incoming)
-                await self._clock.sleep(self._source.next_delay)
+                await self._clock.sleep(self.next_delay)
         finally:
             await self.aclose()
 
