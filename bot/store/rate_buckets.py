@@ -5,10 +5,11 @@ row in `rate_buckets`; a process takes tokens with one `UPDATE ... RETURNING` th
 refill since the last take on the database's clock (`clock_timestamp()`, so hosts need not agree on
 the time) and grants up to as many tokens as it has senders waiting, at most `BATCH` per round trip.
 Takes are reservations (the bucket may go below zero), each token coming due at its own instant;
-one not used within `LATE_SECONDS` of that instant is dropped, never sent late. So the bot as a
-whole sends at most `rate * t + capacity` messages in any `t` seconds, give or take the jitter of
-the round trip (the row's rate and capacity are shaped as the in-process global bucket's, so that
-no one-second window holds more than the platform's limit).
+one not handed to a sender within `LATE_SECONDS` of that instant is dropped rather than spent in a
+bunch with the next ones. So the bot as a whole sends at most `rate * t + capacity` messages in any
+`t` seconds, give or take the round trip's jitter and a busy event loop's lateness, as in one
+process (the row is shaped as the in-process global bucket, so that no one-second window holds
+more than the platform's limit).
 
 Why a shared bucket rather than leased shares (each live process heartbeats a lease row every
 second and paces itself at limit / live leases): bench/shared_limit.py, 3 processes x 8 senders,
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 10
 LOOKAHEAD_SECONDS = 0.1  # a batch covers about this long of the process's recent pace
-LATE_SECONDS = 0.02  # a token not sent within this long after it came due is dropped
+LATE_SECONDS = 0.02  # a reserved token not handed out this long after it came due is dropped
 RETRY_SECONDS = 1.0  # pause between attempts while the database is unreachable
 
 ENSURE_SQL = """
@@ -142,22 +143,19 @@ class SharedTokens:
 
     async def take(self) -> float:
         """Wait for one token of the bot-wide budget; the instant it came due."""
-        while True:
-            self._waiting += 1
-            try:
-                async with self._lock:
-                    while not self._fresh():
-                        await self._fetch()
-                    due = heapq.heappop(self._due)
-                    self._used += 1
-            finally:
-                self._waiting -= 1
-            wait = due - self._clock.monotonic()
-            if wait > 0:
-                await self._clock.sleep(wait)
-            if self._clock.monotonic() - due <= LATE_SECONDS:
-                return due
-            # woke too late (a busy loop): sending now would bunch up with the next tokens' sends
+        self._waiting += 1
+        try:
+            async with self._lock:
+                while not self._fresh():
+                    await self._fetch()
+                due = heapq.heappop(self._due)
+                self._used += 1
+        finally:
+            self._waiting -= 1
+        wait = due - self._clock.monotonic()
+        if wait > 0:
+            await self._clock.sleep(wait)
+        return due
 
     def refund(self, due: float) -> None:
         """Give back a token taken but not used (its send must wait for something else first)."""
