@@ -101,3 +101,26 @@ async def test_a_chat_busy_meanwhile_gives_the_token_back(coord_postgres_url: st
         assert time.monotonic() - start >= 0.9  # 3 sends to one chat at 2/s
     finally:
         await gate.close()
+
+
+async def test_a_paid_pace_reshapes_the_bucket_of_every_process(coord_postgres_url: str) -> None:  # noqa: F811
+    clock = SystemClock()
+    policy = RatePolicy(RateLimits(global_per_second=30, per_chat_per_second=1000))
+    gate = SharedTokens(
+        SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=28.5, capacity=1.5), clock
+    )
+    limiter = RateLimiter({"telegram": policy}, clock, shared={"telegram": gate})
+    conn = await asyncpg.connect(coord_postgres_url)
+    shape = "SELECT rate, capacity FROM rate_buckets WHERE platform = 'telegram'"
+    try:
+        await limiter.acquire("telegram", "1", "private")
+        assert tuple(await conn.fetchrow(shape)) == (28.5, 1.5)
+        limiter.set_broadcast_rate("telegram", 1000)  # paid broadcasts on
+        await limiter.acquire("telegram", "2", "private")
+        assert tuple(await conn.fetchrow(shape)) == (950.0, 50.0)
+        limiter.set_broadcast_rate("telegram", None)  # refused: back to the free limit, bot-wide
+        await limiter.acquire("telegram", "3", "private")
+        assert tuple(await conn.fetchrow(shape)) == (28.5, 1.5)
+    finally:
+        await conn.close()
+        await gate.close()

@@ -51,6 +51,10 @@ class SharedGate(Protocol):
         """Give back a token taken (due at `due`) but not used right away."""
         ...
 
+    def reshape(self, rate: float, capacity: float) -> None:
+        """Pace the whole bot's sends at `rate` from now on (a broadcast pace change)."""
+        ...
+
 
 @dataclass(slots=True)
 class TokenBucket:
@@ -157,6 +161,9 @@ class RateLimiter:
         if old.stamp > now:
             fresh.tokens, fresh.stamp = 0.0, old.stamp
         self._global[platform] = fresh
+        gate = self._shared.get(platform)
+        if gate is not None:
+            gate.reshape(*global_shape(rate))
         if rate == free:
             self._paced.pop(platform, None)
             self._free.pop(platform, None)

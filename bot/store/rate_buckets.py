@@ -32,9 +32,9 @@ processes to avoid. The bucket costs one short UPDATE per batch: 0.10-0.12 round
 second). The bucket's other cost: sends wait for the database, so while it is unreachable sending
 pauses (the outbox cannot be claimed then anyway).
 
-The row follows the platform's free limit (`global_per_second`): with a paid broadcast pace on
-(Telegram's paid_broadcast), several processes together still send at most the free limit; making
-the row's rate follow `RateLimiter.set_broadcast_rate` is left to do.
+The row follows the platform's broadcast pace: `RateLimiter.set_broadcast_rate` (Telegram's paid
+broadcasts, and their fall-back to the free limit) reshapes it for every process with the next
+take. Command replies' own free-limit bucket during a paid broadcast stays in each process.
 
 Per-chat and per-group limits stay in each process's RateLimiter: a chat's due rows are claimed and
 sent in order by one engine, so two processes send to the same chat only when a claim changes hands,
@@ -95,7 +95,12 @@ class SharedBucket:
         self.platform, self.scope = platform, scope
         self.rate, self.capacity = rate, capacity
         self._conn: Any = None
+        self._shaped = False  # the row has this bucket's rate and capacity
         self.round_trips = 0  # takes sent to the database (what the limit costs it)
+
+    def reshape(self, rate: float, capacity: float) -> None:
+        """A new pace for the whole bot, written to the row with the next take."""
+        self.rate, self.capacity, self._shaped = rate, capacity, False
 
     async def take(self, wanted: int) -> list[float]:
         """Reserve `wanted` tokens: for each, in how many seconds (from the reply) it comes due.
@@ -104,7 +109,10 @@ class SharedBucket:
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await self._connect()
+                self._shaped = False
+            if not self._shaped:
                 await self._conn.execute(ENSURE_SQL, self.platform, self.scope, self.rate, self.capacity)
+                self._shaped = True
             self.round_trips += 1
             row = await self._conn.fetchrow(TAKE_SQL, self.platform, self.scope, wanted)
         except DATABASE_ERRORS:
@@ -156,6 +164,12 @@ class SharedTokens:
         if wait > 0:
             await self._clock.sleep(wait)
         return due
+
+    def reshape(self, rate: float, capacity: float) -> None:
+        """The platform's pace changed (a paid broadcast began or fell back to the free limit);
+        tokens reserved at the old pace are dropped, so a slower pace holds from the next send."""
+        self._bucket.reshape(rate, capacity)
+        self._due.clear()
 
     def refund(self, due: float) -> None:
         """Give back a token taken but not used (its send must wait for something else first)."""
