@@ -7,7 +7,7 @@ them on its next try. One `LockSession` holds all of a process's leases on one c
 `SELECT 1` every `heartbeat` seconds notices a lost connection, after which every lease is reported
 lost (the server released them, or will once its TCP keepalives, set short here, give up on us).
 
-Keys are stable 64-bit hashes of names such as "digestbot:poll:telegram", the same in every process
+Keys are stable 64-bit hashes of names such as "digestbot:poll:<platform>", the same in every process
 and every Python version (no `hash()`, which is salted per process).
 """
 

@@ -1,9 +1,10 @@
 """The platform's global rate limit held across every process of the bot: a token bucket in PostgreSQL.
 
-Telegram's 30 messages a second is per bot, whichever process sends. Each (platform, scope) has one
-row in `rate_buckets`; a process takes tokens with one `UPDATE ... RETURNING` that computes the
-refill since the last take on the database's clock (`clock_timestamp()`, so hosts need not agree on
-the time) and grants up to as many tokens as it has senders waiting, at most `BATCH` per round trip.
+A platform's global limit (30 messages a second, say) is per bot, whichever process sends. Each
+(platform, scope) has one row in `rate_buckets`; a process takes tokens with one
+`UPDATE ... RETURNING` that computes the refill since the last take on the database's clock
+(`clock_timestamp()`, so hosts need not agree on the time), in batches sized by the process's
+recent pace, at most `BATCH` per round trip.
 Takes are reservations (the bucket may go below zero), each token coming due at its own instant;
 one not handed to a sender within `LATE_SECONDS` of that instant is dropped rather than spent in a
 bunch with the next ones. So the bot as a whole sends at most `rate * t + capacity` messages in any
@@ -24,7 +25,7 @@ one-second window):
 - a process dying a third of the way in: bucket 95-96%, 199/200; shares 81-87% (its share is lost
   until its lease expires), and 264/200 and 1331/1000 in runs whose start overshot.
 
-Exceeding the limit is the one thing that must not happen (Telegram answers 429 and may hold the
+Exceeding the limit is the one thing that must not happen (the platform answers 429 and may hold the
 bot back for a while), and leaving a third of it unused is what operators move to several
 processes to avoid. The bucket costs one short UPDATE per batch: 0.10-0.12 round trips per send
 (batches sized by each process's recent pace, at most 10), about 100 statements a second at
@@ -32,14 +33,16 @@ processes to avoid. The bucket costs one short UPDATE per batch: 0.10-0.12 round
 second). The bucket's other cost: sends wait for the database, so while it is unreachable sending
 pauses (the outbox cannot be claimed then anyway).
 
-The row follows the platform's broadcast pace: `RateLimiter.set_broadcast_rate` (Telegram's paid
+The row follows the platform's broadcast pace: `RateLimiter.set_broadcast_rate` (paid
 broadcasts, and their fall-back to the free limit) reshapes it for every process with the next
 take. Command replies' own free-limit bucket during a paid broadcast stays in each process.
 
-Per-chat and per-group limits stay in each process's RateLimiter: a chat's due rows are claimed and
-sent in order by one engine, so two processes send to the same chat only when a claim changes hands,
-a handful of messages at most. Should that ever matter, the same table takes a scope per chat
-(`chat:<id>`), at one round trip per send.
+Per-chat and per-group limits stay in each process's RateLimiter. That holds as long as one chat's
+due rows go out through one engine at a time (the outbox claim takes a chat's due rows together, or
+a chat's parts wait for their predecessors as they do in one process): two processes then send to
+the same chat only when a claim changes hands, a message or two at most, well inside a chat's
+burst. A claim that spreads one chat's rows over several processes at once would need the chat's
+budget shared too: the same table takes a scope per chat (`chat:<id>`), at one round trip a send.
 """
 
 from __future__ import annotations
