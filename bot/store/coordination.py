@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
 CONNECT_TIMEOUT = 5.0
 APPLICATION_NAME = "digestbot-coordination"
-# A partitioned (not closed) client is given up by the server after about idle + interval * count
-# seconds, releasing its locks; PostgreSQL's defaults follow the OS (often two hours).
-KEEPALIVES = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "2"}
+# A client whose host vanished (its socket never closed) is given up by the server after about
+# idle + interval * count = 6 seconds, releasing its locks: with the 3-second election retry, a
+# takeover within 10 s. PostgreSQL's defaults follow the OS (often two hours).
+KEEPALIVES = {"tcp_keepalives_idle": "3", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "3"}
 DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 Connect = Callable[[], Awaitable[Any]]
