@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import asyncpg
-from coord_pg import coord_cluster_url, coord_postgres_url  # noqa: F401  (fixtures)
 
 from bot.cluster import Cluster
 from bot.core.clock import SystemClock
@@ -21,10 +20,10 @@ POLICY = RatePolicy(RateLimits(global_per_second=30, per_chat_per_second=1))
 
 async def test_two_processes_share_leases_wake_ups_and_one_bucket(
     tmp_path: Path,
-    coord_postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     clock = SystemClock()
-    one, two = Cluster(coord_postgres_url, clock), Cluster(coord_postgres_url, clock)
+    one, two = Cluster(postgres_url, clock), Cluster(postgres_url, clock)
     woken = asyncio.Event()
     try:
         assert await one.lease("digestbot:poll:telegram").try_acquire()
@@ -41,7 +40,7 @@ async def test_two_processes_share_leases_wake_ups_and_one_bucket(
             two.shared_limits({"telegram": POLICY})["telegram"],
         ]
         await asyncio.gather(*(gate.take() for gate in gates for _ in range(3)))
-        conn = await asyncpg.connect(coord_postgres_url)
+        conn = await asyncpg.connect(postgres_url)
         try:
             row = await conn.fetchrow("SELECT rate, capacity FROM rate_buckets WHERE platform = 'telegram'")
         finally:
@@ -61,7 +60,7 @@ async def test_two_processes_share_leases_wake_ups_and_one_bucket(
     finally:
         await one.close()
         await two.close()
-    reopened = Cluster(coord_postgres_url, clock)
+    reopened = Cluster(postgres_url, clock)
     try:  # closing gave everything back
         assert await reopened.lease("digestbot:poll:telegram").try_acquire()
     finally:

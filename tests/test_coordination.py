@@ -1,4 +1,4 @@
-"""Advisory leases and the polling election against a real PostgreSQL (tests/coord_pg.py)."""
+"""Advisory leases and the polling election against a real PostgreSQL (tests/pg_cluster.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import asyncpg
-from coord_pg import coord_cluster_url, coord_postgres_url  # noqa: F401  (fixtures)
 
 from bot.platforms.election import Election
 from bot.store.coordination import LockSession, lock_key
@@ -43,8 +42,8 @@ def test_keys_are_stable_and_distinct() -> None:
     assert -(2**63) <= lock_key(NAME) < 2**63
 
 
-async def test_one_of_two_sessions_wins_and_release_hands_over(coord_postgres_url: str) -> None:  # noqa: F811
-    first, second = LockSession.for_url(coord_postgres_url), LockSession.for_url(coord_postgres_url)
+async def test_one_of_two_sessions_wins_and_release_hands_over(postgres_url: str) -> None:
+    first, second = LockSession.for_url(postgres_url), LockSession.for_url(postgres_url)
     try:
         a, b = first.lease(NAME), second.lease(NAME)
         results = await asyncio.gather(a.try_acquire(), b.try_acquire())
@@ -61,15 +60,15 @@ async def test_one_of_two_sessions_wins_and_release_hands_over(coord_postgres_ur
         await second.close()
 
 
-async def test_killed_connection_loses_the_lease_and_another_takes_over(coord_postgres_url: str) -> None:  # noqa: F811
-    first = LockSession.for_url(coord_postgres_url, heartbeat=0.5)
-    second = LockSession.for_url(coord_postgres_url, heartbeat=0.5)
+async def test_killed_connection_loses_the_lease_and_another_takes_over(postgres_url: str) -> None:
+    first = LockSession.for_url(postgres_url, heartbeat=0.5)
+    second = LockSession.for_url(postgres_url, heartbeat=0.5)
     try:
         a, b = first.lease(NAME), second.lease(NAME)
         assert await a.try_acquire() and not await b.try_acquire()
-        pid = await holder_pid(coord_postgres_url, NAME)
+        pid = await holder_pid(postgres_url, NAME)
         assert pid is not None
-        await terminate(coord_postgres_url, pid)
+        await terminate(postgres_url, pid)
         started = time.monotonic()
         await asyncio.wait_for(a.wait_lost(), 5)  # the heartbeat noticed
         assert not a.held
@@ -105,9 +104,9 @@ class Work:
         self.events.append(f"{self.label} stop")
 
 
-async def test_election_fails_over_within_ten_seconds(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_election_fails_over_within_ten_seconds(postgres_url: str) -> None:
     events: list[str] = []
-    sessions = [LockSession.for_url(coord_postgres_url, heartbeat=2.0) for _ in range(3)]
+    sessions = [LockSession.for_url(postgres_url, heartbeat=2.0) for _ in range(3)]
     works = [Work(f"p{i}", events) for i in range(3)]
     elections = [
         Election(s.lease(NAME), w.start, w.stop, retry=3.0) for s, w in zip(sessions, works, strict=True)
@@ -117,9 +116,9 @@ async def test_election_fails_over_within_ten_seconds(coord_postgres_url: str) -
             await election.start()
         assert [e.leading for e in elections].count(True) == 1
         leader = next(i for i, e in enumerate(elections) if e.leading)
-        pid = await holder_pid(coord_postgres_url, NAME)
+        pid = await holder_pid(postgres_url, NAME)
         assert pid is not None
-        await terminate(coord_postgres_url, pid)  # as if the leader's host vanished
+        await terminate(postgres_url, pid)  # as if the leader's host vanished
         started = time.monotonic()
         while not any(e.leading and i != leader for i, e in enumerate(elections)):
             assert time.monotonic() - started < 10, events
@@ -137,9 +136,9 @@ async def test_election_fails_over_within_ten_seconds(coord_postgres_url: str) -
     assert not any(w.running for w in works)
 
 
-async def test_stopping_the_leader_hands_over_at_the_next_retry(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_stopping_the_leader_hands_over_at_the_next_retry(postgres_url: str) -> None:
     events: list[str] = []
-    one, two = LockSession.for_url(coord_postgres_url), LockSession.for_url(coord_postgres_url)
+    one, two = LockSession.for_url(postgres_url), LockSession.for_url(postgres_url)
     first = Election(one.lease(NAME), Work("a", events).start, Work("a", events).stop, retry=0.2)
     second = Election(two.lease(NAME), Work("b", events).start, Work("b", events).stop, retry=0.2)
     try:

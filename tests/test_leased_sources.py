@@ -1,4 +1,4 @@
-"""Each source polled by one process at a time: LeasedSource over a real PostgreSQL (tests/coord_pg.py)."""
+"""Each source polled by one process at a time: LeasedSource over a real PostgreSQL (tests/pg_cluster.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import asyncio
 import os
 import time
 from pathlib import Path
-
-from coord_pg import coord_cluster_url, coord_postgres_url  # noqa: F401  (fixtures)
 
 from bot.core.clock import SystemClock
 from bot.sources.base import Incoming
@@ -38,10 +36,10 @@ def leased(folder: Path, session: LockSession) -> LeasedSource:
 
 async def test_one_process_polls_a_source_and_another_takes_it_over(
     tmp_path: Path,
-    coord_postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     settled(tmp_path / "a.md", POST)
-    sessions = [LockSession.for_url(coord_postgres_url) for _ in range(2)]
+    sessions = [LockSession.for_url(postgres_url) for _ in range(2)]
     first, second = (leased(tmp_path, session) for session in sessions)
     try:
         assert [i.key for i in await first.poll()] == [str(tmp_path / "a.md")]
@@ -59,10 +57,10 @@ async def test_one_process_polls_a_source_and_another_takes_it_over(
 
 async def test_run_skips_rounds_then_takes_over_when_the_holder_stops(
     tmp_path: Path,
-    coord_postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     settled(tmp_path / "a.md", POST)
-    sessions = [LockSession.for_url(coord_postgres_url) for _ in range(2)]
+    sessions = [LockSession.for_url(postgres_url) for _ in range(2)]
     queues: list[asyncio.Queue[Incoming]] = [asyncio.Queue(), asyncio.Queue()]
     sources = [leased(tmp_path, session) for session in sessions]
     tasks = [asyncio.create_task(s.run(q)) for s, q in zip(sources, queues, strict=True)]

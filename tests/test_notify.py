@@ -1,4 +1,4 @@
-"""Wake-ups between processes over LISTEN/NOTIFY, against a real PostgreSQL (tests/coord_pg.py)."""
+"""Wake-ups between processes over LISTEN/NOTIFY, against a real PostgreSQL (tests/pg_cluster.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import asyncpg
 import pytest
-from coord_pg import coord_cluster_url, coord_postgres_url  # noqa: F401  (fixtures)
 
 from bot.store.notify import APPLICATION_NAME, WakeBus
 
@@ -39,10 +38,10 @@ async def kill_listeners(url: str) -> int:
         await conn.close()
 
 
-async def test_a_publish_wakes_the_other_process_not_itself(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_a_publish_wakes_the_other_process_not_itself(postgres_url: str) -> None:
     here, there = Woken(), Woken()
-    mine = WakeBus.for_url(coord_postgres_url, here.callbacks())
-    theirs = WakeBus.for_url(coord_postgres_url, there.callbacks())
+    mine = WakeBus.for_url(postgres_url, here.callbacks())
+    theirs = WakeBus.for_url(postgres_url, there.callbacks())
     mine.start()
     theirs.start()
     try:
@@ -59,15 +58,15 @@ async def test_a_publish_wakes_the_other_process_not_itself(coord_postgres_url: 
         await theirs.close()
 
 
-async def test_the_listener_reconnects_and_hears_again(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_the_listener_reconnects_and_hears_again(postgres_url: str) -> None:
     here, there = Woken(), Woken()
-    mine = WakeBus.for_url(coord_postgres_url, here.callbacks(), heartbeat=0.3)
-    theirs = WakeBus.for_url(coord_postgres_url, there.callbacks(), heartbeat=0.3)
+    mine = WakeBus.for_url(postgres_url, here.callbacks(), heartbeat=0.3)
+    theirs = WakeBus.for_url(postgres_url, there.callbacks(), heartbeat=0.3)
     mine.start()
     theirs.start()
     try:
         await asyncio.wait_for(asyncio.gather(mine.connected.wait(), theirs.connected.wait()), 5)
-        assert await kill_listeners(coord_postgres_url) == 2
+        assert await kill_listeners(postgres_url) == 2
         # back: every callback runs once, since a publish may have been missed meanwhile
         await asyncio.wait_for(there.events["deliveries"].wait(), 10)
         await asyncio.wait_for(asyncio.gather(mine.connected.wait(), theirs.connected.wait()), 10)

@@ -1,4 +1,4 @@
-"""The bot-wide rate limit in PostgreSQL (tests/coord_pg.py): three takers stay under one bound."""
+"""The bot-wide rate limit in PostgreSQL (tests/pg_cluster.py): three takers stay under one bound."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import asyncpg
-from coord_pg import coord_cluster_url, coord_postgres_url  # noqa: F401  (fixtures)
 
 from bot.core.clock import SystemClock
 from bot.delivery.config import RateLimits
@@ -24,11 +23,11 @@ def connector(url: str) -> Any:
     return connect
 
 
-async def test_three_takers_never_get_more_than_rate_t_plus_capacity(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_three_takers_never_get_more_than_rate_t_plus_capacity(postgres_url: str) -> None:
     """Three processes' gates, 8 senders each: by any instant t, at most rate * t + capacity sent."""
     clock = SystemClock()
     buckets = [
-        SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY)
+        SharedBucket(connector(postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY)
         for _ in range(3)
     ]
     gates = [SharedTokens(bucket, clock) for bucket in buckets]
@@ -56,13 +55,13 @@ async def test_three_takers_never_get_more_than_rate_t_plus_capacity(coord_postg
     assert trips <= len(sent) / 2, trips  # taken in batches, not a round trip per send
 
 
-async def test_limiters_of_three_processes_share_one_pace(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_limiters_of_three_processes_share_one_pace(postgres_url: str) -> None:
     """Three RateLimiters (one per process) sending to many chats: together at most the global pace."""
     clock = SystemClock()
     policy = RatePolicy(RateLimits(global_per_second=1000, per_chat_per_second=1000))
     gates = [
         SharedTokens(
-            SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY),
+            SharedBucket(connector(postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY),
             clock,
         )
         for _ in range(3)
@@ -87,12 +86,12 @@ async def test_limiters_of_three_processes_share_one_pace(coord_postgres_url: st
     assert elapsed < 360 / RATE * 1.5  # and close to the pace, not far below it
 
 
-async def test_a_chat_busy_meanwhile_gives_the_token_back(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_a_chat_busy_meanwhile_gives_the_token_back(postgres_url: str) -> None:
     """Two sends to one chat at 1/s: the second waits for the chat, not with a token in hand."""
     clock = SystemClock()
     policy = RatePolicy(RateLimits(global_per_second=1000, per_chat_per_second=2))
     gate = SharedTokens(
-        SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY), clock
+        SharedBucket(connector(postgres_url), "telegram", "global", rate=RATE, capacity=CAPACITY), clock
     )
     limiter = RateLimiter({"telegram": policy}, clock, shared={"telegram": gate})
     try:
@@ -103,14 +102,14 @@ async def test_a_chat_busy_meanwhile_gives_the_token_back(coord_postgres_url: st
         await gate.close()
 
 
-async def test_a_paid_pace_reshapes_the_bucket_of_every_process(coord_postgres_url: str) -> None:  # noqa: F811
+async def test_a_paid_pace_reshapes_the_bucket_of_every_process(postgres_url: str) -> None:
     clock = SystemClock()
     policy = RatePolicy(RateLimits(global_per_second=30, per_chat_per_second=1000))
     gate = SharedTokens(
-        SharedBucket(connector(coord_postgres_url), "telegram", "global", rate=28.5, capacity=1.5), clock
+        SharedBucket(connector(postgres_url), "telegram", "global", rate=28.5, capacity=1.5), clock
     )
     limiter = RateLimiter({"telegram": policy}, clock, shared={"telegram": gate})
-    conn = await asyncpg.connect(coord_postgres_url)
+    conn = await asyncpg.connect(postgres_url)
     shape = "SELECT rate, capacity FROM rate_buckets WHERE platform = 'telegram'"
     try:
         await limiter.acquire("telegram", "1", "private")

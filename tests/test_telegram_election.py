@@ -1,7 +1,7 @@
 """Telegram long polling with several processes on one PostgreSQL database: one poller, a takeover.
 
 Two TelegramPlatforms (two processes' worth: each its own store, lease connection and PTB
-application) against the fake Bot API; leases from a real PostgreSQL (tests/coord_pg.py).
+application) against the fake Bot API; leases from a real PostgreSQL (tests/pg_cluster.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import asyncpg
-from coord_pg import coord_cluster_url, coord_postgres_url  # noqa: F401  (fixtures)
 from fake_telegram import FakeTelegram
 from fake_telegram_types import FloodRules
 from telegram_helpers import OWNER, TOKEN, VOCABULARY, limiter_for, telegram_config
@@ -66,18 +65,18 @@ async def lease_backends(url: str) -> list[int]:
 
 async def test_one_process_polls_and_another_takes_over_within_ten_seconds(
     tmp_path: Path,
-    coord_postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake, AsyncExitStack() as stack:
         owner = fake.user(OWNER, language="en")
-        first = await start_process(stack, tmp_path / "a", fake, coord_postgres_url)
-        second = await start_process(stack, tmp_path / "b", fake, coord_postgres_url)
+        first = await start_process(stack, tmp_path / "a", fake, postgres_url)
+        second = await start_process(stack, tmp_path / "b", fake, postgres_url)
         assert (first.polling, second.polling) == (True, False)
         fake.push_message(OWNER, "/help", sender=owner)
         await fake.wait_for(lambda: len(fake.sent_to(OWNER)) == 1, message="one reply to /help")
 
-        (pid,) = await lease_backends(coord_postgres_url)
-        await kill_lease_connection(coord_postgres_url, pid)  # the poller's database link is gone
+        (pid,) = await lease_backends(postgres_url)
+        await kill_lease_connection(postgres_url, pid)  # the poller's database link is gone
         started = time.monotonic()
         await wait_for(lambda: second.polling and not first.polling, 10, "the other process polling")
         assert time.monotonic() - started < 10
