@@ -41,6 +41,21 @@ def test_shard_settings_are_checked_with_the_key_named() -> None:
     assert parse_settings({}, "c", Path("/")).discord.shard_count is None
 
 
+def test_shard_settings_come_from_the_environment_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container's config reads both from variables: "" means unset, "0,2" is a list."""
+    section = {"shard_count": "${SHARDS:-}", "shard_ids": "${MINE:-}"}
+    unset = parse_settings({"discord": section}, "c", Path("/")).discord
+    assert (unset.shard_count, unset.shard_ids) == (None, None)
+    monkeypatch.setenv("SHARDS", "3")
+    monkeypatch.setenv("MINE", "0,2")
+    both = parse_settings({"discord": section}, "c", Path("/")).discord
+    assert (both.shard_count, both.shard_ids) == (3, [0, 2])
+    monkeypatch.setenv("MINE", "one")
+    assert problems(section) == [
+        "discord.shard_ids: expected a number or a comma-separated list of numbers, got 'one'"
+    ]
+
+
 async def test_two_processes_split_the_shards_and_each_guild_lands_on_one(tmp_path: Path) -> None:
     fake = FakeDiscord(TOKEN)
     await fake.start()

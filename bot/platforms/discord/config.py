@@ -53,6 +53,21 @@ class DiscordConfig(BotPlatformConfig):
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
 
+    @field_validator("shard_count", "shard_ids", mode="before")
+    @classmethod
+    def _from_environment(cls, value: object, info: ValidationInfo) -> object:
+        """`${DIGESTBOT_SHARD_IDS:-}` in a container's config: empty means unset, "0,1" a list."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return None
+        parts = [part.strip() for part in text.strip("[]").split(",")]
+        if not all(part.isdigit() for part in parts):
+            raise ValueError(f"expected a number or a comma-separated list of numbers, got {value!r}")
+        numbers = [int(part) for part in parts]
+        return numbers if info.field_name == "shard_ids" else numbers[0] if len(numbers) == 1 else value
+
     @field_validator("shard_ids")
     @classmethod
     def _shards_of_the_count(cls, ids: list[int] | None, info: ValidationInfo) -> list[int] | None:
