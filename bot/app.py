@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from bot.cluster import Cluster
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
@@ -66,6 +67,7 @@ class App:
         self._clock: Clock = SystemClock()
         self.metrics = Metrics()  # this app's own registry: served at /metrics when `http` is on
         self.web: WebServer | None = None
+        self.cluster: Cluster | None = None  # other processes share the database (PostgreSQL only)
 
     async def start(self) -> None:
         """Start everything; each step registers its own undo, so stop() (or a failed start) unwinds
@@ -75,6 +77,9 @@ class App:
             settings.database, clock=clock, connect_timeout=settings.database_connect_timeout
         )
         stack.push_async_callback(store.close)
+        self.cluster = cluster = _cluster(settings, clock)
+        if cluster is not None:
+            stack.push_async_callback(cluster.close)
         await store.sync_broadcasts(settings.broadcast_rows())
         renderers = settings.renderers()
         self.service = CommandService(
@@ -88,7 +93,8 @@ class App:
             secrets=settings.secrets(),
             on_enqueued=self._rows_written,
         )
-        limiter = RateLimiter(self._rate_policies(), clock)
+        policies = self._rate_policies()
+        limiter = RateLimiter(policies, clock, shared=cluster.shared_limits(policies) if cluster else None)
         self._starters = await self._start_platforms(limiter)
         self.platforms = [s.platform for s in self._starters]
         self.problems = problems = ProblemReporter(
@@ -114,7 +120,7 @@ class App:
         stack.push_async_callback(self._stop_engine, engine_task)
         share_the_interpreter()  # renders run in worker threads beside the loop
         self.planner = Planner(
-            store, self.vocabulary, renderers=renderers, clock=clock, on_enqueued=engine.wake
+            store, self.vocabulary, renderers=renderers, clock=clock, on_enqueued=self._rows_written
         )
         await self.planner.plan_pending()
         self._start_pruner(store)
@@ -124,12 +130,14 @@ class App:
             self.vocabulary,
             renderers=renderers,
             clock=clock,
-            on_enqueued=engine.wake,
+            on_enqueued=self._rows_written,
             top_per_category=settings.roundup.top_per_category,
         )
         scheduler_task = asyncio.create_task(scheduler.run(), name="scheduler")
         stack.push_async_callback(_stop_scheduler, scheduler, scheduler_task)
         self._tasks = [*engine_task, scheduler_task]
+        if cluster is not None:
+            cluster.listen({"deliveries": engine.wake, "schedule": scheduler.wake})
         await self._start_intake(store)
         await self._start_web(store)
         names = ", ".join(
@@ -202,6 +210,8 @@ class App:
             )
             for spec in settings.sources
         ]
+        if self.cluster is not None:  # each source polled by one process at a time
+            self.sources = [self.cluster.leased(source) for source in self.sources]
         for source in self.sources:
             self._exit.push_async_callback(source.aclose)
         intake = [asyncio.create_task(s.run(queue), name=f"source-{s.name}") for s in self.sources]
@@ -228,6 +238,7 @@ class App:
                 on_close=self.stop_requested.set,
                 language_configured="language" in settings.model_fields_set,
                 clock=self._clock,
+                leases=self.cluster.lease if self.cluster is not None else None,
             )
             starter = Starter(spec.build(context))
             try:
@@ -262,7 +273,7 @@ class App:
                 if result.deliverable:
                     # also any fan-out an earlier error cut short
                     await retrying(self.planner.plan_pending, backoff)
-                    self.engine.wake()
+                    self._rows_written()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)
 
@@ -272,13 +283,18 @@ class App:
         return self._tasks
 
     def _rows_written(self) -> None:
-        """A command queued messages (a confirmed announcement): the engine sends them now."""
+        """Messages were queued (a plan, a scheduled post, a confirmed announcement): the engine
+        sends them now, and so do the engines of the other processes on the same database."""
         if hasattr(self, "engine"):
             self.engine.wake()
+        if self.cluster is not None:
+            self.cluster.publish("deliveries")
 
     def _schedules_changed(self) -> None:
         if self.scheduler is not None:
             self.scheduler.wake()
+        if self.cluster is not None:
+            self.cluster.publish("schedule")
 
     async def _stop_engine(self, running: list[asyncio.Task[None]]) -> None:
         """Let in-flight sends finish within the grace period (the engine may not be running yet)."""
@@ -289,6 +305,11 @@ class App:
         """Undo start() in reverse: intake, scheduler, pruner, sending (grace), platforms, database."""
         await self._exit.aclose()
         log.info("digestbot stopped")
+
+
+def _cluster(settings: Settings, clock: Clock) -> Cluster | None:
+    """The links to the other processes, when the database is PostgreSQL (a URL, not a file)."""
+    return Cluster(settings.database, clock) if isinstance(settings.database, str) else None
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

@@ -61,8 +61,8 @@ def _locations(settings: Settings) -> list[str]:
     def where(path: Path) -> str:
         return f"{path.absolute()}{'' if path.exists() else ' (not there yet: created at the first run)'}"
 
-    database = settings.database
-    lines = [f"database: {where(database) if isinstance(database, Path) else redact_url(database)}"]
+    database = settings.database  # a PostgreSQL URL is shown as given, without its password
+    lines = [f"database: {redact_url(database) if isinstance(database, str) else where(database)}"]
     lines += [
         f"digests ({source.name}): {where(source.path)}"
         for source in settings.sources
@@ -81,8 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         if config_path(args.config) is None:  # the packaged defaults keep their files in the data folder
-            if isinstance(settings.database, Path):
-                settings.database.parent.mkdir(parents=True, exist_ok=True)
+            Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
             for folder in seed_samples(settings):
                 print(f"digestbot: created {folder} with the sample digest", file=sys.stderr)
         return run_app(settings)

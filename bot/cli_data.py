@@ -2,6 +2,7 @@
 
 `backup` and `export` only read (WAL lets them run while the bot writes); `import` writes in one
 transaction and takes the database's process lock, so it never runs beside a bot on the same file.
+A PostgreSQL database is exported and imported the same way; its backups are pg_dump's job.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
+    if _on_server(settings):
+        error("backup copies a SQLite file; back up a PostgreSQL database with pg_dump")
+        return EXIT_BAD_INPUT
     try:
         size = backup_database(Path(settings.database), Path(args.path), force=args.force)
     except StoreError as exc:
@@ -34,6 +38,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(f"{settings.database} -> {args.path} ({size:,} bytes)")
     return 0
+
+
+def _on_server(settings: Settings) -> bool:
+    """Whether the database is a PostgreSQL server rather than a SQLite file."""
+    from bot.net.pg_url import is_postgres_url
+
+    return is_postgres_url(str(settings.database))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -44,7 +55,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = settings_or_report(args)
     if settings is None:
         return EXIT_BAD_INPUT
-    if not Path(settings.database).is_file():
+    if not _on_server(settings) and not Path(settings.database).is_file():
         error(f"{settings.database}: no database there")
         return EXIT_BAD_INPUT
     try:
@@ -96,7 +107,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     lock = ProcessLock(settings.database)
     try:
-        lock.acquire()  # a running bot on this database would be blocked by the long transaction
+        if not _on_server(settings):  # PostgreSQL locks rows, not the database: the bot may run
+            lock.acquire()  # a running bot on this file would be blocked by the long transaction
         with _input(args.path) as stream:
             counts = asyncio.run(_import(settings, stream))
     except BadLines as exc:

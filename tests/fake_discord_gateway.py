@@ -265,7 +265,7 @@ class InteractionsAndGateway:
             if data.get("intents", 0) & PRIVILEGED_INTENTS:
                 await session.ws.close(code=4014, message=b"Disallowed intent(s).")
                 return
-            await self._ready(session)
+            await self._ready(session, data.get("shard"))
         elif op == 6:
             if data.get("token") != self.token:
                 await session.ws.close(code=4004, message=b"Authentication failed.")
@@ -273,11 +273,16 @@ class InteractionsAndGateway:
             session.identified = True
             await session.send(0, {}, "RESUMED")
 
-    async def _ready(self, session: GatewaySession) -> None:
+    async def _ready(self, session: GatewaySession, shard: list[int] | None = None) -> None:
+        """READY, then the bot's guilds; a sharded session gets those of its shard only, as Discord
+        assigns them: (guild_id >> 22) % shard_count."""
         mine = [g for g in self.guilds.values() if self.bot.id in g.members]
+        if shard is not None:
+            mine = [g for g in mine if (int(g.id) >> 22) % shard[1] == shard[0]]
         await session.send(
             0,
             {
+                **({"shard": shard} if shard is not None else {}),
                 "v": 10,
                 "user": self.bot.payload() | {"verified": True, "mfa_enabled": False, "flags": 0},
                 "guilds": [{"id": g.id, "unavailable": True} for g in mine],

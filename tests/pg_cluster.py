@@ -12,7 +12,6 @@ without paying for the migration.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
 import os
 import pwd
@@ -21,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,12 +52,47 @@ T = TypeVar("T")
 _names = itertools.count(1)
 
 
+class Admin:
+    """One superuser connection for the session, on an event loop of its own in a thread: sync
+    fixtures of any scope use it whatever loop (if any) the test runs on, without connecting (and
+    authenticating) twice per test."""
+
+    def __init__(self, url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="postgres-admin", daemon=True)
+        self._thread.start()
+        try:
+            self._conn: asyncpg.Connection = self.call(asyncpg.connect(url))
+        except BaseException:
+            self._stop()
+            raise
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def execute(self, *statements: str) -> None:
+        for statement in statements:
+            self.call(self._conn.execute(statement))
+
+    def close(self) -> None:
+        try:
+            self.call(self._conn.close())
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
 @dataclass(frozen=True)
 class PostgresServer:
     """A running server: `url` logs in as a superuser to its `postgres` database."""
 
     url: str
     template: str  # a database migrated to the current schema, to clone
+    admin: Admin
 
     def database_url(self, name: str) -> str:
         """`url` pointing at database `name` instead."""
@@ -67,22 +102,6 @@ class PostgresServer:
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Runs `coro` on its own event loop in a worker thread, so a sync fixture of any scope can
-    use asyncpg whatever loop (if any) the test itself runs on."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def admin(url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _migrate(url: str) -> None:
@@ -165,15 +184,18 @@ class Cluster:
 
 def _serve(url: str) -> Iterator[PostgresServer]:
     """The server at `url` with a migrated template database for the session."""
-    server = PostgresServer(url, f"digestbot_template_{os.getpid()}")
     try:
-        fresh = (f"DROP DATABASE IF EXISTS {server.template}", f"CREATE DATABASE {server.template}")
-        run_async(admin(url, *fresh))
+        admin = Admin(url)
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(f"PostgreSQL for the tests at {redact_url(url)}: {exc}", pytrace=False)
-    run_async(_migrate(server.database_url(server.template)))
-    yield server
-    run_async(admin(url, f"DROP DATABASE IF EXISTS {server.template} WITH (FORCE)"))
+    try:
+        server = PostgresServer(url, f"digestbot_template_{os.getpid()}", admin)
+        admin.execute(f"DROP DATABASE IF EXISTS {server.template}", f"CREATE DATABASE {server.template}")
+        admin.call(_migrate(server.database_url(server.template)))
+        yield server
+        admin.execute(f"DROP DATABASE IF EXISTS {server.template} WITH (FORCE)")
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -189,19 +211,20 @@ def postgres_server() -> Iterator[PostgresServer]:
         cluster.stop()
 
 
+def _own_database(server: PostgresServer, template: str) -> Iterator[str]:
+    name = f"t{os.getpid()}_{next(_names)}"
+    server.admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield server.database_url(name)
+    server.admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A database of this test's own at the current schema, dropped after it."""
-    name = f"t{os.getpid()}_{next(_names)}"
-    run_async(admin(postgres_server.url, f"CREATE DATABASE {name} TEMPLATE {postgres_server.template}"))
-    yield postgres_server.database_url(name)
-    run_async(admin(postgres_server.url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    yield from _own_database(postgres_server, postgres_server.template)
 
 
 @pytest.fixture
 def empty_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A database of this test's own with no schema at all (for migration tests), dropped after it."""
-    name = f"e{os.getpid()}_{next(_names)}"
-    run_async(admin(postgres_server.url, f"CREATE DATABASE {name} TEMPLATE template0"))
-    yield postgres_server.database_url(name)
-    run_async(admin(postgres_server.url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    yield from _own_database(postgres_server, "template0")

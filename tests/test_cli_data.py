@@ -196,3 +196,25 @@ def test_reading_commands_never_create_a_database(tmp_path: Path, command: str) 
     result = run_cli(*args, "--config", str(config(tmp_path)))
     assert result.returncode == 2 and "no database there" in result.stderr
     assert not (tmp_path / "bot.db").exists()
+
+
+def test_on_postgres_backup_points_to_pg_dump_and_export_import_round_trip(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    cfg = str(config(tmp_path, database=postgres_url))
+    result = run_cli("backup", str(tmp_path / "copy.db"), "--config", cfg)
+    assert result.returncode == 2 and "pg_dump" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "copy.db").exists()
+    source = tmp_path / "subs.jsonl"
+    source.write_text(
+        '{"platform": "telegram", "chat": "42", "kind": "private", "categories": ["robotics"]}\n',
+        encoding="utf-8",
+    )
+    for _ in range(2):
+        result = run_cli("import", str(source), "--config", cfg)
+        assert result.returncode == 0, result.stderr
+    assert "1 already there" in result.stderr
+    exported = run_cli("export", "--config", cfg)
+    assert exported.returncode == 0 and [
+        json.loads(line)["chat"] for line in exported.stdout.splitlines()
+    ] == ["42"]

@@ -3,11 +3,12 @@ text), its connect timeout, and a database password never reaching a log line.""
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
+from telegram_helpers import debug_log
 
 from bot.config import ConfigError, load_settings
 from bot.logs import setup_logging
@@ -58,14 +59,14 @@ def test_the_connect_timeout_defaults_to_30_seconds_and_must_be_positive(tmp_pat
 
 
 def test_a_database_password_is_masked_in_every_log_line() -> None:
-    stream = io.StringIO()
-    setup_logging("INFO", [], stream)
-    log = logging.getLogger("bot.store.pg_connect")
-    log.warning("cannot connect to %s", URL)
-    try:
-        raise OSError("connect failed: postgres://bot:other%40secret@10.0.0.5/digest timed out")
-    except OSError:
-        log.exception("retrying")
+    with debug_log() as stream:
+        setup_logging("INFO", [], stream)
+        log = logging.getLogger("bot.store.pg_connect")
+        log.warning("cannot connect to %s", URL)
+        try:
+            raise OSError("connect failed: postgres://bot:other%40secret@10.0.0.5/digest timed out")
+        except OSError:
+            log.exception("retrying")
     output = stream.getvalue()
     assert "pa55-w0rd" not in output and "other%40secret" not in output
     assert "cannot connect to postgresql://bot:***@db.internal:5432/digest" in output
@@ -73,7 +74,15 @@ def test_a_database_password_is_masked_in_every_log_line() -> None:
 
 
 def test_other_url_passwords_are_still_redacted() -> None:
-    stream = io.StringIO()
-    setup_logging("INFO", [], stream)
-    logging.getLogger("bot.net").warning("proxy http://user:proxy-pass@proxy:3128 failed")
+    with debug_log() as stream:
+        setup_logging("INFO", [], stream)
+        logging.getLogger("bot.net").warning("proxy http://user:proxy-pass@proxy:3128 failed")
     assert "http://user:[REDACTED]@proxy:3128" in stream.getvalue()
+
+
+def test_check_config_shows_a_database_url_without_its_password(tmp_path: Path) -> None:
+    config = write(tmp_path, "database: ${DIGESTBOT_DB}\n")
+    result = run_cli("check-config", "--config", str(config), env={"DIGESTBOT_DB": URL})
+    assert result.returncode == 0, result.stderr
+    assert "database: postgresql://bot:***@db.internal:5432/digest\n" in result.stdout
+    assert "pa55-w0rd" not in result.stdout + result.stderr

@@ -8,14 +8,14 @@ both.
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
+import pytest
 from clocks import ManualClock
 from ledger_helpers import FakeSender, engine_for, plan
 
 from bot.delivery.outcome import ChatGone, Transient
 from bot.store.db import Store
+
+pytestmark = pytest.mark.both_backends
 
 CHATS = ["1", "2", "3", "4", "5", "6"]
 
@@ -23,29 +23,31 @@ CHATS = ["1", "2", "3", "4", "5", "6"]
 Counts = dict[tuple[int, str], int]
 
 
-def recount(store: Store) -> tuple[Counts, Counts, dict[str, int], dict[str, int]]:
+async def recount(target: str) -> tuple[Counts, Counts, dict[str, int], dict[str, int]]:
     """(kept counts, counted rows, kept sends per hour, counted sends per hour), read through a
     separate connection."""
-    with closing(sqlite3.connect(store.path)) as raw:
-        kept = {
-            (s, st): n for s, st, n in raw.execute("SELECT digest_seq, state, count FROM delivery_counts")
-        }
+    async with await Store.open(target) as other, other.transaction(write=False) as tx:
+        read = tx.conn.fetchall
+        kept = {(s, st): n for s, st, n in await read("SELECT digest_seq, state, count FROM delivery_counts")}
         counted = {
             (s, st): n
-            for s, st, n in raw.execute("SELECT digest_seq, state, count(*) FROM deliveries GROUP BY 1, 2")
+            for s, st, n in await read("SELECT digest_seq, state, count(*) FROM deliveries GROUP BY 1, 2")
         }
-        hours = dict(raw.execute("SELECT hour, count FROM sent_per_hour").fetchall())
-        sent = dict(
-            raw.execute(
+        hours = {h: n for h, n in await read("SELECT hour, count FROM sent_per_hour")}
+        sent = {
+            h: n
+            for h, n in await read(
                 "SELECT substr(sent_at, 1, 13), count(*) FROM deliveries WHERE state = 'sent' GROUP BY 1"
-            ).fetchall()
-        )
+            )
+        }
     return kept, counted, hours, sent
 
 
-async def test_counts_follow_inserts_outcomes_and_deletes(store: Store, clock: ManualClock) -> None:
+async def test_counts_follow_inserts_outcomes_and_deletes(
+    store: Store, store_target: str, clock: ManualClock
+) -> None:
     await plan(store, CHATS, parts=2)
-    kept, counted, hours, sent_hours = recount(store)
+    kept, counted, hours, sent_hours = await recount(store_target)
     assert kept == counted and sum(counted.values()) == 12 and hours == sent_hours == {}
     progress = await store.broadcast_progress(clock.now())
     assert progress is not None and (progress.total, progress.open, progress.done) == (12, 12, 0)
@@ -54,7 +56,7 @@ async def test_counts_follow_inserts_outcomes_and_deletes(store: Store, clock: M
         script={"2": [ChatGone("Forbidden: bot was blocked by the user")], "3": [Transient("x")]}
     )
     await engine_for(store, sender, clock).drain()
-    kept, counted, hours, sent_hours = recount(store)
+    kept, counted, hours, sent_hours = await recount(store_target)
     assert kept == counted and hours == sent_hours
     sent = sum(n for (_, state), n in counted.items() if state == "sent")
     assert sent == 8 and sum(hours.values()) == 8
@@ -75,9 +77,9 @@ async def test_counts_follow_inserts_outcomes_and_deletes(store: Store, clock: M
     assert overview.paused_total == 1
     assert [d.total for d in overview.digests] == [progress.total]
 
-    with closing(sqlite3.connect(store.path)) as raw, raw:
-        raw.execute("DELETE FROM deliveries WHERE chat_id IN ('1', '4')")  # as retention deletes
-    kept, counted, hours_after, _ = recount(store)
+    async with await Store.open(store_target) as other, other.transaction() as tx:
+        await tx.conn.execute("DELETE FROM deliveries WHERE chat_id IN ('1', '4')")  # as retention deletes
+    kept, counted, hours_after, _ = await recount(store_target)
     assert kept == counted and sum(counted.values()) == progress.total - 4
     assert hours_after == hours  # the chart is a history of sends: pruning rows does not undo them
 

@@ -31,7 +31,6 @@ from bot.store.postgres import PostgresConnection, numbered, rowcount
 if TYPE_CHECKING:
     from pg_cluster import PostgresServer
 
-pytest_plugins = ["pg_cluster"]  # the lead registers it in conftest.py; then this line goes
 
 LATEST = load_postgres_migrations()[-1].version
 

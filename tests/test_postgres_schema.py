@@ -15,8 +15,6 @@ import pytest
 
 from bot.store.db import Store
 
-pytest_plugins = ["pg_cluster"]  # the lead registers it in conftest.py; then this line goes
-
 # What each side has that the other does not, on purpose: SQLite's FTS5 table and its shadow
 # tables are PostgreSQL's trigram indexes; the version is a pragma on SQLite, a table on PostgreSQL.
 SQLITE_ONLY_TABLES = {"sqlite_sequence", "search_fts"}

@@ -136,59 +136,59 @@ async def test_announcements_are_never_pinned(tmp_path: Path) -> None:
 # -- the store's checks --------------------------------------------------------------------------
 
 
-async def test_reader_options_are_stored_and_checked(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "bot.db") as store:
-        sub = await subscribe(store, "7")
-        assert (sub.format, sub.previews, sub.silent, sub.pin, sub.pinned_message_id) == (
-            "full",
-            None,
-            False,
-            False,
-            None,
-        )
-        sub = await store.set_reader_option(sub.id, "format", "compact")
-        sub = await store.set_reader_option(sub.id, "previews", False)
-        sub = await store.set_reader_option(sub.id, "silent", True)
-        assert (sub.format, sub.previews, sub.silent) == ("compact", False, True)
-        with pytest.raises(ValueError, match="unknown format 'tiny'"):
-            await store.set_reader_option(sub.id, "format", "tiny")
-        with pytest.raises(ValueError, match="unknown reader option quiet"):
-            await store.set_reader_option(sub.id, "quiet", True)
-        with pytest.raises(ValueError, match="unknown reader option silent='yes'"):
-            await store.set_reader_option(sub.id, "silent", "yes")
-        with pytest.raises(KeyError):
-            await store.set_reader_option(9999, "silent", True)
-        await store.set_pinned(sub.id, "55")
-        again = await store.get_subscription_by_id(sub.id)
-        assert again is not None and again.pinned_message_id == "55"
+@pytest.mark.both_backends
+async def test_reader_options_are_stored_and_checked(store: Store) -> None:
+    sub = await subscribe(store, "7")
+    assert (sub.format, sub.previews, sub.silent, sub.pin, sub.pinned_message_id) == (
+        "full",
+        None,
+        False,
+        False,
+        None,
+    )
+    sub = await store.set_reader_option(sub.id, "format", "compact")
+    sub = await store.set_reader_option(sub.id, "previews", False)
+    sub = await store.set_reader_option(sub.id, "silent", True)
+    assert (sub.format, sub.previews, sub.silent) == ("compact", False, True)
+    with pytest.raises(ValueError, match="unknown format 'tiny'"):
+        await store.set_reader_option(sub.id, "format", "tiny")
+    with pytest.raises(ValueError, match="unknown reader option quiet"):
+        await store.set_reader_option(sub.id, "quiet", True)
+    with pytest.raises(ValueError, match="unknown reader option silent='yes'"):
+        await store.set_reader_option(sub.id, "silent", "yes")
+    with pytest.raises(KeyError):
+        await store.set_reader_option(9999, "silent", True)
+    await store.set_pinned(sub.id, "55")
+    again = await store.get_subscription_by_id(sub.id)
+    assert again is not None and again.pinned_message_id == "55"
 
 
 # -- planning and rendering ------------------------------------------------------------------------
 
 
-async def test_each_reading_is_rendered_with_its_options_once(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "bot.db") as store:
-        await store.record_incoming(incoming(make_digest()))
-        settings = {
-            "a": {},
-            "b": {},
-            "c": {"format": "compact"},
-            "d": {"previews": True},
-            "e": {"silent": True},
-        }
-        for chat, options in settings.items():
-            sub = await subscribe(store, chat)
-            for name, value in options.items():
-                await store.set_reader_option(sub.id, name, value)
-        spy = SpyRenderer(1)
-        await Planner(store, VOCABULARY, renderers={"telegram": spy}).plan_pending()
-        seen = sorted(str((o.compact, o.previews, o.silent)) for _, o in spy.calls)
-        assert seen == [
-            "(False, None, False)",  # a and b share one rendering
-            "(False, None, True)",
-            "(False, True, False)",
-            "(True, None, False)",
-        ]
+@pytest.mark.both_backends
+async def test_each_reading_is_rendered_with_its_options_once(store: Store) -> None:
+    await store.record_incoming(incoming(make_digest()))
+    settings = {
+        "a": {},
+        "b": {},
+        "c": {"format": "compact"},
+        "d": {"previews": True},
+        "e": {"silent": True},
+    }
+    for chat, options in settings.items():
+        sub = await subscribe(store, chat)
+        for name, value in options.items():
+            await store.set_reader_option(sub.id, name, value)
+    spy = SpyRenderer(1)
+    await Planner(store, VOCABULARY, renderers={"telegram": spy}).plan_pending()
+    seen = sorted(str((o.compact, o.previews, o.silent)) for _, o in spy.calls)
+    assert seen == [
+        "(False, None, False)",  # a and b share one rendering
+        "(False, None, True)",
+        "(False, True, False)",
+        "(True, None, False)",
+    ]
 
 
 def _long_digest() -> Any:
@@ -218,48 +218,48 @@ def test_compact_is_titles_only_and_still_within_the_limit() -> None:
 # -- commands where the platform has no reader options ----------------------------------------------
 
 
-async def test_latest_follows_the_chats_format(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "bot.db") as store:
-        await store.record_incoming(incoming(make_digest(items=24)))
-        service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=default_renderers())
-        chat = ChatRef("telegram", "42", None, kind="private", title="Ann")
+@pytest.mark.both_backends
+async def test_latest_follows_the_chats_format(store: Store) -> None:
+    await store.record_incoming(incoming(make_digest(items=24)))
+    service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=default_renderers())
+    chat = ChatRef("telegram", "42", None, kind="private", title="Ann")
 
-        async def latest() -> tuple[Any, ...]:
-            return (await service.handle(Command("latest", (), chat, Caller("42", language="en")))).parts
+    async def latest() -> tuple[Any, ...]:
+        return (await service.handle(Command("latest", (), chat, Caller("42", language="en")))).parts
 
-        await service.handle(Command("subscribe", (), chat, Caller("42", language="en")))
-        full = await latest()
-        await service.handle(Command("format", ("compact",), chat, Caller("42", language="en")))
-        compact = await latest()
-        assert "这是摘要" in full[0]["text"] and "这是摘要" not in "".join(p["text"] for p in compact)
-        assert "第24条" in compact[-1]["text"] and "disable_notification" not in compact[0]
+    await service.handle(Command("subscribe", (), chat, Caller("42", language="en")))
+    full = await latest()
+    await service.handle(Command("format", ("compact",), chat, Caller("42", language="en")))
+    compact = await latest()
+    assert "这是摘要" in full[0]["text"] and "这是摘要" not in "".join(p["text"] for p in compact)
+    assert "第24条" in compact[-1]["text"] and "disable_notification" not in compact[0]
 
 
-async def test_platforms_without_the_options_say_so(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "bot.db") as store:
-        service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=default_renderers())
+@pytest.mark.both_backends
+async def test_platforms_without_the_options_say_so(store: Store) -> None:
+    service = CommandService(store, VOCABULARY, default_timezone="UTC", renderers=default_renderers())
 
-        async def reply(platform: str, language: str, name: str, *args: str) -> tuple[str, bool]:
-            chat_id = "42" if language == "en" else "43"  # a chat's own language wins once subscribed
-            chat = ChatRef(platform, chat_id, None, kind="private", title="Ann")
-            answer = await service.handle(Command(name, args, chat, Caller("42", language=language)))
-            return answer.text, answer.error
+    async def reply(platform: str, language: str, name: str, *args: str) -> tuple[str, bool]:
+        chat_id = "42" if language == "en" else "43"  # a chat's own language wins once subscribed
+        chat = ChatRef(platform, chat_id, None, kind="private", title="Ann")
+        answer = await service.handle(Command(name, args, chat, Caller("42", language=language)))
+        return answer.text, answer.error
 
-        await reply("console", "en", "subscribe")
-        assert await reply("console", "en", "format", "compact") == (
-            "/format is not available on this platform.",
-            True,
-        )
-        assert await reply("console", "zh", "pin", "on") == ("这个平台不支持 /pin。", True)
-        refused, error = await reply("console", "en", "quiet", "22:00-07:00", "silent")
-        assert error and refused.startswith("Silent quiet hours are not available")
-        help_console, help_telegram = (
-            (await reply("console", "en", "help"))[0],
-            (await reply("telegram", "en", "help"))[0],
-        )
-        assert "/format" not in help_console and "/silent" not in help_console
-        assert "/format [full|compact]" in help_telegram and "/pin [on|off]" in help_telegram
-        assert "22:00-07:00 silent" not in (await reply("console", "en", "status"))[0]
+    await reply("console", "en", "subscribe")
+    assert await reply("console", "en", "format", "compact") == (
+        "/format is not available on this platform.",
+        True,
+    )
+    assert await reply("console", "zh", "pin", "on") == ("这个平台不支持 /pin。", True)
+    refused, error = await reply("console", "en", "quiet", "22:00-07:00", "silent")
+    assert error and refused.startswith("Silent quiet hours are not available")
+    help_console, help_telegram = (
+        (await reply("console", "en", "help"))[0],
+        (await reply("telegram", "en", "help"))[0],
+    )
+    assert "/format" not in help_console and "/silent" not in help_console
+    assert "/format [full|compact]" in help_telegram and "/pin [on|off]" in help_telegram
+    assert "22:00-07:00 silent" not in (await reply("console", "en", "status"))[0]
 
 
 async def test_scheduled_posts_are_rendered_with_the_reader_options(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from bot.store.digests import encode_digest
 from bot.store.schema import load_migrations, split_statements
 from bot.store.search import fts_match
 
+pytestmark = pytest.mark.both_backends
+
 
 async def found(
     store: Store, text: str, categories: frozenset[str] = frozenset(), **kwargs: int
@@ -164,16 +166,18 @@ async def test_pruned_versions_leave_the_index(store: Store) -> None:
     assert await found(store, "修订版本5号") != []
     pruner = Pruner(store, RetentionConfig(digest_versions=1), clock=store.clock)
     await pruner.prune()
-    with sqlite3.connect(store.path) as raw:
-        kept = raw.execute("SELECT DISTINCT digest_seq FROM search_items ORDER BY 1").fetchall()
-        remaining = {row[0] for row in raw.execute("SELECT seq FROM digests").fetchall()}
-        fts_rows = raw.execute(
-            "SELECT count(*) FROM search_fts WHERE search_fts MATCH '\"修订版本\"'"
-        ).fetchone()
-        # raises "database disk image is malformed" when the index and search_items disagree
-        raw.execute("INSERT INTO search_fts (search_fts) VALUES ('integrity-check')")
-    assert {seq for (seq,) in kept} == remaining
-    assert fts_rows == (1,)
+    async with store.transaction(write=False) as tx:
+        kept = {row[0] for row in await tx.conn.fetchall("SELECT DISTINCT digest_seq FROM search_items")}
+        remaining = {row[0] for row in await tx.conn.fetchall("SELECT seq FROM digests")}
+    assert kept == remaining
+    if store.dialect == "sqlite":  # the FTS5 table is SQLite's own copy of the text
+        with sqlite3.connect(store.path) as raw:
+            fts_rows = raw.execute(
+                "SELECT count(*) FROM search_fts WHERE search_fts MATCH '\"修订版本\"'"
+            ).fetchone()
+            # raises "database disk image is malformed" when the index and search_items disagree
+            raw.execute("INSERT INTO search_fts (search_fts) VALUES ('integrity-check')")
+        assert fts_rows == (1,)
     assert await found(store, "修订版本5号") == ["5#1 修订版本5号"]
     assert await found(store, "修订版本3号") == []
 

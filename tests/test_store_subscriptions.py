@@ -16,6 +16,8 @@ from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import NewSubscription, Subscription
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def clock() -> StepClock:
@@ -297,7 +299,8 @@ async def test_stats_and_delivery_summary(store: Store, clock: StepClock) -> Non
 
 async def test_stats_on_an_empty_database(store: Store) -> None:
     stats = await store.stats(START)
-    assert stats.pop("database_bytes") == store.file_size() > 0
+    size = stats.pop("database_bytes")
+    assert size > 0 and (store.dialect != "sqlite" or size == store.file_size())
     assert stats == {"subscriptions": {}, "deliveries_24h": {}, "open": 0, "last_digest": None}
 
 

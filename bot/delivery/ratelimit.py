@@ -12,12 +12,17 @@ A platform's broadcast pace can change at runtime (paid broadcasts: digests at u
 to the free limit when the platform refuses to charge for them). Sends marked `free`
 (command replies, which are never paid) then also take a token from a second global bucket at the
 policy's own `global_per_second`, so they keep the free limit whatever the broadcast pace.
+
+Several processes on one PostgreSQL database share a platform's global limit: each send then also
+takes a token from a `SharedGate` (bot.store.rate_buckets), the bot-wide bucket, before its local
+slot; per-chat and per-group buckets stay local (see that module for why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.core.clock import Clock
 from bot.delivery.config import RateLimits
@@ -33,6 +38,22 @@ class RatePolicy:
 
     limits: RateLimits
     group_kinds: frozenset[str] = frozenset()
+
+
+class SharedGate(Protocol):
+    """A platform's global budget shared with other processes (bot.store.rate_buckets.SharedTokens)."""
+
+    async def take(self) -> float:
+        """Wait for one token; the instant (monotonic) it came due."""
+        ...
+
+    def refund(self, due: float) -> None:
+        """Give back a token taken (due at `due`) but not used right away."""
+        ...
+
+    def reshape(self, rate: float, capacity: float) -> None:
+        """Pace the whole bot's sends at `rate` from now on (a broadcast pace change)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -88,18 +109,31 @@ class TokenBucket:
         return self.stamp <= now and self.tokens >= self.capacity - EPSILON
 
 
-def _global_bucket(per_second: float, now: float) -> TokenBucket:
-    """A small burst (50 ms worth) absorbs scheduling hiccups; the refill rate is lowered by the same
-    amount so that no one-second window ever holds more than `per_second` sends."""
+def global_shape(per_second: float) -> tuple[float, float]:
+    """Refill rate and capacity of a global bucket: a small burst (50 ms worth) absorbs scheduling
+    hiccups; the refill rate is lowered by the same amount so that no one-second window ever holds
+    more than `per_second` sends (the bot-wide bucket in PostgreSQL has the same shape)."""
     burst = max(1.0, per_second * GLOBAL_BURST_SECONDS)
-    return TokenBucket.full(max(per_second - burst, per_second / 2), burst, now)
+    return max(per_second - burst, per_second / 2), burst
+
+
+def _global_bucket(per_second: float, now: float) -> TokenBucket:
+    rate, capacity = global_shape(per_second)
+    return TokenBucket.full(rate, capacity, now)
 
 
 class RateLimiter:
     """Per-platform policies; a platform without one is only bounded by the engine's concurrency."""
 
-    def __init__(self, policies: Mapping[str, RatePolicy], clock: Clock) -> None:
+    def __init__(
+        self,
+        policies: Mapping[str, RatePolicy],
+        clock: Clock,
+        *,
+        shared: Mapping[str, SharedGate] | None = None,
+    ) -> None:
         self._policies = dict(policies)
+        self._shared = dict(shared or {})
         self._clock = clock
         now = clock.monotonic()
         self._global = {
@@ -127,6 +161,9 @@ class RateLimiter:
         if old.stamp > now:
             fresh.tokens, fresh.stamp = 0.0, old.stamp
         self._global[platform] = fresh
+        gate = self._shared.get(platform)
+        if gate is not None:
+            gate.reshape(*global_shape(rate))
         if rate == free:
             self._paced.pop(platform, None)
             self._free.pop(platform, None)
@@ -178,13 +215,17 @@ class RateLimiter:
         policy = self._policies.get(platform)
         if policy is None:
             return
+        gate = self._shared.get(platform)
         while True:
+            now, own = await self._chat_turn(policy, platform, chat_id, kind)
+            if gate is None:
+                break
+            due = await gate.take()  # the bot-wide token; meanwhile another send may take the chat's
             now = self._clock.monotonic()
             own = self._chat_buckets(policy, platform, chat_id, kind, now)
-            wait = max(b.delay(now) for b in own)
-            if wait <= EPSILON:
+            if max(b.delay(now) for b in own) <= EPSILON:
                 break
-            await self._clock.sleep(wait)
+            gate.refund(due)
         shared = [self._global[platform]]
         if free and platform in self._free:
             shared.append(self._free[platform])
@@ -193,6 +234,18 @@ class RateLimiter:
             bucket.take(slot)
         if slot > now:
             await self._clock.sleep(slot - now)
+
+    async def _chat_turn(
+        self, policy: RatePolicy, platform: str, chat_id: str, kind: str
+    ) -> tuple[float, list[TokenBucket]]:
+        """Wait until the chat's own buckets have a token; the instant and those buckets."""
+        while True:
+            now = self._clock.monotonic()
+            own = self._chat_buckets(policy, platform, chat_id, kind, now)
+            wait = max(b.delay(now) for b in own)
+            if wait <= EPSILON:
+                return now, own
+            await self._clock.sleep(wait)
 
     def penalize(self, platform: str, chat_id: str, seconds: float) -> None:
         """Honour a platform's "retry after": nothing more to this chat for `seconds`."""

@@ -20,6 +20,7 @@ from bot.render.terminal import Terminal
 if TYPE_CHECKING:
     from bot.commands.service import CommandService
     from bot.core.clock import Clock
+    from bot.core.lease import LeaseFactory
     from bot.delivery.ratelimit import RateLimiter
     from bot.platforms.base import Platform
 
@@ -68,6 +69,8 @@ class PlatformContext:
     on_close: Callable[[], None] = field(default=lambda: None)
     language_configured: bool = True  # False: the config left `language` out (the console asks $LANG)
     clock: Clock = field(default_factory=_system_clock)  # the app's one clock
+    # Leases shared with the bot's other processes (PostgreSQL); None: this process is the only one.
+    leases: LeaseFactory | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,11 @@ class Source(Protocol):
 
     name: str
 
+    @property
+    def next_delay(self) -> float:
+        """Seconds from the end of one poll to the next (the interval, or a failure's back-off)."""
+        ...
+
     async def poll(self) -> list[Incoming]:
         """What is new or changed since the previous poll; never raises for bad input or I/O."""
         ...

@@ -92,6 +92,11 @@ class DirectoryWatcher:
         self._unreadable: set[Path] = set()
         self._outside: set[Path] = set()
 
+    @property
+    def next_delay(self) -> float:
+        """Seconds until the next poll: always the interval (a folder has no back-off)."""
+        return self.poll_interval
+
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll forever (until cancelled); an unexpected error is logged and the next poll goes on."""
         while True:
@@ -102,7 +107,7 @@ class DirectoryWatcher:
                 found = []
             for incoming in found:
                 await queue.put(incoming)
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(self.next_delay)
 
     async def aclose(self) -> None:
         """Nothing to release: a folder holds no connection between polls."""

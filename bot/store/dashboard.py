@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.store.connection import Connection
 from bot.store.database import Database
+from bot.store.dialect import json_field
 from bot.store.times import from_db, to_db
 
 RATE_WINDOW = 10.0  # seconds of sends a broadcast's current rate is measured over
@@ -79,7 +80,7 @@ class DashboardOps(Database):
             )
             paused = await _paused_count(tx.conn)
         queue = dict.fromkeys(OPEN_STATES, 0)
-        queue.update({state: count for state, count in rows})
+        queue.update({state: int(count) for state, count in rows})  # PostgreSQL sums to numeric
         return Gauges(queue, paused)
 
     async def broadcast_progress(self, now: datetime) -> Progress | None:
@@ -144,8 +145,8 @@ async def _progress(conn: Connection, seqs: list[int], now: datetime) -> list[Pr
     found: list[Progress] = []
     for seq in seqs:
         head = await conn.fetchall(
-            "SELECT coalesce(json_extract(model, '$.title'), digest_id, ''), stored_at FROM digests"
-            " WHERE seq = ?",
+            f"SELECT coalesce({json_field(conn.dialect, 'model', 'title')}, digest_id, ''), stored_at"
+            " FROM digests WHERE seq = ?",
             (seq,),
         )
         if not head:

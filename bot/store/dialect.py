@@ -22,3 +22,20 @@ def json_texts(dialect: Dialect, param: str = "?") -> str:
     if dialect == "postgres":
         return f"(SELECT value FROM jsonb_array_elements_text({param}::jsonb) AS j(value))"
     return f"(SELECT value FROM json_each({param}))"
+
+
+def json_field(dialect: Dialect, column: str, key: str) -> str:
+    """The text of top-level `key` in a JSON object held in a TEXT column (NULL when absent)."""
+    if dialect == "postgres":
+        return f"({column}::jsonb ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def json_text_rows(dialect: Dialect, columns: tuple[str, ...], param: str = "?") -> str:
+    """A subquery of a JSON array-of-arrays parameter as rows of text named `columns` (one per
+    position), for joining a batch of keys in one statement."""
+    if dialect == "postgres":
+        picked = ", ".join(f"j.value ->> {n} AS {name}" for n, name in enumerate(columns))
+        return f"(SELECT {picked} FROM jsonb_array_elements({param}::jsonb) AS j(value))"
+    picked = ", ".join(f"json_extract(j.value, '$[{n}]') AS {name}" for n, name in enumerate(columns))
+    return f"(SELECT {picked} FROM json_each({param}) AS j)"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from bot.store.database import Database, Transaction
+from bot.store.dialect import json_text_rows
 from bot.store.subscriptions import NewSubscription, Subscription, subscription_of
 from bot.store.times import to_db
 
@@ -88,10 +89,10 @@ class TransferOps(Database):
 async def _fresh(tx: Transaction, chunk: list[ImportedSubscription]) -> list[ImportedSubscription]:
     """The chunk's rows whose chat is in neither the database nor earlier in the chunk."""
     keys = json.dumps([list(item.key()) for item in chunk])
+    batch = json_text_rows(tx.conn.dialect, ("platform", "chat_id", "thread_id"))
     rows = await tx.conn.fetchall(
-        "SELECT s.platform, s.chat_id, s.thread_id FROM subscriptions AS s JOIN json_each(?) AS k"
-        " ON s.platform = json_extract(k.value, '$[0]') AND s.chat_id = json_extract(k.value, '$[1]')"
-        " AND s.thread_id = json_extract(k.value, '$[2]')",
+        f"SELECT s.platform, s.chat_id, s.thread_id FROM subscriptions AS s JOIN {batch} AS k"
+        " ON s.platform = k.platform AND s.chat_id = k.chat_id AND s.thread_id = k.thread_id",
         (keys,),
     )
     seen: set[Key] = {(row[0], row[1], row[2]) for row in rows}

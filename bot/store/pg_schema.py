@@ -9,13 +9,12 @@ migrates and the others find the work done.
 from __future__ import annotations
 
 import logging
-from importlib.resources import files
 
 import asyncpg
 
 from bot.store.errors import StoreError
 from bot.store.postgres import PostgresConnection
-from bot.store.schema import Migration
+from bot.store.schema import Migration, load_migrations
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +26,7 @@ VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT 
 
 def load_postgres_migrations() -> list[Migration]:
     """The packaged PostgreSQL migrations in order: FIRST_VERSION, then one more each, no gaps."""
-    folder = files("bot.store").joinpath("migrations", "postgres")
-    found: list[Migration] = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            number, _, _ = entry.name.partition("_")
-            if not number.isdigit():
-                raise StoreError(f"migration postgres/{entry.name}: name must start with a number")
-            found.append(Migration(int(number), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=FIRST_VERSION):
-        if migration.version != expected:
-            raise StoreError(f"migration postgres/{migration.name}: expected number {expected:03d}")
-    return found
+    return load_migrations("postgres", FIRST_VERSION)
 
 
 async def migrate_postgres(conn: PostgresConnection, label: str) -> None:

@@ -25,20 +25,21 @@ class ReportOps(Database):
             last = await _last_digest(conn)
             if last is not None:
                 last = {**last, **await _fanout(conn, last["seq"], last["stored_at"])}
+            size = await _server_size(conn) if conn.dialect == "postgres" else self.file_size()
         return {
             "subscriptions": subscriptions,
             "deliveries_24h": deliveries,
             "open": open_rows,
             "last_digest": last,
-            "database_bytes": self.file_size(),
+            "database_bytes": size,
         }
 
     async def fanout_progress(self, digest_seq: int) -> tuple[int, int, int]:
         """A digest's fan-out as (total rows, sent, still pending or sending), for the progress log."""
         async with self.transaction(write=False) as tx:
             rows = await tx.conn.fetchall(
-                "SELECT count(*), ifnull(sum(state = 'sent'), 0),"
-                " ifnull(sum(state IN ('pending', 'sending')), 0)"
+                "SELECT count(*), coalesce(sum(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END), 0)"
                 " FROM deliveries WHERE digest_seq = ? AND unit = ?",
                 (digest_seq, f"d{digest_seq}"),
             )
@@ -50,7 +51,8 @@ class ReportOps(Database):
         async with self.transaction(write=False) as tx:
             rows = await tx.conn.fetchall(
                 "SELECT max(sent_at),"
-                " sum(state IN ('pending', 'sending')) FROM deliveries WHERE subscription_id = ?",
+                " sum(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END)"
+                " FROM deliveries WHERE subscription_id = ?",
                 (subscription_id,),
             )
             last_sent, pending = next(iter(rows))
@@ -64,10 +66,16 @@ class ReportOps(Database):
             error = None  # an old failure that later deliveries have made irrelevant
         return {
             "last_sent_at": from_db(last_sent),
-            "pending": pending or 0,
+            "pending": int(pending or 0),
             "last_error": error["last_error"] if error else None,
             "last_error_at": from_db(error["updated_at"]) if error else None,
         }
+
+
+async def _server_size(conn: Connection) -> int:
+    """The PostgreSQL database's size on the server's disk (its files are not the bot's to stat)."""
+    rows = await conn.fetchall("SELECT pg_database_size(current_database())")
+    return int(next(iter(rows))[0])
 
 
 async def _subscription_counts(conn: Connection) -> dict[str, dict[str, dict[str, int]]]:

@@ -20,21 +20,25 @@ class Migration:
     sql: str
 
 
-def load_migrations() -> list[Migration]:
-    """The packaged `NNN_name.sql` files in order; numbering must be 1, 2, 3... without gaps (a
-    database is migrated past every number below its version, so a late-filled gap would never run)."""
-    folder = files("bot.store").joinpath("migrations")
+def load_migrations(dialect: str = "", first: int = 1) -> list[Migration]:
+    """The packaged `NNN_name.sql` files of `migrations/<dialect>` in order; numbering must be
+    first, first + 1, ... without gaps (a database is migrated past every number below its
+    version, so a late-filled gap would never run)."""
+    folder = files("bot.store").joinpath("migrations", *([dialect] if dialect else []))
+    shown = f"{dialect}/" if dialect else ""
     found: list[Migration] = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
             number, _, _ = entry.name.partition("_")
             if not number.isdigit():
-                raise StoreError(f"migration {entry.name}: name must start with a number, e.g. 002_x.sql")
+                raise StoreError(
+                    f"migration {shown}{entry.name}: name must start with a number, e.g. 002_x.sql"
+                )
             found.append(Migration(int(number), entry.name, entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=1):
+    for expected, migration in enumerate(found, start=first):
         if migration.version != expected:
-            raise StoreError(f"migration {migration.name}: expected number {expected:03d}")
+            raise StoreError(f"migration {shown}{migration.name}: expected number {expected:03d}")
     return found
 
 

@@ -1,13 +1,17 @@
 """Searching the archive: every item of every stored digest (its newest version), newest first.
 
-The index (migration 010) is an FTS5 table with the trigram tokenizer over item title, author and
-summary, so Chinese needs no word breaks and a word of 3+ characters is any substring. Shorter words
-have no trigram: a query made only of them scans the last `RECENT_DAYS` days with LIKE instead,
-and a short word beside long ones filters the long ones' hits. User text never reaches FTS5 as
+On SQLite the index (migration 010) is an FTS5 table with the trigram tokenizer over item title,
+author and summary, so Chinese needs no word breaks and a word of 3+ characters is any substring.
+Shorter words have no trigram: a query made only of them scans the last `RECENT_DAYS` days with
+LIKE instead, and a short word beside long ones filters the long ones' hits. User text never reaches FTS5 as
 syntax: each word is one quoted string (quotes doubled), so AND, NEAR, `*`, `:` or `^` are literal.
 Pages are at most `MAX_PAGE_SIZE` hits and start at most `MAX_OFFSET` hits in; the hits stream
 from the index newest first, so a page costs about as many row reads as it shows (a short word
 beside long ones reads the long ones' hits until the page is full).
+
+On PostgreSQL, pg_trgm GIN indexes (migrations/postgres/010_schema.sql) serve the same queries: each
+word of 3+ characters is an ILIKE over the indexed text expression, a chat's categories a LIKE over
+the indexed categories; user text only ever travels as a parameter, escaped for LIKE.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bot.core.search_query import (
     Hit,
     Query,
 )
+from bot.store.connection import Dialect
 from bot.store.database import Database
 from bot.store.times import to_db
 
@@ -48,6 +53,16 @@ WHERE s.id >= (SELECT ifnull(min(id), 1 << 62) FROM search_items INDEXED BY sear
                               WHERE instr(s.categories, '|' || c.value || '|')))
 ORDER BY s.id DESC LIMIT :limit OFFSET :offset
 """
+
+# PostgreSQL: one statement for both cases; the conditions come from `_postgres_statement`. The text
+# expression is the one search_items_text indexes, so the planner matches it to the index.
+_PG_TEXT = "(s.title || E'\\n' || s.author || E'\\n' || s.summary)"
+_PG_SEARCH = f"""
+SELECT {_COLUMNS} FROM search_items s JOIN digests d ON d.seq = s.digest_seq
+WHERE s.newest = 1 {{conditions}}
+ORDER BY s.id DESC LIMIT ? OFFSET ?
+"""
+Statement = tuple[str, dict[str, object] | list[object]]
 
 
 def _quoted(text: str) -> str:
@@ -96,28 +111,11 @@ class SearchOps(Database):
         keeps, found among the newest MAX_KEYWORD_SCAN matches so a page stays bounded."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         offset = max(0, min(offset, MAX_OFFSET))
-        params: dict[str, object] = {
-            "everything": not categories,
-            "categories": json.dumps(sorted(categories)),
-            "limit": limit + 1 if keep is None else MAX_KEYWORD_SCAN,
-            "offset": offset if keep is None else 0,
-        }
-        likes = []
-        for n, word in enumerate(query.short):
-            params[f"w{n}"] = like_pattern(word)
-            likes.append(
-                f"AND (s.title LIKE :w{n} ESCAPE '\\' OR s.author LIKE :w{n} ESCAPE '\\'"
-                f" OR s.summary LIKE :w{n} ESCAPE '\\')"
-            )
-        if query.recent_only:
-            since = self.clock.now() - timedelta(days=RECENT_DAYS)
-            params["since"] = int(since.timestamp())
-            sql = _RECENT.format(like=" ".join(likes))
-        else:
-            params["match"] = fts_match(query.indexed, categories)
-            sql = _INDEXED.format(like=" ".join(likes))
+        window = (limit + 1, offset) if keep is None else (MAX_KEYWORD_SCAN, 0)
+        since = self.clock.now() - timedelta(days=RECENT_DAYS)
+        statement = _STATEMENTS[self.dialect](query, categories, int(since.timestamp()), *window)
         async with self.statement(write=False) as tx:
-            rows = list(await tx.conn.fetchall(sql, params))
+            rows = list(await tx.conn.fetchall(*statement))
         if keep is not None:
             kept = [row for row in rows if keep("\n".join((row["title"], row["author"], row["summary"])))]
             rows = kept[offset : offset + limit + 1]
@@ -155,9 +153,66 @@ class SearchOps(Database):
         return str(next(iter(rows))[0]) if rows else None
 
     async def search_index_size(self) -> int:
-        """Bytes the search tables and their FTS shadow tables take (dbstat), for the benchmark."""
+        """Bytes the search tables and their indexes take (SQLite: dbstat, with the FTS shadow
+        tables; PostgreSQL: each table's total relation size, indexes and TOAST included)."""
         async with self.statement(write=False) as tx:
-            rows = await tx.conn.fetchall(
-                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'"
-            )
+            rows = await tx.conn.fetchall(_INDEX_SIZE[tx.conn.dialect])
         return int(next(iter(rows))[0])
+
+
+def _sqlite_statement(
+    query: Query, categories: Collection[str], since: int, limit: int, offset: int
+) -> Statement:
+    """The FTS5 MATCH (or, for short words only, the recent-days scan) with named parameters."""
+    params: dict[str, object] = {
+        "everything": not categories,
+        "categories": json.dumps(sorted(categories)),
+        "limit": limit,
+        "offset": offset,
+    }
+    likes = []
+    for n, word in enumerate(query.short):
+        params[f"w{n}"] = like_pattern(word)
+        likes.append(
+            f"AND (s.title LIKE :w{n} ESCAPE '\\' OR s.author LIKE :w{n} ESCAPE '\\'"
+            f" OR s.summary LIKE :w{n} ESCAPE '\\')"
+        )
+    if query.recent_only:
+        params["since"] = since
+        return _RECENT.format(like=" ".join(likes)), params
+    params["match"] = fts_match(query.indexed, categories)
+    return _INDEXED.format(like=" ".join(likes)), params
+
+
+def _postgres_statement(
+    query: Query, categories: Collection[str], since: int, limit: int, offset: int
+) -> Statement:
+    """Long words through the trigram index, short ones as filters on the columns (they have no
+    trigram), the last days only when every word is short; LIKE's default escape is backslash."""
+    conditions: list[str] = []
+    params: list[object] = []
+    for word in query.indexed:
+        conditions.append(f"AND {_PG_TEXT} ILIKE ?")
+        params.append(like_pattern(word))
+    if query.recent_only:
+        conditions.append("AND s.published >= ?")
+        params.append(since)
+    for word in query.short:
+        conditions.append("AND (s.title ILIKE ? OR s.author ILIKE ? OR s.summary ILIKE ?)")
+        params.extend([like_pattern(word)] * 3)
+    if categories:
+        ordered = sorted(categories)
+        conditions.append("AND (" + " OR ".join(["s.categories LIKE ?"] * len(ordered)) + ")")
+        params.extend(like_pattern(f"|{category}|") for category in ordered)
+    return _PG_SEARCH.format(conditions=" ".join(conditions)), [*params, limit, offset]
+
+
+_STATEMENTS: dict[str, Callable[[Query, Collection[str], int, int, int], Statement]] = {
+    "sqlite": _sqlite_statement,
+    "postgres": _postgres_statement,
+}
+_INDEX_SIZE: dict[Dialect, str] = {
+    "sqlite": "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'",
+    "postgres": "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+    " WHERE c.relkind = 'r' AND c.relname LIKE 'search%' AND pg_table_is_visible(c.oid)",
+}

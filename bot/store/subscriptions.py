@@ -26,9 +26,9 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _INSERT = (
-    "INSERT OR IGNORE INTO subscriptions (platform, chat_id, thread_id, kind, title, filter, schedule,"
+    "INSERT INTO subscriptions (platform, chat_id, thread_id, kind, title, filter, schedule,"
     " timezone, language, quiet, status, created_by, origin, next_due_at, schedule_seq, created_at,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -303,11 +303,12 @@ class SubscriptionRepo:
         instant ones; newer ones are still on their way through the planner.
         """
         rows = await self._conn.fetchall(
-            "SELECT min(seq) FROM digests WHERE plan_state = 'pending' AND plan_cursor < ? AND seq > ?",
+            "SELECT (SELECT min(seq) FROM digests WHERE plan_state = 'pending' AND plan_cursor < ?"
+            " AND seq > ?), (SELECT coalesce(max(seq), 0) FROM digests)",
             (subscription_id, above),
         )
-        first = next(iter(rows))[0]
-        return max(above, first - 1 if first is not None else await DigestRepo(self._conn).max_seq())
+        first, newest = next(iter(rows))
+        return max(above, first - 1 if first is not None else int(newest))
 
     async def migrate_chat(
         self, platform: str, old_chat_id: str, new_chat_id: str, new_kind: str, now: datetime

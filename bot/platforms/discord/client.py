@@ -8,6 +8,11 @@ Routing through proxies: `discord.api_base` / `discord.gateway_url` apply to thi
 we never set them and two clients with different hosts can live in one process). After READY,
 discord.py would resume on the `resume_gateway_url` Discord hands out (a discord.gg host that
 bypasses a gateway proxy); when a custom gateway is configured, every session is pinned back to it.
+
+Shards: with `discord.shard_count` set the client is an AutoShardedClient running the shards in
+`discord.shard_ids` (all of them when left out), so several processes can split a large bot, each
+naming the same count and its own ids; Discord sends a guild's events to shard
+(guild_id >> 22) % shard_count.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import aiohttp
 import discord
@@ -74,7 +80,7 @@ def intents() -> discord.Intents:
 class DigestClient(discord.Client):
     """A discord.py client whose events feed the bridge and the command service."""
 
-    def __init__(self, platform: DiscordPlatform, *, guild_ready_timeout: float) -> None:
+    def __init__(self, platform: DiscordPlatform, *, guild_ready_timeout: float, **sharding: Any) -> None:
         # This bot never joins voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -84,6 +90,7 @@ class DigestClient(discord.Client):
             chunk_guilds_at_startup=False,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             guild_ready_timeout=guild_ready_timeout,
+            **sharding,
         )
         # discord.py builds its HTTP client itself; ours replaces it before anything was sent, in
         # the client and in its connection state, the two holders discord.py reads it from.
@@ -141,6 +148,23 @@ class DigestClient(discord.Client):
             )
 
 
+class ShardedDigestClient(DigestClient, discord.AutoShardedClient):
+    """The same client running several shards (`discord.shard_count`, `discord.shard_ids`)."""
+
+
+def make_client(platform: DiscordPlatform, guild_ready_timeout: float) -> DigestClient:
+    """A sharded client when the config names shards, the plain one otherwise."""
+    config = platform.config
+    if config.shard_count is None:
+        return DigestClient(platform, guild_ready_timeout=guild_ready_timeout)
+    return ShardedDigestClient(
+        platform,
+        guild_ready_timeout=guild_ready_timeout,
+        shard_count=config.shard_count,
+        shard_ids=config.shard_ids,
+    )
+
+
 class DiscordPlatform:
     """Receives slash commands and menu choices over the gateway and exposes a Sender."""
 
@@ -172,7 +196,7 @@ class DiscordPlatform:
         settings = FeatureSettings(service.store)
         self.features = FeatureCommands(self.bridge, settings, Webhooks(settings, config.webhook), config)
         self.bridge.features = self.features
-        self.client = DigestClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.client = make_client(self, guild_ready_timeout)
         self.sender = ReaderSender(
             DiscordSender(self.client), self.client, settings, config, service.vocabulary, self.secrets
         )
@@ -196,7 +220,7 @@ class DiscordPlatform:
         if self.client.is_closed():
             # A failed start closed the client, and discord.py cannot reopen one (its HTTP session
             # stays closed): a retry gets a fresh client, which the existing sender sends through.
-            self.client = DigestClient(self, guild_ready_timeout=self._guild_ready_timeout)
+            self.client = make_client(self, self._guild_ready_timeout)
             self.sender.use(self.client)
         await self.client.login(self._token)
         log.info("discord: logged in; invite URL: %s", invite_url(self.client.application_id or 0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from bot.core.strict import Strict
 from bot.delivery.config import RateLimits
@@ -49,6 +49,44 @@ class DiscordConfig(BotPlatformConfig):
     error_channel: int | None = Field(default=None, gt=0)  # where problem summaries go
     webhook: WebhookConfig = WebhookConfig()
     forum_tag: str | None = Field(default=None, min_length=1, max_length=20)  # Discord's tag name limit
+    # Sharding over several processes: every process names the same count and its own ids.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] | None = None
+
+    @field_validator("shard_count", "shard_ids", mode="before")
+    @classmethod
+    def _from_environment(cls, value: object, info: ValidationInfo) -> object:
+        """`${DIGESTBOT_SHARD_IDS:-}` in a container's config: empty means unset, "0,1" a list."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return None
+        parts = [part.strip() for part in text.strip("[]").split(",")]
+        if not all(part.isdigit() for part in parts):
+            raise ValueError(f"expected a number or a comma-separated list of numbers, got {value!r}")
+        numbers = [int(part) for part in parts]
+        return numbers if info.field_name == "shard_ids" else numbers[0] if len(numbers) == 1 else value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_of_the_count(cls, ids: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        """Ids need the count (a guild's shard is (guild_id >> 22) % shard_count), and lie below it."""
+        if ids is None:
+            return None
+        if "shard_count" not in info.data:
+            return ids  # the count itself is wrong, and its own error says why
+        count = info.data["shard_count"]
+        if count is None:
+            raise ValueError("needs discord.shard_count (the total number of shards of the bot)")
+        if not ids:
+            raise ValueError("must name at least one shard (leave it out to run them all)")
+        outside = sorted({i for i in ids if not 0 <= i < count})
+        if outside:
+            raise ValueError(f"shard ids must be 0..{count - 1} (shard_count {count}); got {outside}")
+        if len(set(ids)) != len(ids):
+            raise ValueError("names a shard twice")
+        return ids
 
     @property
     def report_chat(self) -> str | None:

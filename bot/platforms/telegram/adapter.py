@@ -3,6 +3,11 @@
 Started with `initialize()/start()/updater.start_polling()` (not `run_polling`, which would own the
 loop), or with an aiohttp webhook server when `telegram.webhook` is configured.
 
+Long polling admits one consumer per bot. When several processes share a PostgreSQL database
+(`leases` given), only the one that wins the polling election polls; the others stand by, serve
+nothing but their sends, and take over when the poller's lease is gone (bot.platforms.election).
+In webhook mode every process serves the updates its load balancer hands it.
+
 Digest sends do not go through PTB: the engine's sender posts them with the lean JSON client
 (bot_api.py), which costs a fraction of PTB's CPU per message; PTB serves commands and replies.
 
@@ -30,11 +35,13 @@ from telegram.request import HTTPXRequest
 from bot.commands.budget import CommandBudget
 from bot.commands.service import CommandService
 from bot.core.clock import Clock
+from bot.core.lease import LeaseFactory
 from bot.delivery.ratelimit import RateLimiter
 from bot.logs import redact
 from bot.net.aiohttp_route import AiohttpRoute
 from bot.net.proxy import Proxy
 from bot.platforms.base import PlatformStartError
+from bot.platforms.election import Election, polling_lease_name
 from bot.platforms.telegram.bot_api import BotApi, Timeouts
 from bot.platforms.telegram.config import TelegramConfig
 from bot.platforms.telegram.handlers import TelegramHandlers, describe
@@ -126,6 +133,7 @@ class TelegramPlatform:
         limiter: RateLimiter,
         proxy: Proxy | None = None,
         clock: Clock | None = None,
+        leases: LeaseFactory | None = None,
     ) -> None:
         if not config.enabled:
             raise TelegramStartError("telegram: telegram.token is empty; set it or leave Telegram disabled")
@@ -161,6 +169,8 @@ class TelegramPlatform:
             default_language=default_language,
         )
         self._default_language = default_language
+        self._leases = leases
+        self._election: Election | None = None
         self._webhook = (
             WebhookServer(self.application, config.webhook, ALLOWED_UPDATES) if config.webhook else None
         )
@@ -200,18 +210,39 @@ class TelegramPlatform:
         await app.start()
         if self._webhook is not None:
             await self._webhook.start()
-        elif app.updater is not None:
-            await app.updater.start_polling(
+        elif self._leases is None:
+            await self._start_polling()
+        else:
+            lease = self._leases(polling_lease_name(PLATFORM))
+            self._election = Election(lease, self._start_polling, self._stop_polling)
+            await self._election.start()
+
+    async def _start_polling(self) -> None:
+        updater = self.application.updater
+        if updater is not None and not updater.running:
+            await updater.start_polling(
                 timeout=POLL_TIMEOUT_SECONDS,
                 allowed_updates=list(ALLOWED_UPDATES),
                 error_callback=self._polling_error,
             )
 
+    async def _stop_polling(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+
+    @property
+    def polling(self) -> bool:
+        """This process is the one fetching updates (always, in polling mode without leases)."""
+        return self.application.updater is not None and self.application.updater.running
+
     async def stop(self) -> None:
         """Stop polling or listening, finish in-flight updates, close connections; idempotent."""
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        if self._election is not None:
+            election, self._election = self._election, None
+            await election.stop()
+        await self._stop_polling()
         if self._webhook is not None:
             await self._webhook.stop()
         if app.running:

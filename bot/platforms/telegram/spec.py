@@ -69,6 +69,7 @@ def build(context: PlatformContext) -> Platform:
         limiter=context.limiter,
         proxy=proxies.resolve(proxies.choose(config.proxy, context.proxy), config.base_url),
         clock=context.clock,
+        leases=context.leases,
     )
 
 

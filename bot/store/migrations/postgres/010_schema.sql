@@ -229,8 +229,8 @@ CREATE TABLE subscription_settings (
 --     word, written with exactly that expression so the planner picks search_items_text (escape
 --     % _ \ in the word). A word of 1-2 characters has no trigram: it is only a filter beside longer
 --     words, or the recent-days LIKE scan as on SQLite.
---   * categories: `categories LIKE '%|' || ? || '|%'` (search_items_categories serves ids of 3+
---     characters), OR-ed over the chat's categories.
+--   * categories: `s.categories LIKE ?` with the pattern `%|id|%` (LIKE's wildcards escaped in the
+--     id; search_items_categories can serve it), OR-ed over the chat's categories.
 --   * newest first: ORDER BY id DESC LIMIT; the index yields unordered hits (a bitmap), so a very
 --     common word sorts its hits; `similarity()` / `%` are there for fuzzy matching, not needed today.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;

@@ -1,0 +1,2 @@
+-- Nothing to do on SQLite: the coordination tables (rate_buckets) exist only on PostgreSQL, where
+-- several processes share one database. SQLite is one process, which needs none of them.
