@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from pg_cluster import URL_VARIABLE, Cluster, admin, with_database  # noqa: E402
+from pg_cluster import URL_VARIABLE, Admin, Cluster, with_database  # noqa: E402
 from process_helpers import TELEGRAM_TOKEN  # noqa: E402
 from workers_world import (  # noqa: E402
     broadcast_chats,
@@ -236,11 +236,13 @@ async def one_run(run: Run, args: argparse.Namespace, server_url: str | None) ->
                 return await broadcast(run, str(folder / "bot.db"), args, folder, fake)
             assert server_url is not None
             database = f"bench_workers_{os.getpid()}_{run.processes}"
-            await admin(server_url, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}")
+            admin = Admin(server_url)
             try:
+                admin.execute(f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}")
                 return await broadcast(run, with_database(server_url, database), args, folder, fake)
             finally:
-                await admin(server_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                admin.close()
         finally:
             fake.stop()
 
