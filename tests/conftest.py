@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from clocks import ManualClock
+from db_reads import remember
 
 from bot.core.clock import Clock
 from bot.store.db import Store
@@ -53,4 +54,5 @@ def clock() -> Clock:
 @pytest.fixture
 async def store(store_target: str, clock: Clock) -> AsyncIterator[Store]:
     async with await Store.open(store_target, clock=clock) as opened:
+        remember(opened, store_target)
         yield opened
