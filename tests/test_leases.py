@@ -16,7 +16,6 @@ from db_reads import remember, select
 from ledger_helpers import FakeSender, engine_for, ledger, part_of, plan
 from waiting import wait_for
 
-from bot.delivery.leases import RENEW_EVERY
 from bot.store.db import Store
 from bot.store.ledger import LEASE
 
@@ -152,7 +151,7 @@ async def test_a_running_engine_sweeps_a_process_killed_while_it_runs(
     engine = engine_for(survivor, sender, clock)
     running = asyncio.create_task(engine.run())
     try:
-        for _ in range(int(PAST_LEASE + RENEW_EVERY) // 10 + 1):
+        for _ in range(int(PAST_LEASE * 2) // 10):  # past the lease and the next sweep after it
             await asyncio.sleep(0.05)  # the engine's round at this time, on the real database
             await clock.advance(10)
         await wait_for(lambda: bool(sender.sent_to("1")), 5, "chat 1's second part to go out")

@@ -14,15 +14,14 @@ from collections.abc import Collection
 
 from bot.core.clock import Clock
 from bot.store.db import Store
-from bot.store.ledger import LEASE
 
 log = logging.getLogger("bot.delivery.engine")  # the engine's lines keep the one logger name
 
-RENEW_EVERY = LEASE.total_seconds() / 3  # two renewals may fail before another process takes over
+RENEWALS_PER_LEASE = 3  # two renewals may fail before another process takes over
 
 
 class LeaseKeeper:
-    """`maybe_renew(held)` on every claim round; it renews and sweeps every RENEW_EVERY seconds."""
+    """`maybe_renew(held)` on every claim round; it renews and sweeps a few times per lease length."""
 
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
@@ -43,7 +42,7 @@ class LeaseKeeper:
         failing store is not hammered."""
         if not self.active or self._clock.monotonic() < self._next:
             return
-        self._next = self._clock.monotonic() + RENEW_EVERY
+        self._next = self._clock.monotonic() + self._store.lease.total_seconds() / RENEWALS_PER_LEASE
         await self._store.renew_leases(held, self._clock.now())
         count = await self._store.recover_interrupted()
         if count:
