@@ -76,8 +76,8 @@ _INTERRUPTED = "state = 'interrupted', last_error = 'interrupted while sending'"
 # On PostgreSQL marking takes the lease too: the sweep interrupts a `sending` row only when the
 # process that marked it stops renewing it.
 _MARK_SENDING: dict[Dialect, str] = {
-    "sqlite": """UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
-WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING id""",
+    "sqlite": f"""UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
+WHERE id IN {json_ids("sqlite")} AND state = 'pending' RETURNING id""",
     "postgres": f"""UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?,
   lease_owner = ?, lease_until = ?
 WHERE id IN {json_ids("postgres")} AND state = 'pending' RETURNING id""",
