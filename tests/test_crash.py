@@ -18,9 +18,8 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
-import asyncpg
 from crash_worker import LEASE_VARIABLE, text_hash
-from pg_cluster import run_async
+from db_reads import select_postgres
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 SUBSCRIPTIONS = 500
@@ -78,21 +77,14 @@ def test_kill_9_mid_broadcast_never_sends_twice(tmp_path: Path) -> None:
 
 def _postgres_ledger(url: str) -> dict[tuple[str, str], tuple[int, str]]:
     """`_ledger` of a PostgreSQL database."""
-
-    async def fetch() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(url)
-        try:
-            return list(
-                await conn.fetch(
-                    "SELECT d.chat_id, d.part, d.state, p.body"
-                    " FROM deliveries d JOIN payloads p ON p.id = d.payload_id"
-                )
-            )
-        finally:
-            await conn.close()
-
-    rows = run_async(fetch())
-    return {(chat, text_hash(json.loads(body)["text"])): (part, state) for chat, part, state, body in rows}
+    rows = select_postgres(
+        url,
+        "SELECT d.chat_id, d.part, d.state, p.body FROM deliveries d JOIN payloads p ON p.id = d.payload_id",
+    )
+    return {
+        (row["chat_id"], text_hash(json.loads(row["body"])["text"])): (row["part"], row["state"])
+        for row in rows
+    }
 
 
 def test_kill_9_of_one_of_two_processes_on_postgresql_never_sends_twice(
