@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import bot
-from bot import cli_data, cli_preview, cli_search
+from bot import cli_data, cli_migrate, cli_preview, cli_search
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
 
     cli_data.add_parsers(commands)
+    cli_migrate.add_parser(commands)
     cli_search.add_parser(commands)
     return parser
 

@@ -44,6 +44,7 @@ def _code(exc: sqlite3.Error) -> int | None:
 # between processes (retried like SQLite's BUSY); 25006 is a read-only transaction (a standby),
 # 55P03 a lock not available in time.
 _PG_FAULT_CLASSES = frozenset({"08", "40", "53", "57", "58", "XX"})
+_PG_FAULT_STATES = frozenset({"25006", "55P03"})
 
 
 def is_fault(exc: BaseException) -> bool:
@@ -65,7 +66,9 @@ def is_connection_lost(exc: BaseException) -> bool:
 
 def _pg_fault(exc: BaseException) -> bool:
     state = str(getattr(exc, "sqlstate", "") or "")
-    return sys.modules.get("asyncpg") is not None and (state[:2] in _PG_FAULT_CLASSES or state in {"25006", "55P03"})
+    if sys.modules.get("asyncpg") is None:
+        return False
+    return state[:2] in _PG_FAULT_CLASSES or state in _PG_FAULT_STATES
 
 
 def is_damaged(exc: BaseException) -> bool:
