@@ -13,8 +13,8 @@ other, the same message goes to every chat through:
 - raw: aiohttp posting the JSON body, paced to `--rate`: the floor of any Python sender.
 
 The digestbot variant leaves the process as the app does once started (a 1 ms GIL switch interval,
-the start-up heap frozen out of the garbage collector's passes); both stay for the variants after
-it, so from the first round on all three run in the same process state.
+the start-up heap frozen out of the garbage collector's passes, young collections spaced out); that
+stays for the variants after it, so from the first round on all three run in the same process state.
 
 For each it prints msg/s (messages / time from the first send to the last answer) and the bot
 process's CPU per message (time.process_time: every thread, the database's included), then the
@@ -40,7 +40,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.core.clock import SystemClock
-from bot.core.heap import freeze_startup_heap
+from bot.core.heap import settle_heap
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
@@ -128,7 +128,7 @@ async def digestbot(base_url: str, chats: int, rate: float, concurrency: int, fo
             store, {"telegram": TelegramSender(api)}, limiter, DeliveryConfig(concurrency=concurrency)
         )
         share_the_interpreter()  # the process as the app leaves it once started (bot/app.py)
-        freeze_startup_heap()
+        settle_heap()
         try:
             result = await measured(planned, lambda: engine.drain(horizon=0))
         finally:
@@ -201,7 +201,7 @@ def serve_fake(chats: int) -> None:
         async with FakeTelegram(TOKEN, flood_rules=FloodRules(enabled=False)) as fake:
             for n in range(chats):
                 fake.user(FIRST_CHAT + n)
-            freeze_startup_heap()  # the instrument must not stall its answers for a full collection
+            settle_heap()  # the instrument must not stall its answers for a full collection
             print(fake.base_url, flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
