@@ -29,6 +29,8 @@ PAYLOADS_PER_TRANSACTION = 64  # a large body is at most ~6 KB: under 0.5 MB per
 # delivery/leases.py), so only a dead process's rows outlive it: they return (pending) or are
 # interrupted (sending) this long after its last renewal.
 LEASE = timedelta(seconds=60)
+PARSED_KEEP = 64  # parsed payload bodies kept between claims (payload id -> body, parsed)
+_PARSED: dict[int, tuple[str, Any]] = {}
 
 # A row may go only when every earlier row of its subscription is finished: parts stay in order.
 _IN_ORDER = """NOT EXISTS (
@@ -186,8 +188,7 @@ class LedgerOps(Database):
                 rows = await tx.conn.fetchall(
                     _CLAIM_POSTGRES, (*due, stamp, owner, limit, owner, self._lease_until(now))
                 )
-        parsed: dict[int, Any] = {}  # a broadcast's rows share a few bodies: each is parsed once
-        claimed = [_delivery(row, parsed) for row in rows]
+        claimed = [_delivery(row) for row in rows]
         held = {row.id: at for row in claimed if (at := after_quiet(row.quiet, row.timezone, now)) > now}
         if held:
             async with self.transaction() as tx:
@@ -335,12 +336,23 @@ class LedgerOps(Database):
         )
 
 
-def _delivery(row: Row, parsed: dict[int, Any]) -> Delivery:
-    """A claimed row; rows of one payload share its parsed body, which nobody changes (senders
-    build their requests from it, `plain` makes a new one)."""
-    payload = parsed.get(row[15])
-    if payload is None:
-        payload = parsed[row[15]] = json.loads(row[9])
+def _parsed(payload_id: int, body: str) -> Any:
+    """The parsed body, shared by the rows of one payload, claim after claim: it is parsed once, and
+    senders recognise it to reuse their encoding of it (nobody changes it: senders build their
+    requests from it, `plain` makes a new one). Checked against the body, as an id may be reused."""
+    cached = _PARSED.get(payload_id)
+    if cached is not None and cached[0] == body:
+        return cached[1]
+    if len(_PARSED) >= PARSED_KEEP:
+        del _PARSED[next(iter(_PARSED))]
+    payload = json.loads(body)
+    _PARSED[payload_id] = (body, payload)
+    return payload
+
+
+def _delivery(row: Row) -> Delivery:
+    """A claimed row, its payload shared with the other rows of that payload (`_parsed`)."""
+    payload = _parsed(row[15], row[9])
     return Delivery(
         id=row[0],
         subscription_id=row[1],
