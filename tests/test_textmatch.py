@@ -12,6 +12,7 @@ from bot.core.textmatch import (
     MAX_TERM_LENGTH,
     KeywordError,
     TermSet,
+    _Patterns,
     compile_terms,
     fold,
     has_cjk,
@@ -217,3 +218,24 @@ def test_a_non_ascii_letter_after_a_term_is_judged_by_the_exact_boundary() -> No
     assert TermSet(["ai chip", "ai"]).counts("ai chipé and ai chips, ai chip") == {"ai": 2, "ai chip": 1}
     assert TermSet(["café"]).counts("café, cafés, caféé") == {"café": 1}
     assert TermSet(["robot*"]).counts("robotä") == {"robot*": 1}
+
+
+keyword = st.builds(
+    lambda word, star: word + star,
+    st.text(alphabet="abn 人机-", min_size=1, max_size=5).filter(lambda w: w.strip(" -")),
+    st.sampled_from(["", "*"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(terms=st.lists(keyword, min_size=1, max_size=8), text=st.text(alphabet="abnAB 人机-é,", max_size=40))
+def test_the_terms_present_in_a_text_match_where_every_term_does(terms: list[str], text: str) -> None:
+    """`counts` compiles only the terms whose first token is in the text: the matches are the same."""
+    term_set = TermSet(terms)
+    folded = fold(text)
+    present = tuple(term for term in term_set._ordered if term.head in folded)
+    every = [match.span() for match in _Patterns(term_set._ordered).matches(folded)]
+    found = [match.span() for match in _Patterns(present).matches(folded)] if present else []
+    assert found == every
+    assert sum(term_set.counts(text).values()) == len(every)
+    assert bool(every) == term_set.search(text)
