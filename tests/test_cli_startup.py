@@ -91,3 +91,28 @@ def test_version_imports_neither_the_config_nor_the_renderers() -> None:
     assert result.returncode == 0 and result.stdout.startswith("digestbot ")
     assert "bot.cli" in modules and not modules & (CONFIG_MODULES | PLATFORM_AND_RUNTIME)
 
+
+COUNT_COLLECTIONS = """
+import gc, sys
+started = []
+gc.callbacks.append(lambda phase, info: started.append(info) if phase == "start" else None)
+from bot.cli import main
+code = main(sys.argv[1:])
+print(f"{code} {len(started)}", file=sys.stderr)
+"""
+
+
+def test_preview_holds_the_collector_off_while_it_starts() -> None:
+    """Start-up (the registry, the config's models, the renderer) makes long-lived objects and no
+    garbage: with the collector free to run, a preview of the sample started 72 collections."""
+    result = subprocess.run(
+        [sys.executable, "-c", COUNT_COLLECTIONS, "preview", str(SAMPLE), "--platform", "telegram"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_environment(),
+    )
+    code, collections = result.stderr.split()[-2:]
+    assert code == "0" and "message 1/" in result.stdout, result.stderr[-2000:]
+    assert int(collections) < 20
