@@ -23,8 +23,7 @@ A TermSet first searches with a quick pattern whose right boundary refuses only 
 digits (nothing to compile); that accepts every match the exact one does, so a match whose next
 character passes the exact rule too is the exact pattern's match. Only when one does not (a bounded
 term followed by a non-ASCII letter or digit, as in "cafeé") is the exact pattern compiled and the
-search repeated with it from the same place. `digestbot preview`, which compiles the whole
-vocabulary, pays for no Latin-word class at all on ordinary text.
+search repeated with it from the same place: on ordinary text no Latin-word class is compiled.
 Compiling is the expensive part (the re module's compiler is pure Python: ~26 ms for the 685 keywords
 of the example config), so a pattern is compiled when first used, and `counts` (classification, one
 text per item) compiles one over the terms whose first token occurs in the text, cached by those
