@@ -21,6 +21,7 @@ from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.core.classify import classify
 from bot.core.clock import Clock, SystemClock
+from bot.core.heap import settle_heap
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
@@ -140,6 +141,8 @@ class App:
             cluster.listen({"deliveries": engine.wake, "schedule": scheduler.wake})
         await self._start_intake(store)
         await self._start_web(store)
+        frozen = settle_heap()
+        log.debug("%d start-up objects frozen out of the garbage collector's passes", frozen)
         names = ", ".join(
             s.platform.name if s.started.is_set() else f"{s.platform.name} (still starting)"
             for s in self._starters

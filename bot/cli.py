@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import bot
-from bot import cli_data, cli_preview, cli_search
+from bot import cli_data, cli_migrate, cli_preview, cli_search
 from bot.cli_common import EXIT_BAD_INPUT, HelpFormatter, describe_source, error, settings_or_report
+from bot.core import collector
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -159,12 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
 
     cli_data.add_parsers(commands)
+    cli_migrate.add_parser(commands)
     cli_search.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    with collector.paused():  # `--platform`'s check imports the registry: modules, config models
+        args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

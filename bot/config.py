@@ -63,8 +63,8 @@ class CategoryConfig(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
-    aliases: list[str] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default=[])
+    keywords: list[str] = Field(default=[])
     color: int | None = Field(default=None, ge=0, le=0xFFFFFF)
 
     def to_category(self) -> Category:
@@ -108,9 +108,9 @@ class Broadcast(Strict):
     platform: str
     chat: str = Field(min_length=1)
     thread: str | None = None
-    categories: list[str] = Field(default_factory=list)
-    include: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default=[])
+    include: list[str] = Field(default=[])
+    exclude: list[str] = Field(default=[])
     schedule: str = "instant"
     timezone: str | None = None
     language: Literal["zh", "en"] | None = None
@@ -144,9 +144,9 @@ class SettingsBase(Strict):
     max_feed_bytes: int = Field(default=10_485_760, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
-    sources: list[Source] = Field(default_factory=list)
-    categories: list[CategoryConfig] = Field(default_factory=list)
-    broadcasts: list[Broadcast] = Field(default_factory=list)
+    sources: list[Source] = Field(default=[])
+    categories: list[CategoryConfig] = Field(default=[])
+    broadcasts: list[Broadcast] = Field(default=[])
     delivery: DeliveryConfig = DeliveryConfig()
     retention: RetentionConfig = RetentionConfig()
     roundup: RoundupConfig = RoundupConfig()

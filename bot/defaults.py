@@ -11,8 +11,6 @@ import os
 import shutil
 from pathlib import Path
 
-import platformdirs
-
 from bot.config import DirectorySource, Settings
 
 APP = "digestbot"
@@ -26,10 +24,14 @@ SEARCH_ORDER = (
 
 
 def user_config_file() -> Path:
+    import platformdirs  # ~5 ms: looked for only when no config is in the working folder
+
     return Path(platformdirs.user_config_dir(APP, appauthor=False)) / "config.yaml"
 
 
 def user_data_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
@@ -44,10 +46,11 @@ def config_path(explicit: str | None) -> Path | None:
         return Path(explicit)
     if os.environ.get(CONFIG_ENV):
         return Path(os.environ[CONFIG_ENV])
-    for candidate in (Path("config.yaml"), Path("config.example.yaml"), user_config_file()):
+    for candidate in (Path("config.yaml"), Path("config.example.yaml")):
         if candidate.is_file():
             return candidate
-    return None
+    user_file = user_config_file()
+    return user_file if user_file.is_file() else None
 
 
 def seed_samples(settings: Settings) -> list[Path]:

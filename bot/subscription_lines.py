@@ -33,9 +33,9 @@ class SubscriptionLine(Strict):
     thread: str | None = Field(default=None, max_length=200)
     kind: str | None = None
     title: str = Field(default="", max_length=500)
-    categories: list[str] = Field(default_factory=list, max_length=200)
-    include: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
-    exclude: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
+    categories: list[str] = Field(default=[], max_length=200)
+    include: list[str] = Field(default=[], max_length=MAX_KEYWORDS)
+    exclude: list[str] = Field(default=[], max_length=MAX_KEYWORDS)
     schedule: str = "instant"
     timezone: str = "UTC"
     language: Literal["zh", "en"] = "zh"

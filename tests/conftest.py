@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from clocks import ManualClock
+from db_reads import remember
 
 from bot.core.clock import Clock
 from bot.store.db import Store
@@ -51,6 +52,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def store(store_target: str, clock: Clock) -> AsyncIterator[Store]:
+async def store(store_target: str, backend: str, clock: Clock) -> AsyncIterator[Store]:
     async with await Store.open(store_target, clock=clock) as opened:
+        if backend == "postgres":
+            remember(opened, store_target)
         yield opened

@@ -1,12 +1,14 @@
 """A real store + planner + engine broadcasting to 500 fake chats; tests/test_crash.py kills it with -9.
 
-Usage: python tests/crash_worker.py DB_PATH SEND_LOG [SUBSCRIPTIONS [CONCURRENCY [fsync|flush]]]
+Usage: python tests/crash_worker.py DB_PATH_OR_URL SEND_LOG [SUBSCRIPTIONS [CONCURRENCY [fsync|flush]]]
 
 The fake sender appends "<chat id> <sha1 of the text>" to SEND_LOG for every send, flushed and
 fsynced before it returns, so the log is the ground truth of what "reached the platform" even when
 the process dies a moment later. Run it again on the same files to finish the broadcast. `flush`
 skips the fsync: a kill -9 cannot lose what write() handed to the kernel (only an OS crash could),
 and an fsync per send on a busy disk would bound the send rate far below what a test may need.
+Several workers may share one PostgreSQL database; LEASE_VARIABLE (seconds) shortens their leases so
+a killed one's rows come back within the test.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 import hashlib
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,6 +35,7 @@ from bot.render.options import RenderOptions
 from bot.sources.base import Incoming
 from bot.store.db import Store
 
+LEASE_VARIABLE = "DIGESTBOT_CRASH_LEASE"
 VOCABULARY = Vocabulary([Category("tech", "技术进展", "Tech"), Category("other", "其他", "Other")])
 NETWORK_DELAY = 0.002
 
@@ -106,9 +109,11 @@ async def setup(store: Store, subscriptions: int) -> None:
 
 
 async def main(
-    db: Path, send_log: Path, subscriptions: int = 500, concurrency: int = 16, durability: str = "fsync"
+    db: str, send_log: Path, subscriptions: int = 500, concurrency: int = 16, durability: str = "fsync"
 ) -> None:
     async with await Store.open(db) as store:
+        if LEASE_VARIABLE in os.environ:
+            store.lease = timedelta(seconds=float(os.environ[LEASE_VARIABLE]))
         await setup(store, subscriptions)
         await Planner(store, VOCABULARY, batch_size=100, renderers=default_renderers()).plan_pending()
         limits = RateLimits(global_per_second=1000, per_chat_per_second=100)
@@ -124,4 +129,4 @@ if __name__ == "__main__":
     if not 2 <= len(arguments) <= 5 or arguments[4:] not in ([], ["fsync"], ["flush"]):
         sys.exit(__doc__)
     counts = [int(value) for value in arguments[2:4]]
-    asyncio.run(main(Path(arguments[0]), Path(arguments[1]), *counts, *arguments[4:]))
+    asyncio.run(main(arguments[0], Path(arguments[1]), *counts, *arguments[4:]))

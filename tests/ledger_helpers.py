@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import sqlite3
-from contextlib import closing
 from typing import Any
 
 from clocks import ManualClock
+from db_reads import select
 from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.core.model import Digest
@@ -110,10 +109,8 @@ async def plan(store: Store, chats: list[str], *, parts: int = 2, kind: str = "p
 
 def ledger(store: Store) -> dict[tuple[str, int], dict[str, Any]]:
     """(chat, part) -> the committed row, read through a separate connection."""
-    with closing(sqlite3.connect(store.path)) as raw:
-        raw.row_factory = sqlite3.Row
-        rows = raw.execute("SELECT * FROM deliveries ORDER BY id").fetchall()
-    return {(row["chat_id"], row["part"]): dict(row) for row in rows}
+    rows = select(store, "SELECT * FROM deliveries ORDER BY id")
+    return {(row["chat_id"], row["part"]): row for row in rows}
 
 
 def engine_for(store: Store, sender: FakeSender, clock: Any, **overrides: Any) -> DeliveryEngine:

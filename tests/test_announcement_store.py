@@ -12,6 +12,8 @@ from bot.delivery.expiry import ExpirySweep
 from bot.store.db import Store
 from bot.store.deliveries import StoredPayload
 
+pytestmark = pytest.mark.both_backends
+
 
 async def test_confirm_writes_one_row_per_active_subscription_once(store: Store) -> None:
     for chat in ("1", "2", "3"):

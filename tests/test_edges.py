@@ -12,9 +12,11 @@ import sqlite3
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clocks import ManualClock
+from db_reads import select
 from ledger_helpers import CONFIG, FakeSender, engine_for, ledger, part_of, plan, subscribe
 from sample_digests import VOCABULARY, incoming, make_digest
 
@@ -30,6 +32,8 @@ from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.schema import load_migrations
 from bot.store.subscriptions import Subscription
+
+pytestmark = pytest.mark.both_backends
 
 HOUR = 3600.0
 
@@ -265,7 +269,5 @@ def _initial_deliveries_table() -> str:
     return sql[start : sql.index("CREATE INDEX deliveries_due")]
 
 
-def ledger_rows(store: Store) -> list[sqlite3.Row]:
-    with closing(sqlite3.connect(store.path)) as raw:
-        raw.row_factory = sqlite3.Row
-        return raw.execute("SELECT * FROM deliveries ORDER BY id").fetchall()
+def ledger_rows(store: Store) -> list[dict[str, Any]]:
+    return select(store, "SELECT * FROM deliveries ORDER BY id")

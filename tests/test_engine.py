@@ -24,6 +24,9 @@ from bot.delivery.outcome import (
     Transient,
 )
 from bot.store.db import Store
+from bot.store.ledger import LEASE
+
+pytestmark = pytest.mark.both_backends
 
 
 async def test_everything_due_is_sent_once_in_part_order(store: Store, clock: ManualClock) -> None:
@@ -172,6 +175,7 @@ async def test_rows_left_sending_by_a_crash_are_never_resent(store: Store, clock
     await plan(store, ["1", "2"])
     [first, *_] = await store.claim_due(clock.now(), 1, ["telegram"])
     assert await store.mark_sending(first.id, clock.now())  # ...and then the process died
+    await clock.advance(LEASE.total_seconds())  # on PostgreSQL, its lease runs out unrenewed
     sender = FakeSender()
     await engine_for(store, sender, clock).drain(horizon=0)
     rows = ledger(store)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from clocks import AutoClock
+from db_reads import change, values
 from ledger_helpers import Crash, SpyRenderer
 from sample_digests import VOCABULARY, incoming, make_digest
 
@@ -36,14 +37,13 @@ async def _sub(store: Store, chat: str, timezone: str = "UTC", **settings: Any) 
 
 
 def _query(store: Store, sql: str) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(store.path)) as raw:
-        return raw.execute(sql).fetchall()
+    return values(store, sql)
 
 
 def test_the_reading_is_built_from_one_list_of_columns() -> None:
     """A new reading column is one line of READING_COLUMNS (and the Reading field it fills)."""
     assert tuple(READING_COLUMNS) == Reading._fields
-    assert reading_key(list(READING_COLUMNS.values())) == (
+    assert reading_key("sqlite", list(READING_COLUMNS.values())) == (
         "json_array(s.platform, s.filter, s.timezone, s.language, s.format, s.previews, s.silent)"
     )
 
@@ -51,9 +51,10 @@ def test_the_reading_is_built_from_one_list_of_columns() -> None:
 @pytest.mark.parametrize("columns", [[], ["platform", "filter); DROP TABLE deliveries; --"]])
 def test_a_reading_column_must_be_a_plain_name(columns: list[str]) -> None:
     with pytest.raises(ValueError, match="reading columns must be plain column names"):
-        reading_key(columns)
+        reading_key("sqlite", columns)
 
 
+@pytest.mark.both_backends
 async def test_quiet_hours_in_several_zones_of_one_batch_each_get_their_end(store: Store) -> None:
     await store.record_incoming(incoming(make_digest()))
     loud = await _sub(store, "1", "Asia/Shanghai")
@@ -72,6 +73,7 @@ async def test_quiet_hours_in_several_zones_of_one_batch_each_get_their_end(stor
     assert _query(store, "SELECT count(*) FROM fanout_variants") == [(0,)]  # forgotten once done
 
 
+@pytest.mark.both_backends
 async def test_a_resumed_fan_out_reuses_saved_variants_and_renders_emptied_ones_again(store: Store) -> None:
     await store.record_incoming(incoming(make_digest()))
     subs = [await _sub(store, str(chat), ["UTC", "Asia/Tokyo", "UTC"][chat]) for chat in range(3)]
@@ -90,8 +92,7 @@ async def test_a_resumed_fan_out_reuses_saved_variants_and_renders_emptied_ones_
         await Planner(
             store, VOCABULARY, renderers={"telegram": SpyRenderer(1, crash_after=1)}, batch_size=1
         ).plan_pending()
-    with closing(sqlite3.connect(store.path)) as raw, raw:
-        raw.execute("UPDATE payloads SET body = ''")
+    change(store, "UPDATE payloads SET body = ''")
     again = SpyRenderer(1)
     assert await Planner(store, VOCABULARY, renderers={"telegram": again}).plan_pending() == 2
     assert sorted(options.timezone.key for _, options in again.calls) == ["Asia/Tokyo", "UTC"]
@@ -110,7 +111,7 @@ async def test_the_fan_out_and_the_queries_on_finished_rows_are_index_served(sto
     await store.record_incoming(incoming(make_digest()))
     await _sub(store, "1")
     await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
-    key = reading_key(list(READING_COLUMNS.values()))
+    key = reading_key("sqlite", list(READING_COLUMNS.values()))
     plans = {
         "batch": "SELECT id FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > 0"
         " ORDER BY id LIMIT 1 OFFSET 9",
@@ -137,6 +138,7 @@ async def test_the_fan_out_and_the_queries_on_finished_rows_are_index_served(sto
     )
 
 
+@pytest.mark.both_backends
 async def test_rows_whose_quiet_end_is_not_given_are_due_now_never_dropped(store: Store) -> None:
     """The engine checks quiet hours again as it claims a row: sending later is safe, losing is not."""
     result = await store.record_incoming(incoming(make_digest()))

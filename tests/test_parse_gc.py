@@ -1,5 +1,5 @@
 """The collector is held off while a digest body is parsed (it took half the parse time of posts
-dense in markup, see `bot.core.parse._gc_paused`), and its state is given back afterwards."""
+dense in markup, see `bot.core.collector.paused`), and its state is given back afterwards."""
 
 from __future__ import annotations
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 import pytest
 from clocks import AutoClock
+from db_reads import values
 from ledger_helpers import Crash, SpyRenderer
 from sample_digests import VOCABULARY, incoming, make_digest
 
@@ -20,6 +19,8 @@ from bot.delivery.planner import Composer, Planner, as_payload
 from bot.platforms.registry import default_renderers
 from bot.render.options import RenderOptions
 from bot.store.db import Store
+
+pytestmark = pytest.mark.both_backends
 
 NOW = datetime(2025, 6, 1, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
 
@@ -53,10 +54,9 @@ async def _rows(store: Store) -> list[Any]:
 
 async def _all_rows(store: Store) -> list[tuple[Any, ...]]:
     """The committed ledger, read through a separate connection as another process would."""
-    with closing(sqlite3.connect(store.path)) as raw:
-        return raw.execute(
-            "SELECT subscription_id, unit, part, parts, state, next_attempt_at FROM deliveries ORDER BY id"
-        ).fetchall()
+    return values(
+        store, "SELECT subscription_id, unit, part, parts, state, next_attempt_at FROM deliveries ORDER BY id"
+    )
 
 
 async def test_each_subscription_gets_its_selection_rendered_for_its_platform(store: Store) -> None:

@@ -18,7 +18,7 @@ from bot.store.db import Store
 # What each side has that the other does not, on purpose: SQLite's FTS5 table and its shadow
 # tables are PostgreSQL's trigram indexes; the version is a pragma on SQLite, a table on PostgreSQL.
 SQLITE_ONLY_TABLES = {"sqlite_sequence", "search_fts"}
-POSTGRES_ONLY_TABLES = {"schema_version"}
+POSTGRES_ONLY_TABLES = {"schema_version", "rate_buckets"}  # rate_buckets: several processes only
 POSTGRES_ONLY_INDEXES = {"search_items_text", "search_items_categories"}
 
 Schema = dict[str, Any]

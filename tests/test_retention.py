@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from app_helpers import console_settings, latest_digest
 from clocks import START, StepClock
+from db_reads import values
 from ledger_helpers import subscribe
 from sample_digests import incoming, make_digest
 from waiting import wait_for
@@ -43,8 +44,7 @@ def pruner(store: Store, **settings: Any) -> Pruner:
 
 def rows(store: Store, sql: str, *params: object) -> list[tuple[Any, ...]]:
     """Read the real database file from a second connection, as `digestbot stats` would."""
-    with sqlite3.connect(store.path) as raw:
-        return raw.execute(sql, params).fetchall()
+    return values(store, sql, params)
 
 
 def feed_version(poll: int, size: int = 10_000) -> Incoming:
@@ -94,6 +94,7 @@ async def changed_versions(store: Store, versions: int) -> list[int]:
     return seqs
 
 
+@pytest.mark.both_backends
 async def test_old_versions_go_but_the_first_and_the_newest_stay(store: Store) -> None:
     seqs = await changed_versions(store, 7)
     report = await pruner(store).prune()
@@ -107,6 +108,7 @@ async def test_old_versions_go_but_the_first_and_the_newest_stay(store: Store) -
     assert rows(store, "SELECT revision_of FROM digests WHERE seq = ?", again.seq) == [(seqs[0],)]
 
 
+@pytest.mark.both_backends
 async def test_a_scheduled_post_still_gets_the_newest_version(store: Store, clock: StepClock) -> None:
     sub, _ = await store.subscribe(
         "telegram", "1", None, kind="private", title="", created_by=None, language="en", timezone="UTC"
@@ -122,6 +124,7 @@ async def test_a_scheduled_post_still_gets_the_newest_version(store: Store, cloc
     assert loaded[seqs[-1]].title.endswith(" v5")
 
 
+@pytest.mark.both_backends
 async def test_broken_versions_are_kept_per_file_up_to_the_limit(store: Store) -> None:
     for n in range(5):
         await store.record_incoming(incoming(DigestError("/d/a.md", f"bad {n}", 3), content_hash=f"a{n}"))
@@ -190,6 +193,7 @@ def states(store: Store) -> dict[str, str]:
     return dict(rows(store, "SELECT unit, state FROM deliveries ORDER BY id"))
 
 
+@pytest.mark.both_backends
 async def test_finished_deliveries_older_than_the_limit_go_unfinished_ones_stay(
     store: Store, clock: StepClock
 ) -> None:
@@ -217,6 +221,7 @@ async def test_finished_deliveries_older_than_the_limit_go_unfinished_ones_stay(
     assert states(store) == {"old-pending": "pending", "old-sending": "sending", "recent-sent": "sent"}
 
 
+@pytest.mark.both_backends
 async def test_the_last_delivery_of_a_chat_stays_for_status(store: Store, clock: StepClock) -> None:
     await store.record_incoming(incoming(make_digest()))
     sub = await subscribe(store, "1")
@@ -231,6 +236,7 @@ async def test_the_last_delivery_of_a_chat_stays_for_status(store: Store, clock:
     assert summary["last_sent_at"] == START + timedelta(seconds=120)
 
 
+@pytest.mark.both_backends
 async def test_what_a_scheduled_post_must_leave_out_stays(store: Store, clock: StepClock) -> None:
     """A chat that got a digest on its own (while it was instant) and then switched back to a
     schedule: its next scheduled post leaves that digest out only as long as the row exists."""
@@ -251,6 +257,7 @@ async def test_what_a_scheduled_post_must_leave_out_stays(store: Store, clock: S
         assert await tx.digests.scheduled_after(sub.id, 0, await tx.digests.max_seq(), 20) == []
 
 
+@pytest.mark.both_backends
 async def test_payload_bodies_are_dropped_after_the_limit_and_come_back_when_needed(
     store: Store, clock: StepClock
 ) -> None:
@@ -283,6 +290,7 @@ async def test_payload_bodies_are_dropped_after_the_limit_and_come_back_when_nee
     assert [d.payload for d in claimed] == [{"text": "finished long ago"}]
 
 
+@pytest.mark.both_backends
 async def test_payloads_go_with_their_last_delivery(store: Store, clock: StepClock) -> None:
     await store.record_incoming(incoming(make_digest()))
     a, b = await subscribe(store, "1"), await subscribe(store, "2")
@@ -300,6 +308,7 @@ async def test_payloads_go_with_their_last_delivery(store: Store, clock: StepClo
     assert waiting
 
 
+@pytest.mark.both_backends
 async def test_large_passes_run_in_short_batches_that_let_other_work_in(
     store: Store, clock: StepClock
 ) -> None:
@@ -328,6 +337,7 @@ async def test_the_wal_is_truncated_after_a_pass(store: Store) -> None:
     assert Path(f"{store.path}-wal").stat().st_size == 0
 
 
+@pytest.mark.both_backends
 async def test_the_task_prunes_soon_after_start_and_stops_at_once(store: Store) -> None:
     await changed_versions(store, 6)
     retention = Pruner(store, RetentionConfig(), clock=SystemClock(), first_pass_after=0.01, every=3600)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 from app_helpers import latest_digest
 from clocks import START, StepClock
@@ -41,15 +42,17 @@ async def test_open_applies_migrations_once_and_sets_pragmas(tmp_path: Path) -> 
     assert {"digests", "subscriptions", "deliveries", "payloads"} <= tables
 
 
+@pytest.mark.both_backends
 async def test_foreign_keys_are_enforced(store: Store) -> None:
     orphan = NewDelivery(
         999, "d1", 1, 1, 1, "telegram", "1", None, "private", StoredPayload.of({"text": "x"}), START
     )
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError), match=r"(?i)foreign key"):
         async with store.transaction() as tx:
             await tx.deliveries.add([orphan], START)
 
 
+@pytest.mark.both_backends
 async def test_a_failed_transaction_is_rolled_back(store: Store) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as tx:
@@ -96,6 +99,7 @@ def test_packaged_migrations_are_numbered_from_one() -> None:
     assert "004_edges.sql" in [m.name for m in migrations]
 
 
+@pytest.mark.both_backends
 async def test_new_digest_is_stored_and_planned(store: Store) -> None:
     digest = make_digest()
     result = await store.record_incoming(incoming(digest))
@@ -105,6 +109,7 @@ async def test_new_digest_is_stored_and_planned(store: Store) -> None:
         assert await tx.digests.to_plan() == [1]
 
 
+@pytest.mark.both_backends
 async def test_history_is_stored_for_latest_but_never_planned_or_scheduled(store: Store) -> None:
     assert not await store.source_known("folder")
     old = make_digest("2025.05.31.20")
@@ -119,18 +124,21 @@ async def test_history_is_stored_for_latest_but_never_planned_or_scheduled(store
     assert news.status == "new" and news.deliverable
 
 
+@pytest.mark.both_backends
 async def test_same_key_and_hash_is_a_duplicate(store: Store) -> None:
     await store.record_incoming(incoming(make_digest()))
     again = await store.record_incoming(incoming(make_digest()))
     assert again.status == "duplicate" and again.seq is None and not again.deliverable
 
 
+@pytest.mark.both_backends
 async def test_same_id_and_hash_from_another_key_is_a_duplicate(store: Store) -> None:
     await store.record_incoming(incoming(make_digest(), key="/d/a.md"))
     copy = await store.record_incoming(incoming(make_digest(), key="/d/copy-of-a.md"))
     assert copy.status == "duplicate"
 
 
+@pytest.mark.both_backends
 async def test_changed_digest_is_recorded_but_not_planned(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -147,6 +155,7 @@ async def test_changed_digest_is_recorded_but_not_planned(
     assert await store.load_digests([1, 2, 99]) == {1: make_digest(), 2: edited}
 
 
+@pytest.mark.both_backends
 async def test_broken_input_is_stored_once_with_file_line_and_reason(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -162,12 +171,14 @@ async def test_broken_input_is_stored_once_with_file_line_and_reason(
     assert await latest_digest(store) is None
 
 
+@pytest.mark.both_backends
 async def test_fixed_file_after_an_error_is_new(store: Store) -> None:
     await store.record_incoming(incoming(DigestError("/d/a.md", "no title"), content_hash="v1"))
     fixed = await store.record_incoming(incoming(make_digest(), content_hash="v2"))
     assert fixed.status == "new"
 
 
+@pytest.mark.both_backends
 async def test_digest_the_codec_cannot_store_becomes_an_error(store: Store) -> None:
     odd = Digest("odd", "t", datetime(2025, 1, 1, tzinfo=UTC), metadata={"x": {1, 2}})
     result = await store.record_incoming(incoming(odd))
@@ -175,6 +186,7 @@ async def test_digest_the_codec_cannot_store_becomes_an_error(store: Store) -> N
     assert result.error is not None and "metadata.x" in result.error.reason
 
 
+@pytest.mark.both_backends
 async def test_naive_datetimes_are_refused_by_the_store(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
         await store.claim_due(datetime(2025, 1, 1), 1, ["telegram"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -217,3 +218,23 @@ def test_a_non_ascii_letter_after_a_term_is_judged_by_the_exact_boundary() -> No
     assert TermSet(["ai chip", "ai"]).counts("ai chipé and ai chips, ai chip") == {"ai": 2, "ai chip": 1}
     assert TermSet(["café"]).counts("café, cafés, caféé") == {"café": 1}
     assert TermSet(["robot*"]).counts("robotä") == {"robot*": 1}
+
+
+keyword = st.builds(
+    lambda word, star: word + star,
+    st.text(alphabet="abn 人机-", min_size=1, max_size=5).filter(lambda w: w.strip(" -")),
+    st.sampled_from(["", "*"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(terms=st.lists(keyword, min_size=1, max_size=8), text=st.text(alphabet="abnAB 人机-é,", max_size=40))
+def test_the_terms_present_in_a_text_count_as_every_term_would(terms: list[str], text: str) -> None:
+    """`counts` compiles only the terms whose first token is in the text. After a "|" (no term or
+    separator has one, so no match crosses it) that spells every term, the text is counted with all
+    of them compiled: its counts must not change."""
+    term_set = TermSet(terms)
+    everything = "|".join(terms)
+    alone, spelled = Counter(term_set.counts(text)), Counter(term_set.counts(everything))
+    assert Counter(term_set.counts(f"{text}|{everything}")) == alone + spelled
+    assert bool(alone) == term_set.search(text)

@@ -23,8 +23,13 @@ A TermSet first searches with a quick pattern whose right boundary refuses only 
 digits (nothing to compile); that accepts every match the exact one does, so a match whose next
 character passes the exact rule too is the exact pattern's match. Only when one does not (a bounded
 term followed by a non-ASCII letter or digit, as in "cafeé") is the exact pattern compiled and the
-search repeated with it from the same place. `digestbot preview`, which compiles the whole
-vocabulary, pays for no Latin-word class at all on ordinary text.
+search repeated with it from the same place: on ordinary text no Latin-word class is compiled.
+Compiling is the expensive part (the re module's compiler is pure Python: ~26 ms for the 685 keywords
+of the example config), so a pattern is compiled when first used, and `counts` (classification, one
+text per item) compiles one over the terms whose first token occurs in the text, cached by those
+terms: a term whose first token is absent cannot match anywhere, so the matches are the same, and a
+digest's classification compiles a few short patterns instead of the whole vocabulary. `search` (the
+subscription filters of fan-out, the same terms against every item) keeps one pattern of all terms.
 `compile_terms` caches TermSets by their terms because the same subscription filters are applied to
 every digest.
 """
@@ -130,7 +135,7 @@ def _canonical(tokens: list[str]) -> str:
 class _Term:
     """One validated keyword: its display form, canonical key and regex source."""
 
-    __slots__ = ("bounded", "canonical", "pattern", "prefix", "text")
+    __slots__ = ("bounded", "canonical", "head", "pattern", "prefix", "text")
 
     def __init__(self, raw: str) -> None:
         if not isinstance(raw, str):
@@ -148,6 +153,7 @@ class _Term:
         self.text = text
         self.canonical = _canonical(tokens)
         self.pattern = self._regex(tokens)
+        self.head = tokens[0]  # the literal every match of the term starts with
         # Whole-word terms ending in a Latin letter or digit must not be followed by one.
         self.bounded = not self.prefix and _is_word(tokens[-1][-1], 0)
 
@@ -164,7 +170,7 @@ class _Term:
 class TermSet:
     """A compiled, immutable set of keywords; empty sets match nothing."""
 
-    __slots__ = ("_by_canonical", "_exact", "_ordered", "_pattern", "terms")
+    __slots__ = ("_all", "_by_canonical", "_ordered", "terms")
 
     def __init__(self, terms: Iterable[str]) -> None:
         compiled: dict[str, _Term] = {}
@@ -177,9 +183,8 @@ class TermSet:
         ordered = sorted(compiled.values(), key=lambda t: (-len(t.canonical), t.canonical))
         self.terms: tuple[str, ...] = tuple(t.text for t in ordered)
         self._by_canonical = {t.canonical: t.text for t in ordered}
-        self._ordered = ordered
-        self._pattern = _compile(ordered, _QUICK_RIGHT) if ordered else None
-        self._exact: re.Pattern[str] | None = None  # compiled when the quick pattern is not enough
+        self._ordered = tuple(ordered)
+        self._all: _Patterns | None = None  # every term's, compiled at the first `search`
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -193,7 +198,11 @@ class TermSet:
 
     def search_folded(self, folded: str) -> bool:
         """`search` for a text already passed through `fold` (the hot path of subscription fan-out)."""
-        return self._pattern is not None and next(self._matches(folded), None) is not None
+        if not self._ordered:
+            return False
+        if self._all is None:
+            self._all = _Patterns(self._ordered)
+        return next(self._all.matches(folded), None) is not None
 
     def counts(self, text: str) -> dict[str, int]:
         """Occurrences of each term that occurs (non-overlapping, longest match first at each position)."""
@@ -201,14 +210,26 @@ class TermSet:
 
     def counts_folded(self, folded: str) -> dict[str, int]:
         found: dict[str, int] = {}
-        if self._pattern is None:
+        present = tuple(term for term in self._ordered if term.head in folded)
+        if not present:
             return found
-        for match in self._matches(folded):
+        for match in _patterns(present).matches(folded):
             term = self._by_canonical[_canonical(_tokens(match.group()))]
             found[term] = found.get(term, 0) + 1
         return found
 
-    def _matches(self, folded: str) -> Iterator[re.Match[str]]:
+
+class _Patterns:
+    """The patterns of some terms, longest first: the quick one, and the exact one when it is needed."""
+
+    __slots__ = ("_exact", "_ordered", "_quick")
+
+    def __init__(self, ordered: tuple[_Term, ...]) -> None:
+        self._ordered = ordered
+        self._quick = _compile(ordered, _QUICK_RIGHT)
+        self._exact: re.Pattern[str] | None = None
+
+    def matches(self, folded: str) -> Iterator[re.Match[str]]:
         """The pattern's non-overlapping matches that pass the left boundary: none starts with a Latin
         letter or digit right after another one. A match failing it rules out its whole position, since
         every alternative there starts with the same character, so the search goes on one further.
@@ -216,8 +237,7 @@ class TermSet:
         The quick pattern's match stands when the exact right boundary holds for it too (a term that
         needs none matched its empty group, or no Latin word character follows); otherwise the exact
         pattern searches again from the same place (module docstring)."""
-        assert self._pattern is not None
-        pattern = self._pattern
+        pattern = self._quick
         position = 0
         while (match := pattern.search(folded, position)) is not None:
             if match.lastindex is None and _is_word(folded, match.end()):
@@ -236,11 +256,17 @@ class TermSet:
         return self._exact
 
 
+@lru_cache(maxsize=1024)
+def _patterns(present: tuple[_Term, ...]) -> _Patterns:
+    """The patterns of the terms found in one text; texts mentioning the same terms share them."""
+    return _Patterns(present)
+
+
 # The quick right boundary: refuses what every Latin word character test refuses, and little more.
 _QUICK_RIGHT = "(?![a-z0-9])"
 
 
-def _compile(ordered: list[_Term], boundary: str) -> re.Pattern[str]:
+def _compile(ordered: tuple[_Term, ...], boundary: str) -> re.Pattern[str]:
     """One regex for the terms, longest first (at one position the longest term wins, so nested
     keywords count once), then the right `boundary` once, which terms ending in an empty group skip."""
     alternatives: list[str] = []

@@ -35,6 +35,7 @@ from bot.core.clock import Clock, SystemClock, sleep_or_wake
 from bot.delivery.commit import GroupCommit
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.expiry import ExpirySweep
+from bot.delivery.leases import LeaseKeeper
 from bot.delivery.observe import IgnoreSends, SendObserver, outcome_name
 from bot.delivery.outcome import Outcome, Sender, Sent, Target, Transient
 from bot.delivery.progress import BroadcastProgress
@@ -104,6 +105,7 @@ class DeliveryEngine:
             write_sent=self._commit.sent,
         )
         self._expiry = ExpirySweep(store, config.max_age, clock)
+        self._leases = LeaseKeeper(store, clock)
         self._progress = BroadcastProgress(store, clock)
         self._store_backoff = store_backoff or Backoff(STORE_RETRY_FIRST, STORE_RETRY_MAX)
         self._held_until = 0.0  # monotonic: no claims before this while the database fails
@@ -172,6 +174,7 @@ class DeliveryEngine:
             await self._pause_for_store()
             try:
                 await self._expiry.maybe_sweep()
+                await self._leases.maybe_renew(self._claimed | self._sending)
                 await self._progress.maybe_log()
                 if self._queue.qsize() <= self._refill_below:
                     now = self._clock.now()
@@ -234,6 +237,7 @@ class DeliveryEngine:
                 timeout = min(IDLE_POLL, max(0.0, (upcoming - now).total_seconds()))
             if self._horizon is not None and (upcoming is None or timeout > self._horizon):
                 return False
+            timeout = min(timeout, self._leases.wait())  # a dead process's rows come back on time
         await self._sleep_or_wake(timeout)
         return True
 
@@ -264,6 +268,8 @@ class DeliveryEngine:
                     "the next start will",
                     len(self._sending),
                 )
+        with contextlib.suppress(StoreUnavailable):  # else they come back when their lease ends
+            await self._leases.release()
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 log.error("delivery worker failed", exc_info=task.exception())

@@ -16,7 +16,7 @@ class BotPlatformConfig(Strict):
     """Token (empty: the platform is off), the bot's owners, the command budget and the proxy."""
 
     token: SecretStr = SecretStr("")
-    admins: list[int] = Field(default_factory=list)
+    admins: list[int] = Field(default=[])
     command_budget: CommandBudgetConfig = CommandBudgetConfig()
     proxy: str | None = None  # overrides the top-level `proxy:`; `direct`: none
 

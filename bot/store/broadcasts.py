@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.core.model import Filter
 from bot.store.database import Database, Transaction
+from bot.store.dialect import json_ids
 from bot.store.subscriptions import NewSubscription, Subscription, check_language, encode_filter
 from bot.store.times import to_db
 
@@ -45,7 +46,7 @@ class BroadcastOps(Database):
                 "UPDATE subscriptions SET status = 'unsubscribed', paused_reason = 'removed from config',"
                 " paused_at = NULL, updated_at = ?"
                 " WHERE origin = 'config' AND status != 'unsubscribed'"
-                " AND id NOT IN (SELECT value FROM json_each(?))",
+                f" AND id NOT IN {json_ids(tx.conn.dialect)}",
                 (to_db(now), json.dumps([sub.id for sub in kept])),
             )
             await tx.deliveries.skip_inactive(now)

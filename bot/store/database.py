@@ -22,7 +22,7 @@ from typing import Self
 import aiosqlite
 
 from bot.core.clock import Clock, SystemClock
-from bot.store.connection import Connection, SqliteConnection
+from bot.store.connection import Connection, Dialect, SqliteConnection
 from bot.store.deliveries import DeliveryRepo
 from bot.store.digests import DigestRepo
 from bot.store.errors import StoreError, StoreUnavailable
@@ -75,7 +75,7 @@ class Database:
         self._lost = False
 
     @property
-    def dialect(self) -> str:
+    def dialect(self) -> Dialect:
         return self._conn.dialect
 
     @classmethod

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.connection import Connection
+from bot.store.dialect import json_texts
 from bot.store.times import to_db
 
 
@@ -113,7 +114,7 @@ class DeliveryRepo:
 
     async def _stored_ids(self, payloads: Mapping[str, str]) -> dict[str, int]:
         rows = await self._conn.fetchall(
-            "SELECT hash, id FROM payloads WHERE body != '' AND hash IN (SELECT value FROM json_each(?))",
+            f"SELECT hash, id FROM payloads WHERE body != '' AND hash IN {json_texts(self._conn.dialect)}",
             (json.dumps(list(payloads)),),
         )
         return {row["hash"]: row["id"] for row in rows}
@@ -126,9 +127,10 @@ class DeliveryRepo:
         stamp = to_db(now)
         due: dict[datetime, str] = {}
         return await self._conn.executemany(
-            "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
+            "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [
                 (
                     row.subscription_id,
@@ -180,7 +182,7 @@ class DeliveryRepo:
         the config), with the same reason text as pausing or unsubscribing gives."""
         return await self._update(
             "UPDATE deliveries SET state = 'skipped', updated_at = ?, last_error ="
-            " (SELECT s.status || ifnull(': ' || s.paused_reason, '') FROM subscriptions s"
+            " (SELECT s.status || coalesce(': ' || s.paused_reason, '') FROM subscriptions s"
             "  WHERE s.id = deliveries.subscription_id)"
             " WHERE state = 'pending' AND"
             " (SELECT s.status FROM subscriptions s WHERE s.id = deliveries.subscription_id) != 'active'",

@@ -7,6 +7,8 @@ Lists travel as one JSON text parameter on both sides (one placeholder, any leng
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.store.connection import Dialect
 
 
@@ -39,3 +41,18 @@ def json_text_rows(dialect: Dialect, columns: tuple[str, ...], param: str = "?")
         return f"(SELECT {picked} FROM jsonb_array_elements({param}::jsonb) AS j(value))"
     picked = ", ".join(f"json_extract(j.value, '$[{n}]') AS {name}" for n, name in enumerate(columns))
     return f"(SELECT {picked} FROM json_each({param}) AS j)"
+
+
+def json_array(dialect: Dialect, expressions: Sequence[str]) -> str:
+    """A JSON array text of SQL values, e.g. a key for a tuple of columns; equal values give equal
+    text within one dialect (the two dialects space it differently, and no key crosses between them)."""
+    if dialect == "postgres":
+        return f"jsonb_build_array({', '.join(expressions)})::text"
+    return f"json_array({', '.join(expressions)})"
+
+
+def json_lookup(dialect: Dialect, param: str, key: str) -> str:
+    """The text value under the SQL expression `key` in a JSON object parameter (NULL if absent)."""
+    if dialect == "postgres":
+        return f"({param}::jsonb ->> ({key}))"
+    return f"(SELECT value FROM json_each({param}) WHERE key = {key})"

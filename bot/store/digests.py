@@ -162,7 +162,7 @@ class DigestRepo:
         )
 
     async def max_seq(self) -> int:
-        rows = await self._conn.fetchall("SELECT ifnull(max(seq), 0) FROM digests")
+        rows = await self._conn.fetchall("SELECT coalesce(max(seq), 0) FROM digests")
         return int(next(iter(rows))[0])
 
     async def scheduled_after(

@@ -1,8 +1,8 @@
-"""Set-based fan-out: a digest's ledger rows written by SQLite from the subscriptions table.
+"""Set-based fan-out: a digest's ledger rows written by the database from the subscriptions table.
 
 The planner renders each distinct *reading* (the subscription columns a rendering depends on) once
 and records its payload ids here, in `fanout_variants`, keyed by the digest and the reading's key:
-``json_array`` of those columns, computed by SQLite on both sides of the join, so a new reading
+a JSON array of those columns, computed by the database on both sides of the join, so a new reading
 column is one more name in the planner's list and no schema change. A batch of subscriptions (an id
 range) then becomes its delivery rows with one ``INSERT ... SELECT`` joining the subscriptions to
 their variants: no Python object per row. A reading that renders to nothing is stored as part 0,
@@ -15,20 +15,25 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.store.connection import Connection
+from bot.store.connection import Connection, Dialect
+from bot.store.dialect import json_array, json_lookup, json_texts
 from bot.store.times import to_db
 
 _INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_instant's condition
-_INSTANT = "s.status = 'active' AND s.schedule = 'instant' AND s.schedule_seq < :seq"
-_RANGE = f"s.id > :after AND s.id <= :last AND {_INSTANT}"
-_VARIANTS = "fanout_variants v WHERE v.digest_seq = :seq AND v.reading"
+# The batch (after, last] of instant subscriptions not yet given digest seq; parameters: after,
+# last, seq.
+_RANGE = "s.id > ? AND s.id <= ? AND s.status = 'active' AND s.schedule = 'instant' AND s.schedule_seq < ?"
+_VARIANTS = "fanout_variants v WHERE v.digest_seq = ? AND v.reading"
+# SQLite's CROSS JOIN keeps the subscriptions as the outer loop (their id range, by the partial
+# index); PostgreSQL's planner picks the order itself and allows no ON after CROSS JOIN.
+_OUTER_FIRST: dict[Dialect, str] = {"sqlite": "CROSS JOIN", "postgres": "JOIN"}
 
 
-def reading_key(columns: Sequence[str]) -> str:
+def reading_key(dialect: Dialect, columns: Sequence[str]) -> str:
     """The SQL expression of a subscription's reading key (`s` is the subscriptions table)."""
     if not columns or not all(column.isidentifier() for column in columns):
         raise ValueError(f"reading columns must be plain column names, got {list(columns)!r}")
-    return "json_array(" + ", ".join(f"s.{column}" for column in columns) + ")"
+    return json_array(dialect, [f"s.{column}" for column in columns])
 
 
 class FanOutRepo:
@@ -47,7 +52,8 @@ class FanOutRepo:
         if rows:
             return limit, int(next(iter(rows))[0])
         rows = await self._conn.fetchall(  # the last batch: fewer than `limit` remain
-            f"SELECT count(*), ifnull(max(id), ?) FROM subscriptions WHERE {_INSTANT_INDEX} AND id > ?",
+            f"SELECT count(*), coalesce(max(id), CAST(? AS BIGINT)) FROM subscriptions"
+            f" WHERE {_INSTANT_INDEX} AND id > ?",
             (after, after),
         )
         count, last = next(iter(rows))
@@ -60,13 +66,13 @@ class FanOutRepo:
         whose body retention emptied or removed meanwhile is not usable: it is rendered again rather
         than sent as nothing. The key is computed once per distinct reading (group), not per subscription."""
         values = ", ".join(f"s.{column}" for column in columns)
-        key = reading_key(columns)
+        key = reading_key(self._conn.dialect, columns)
         rows = await self._conn.fetchall(
             f"SELECT {key}, {values} FROM subscriptions s WHERE {_RANGE} GROUP BY {values}"
             f" HAVING NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
             f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND v.part > 0"
             "  AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != ''))",
-            {"seq": seq, "after": after, "last": last},
+            (after, last, seq, seq, seq),
         )
         return {key: tuple(values) for key, *values in rows}
 
@@ -81,7 +87,7 @@ class FanOutRepo:
                 rows.append((seq, key, 0, 0, None))
         await self._conn.execute(
             "DELETE FROM fanout_variants WHERE digest_seq = ?"
-            " AND reading IN (SELECT value FROM json_each(?))",
+            f" AND reading IN {json_texts(self._conn.dialect)}",
             (seq, json.dumps(list(variants))),
         )
         await self._conn.executemany(
@@ -93,10 +99,11 @@ class FanOutRepo:
     async def quiet_pairs(self, seq: int, after: int, last: int) -> dict[str, tuple[str, str]]:
         """The batch's distinct (quiet hours, time zone): key -> pair; their due times come back to
         `insert` under the same key."""
+        pair = json_array(self._conn.dialect, ["s.quiet", "s.timezone"])
         rows = await self._conn.fetchall(
-            "SELECT DISTINCT json_array(s.quiet, s.timezone), s.quiet, s.timezone FROM subscriptions s"
+            f"SELECT DISTINCT {pair}, s.quiet, s.timezone FROM subscriptions s"
             f" WHERE {_RANGE} AND s.quiet IS NOT NULL",
-            {"seq": seq, "after": after, "last": last},
+            (after, last, seq),
         )
         return {row[0]: (row[1], row[2]) for row in rows}
 
@@ -114,26 +121,35 @@ class FanOutRepo:
         harmless). Every row is due now, or when its chat's quiet hours end (`quiet_due`, by the keys
         of `quiet_pairs`); a pair missing there makes its rows due now, never drops them: the engine
         checks quiet hours again as it claims a row. Returns the rows added."""
-        key = reading_key(columns)
+        dialect = self._conn.dialect
+        key = reading_key(dialect, columns)
+        quiet_due_at = json_lookup(dialect, "?", json_array(dialect, ["s.quiet", "s.timezone"]))
+        stamp = to_db(now)
         return await self._conn.execute(
-            "INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
+            "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
-            " SELECT id, :unit, part, parts, :seq, platform, chat_id, thread_id, kind, payload_id,"
-            " 'pending', due, due, :now, :now FROM ("
+            " SELECT id, CAST(? AS TEXT), part, parts, CAST(? AS BIGINT), platform, chat_id, thread_id, kind,"
+            " payload_id, 'pending', due, due, CAST(? AS TEXT), CAST(? AS TEXT) FROM ("
             "  SELECT s.id, v.part, v.parts, s.platform, s.chat_id, s.thread_id, s.kind, v.payload_id,"
-            "  CASE WHEN s.quiet IS NULL THEN :now ELSE coalesce((SELECT q.value FROM json_each(:quiet) q"
-            "   WHERE q.key = json_array(s.quiet, s.timezone)), :now) END AS due"
-            "  FROM subscriptions s CROSS JOIN fanout_variants v"
-            f"  ON v.digest_seq = :seq AND v.reading = {key} AND v.part > 0"
-            f"  WHERE {_RANGE} ORDER BY s.id, v.part)",
-            {
-                "unit": f"d{seq}",
-                "seq": seq,
-                "now": to_db(now),
-                "after": after,
-                "last": last,
-                "quiet": json.dumps({pair: to_db(due) for pair, due in quiet_due.items()}),
-            },
+            f"  CASE WHEN s.quiet IS NULL THEN CAST(? AS TEXT) ELSE coalesce({quiet_due_at}, CAST(? AS TEXT))"
+            "  END AS due"
+            f"  FROM subscriptions s {_OUTER_FIRST[dialect]} fanout_variants v"
+            f"  ON v.digest_seq = ? AND v.reading = {key} AND v.part > 0"
+            f"  WHERE {_RANGE} ORDER BY s.id, v.part) AS batch"
+            " WHERE true ON CONFLICT DO NOTHING",
+            (
+                f"d{seq}",
+                seq,
+                stamp,
+                stamp,
+                stamp,
+                json.dumps({pair: to_db(due) for pair, due in quiet_due.items()}),
+                stamp,
+                seq,
+                after,
+                last,
+                seq,
+            ),
         )  # the count is of rows inserted, not the trigger-kept counts (total_changes would be)
 
     async def forget(self, seq: int) -> None:

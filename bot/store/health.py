@@ -40,8 +40,11 @@ def _code(exc: sqlite3.Error) -> int | None:
 
 # SQLSTATE classes of PostgreSQL failures of the server or the connection, not of the SQL:
 # 08 connection, 53 resources (disk full, out of memory), 57 operator intervention (shutdown),
-# 58 system (I/O), XX internal (e.g. data corrupted); 25006 is a read-only transaction (a standby).
-_PG_FAULT_CLASSES = frozenset({"08", "53", "57", "58", "XX"})
+# 58 system (I/O), XX internal (e.g. data corrupted), 40 a deadlock or serialization failure
+# between processes (retried like SQLite's BUSY); 25006 is a read-only transaction (a standby),
+# 55P03 a lock not available in time.
+_PG_FAULT_CLASSES = frozenset({"08", "40", "53", "57", "58", "XX"})
+_PG_FAULT_STATES = frozenset({"25006", "55P03"})
 
 
 def is_fault(exc: BaseException) -> bool:
@@ -63,7 +66,9 @@ def is_connection_lost(exc: BaseException) -> bool:
 
 def _pg_fault(exc: BaseException) -> bool:
     state = str(getattr(exc, "sqlstate", "") or "")
-    return sys.modules.get("asyncpg") is not None and (state[:2] in _PG_FAULT_CLASSES or state == "25006")
+    if sys.modules.get("asyncpg") is None:
+        return False
+    return state[:2] in _PG_FAULT_CLASSES or state in _PG_FAULT_STATES
 
 
 def is_damaged(exc: BaseException) -> bool:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.model import Digest
 from bot.store.database import Database
+from bot.store.dialect import json_ids
 from bot.store.digests import RecordResult, decode_digest
 
 if TYPE_CHECKING:
@@ -62,8 +63,7 @@ class DigestOps(Database):
         anyone waiting for the database."""
         async with self.statement(write=False) as tx:
             rows = await tx.conn.fetchall(
-                "SELECT seq, model FROM digests WHERE status = 'ok'"
-                " AND seq IN (SELECT value FROM json_each(?))",
+                f"SELECT seq, model FROM digests WHERE status = 'ok' AND seq IN {json_ids(tx.conn.dialect)}",
                 (json.dumps(list(seqs)),),
             )
         models = {row["seq"]: row["model"] for row in rows}

@@ -8,46 +8,90 @@ produced in a few milliseconds are each written by one statement (see delivery/c
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import socket
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from bot.core.schedule import after_quiet, silenced
-from bot.store.connection import Row
+from bot.store.connection import Dialect, Row
 from bot.store.database import Database
 from bot.store.deliveries import Delivery, Expired, StoredPayload
+from bot.store.dialect import json_ids, json_text_rows, json_texts
 from bot.store.times import from_db, to_db
 
 PAYLOADS_PER_TRANSACTION = 64  # a large body is at most ~6 KB: under 0.5 MB per transaction
+# How long a claim or a send holds its rows on PostgreSQL; the engine renews it well before (see
+# delivery/leases.py), so only a dead process's rows outlive it: they return (pending) or are
+# interrupted (sending) this long after its last renewal.
+LEASE = timedelta(seconds=60)
+PARSED_KEEP = 64  # parsed payload bodies kept between claims (payload id -> body, parsed)
+_PARSED: dict[int, tuple[str, Any]] = {}
 
 # A row may go only when every earlier row of its subscription is finished: parts stay in order.
 _IN_ORDER = """NOT EXISTS (
       SELECT 1 FROM deliveries e
       WHERE e.subscription_id = d.subscription_id AND e.state IN ('pending', 'sending') AND e.id < d.id)"""
 
-_CLAIM = f"""
-SELECT d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id, d.kind,
-       p.body, d.plain, d.attempts, s.quiet, ifnull(s.timezone, 'UTC'), d.retry_wait, d.payload_id,
-       ifnull(s.pin, 0) AND d.part = 1 AND substr(d.unit, 1, 1) != 'a'
-FROM deliveries d JOIN payloads p ON p.id = d.payload_id LEFT JOIN subscriptions s ON s.id = d.subscription_id
+# What the engine reads of a claimed row (see _delivery); next_attempt_at last, for the order.
+_CLAIMED_COLUMNS = """d.id, d.subscription_id, d.unit, d.part, d.parts, d.platform, d.chat_id, d.thread_id,
+       d.kind, p.body, d.plain, d.attempts, s.quiet, coalesce(s.timezone, 'UTC') AS timezone,
+       d.retry_wait, d.payload_id,
+       CASE WHEN coalesce(s.pin, 0) = 1 AND d.part = 1 AND substr(d.unit, 1, 1) != 'a' THEN 1 ELSE 0 END
+         AS pin, d.next_attempt_at"""
+
+
+def _due(dialect: Dialect) -> str:
+    """FROM and WHERE of the rows claimable now; parameters: now, fresh since, platforms, excluded."""
+    return f"""FROM deliveries d JOIN payloads p ON p.id = d.payload_id
+LEFT JOIN subscriptions s ON s.id = d.subscription_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.due_at >= ?
-  AND d.platform IN (SELECT value FROM json_each(?))
-  AND d.id NOT IN (SELECT value FROM json_each(?))
-  AND {_IN_ORDER}
-ORDER BY d.next_attempt_at, d.id
-LIMIT ?
+  AND d.platform IN {json_texts(dialect)}
+  AND d.id NOT IN {json_ids(dialect)}
+  AND {_IN_ORDER}"""
+
+
+_CLAIM_SQLITE = f"SELECT {_CLAIMED_COLUMNS}\n{_due('sqlite')}\nORDER BY d.next_attempt_at, d.id LIMIT ?"
+
+# Several processes share the outbox: rows are locked as they are picked (a row another claim holds
+# right now is skipped, not waited for) and leased to this process; a live lease of another process
+# keeps its rows out. Extra parameters: now and owner (whose leases do not count), limit, then the
+# lease written: owner, until.
+_CLAIM_POSTGRES = f"""
+WITH picked AS (
+  SELECT {_CLAIMED_COLUMNS}
+  {_due("postgres")}
+    AND (d.lease_until IS NULL OR d.lease_until <= ? OR d.lease_owner = ?)
+  ORDER BY d.next_attempt_at, d.id LIMIT ?
+  FOR UPDATE OF d SKIP LOCKED),
+leased AS (
+  UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM picked) RETURNING id)
+SELECT picked.* FROM picked JOIN leased ON leased.id = picked.id ORDER BY picked.next_attempt_at, picked.id
 """
 
 _INTERRUPTED = "state = 'interrupted', last_error = 'interrupted while sending'"
 
-_MARK_SENDING = """UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
-WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING id"""
+# On PostgreSQL marking takes the lease too: the sweep interrupts a `sending` row only when the
+# process that marked it stops renewing it.
+_MARK_SENDING: dict[Dialect, str] = {
+    "sqlite": f"""UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
+WHERE id IN {json_ids("sqlite")} AND state = 'pending' RETURNING id""",
+    "postgres": f"""UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?,
+  lease_owner = ?, lease_until = ?
+WHERE id IN {json_ids("postgres")} AND state = 'pending' RETURNING id""",
+}
 
-# One statement for many sent rows: each JSON element is [id, message id, when it was sent].
-_MARK_SENT = """UPDATE deliveries SET state = 'sent', message_id = json_extract(j.value, '$[1]'),
-  last_error = NULL, sent_at = json_extract(j.value, '$[2]'), updated_at = json_extract(j.value, '$[2]')
-FROM json_each(?) AS j WHERE deliveries.id = json_extract(j.value, '$[0]')"""
+
+def _mark_sent(dialect: Dialect) -> str:
+    """One statement for many sent rows: each JSON element is [id, message id, when it was sent]."""
+    done = json_text_rows(dialect, ("id", "message_id", "at"))
+    return f"""UPDATE deliveries SET state = 'sent', message_id = j.message_id,
+  last_error = NULL, sent_at = j.at, updated_at = j.at
+FROM {done} AS j WHERE deliveries.id = CAST(j.id AS BIGINT)"""
 
 
 class LedgerOps(Database):
@@ -69,11 +113,52 @@ class LedgerOps(Database):
                 chunk = hashes[start : start + PAYLOADS_PER_TRANSACTION]
                 await tx.deliveries.save_payloads({h: bodies[h] for h in chunk})
 
+    @cached_property
+    def lease_owner(self) -> str:
+        """This store's id in the leases it takes: host, process and a random part (two stores of
+        one process, as in the tests, are two owners)."""
+        return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+    lease = LEASE  # a test of dying processes shortens it, so a dead one's rows return in seconds
+
+    def _lease_until(self, now: datetime) -> str:
+        return to_db(now + self.lease)
+
     async def recover_interrupted(self) -> int:
-        """At start-up: rows a crash left `sending` become `interrupted` and are never resent."""
+        """Rows a dead process left `sending` become `interrupted` and are never resent. SQLite has
+        one process: at its start-up every `sending` row is such a row. On PostgreSQL other live
+        processes may be sending: only rows whose lease ran out count (the engine's periodic sweep)."""
+        now = to_db(self.clock.now())
+        if self.dialect == "sqlite":
+            return await self._write(
+                f"UPDATE deliveries SET {_INTERRUPTED}, updated_at = ? WHERE state = 'sending'", (now,)
+            )
         return await self._write(
-            f"UPDATE deliveries SET {_INTERRUPTED}, updated_at = ? WHERE state = 'sending'",
-            (to_db(self.clock.now()),),
+            f"UPDATE deliveries SET {_INTERRUPTED}, updated_at = ?, lease_owner = NULL, lease_until = NULL"
+            " WHERE state = 'sending' AND (lease_until IS NULL OR lease_until <= ?)",
+            (now, now),
+        )
+
+    async def renew_leases(self, delivery_ids: Collection[int], now: datetime) -> int:
+        """Extend this process's leases on the rows it still holds (claimed or sending), so a live
+        process never loses them to another; a no-op on SQLite, which takes no leases."""
+        if self.dialect == "sqlite" or not delivery_ids:
+            return 0
+        return await self._write(
+            "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ?"
+            f" AND state IN ('pending', 'sending') AND id IN {json_ids(self.dialect)}",
+            (self._lease_until(now), self.lease_owner, json.dumps(list(delivery_ids))),
+        )
+
+    async def release_leases(self) -> int:
+        """At shutdown: claimed rows this process never started go back to the other processes now,
+        not when their lease runs out; a no-op on SQLite."""
+        if self.dialect == "sqlite":
+            return 0
+        return await self._write(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
+            " WHERE lease_owner = ? AND state = 'pending'",
+            (self.lease_owner,),
         )
 
     async def claim_due(
@@ -91,13 +176,19 @@ class LedgerOps(Database):
         (fresh rows, retries, rows deferred for a rate limit, a backlog that ran into the night,
         settings changed after planning): such a row is put back until they end. Silent quiet hours
         hold nothing: their rows go out now with `disable_notification` set."""
+        stamp = to_db(now)
         since = to_db(fresh_since) if fresh_since is not None else ""
-        async with self.statement(write=False) as tx:
-            rows = await tx.conn.fetchall(
-                _CLAIM, (to_db(now), since, json.dumps(list(platforms)), json.dumps(list(exclude)), limit)
-            )
-        parsed: dict[int, Any] = {}  # a broadcast's rows share a few bodies: each is parsed once
-        claimed = [_delivery(row, parsed) for row in rows]
+        due = (stamp, since, json.dumps(list(platforms)), json.dumps(list(exclude)))
+        if self.dialect == "sqlite":
+            async with self.statement(write=False) as tx:
+                rows = await tx.conn.fetchall(_CLAIM_SQLITE, (*due, limit))
+        else:
+            owner = self.lease_owner
+            async with self.statement() as tx:
+                rows = await tx.conn.fetchall(
+                    _CLAIM_POSTGRES, (*due, stamp, owner, limit, owner, self._lease_until(now))
+                )
+        claimed = [_delivery(row) for row in rows]
         held = {row.id: at for row in claimed if (at := after_quiet(row.quiet, row.timezone, now)) > now}
         if held:
             async with self.transaction() as tx:
@@ -109,36 +200,46 @@ class LedgerOps(Database):
     ) -> datetime | None:
         """When the next row becomes claimable; rows waiting behind an earlier part, and rows too old
         to be claimed (the expiry sweep's), do not count."""
+        since = to_db(fresh_since) if fresh_since is not None else ""
         async with self.statement(write=False) as tx:
+            dialect = tx.conn.dialect
+            # Another process's live lease holds its rows until it ends (PostgreSQL only).
+            at, params = (
+                ("d.next_attempt_at", ())
+                if dialect == "sqlite"
+                else (
+                    "CASE WHEN d.lease_owner != ? AND d.lease_until > d.next_attempt_at"
+                    " THEN d.lease_until ELSE d.next_attempt_at END",
+                    (self.lease_owner,),
+                )
+            )
             rows = await tx.conn.fetchall(
-                "SELECT d.next_attempt_at FROM deliveries d WHERE d.state = 'pending' AND d.due_at >= ?"
-                f" AND d.platform IN (SELECT value FROM json_each(?)) AND {_IN_ORDER}"
-                " ORDER BY d.next_attempt_at LIMIT 1",
-                (to_db(fresh_since) if fresh_since is not None else "", json.dumps(list(platforms))),
+                f"SELECT {at} AS at FROM deliveries d WHERE d.state = 'pending' AND d.due_at >= ?"
+                f" AND d.platform IN {json_texts(dialect)} AND {_IN_ORDER}"
+                " ORDER BY at LIMIT 1",
+                (*params, since, json.dumps(list(platforms))),
             )
         return from_db(next(iter(rows))[0]) if rows else None
 
     async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
         """Committed before the platform call: the record that a send may have happened. False when
         the row is no longer pending (its subscription was paused meanwhile)."""
-        changed = await self._write(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?"
-            " WHERE id = ? AND state = 'pending'",
-            (to_db(now), delivery_id),
-        )
-        return changed == 1
+        return await self.mark_sending_many([delivery_id], now) == {delivery_id}
 
     async def mark_sending_many(self, delivery_ids: Sequence[int], now: datetime) -> set[int]:
         """`mark_sending` for a batch (group commit) in one statement; returns the ids marked."""
+        ids = json.dumps(list(delivery_ids))
         async with self.statement() as tx:
-            rows = await tx.conn.fetchall(_MARK_SENDING, (to_db(now), json.dumps(list(delivery_ids))))
+            dialect = tx.conn.dialect
+            lease = () if dialect == "sqlite" else (self.lease_owner, self._lease_until(now))
+            rows = await tx.conn.fetchall(_MARK_SENDING[dialect], (to_db(now), *lease, ids))
         return {row[0] for row in rows}
 
     async def mark_sent_many(self, sent: Sequence[tuple[int, str, datetime]]) -> None:
         """`mark_sent` for a batch of (id, message id, when) in one statement (group commit)."""
         done = json.dumps([[delivery_id, message_id, to_db(at)] for delivery_id, message_id, at in sent])
         async with self.statement() as tx:
-            await tx.conn.execute(_MARK_SENT, (done,))
+            await tx.conn.execute(_mark_sent(tx.conn.dialect), (done,))
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         stamp = to_db(now)
@@ -171,7 +272,7 @@ class LedgerOps(Database):
             " THEN 'pending' ELSE 'skipped' END,"
             " next_attempt_at = ?, last_error = ?, attempts = attempts - ?, retry_wait = retry_wait + ?,"
             " updated_at = ? WHERE id = ?",
-            (to_db(at), error, 1 if refund else 0, waited, to_db(now), delivery_id),
+            (to_db(at), error, 1 if refund else 0, float(waited), to_db(now), delivery_id),
         )
 
     async def mark_uncertain(self, delivery_id: int, error: str, now: datetime) -> None:
@@ -230,17 +331,28 @@ class LedgerOps(Database):
         """Sends abandoned at shutdown: their fate is unknown, so they are never retried."""
         return await self._write(
             f"UPDATE deliveries SET {_INTERRUPTED}, updated_at = ?"
-            " WHERE state = 'sending' AND id IN (SELECT value FROM json_each(?))",
+            f" WHERE state = 'sending' AND id IN {json_ids(self.dialect)}",
             (to_db(now), json.dumps(list(delivery_ids))),
         )
 
 
-def _delivery(row: Row, parsed: dict[int, Any]) -> Delivery:
-    """A claimed row; rows of one payload share its parsed body, which nobody changes (senders
-    build their requests from it, `plain` makes a new one)."""
-    payload = parsed.get(row[15])
-    if payload is None:
-        payload = parsed[row[15]] = json.loads(row[9])
+def _parsed(payload_id: int, body: str) -> Any:
+    """The parsed body, shared by the rows of one payload, claim after claim: it is parsed once, and
+    senders recognise it to reuse their encoding of it (nobody changes it: senders build their
+    requests from it, `plain` makes a new one). Checked against the body, as an id may be reused."""
+    cached = _PARSED.get(payload_id)
+    if cached is not None and cached[0] == body:
+        return cached[1]
+    if len(_PARSED) >= PARSED_KEEP:
+        del _PARSED[next(iter(_PARSED))]
+    payload = json.loads(body)
+    _PARSED[payload_id] = (body, payload)
+    return payload
+
+
+def _delivery(row: Row) -> Delivery:
+    """A claimed row, its payload shared with the other rows of that payload (`_parsed`)."""
+    payload = _parsed(row[15], row[9])
     return Delivery(
         id=row[0],
         subscription_id=row[1],

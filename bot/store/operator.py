@@ -17,10 +17,12 @@ from bot.store.times import to_db
 # One row per active subscription of the platform, written by SQLite itself (no row passes through
 # Python): a million-chat announcement is one statement.
 _FAN_OUT = """
-INSERT OR IGNORE INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform, chat_id,
+INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform, chat_id,
     thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)
-SELECT id, ?, 1, 1, NULL, platform, chat_id, thread_id, kind, ?, 'pending', ?, ?, ?, ?
+SELECT id, CAST(? AS TEXT), 1, 1, NULL, platform, chat_id, thread_id, kind, CAST(? AS BIGINT), 'pending',
+    CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)
 FROM subscriptions WHERE platform = ? AND status = 'active'
+ON CONFLICT DO NOTHING
 """
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from bot.store.connection import Connection
+from bot.store.connection import Connection, Dialect
+from bot.store.dialect import json_ids
 from bot.store.times import to_db
 
 FINAL_STATES = ("sent", "failed", "skipped", "interrupted", "uncertain", "expired")
@@ -26,7 +27,7 @@ C = TypeVar("C")
 _OLD_REVISIONS = """
 SELECT seq FROM (
   SELECT seq, row_number() OVER (PARTITION BY scope, digest_id ORDER BY seq DESC) AS newer
-  FROM digests WHERE revision_of IS NOT NULL)
+  FROM digests WHERE revision_of IS NOT NULL) AS r
 WHERE newer > ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.digest_seq = seq)
 ORDER BY seq LIMIT ?
 """
@@ -34,14 +35,17 @@ ORDER BY seq LIMIT ?
 _OLD_ERRORS = """
 SELECT seq FROM (
   SELECT seq, row_number() OVER (PARTITION BY source, key ORDER BY seq DESC) AS newer
-  FROM digests WHERE status = 'error')
+  FROM digests WHERE status = 'error') AS r
 WHERE newer > ? AND seq > ?
 ORDER BY seq LIMIT ?
 """
 
-_DELETE_FINISHED = f"""
+
+def _delete_finished(dialect: Dialect) -> str:
+    """Of a window of finished rows (a JSON id list), those no rule keeps."""
+    return f"""
 DELETE FROM deliveries
-WHERE id IN (SELECT value FROM json_each(?))
+WHERE id IN {json_ids(dialect)}
   AND state IN {FINAL_STATES}
   AND NOT EXISTS (
     SELECT 1 FROM subscriptions s
@@ -52,9 +56,12 @@ WHERE id IN (SELECT value FROM json_each(?))
     WHERE m.subscription_id = deliveries.subscription_id AND m.state = 'sent'))
 """
 
-_DROP_BODIES = """
+
+def _drop_bodies(dialect: Dialect) -> str:
+    """Of a window of payloads (a JSON id list), empty the bodies no unfinished or recent row uses."""
+    return f"""
 UPDATE payloads SET body = ''
-WHERE id IN (SELECT value FROM json_each(?))
+WHERE id IN {json_ids(dialect)}
   AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.updated_at >= ?)
   AND NOT EXISTS (
     SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.state IN ('pending', 'sending'))
@@ -81,7 +88,7 @@ class RetentionRepo:
         seqs = [row[0] for row in rows]
         if seqs:
             await self._conn.execute(
-                "DELETE FROM digests WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps(seqs),)
+                f"DELETE FROM digests WHERE seq IN {json_ids(self._conn.dialect)}", (json.dumps(seqs),)
             )
         return Batch(len(seqs), seqs[-1] if len(seqs) == limit else None)
 
@@ -107,7 +114,8 @@ class RetentionRepo:
         )
         if not window:
             return Batch(0, None)
-        deleted = await self._conn.execute(_DELETE_FINISHED, (json.dumps([row[1] for row in window]),))
+        ids = json.dumps([row[1] for row in window])
+        deleted = await self._conn.execute(_delete_finished(self._conn.dialect), (ids,))
         last = window[-1]
         return Batch(deleted, (last[0], last[1]) if len(window) == limit else None)
 
@@ -120,7 +128,7 @@ class RetentionRepo:
             return Batch(0, None)
         ids = [row[0] for row in window]
         deleted = await self._conn.execute(
-            "DELETE FROM payloads WHERE id IN (SELECT value FROM json_each(?))"
+            f"DELETE FROM payloads WHERE id IN {json_ids(self._conn.dialect)}"
             " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id)",
             (json.dumps(ids),),
         )
@@ -135,5 +143,5 @@ class RetentionRepo:
         if not window:
             return Batch(0, None)
         ids = [row[0] for row in window]
-        dropped = await self._conn.execute(_DROP_BODIES, (json.dumps(ids), to_db(before)))
+        dropped = await self._conn.execute(_drop_bodies(self._conn.dialect), (json.dumps(ids), to_db(before)))
         return Batch(dropped, ids[-1] if len(ids) == limit else None)

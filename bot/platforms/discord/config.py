@@ -42,7 +42,7 @@ class WebhookConfig(Strict):
 class DiscordConfig(BotPlatformConfig):
     api_base: str = DEFAULT_DISCORD_API_BASE
     gateway_url: str = DEFAULT_DISCORD_GATEWAY
-    guilds: list[int] = Field(default_factory=list)
+    guilds: list[int] = Field(default=[])
     embeds: bool = True
     link_previews: bool = False
     rate_limits: RateLimits = RateLimits(global_per_second=45, per_chat_per_second=4)

@@ -13,7 +13,7 @@ from telegram import Bot, ChatMemberAdministrator, Message
 from telegram.error import BadRequest, Forbidden
 
 from bot.commands.model import ChatRef
-from bot.platforms.telegram.sender import chat_id_param
+from bot.platforms.telegram.body import chat_id_param
 from bot.platforms.telegram.translate import chat_ref, is_anonymous_admin
 
 ADMIN_STATUSES = frozenset({"creator", "administrator"})

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.commands.model import Command
 from bot.commands.reader import switch_value
 from bot.delivery.outcome import Target
-from bot.platforms.telegram.sender import chat_id_param
+from bot.platforms.telegram.body import chat_id_param
 from bot.store.db import Store
 from bot.store.deliveries import Delivery
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import LinkPreviewOptions
 
 from bot.delivery.outcome import Outcome, Payload, RetryAfter, Target
+from bot.platforms.telegram.body import Bodies, chat_id_param, check_payload
 from bot.platforms.telegram.bot_api import BotApi
 from bot.platforms.telegram.paid import PaidBroadcast, is_paid_refusal
 from bot.platforms.telegram.render import plain_telegram
@@ -21,27 +22,11 @@ from bot.store.deliveries import Delivery
 if TYPE_CHECKING:
     from bot.platforms.telegram.pins import Pinner
 
-# sendMessage parameters a rendered payload may carry; anything else is a renderer bug.
-PAYLOAD_KEYS = frozenset(
-    {"text", "parse_mode", "link_preview_options", "disable_notification", "protect_content"}
-)
-
-
-def chat_id_param(chat_id: str) -> int | str:
-    """Numeric ids go out as integers; `@username` (public channels) stays a string."""
-    try:
-        return int(chat_id)
-    except ValueError:
-        return chat_id
-
 
 def send_params(target: Target, payload: Payload) -> dict[str, Any]:
-    """The sendMessage parameters (JSON-ready) of one payload sent to one target."""
-    unknown = payload.keys() - PAYLOAD_KEYS
-    if unknown:
-        raise ValueError(f"telegram payload has unsupported keys: {', '.join(sorted(unknown))}")
-    if not isinstance(payload.get("text"), str):
-        raise ValueError("telegram payload needs a 'text' string")
+    """The sendMessage parameters (JSON-ready) of one payload sent to one target; digest sends
+    encode the same parameters through body.Bodies."""
+    check_payload(payload)
     params: dict[str, Any] = dict(payload)
     params["chat_id"] = chat_id_param(target.chat_id)
     if target.thread_id:
@@ -67,13 +52,12 @@ class TelegramSender:
         self._api = api
         self._paid = paid
         self._pins = pins
+        self._bodies = Bodies()
 
     async def send(self, target: Target, payload: Payload) -> Outcome:
-        params = send_params(target, payload)
         paid = self._paid if self._paid is not None and self._paid.active else None
-        if paid is not None:
-            params["allow_paid_broadcast"] = True
-        outcome, description = await self._api.send_message(params)
+        body = self._bodies.body(target, payload, paid=paid is not None)
+        outcome, description = await self._api.send_message(body)
         if paid is not None and description is not None and is_paid_refusal(description):
             paid.refused(description)
             return RetryAfter(0.0)

@@ -1,0 +1,162 @@
+"""Several processes on one PostgreSQL outbox: claims are leased, a dead process's rows come back.
+
+Each `Store` here is one process (its own connection and lease owner id) on the same database; a
+shared hand-moved clock makes leases run out without waiting for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from clocks import ManualClock
+from db_reads import remember, select
+from ledger_helpers import FakeSender, engine_for, ledger, part_of, plan
+from waiting import wait_for
+
+from bot.store.db import Store
+from bot.store.ledger import LEASE
+
+CHATS = [str(chat) for chat in range(8)]
+PAST_LEASE = LEASE.total_seconds() + 1
+
+
+Opener = Callable[[], Awaitable[Store]]
+
+
+@pytest.fixture
+async def processes(postgres_url: str, clock: ManualClock) -> AsyncIterator[Opener]:
+    """Opens another store ("process") on the test's database; all are closed at the end."""
+    opened: list[Store] = []
+
+    async def open_one() -> Store:
+        store = await Store.open(postgres_url, clock=clock)
+        remember(store, postgres_url)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+def _states(store: Store) -> dict[int, str]:
+    return {row["id"]: row["state"] for row in select(store, "SELECT id, state FROM deliveries")}
+
+
+async def test_two_processes_claim_disjoint_rows(processes: Opener, clock: ManualClock) -> None:
+    first, second = await processes(), await processes()
+    await plan(first, CHATS)
+    now = clock.now()
+    mine, theirs = await asyncio.gather(
+        first.claim_due(now, 5, ["telegram"]), second.claim_due(now, 5, ["telegram"])
+    )
+    claimed = [row.id for row in mine + theirs]
+    assert len(claimed) == len(set(claimed)) == len(CHATS)  # every chat's first part, once
+    assert {row.part for row in mine + theirs} == {1}
+    again = await first.claim_due(now, 10, ["telegram"])  # its own leases do not keep it out
+    assert [row.id for row in again] == [row.id for row in mine]
+    assert await second.claim_due(now, 10, ["telegram"], [row.id for row in theirs]) == []
+    owners = {
+        row["lease_owner"] for row in select(first, "SELECT lease_owner FROM deliveries WHERE part = 1")
+    }
+    assert owners == {first.lease_owner, second.lease_owner}
+
+
+async def test_a_dead_process_s_claimed_rows_come_back_after_its_lease(
+    processes: Opener, clock: ManualClock
+) -> None:
+    dead, alive = await processes(), await processes()
+    await plan(dead, CHATS)
+    taken = await dead.claim_due(clock.now(), 100, ["telegram"])
+    assert len(taken) == len(CHATS)
+    await clock.advance(LEASE.total_seconds() - 1)
+    assert await alive.claim_due(clock.now(), 100, ["telegram"]) == []
+    assert await alive.next_attempt_at(["telegram"]) == clock.now() + timedelta(seconds=1)  # its lease end
+    await clock.advance(1)
+    back = await alive.claim_due(clock.now(), 100, ["telegram"])
+    assert sorted(row.id for row in back) == sorted(row.id for row in taken)
+    assert set(_states(alive).values()) == {"pending"}  # nothing was started: nothing is lost
+
+
+async def test_a_dead_process_s_sends_become_interrupted_exactly_once(
+    processes: Opener, clock: ManualClock
+) -> None:
+    dead, alive, another = await processes(), await processes(), await processes()
+    await plan(dead, CHATS)
+    taken = await dead.claim_due(clock.now(), 2, ["telegram"])
+    assert await dead.mark_sending_many([row.id for row in taken], clock.now()) == {row.id for row in taken}
+    assert await alive.recover_interrupted() == 0  # a live process's sends are left alone
+    await clock.advance(PAST_LEASE)
+    swept = await asyncio.gather(alive.recover_interrupted(), another.recover_interrupted())
+    assert sorted(swept) == [0, 2]
+    assert await alive.recover_interrupted() == 0
+    states = _states(alive)
+    assert [states[row.id] for row in taken] == ["interrupted", "interrupted"]
+    assert sum(state == "interrupted" for state in states.values()) == 2
+
+
+async def test_renewed_leases_keep_a_live_process_s_rows(processes: Opener, clock: ManualClock) -> None:
+    busy, other = await processes(), await processes()
+    await plan(busy, CHATS)
+    taken = await busy.claim_due(clock.now(), 3, ["telegram"])
+    sending = taken[0].id
+    assert await busy.mark_sending(sending, clock.now())
+    for _ in range(3):  # three lease lengths, renewed every half of one
+        await clock.advance(LEASE.total_seconds() / 2)
+        assert await busy.renew_leases([row.id for row in taken], clock.now()) == 3
+    assert await other.recover_interrupted() == 0
+    again = await other.claim_due(clock.now(), 100, ["telegram"])
+    assert {row.id for row in again}.isdisjoint(row.id for row in taken)
+    assert len(again) == len(CHATS) - 3
+
+
+async def test_shutdown_gives_unstarted_rows_back_at_once(processes: Opener, clock: ManualClock) -> None:
+    leaving, staying = await processes(), await processes()
+    await plan(leaving, CHATS)
+    await leaving.claim_due(clock.now(), 100, ["telegram"])
+    assert await leaving.release_leases() == len(CHATS)
+    assert len(await staying.claim_due(clock.now(), 100, ["telegram"])) == len(CHATS)
+
+
+async def test_an_engine_sends_what_a_killed_process_left(processes: Opener, clock: ManualClock) -> None:
+    """The killed process had marked chat 1's first part `sending`: the surviving engine's sweep
+    interrupts it once its lease ran out (never resending it) and sends everything else."""
+    killed, survivor = await processes(), await processes()
+    await plan(killed, ["1", "2"])
+    [first, *_] = await killed.claim_due(clock.now(), 1, ["telegram"])
+    assert await killed.mark_sending(first.id, clock.now())
+    await clock.advance(PAST_LEASE)
+    sender = FakeSender()
+    await engine_for(survivor, sender, clock).drain(horizon=0)
+    rows = ledger(survivor)
+    assert rows["1", 1]["state"] == "interrupted"
+    assert [part_of(text) for text in sender.sent_to("1")] == [2]
+    assert rows["2", 1]["state"] == rows["2", 2]["state"] == "sent"
+    assert {row["lease_owner"] for row in rows.values() if row["state"] == "pending"} <= {None}
+
+
+async def test_a_running_engine_sweeps_a_process_killed_while_it_runs(
+    processes: Opener, clock: ManualClock
+) -> None:
+    """Start-up found the other process alive; its lease then runs out while this engine idles,
+    and the periodic sweep (not a restart) interrupts its send and lets the chat's next part go."""
+    killed, survivor = await processes(), await processes()
+    await plan(killed, ["1"])
+    [first] = await killed.claim_due(clock.now(), 1, ["telegram"])
+    assert await killed.mark_sending(first.id, clock.now())
+    sender = FakeSender()
+    engine = engine_for(survivor, sender, clock)
+    running = asyncio.create_task(engine.run())
+    try:
+        for _ in range(int(PAST_LEASE * 2) // 10):  # past the lease and the next sweep after it
+            await asyncio.sleep(0.05)  # the engine's round at this time, on the real database
+            await clock.advance(10)
+        await wait_for(lambda: bool(sender.sent_to("1")), 5, "chat 1's second part to go out")
+    finally:
+        await engine.stop()
+        await running
+    assert [part_of(text) for text in sender.sent_to("1")] == [2]
+    assert ledger(survivor)["1", 1]["state"] == "interrupted"
