@@ -24,9 +24,11 @@ from workers_world import Ledger, broadcast_chats, drop_broadcast, read_ledger, 
 PROCESSES = 3
 CHATS = 1_000
 CONCURRENCY = 16  # delivery.concurrency: the most sends a kill can leave in flight
+LEASE = 6  # delivery.lease: the killed process's claimed rows go to the others within seconds
 KILL_AT = 300  # messages delivered when the first process dies
 USER = 4242  # writes /start after the kill; not among the broadcast's chats
 TAKEOVER = 10.0  # seconds another process has to answer once the poller died
+ELECTED = "poll:telegram: won"  # the log line of a process taking over long polling
 
 
 def delivered(fake: FakeTelegram) -> int:
@@ -42,12 +44,18 @@ async def test_three_processes_finish_a_broadcast_after_one_is_killed(
         for chat in chats:
             fake.user(chat)
         config = write_config(
-            tmp_path, postgres_url, fake.base_url, chats, delivery={"concurrency": CONCURRENCY}
+            tmp_path,
+            postgres_url,
+            fake.base_url,
+            chats,
+            delivery={"concurrency": CONCURRENCY, "lease": LEASE},
         )
         # The first process alone wins the polling election; the others start once it polls.
         [first] = await start_bots(stack, config, [tmp_path / "bot1.log"])
         await fake.wait_for(lambda: bool(fake.calls("getUpdates")), 20, "the first process to poll")
         others = await start_bots(stack, config, [tmp_path / f"bot{n}.log" for n in range(2, PROCESSES + 1)])
+
+        assert ELECTED in first.stderr() and not any(ELECTED in bot.stderr() for bot in others)
 
         drop_broadcast(tmp_path)
         await fake.wait_for(lambda: delivered(fake) >= KILL_AT, 40, f"{KILL_AT} messages delivered")
@@ -57,6 +65,7 @@ async def test_three_processes_finish_a_broadcast_after_one_is_killed(
 
         fake.push_message(USER, "/start", sender=user)
         await fake.wait_for(lambda: bool(fake.sent_to(USER)), TAKEOVER, "another process to answer /start")
+        assert sum(ELECTED in bot.stderr() for bot in others) == 1
 
         async def settled() -> bool:
             return (await read_ledger(postgres_url)).settled(CHATS)
