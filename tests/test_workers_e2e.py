@@ -6,7 +6,8 @@ the first process started (the one that won the long-polling election) is killed
 the way through. The two others must finish the broadcast: every chat gets its message exactly once
 except the killed process's in-flight sends (ledger rows `interrupted`, each sent at most once),
 no send is refused with a 429, and a command sent after the kill is answered within 10 s (another
-process took over polling). 1,000 messages at 30/s take ~35 s; one part per chat keeps it there.
+process took over polling). 1,000 messages at 30/s take ~35 s; one part per chat keeps it there,
+and a 6 s `delivery.lease` gives the killed process's claimed rows to the others within the minute.
 """
 
 from __future__ import annotations
