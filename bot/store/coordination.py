@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 CONNECT_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 5.0  # a lock query or heartbeat the server does not answer: the session is lost
 APPLICATION_NAME = "digestbot-coordination"
 # A client whose host vanished (its socket never closed) is given up by the server after about
 # idle + interval * count = 6 seconds, releasing its locks: with the 3-second election retry, a
@@ -97,6 +98,7 @@ class LockSession:
             return await asyncpg.connect(
                 url,
                 timeout=CONNECT_TIMEOUT,
+                command_timeout=COMMAND_TIMEOUT,
                 server_settings={"application_name": APPLICATION_NAME, **KEEPALIVES},
             )
 
