@@ -32,7 +32,14 @@ APPLICATION_NAME = "digestbot-coordination"
 # idle + interval * count = 6 seconds, releasing its locks: with the 3-second election retry, a
 # takeover within 10 s. PostgreSQL's defaults follow the OS (often two hours).
 KEEPALIVES = {"tcp_keepalives_idle": "3", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "3"}
-DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError: asyncpg caught mid-operation by a connection the server closed.
+DATABASE_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 Connect = Callable[[], Awaitable[Any]]
 

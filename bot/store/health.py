@@ -60,7 +60,8 @@ def is_connection_lost(exc: BaseException) -> bool:
     asyncpg = sys.modules.get("asyncpg")  # loaded only when a PostgreSQL store was opened
     if asyncpg is None:
         return False
-    if isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.InterfaceError | ConnectionError):
+    gone = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    if isinstance(exc, (*gone, ConnectionError)):
         return True
     return isinstance(exc, OSError | TimeoutError) or str(getattr(exc, "sqlstate", "")).startswith("08")
 
