@@ -17,7 +17,7 @@ from bot.core.lease import Lease
 from bot.delivery.ratelimit import RatePolicy, SharedGate, global_shape
 from bot.sources.base import Source
 from bot.sources.leased import LeasedSource, source_lease_name
-from bot.store.coordination import CONNECT_TIMEOUT, LockSession
+from bot.store.coordination import COMMAND_TIMEOUT, CONNECT_TIMEOUT, LockSession
 from bot.store.notify import WakeBus
 from bot.store.rate_buckets import SharedBucket, SharedTokens
 
@@ -61,7 +61,7 @@ class Cluster:
             self._wakes.publish(topic)
 
     async def _connect(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT)
+        return await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
 
     async def close(self) -> None:
         """Close every connection; the leases go with theirs, so other processes take over at once."""

@@ -22,7 +22,7 @@ from bot.core.strict import Strict
 from bot.core.textmatch import compile_terms
 from bot.delivery.config import DeliveryConfig, RetentionConfig, RoundupConfig
 from bot.net import proxy as proxies
-from bot.net.pg_url import is_postgres_url
+from bot.net.pg_url import is_postgres_url, url_secrets
 from bot.platforms import registry
 from bot.platforms.spec import PlatformConfig, PlatformSpec
 from bot.render import Renderer
@@ -236,7 +236,8 @@ class SettingsBase(Strict):
         feeds = [s.proxy for s in self.sources if isinstance(s, FeedSource)]
         passwords = [p for setting in (self.proxy, *feeds) for p in proxies.setting_secrets(setting)]
         server = self.http.secrets() if self.http is not None else []
-        return [*platforms, *server, *passwords, *proxies.env_secrets()]
+        database = url_secrets(self.database) if isinstance(self.database, str) else []
+        return [*platforms, *server, *passwords, *database, *proxies.env_secrets()]
 
     def broadcast_rows(self) -> list[BroadcastRow]:
         """The broadcasts as the store takes them: categories resolved, defaults filled in, kinds guessed."""

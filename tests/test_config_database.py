@@ -73,6 +73,14 @@ def test_a_database_password_is_masked_in_every_log_line() -> None:
     assert "postgres://bot:***@10.0.0.5/digest timed out" in output
 
 
+def test_the_database_password_is_a_secret_of_the_settings_in_every_form(tmp_path: Path) -> None:
+    """The log filter also hides the password where no URL pattern would find it (a library
+    quoting it alone, percent-encoded or not, or given as a `password=` parameter)."""
+    url = "postgresql://bot:p%40ss word@db/digest?password=second"
+    settings = load_settings(write(tmp_path, f"database: '{url}'\n"))
+    assert {"p%40ss word", "p@ss word", "second"} <= set(settings.secrets())
+
+
 def test_other_url_passwords_are_still_redacted() -> None:
     with debug_log() as stream:
         setup_logging("INFO", [], stream)

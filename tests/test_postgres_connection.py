@@ -350,6 +350,11 @@ async def test_an_unknown_database_and_a_bad_url_fail_at_once(postgres_server: P
             "failed: postgresql://a:b@h/d and postgres://c:d@h/e",
             "failed: postgresql://a:***@h/d and postgres://c:***@h/e",
         ),
+        ("postgresql://bob:s3 cret@localhost/db", "postgresql://bob:***@localhost/db"),
+        (
+            "postgresql://bob@localhost:1/db?sslmode=require&password=s3cret",
+            "postgresql://bob@localhost:1/db?sslmode=require&password=***",
+        ),
     ],
 )
 def test_redact_url_hides_only_the_password(url: str, shown: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import yaml
 from app_helpers import ROOT, config_data, example_categories
 from pg_cluster import PostgresServer
 
+from bot.store import pg_connect
 from bot.store.db import Store, StoreUnavailable
 
 PASSWORD = "s3cret-Pa55word"
@@ -75,3 +77,21 @@ async def store_backend_pid(store: Store) -> int:
         row = await tx.conn.fetchone("SELECT pg_backend_pid()")
     assert row is not None
     return int(row[0])
+
+
+async def test_a_server_that_stops_answering_fails_the_operation_not_the_bot(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No answer within the command timeout counts as a lost connection: that operation fails
+    (StoreUnavailable, so its loop backs off) and the next one runs on a new connection."""
+    monkeypatch.setattr(pg_connect, "COMMAND_TIMEOUT", 0.5)
+    async with await Store.open(postgres_url) as store:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            async with store.statement(write=False) as tx:
+                await tx.conn.fetchall("SELECT pg_sleep(30)")  # a backend that hangs
+        assert time.monotonic() - started < 5
+        sub, created = await store.subscribe(
+            "telegram", "300", None, kind="private", title="C", created_by="u3", **READER
+        )
+        assert created and await store.get_subscription_by_id(sub.id) == sub

@@ -11,6 +11,7 @@ import asyncpg
 from bot.core.clock import SystemClock
 from bot.delivery.config import RateLimits
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
+from bot.store.coordination import DATABASE_ERRORS
 from bot.store.rate_buckets import SharedBucket, SharedTokens
 
 RATE, CAPACITY = 100.0, 5.0
@@ -123,3 +124,32 @@ async def test_a_paid_pace_reshapes_the_bucket_of_every_process(postgres_url: st
     finally:
         await conn.close()
         await gate.close()
+
+
+async def test_a_reconnect_does_not_set_back_a_pace_another_process_changed(postgres_url: str) -> None:
+    """Process A falls back to the free pace; B, still at the paid one, loses and regains its
+    connection: the row keeps A's pace (B only writes the pace at start and when it changes it)."""
+    paid = SharedBucket(connector(postgres_url), "telegram", "global", rate=950.0, capacity=50.0)
+    free = SharedBucket(connector(postgres_url), "telegram", "global", rate=950.0, capacity=50.0)
+    conn = await asyncpg.connect(postgres_url)
+    shape = "SELECT rate, capacity FROM rate_buckets WHERE platform = 'telegram'"
+    try:
+        await paid.take(1)
+        await free.take(1)
+        free.reshape(28.5, 1.5)  # A: the platform refused to charge
+        await free.take(1)
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid != pg_backend_pid()"
+            " AND datname = current_database()"
+        )
+        for _ in range(3):  # B's next take fails on its dead connection, the one after reconnects
+            try:
+                await paid.take(1)
+                break
+            except DATABASE_ERRORS:
+                continue
+        assert tuple(await conn.fetchrow(shape)) == (28.5, 1.5)
+    finally:
+        await conn.close()
+        await paid.close()
+        await free.close()

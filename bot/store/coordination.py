@@ -26,12 +26,20 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 CONNECT_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 5.0  # a lock query or heartbeat the server does not answer: the session is lost
 APPLICATION_NAME = "digestbot-coordination"
 # A client whose host vanished (its socket never closed) is given up by the server after about
 # idle + interval * count = 6 seconds, releasing its locks: with the 3-second election retry, a
 # takeover within 10 s. PostgreSQL's defaults follow the OS (often two hours).
 KEEPALIVES = {"tcp_keepalives_idle": "3", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "3"}
-DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError: asyncpg caught mid-operation by a connection the server closed.
+DATABASE_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 Connect = Callable[[], Awaitable[Any]]
 
@@ -97,6 +105,7 @@ class LockSession:
             return await asyncpg.connect(
                 url,
                 timeout=CONNECT_TIMEOUT,
+                command_timeout=COMMAND_TIMEOUT,
                 server_settings={"application_name": APPLICATION_NAME, **KEEPALIVES},
             )
 

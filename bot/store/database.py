@@ -189,9 +189,10 @@ class Database:
             yield
         except Exception as exc:
             unreachable = isinstance(exc, StoreError) and self._lost  # reconnecting failed
-            if not (unreachable or is_fault(exc)):
+            lost = self._reconnect is not None and is_connection_lost(exc)
+            if not (unreachable or lost or is_fault(exc)):
                 raise
-            self._lost = self._lost or is_connection_lost(exc)
+            self._lost = self._lost or lost
             self.health.failed(exc, write=write)
             raise StoreUnavailable(f"database {self.path} is unavailable: {reason(exc)}") from exc
         self.health.succeeded(write=write)

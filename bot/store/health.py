@@ -51,15 +51,17 @@ def is_fault(exc: BaseException) -> bool:
     """A database failure the bot cannot fix by itself (as opposed to a bug or a broken constraint)."""
     if isinstance(exc, sqlite3.Error):
         return _code(exc) in _FAULT_CODES
-    return is_connection_lost(exc) or _pg_fault(exc)
+    return _pg_fault(exc)
 
 
 def is_connection_lost(exc: BaseException) -> bool:
-    """The PostgreSQL connection is gone (server restarted, network cut): reconnect, then retry."""
+    """The PostgreSQL connection is gone (server restarted, network cut, no answer within the
+    command timeout): reconnect, then retry. Asked only of a PostgreSQL store's errors."""
     asyncpg = sys.modules.get("asyncpg")  # loaded only when a PostgreSQL store was opened
     if asyncpg is None:
         return False
-    if isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.InterfaceError | ConnectionError):
+    gone = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    if isinstance(exc, (*gone, ConnectionError)):
         return True
     return isinstance(exc, OSError | TimeoutError) or str(getattr(exc, "sqlstate", "")).startswith("08")
 

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from bot.store.coordination import (
+    COMMAND_TIMEOUT,
     CONNECT_TIMEOUT,
     DATABASE_ERRORS,
     HEARTBEAT_SECONDS,
@@ -70,6 +71,7 @@ class WakeBus:
             return await asyncpg.connect(
                 url,
                 timeout=CONNECT_TIMEOUT,
+                command_timeout=COMMAND_TIMEOUT,
                 server_settings={"application_name": APPLICATION_NAME, **KEEPALIVES},
             )
 

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 FIRST_WAIT = 0.5
 LONGEST_WAIT = 5.0
 ATTEMPT_TIMEOUT = 10.0  # one connection attempt; a silent host is retried after this
+# Longest wait for one statement's answer: a server that stopped answering (a vanished host, a
+# frozen backend) then fails that operation as a lost connection instead of hanging the bot until
+# the OS gives up on the socket (~15 min). The store's statements take milliseconds.
+COMMAND_TIMEOUT = 10.0
 # Errors that mean "not reachable yet": nothing listening, no route, the server still starting.
 UNREACHABLE: tuple[type[BaseException], ...] = (
     OSError,
@@ -49,7 +53,7 @@ async def connect(
     while True:
         attempt = max(0.1, min(ATTEMPT_TIMEOUT, deadline - monotonic()))
         try:
-            conn = await asyncpg.connect(dsn=url, timeout=attempt)
+            conn = await asyncpg.connect(dsn=url, timeout=attempt, command_timeout=COMMAND_TIMEOUT)
         except UNREACHABLE as exc:
             why = _reason(exc)
             left = deadline - monotonic()

@@ -19,6 +19,7 @@ from bot.store.schema import Migration, load_migrations
 log = logging.getLogger(__name__)
 
 FIRST_VERSION = 10
+MIGRATION_TIMEOUT = 3600.0
 # pg_advisory_xact_lock key: any constant no other program on the server uses ("digestbot").
 MIGRATION_LOCK = 0x6469676573746274
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
@@ -40,14 +41,16 @@ async def migrate_postgres(conn: PostgresConnection, label: str) -> None:
     raw = conn.raw
     await conn.begin(write=True)
     try:
-        await raw.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        # Waits for another process's migration, and a migration may rebuild a large table: not
+        # bounded by the connection's per-statement timeout.
+        await raw.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})", timeout=MIGRATION_TIMEOUT)
         await raw.execute(VERSION_TABLE)
         current = int(await raw.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
         if current > latest:
             raise StoreError(f"{label}: schema version {current} is newer than this program knows ({latest})")
         for migration in (m for m in migrations if m.version > current):
             try:
-                await raw.execute(migration.sql)
+                await raw.execute(migration.sql, timeout=MIGRATION_TIMEOUT)
             except asyncpg.PostgresError as exc:
                 why = " ".join(str(exc).split())
                 raise StoreError(f"{label}: migration postgres/{migration.name} failed: {why}") from exc

@@ -8,6 +8,7 @@ comparisons hold on either side.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,7 @@ import asyncpg
 from bot.store.connection import Dialect, Params, Row
 
 TRANSLATIONS_KEPT = 1024
+CLOSE_TIMEOUT = 5.0
 
 
 @lru_cache(maxsize=TRANSLATIONS_KEPT)
@@ -105,4 +107,8 @@ class PostgresConnection:
             await self.raw.execute("ROLLBACK")
 
     async def close(self) -> None:
-        await self.raw.close()
+        """Closing says goodbye to the server; one that no longer answers is not waited for."""
+        try:
+            await asyncio.wait_for(self.raw.close(), CLOSE_TIMEOUT)
+        except (TimeoutError, OSError, asyncpg.InterfaceError):
+            self.raw.terminate()

@@ -63,9 +63,16 @@ LOOKAHEAD_SECONDS = 0.1  # a batch covers about this long of the process's recen
 LATE_SECONDS = 0.02  # a reserved token not handed out this long after it came due is dropped
 RETRY_SECONDS = 1.0  # pause between attempts while the database is unreachable
 
-ENSURE_SQL = """
+# The pace is written when this process starts and when it changes it (reshape); after a
+# reconnect the row is only created if missing, never set back to this process's older idea of
+# the pace (another process may have changed it meanwhile, e.g. fallen back to the free limit).
+SHAPE_SQL = """
 INSERT INTO rate_buckets (platform, scope, tokens, rate, capacity) VALUES ($1, $2, $4, $3, $4)
 ON CONFLICT (platform, scope) DO UPDATE SET rate = EXCLUDED.rate, capacity = EXCLUDED.capacity
+"""
+ENSURE_SQL = """
+INSERT INTO rate_buckets (platform, scope, tokens, rate, capacity) VALUES ($1, $2, $4, $3, $4)
+ON CONFLICT (platform, scope) DO NOTHING
 """
 # Takes are reservations, as in the in-process TokenBucket: `tokens` may go below zero, and `stamp`
 # is then the instant the bucket is accounted up to; the n tokens taken come due one by one from
@@ -98,7 +105,8 @@ class SharedBucket:
         self.platform, self.scope = platform, scope
         self.rate, self.capacity = rate, capacity
         self._conn: Any = None
-        self._shaped = False  # the row has this bucket's rate and capacity
+        self._shaped = False  # this process's pace is written (at start, and after a reshape)
+        self._ensured = False  # the row exists, as far as this connection knows
         self.round_trips = 0  # takes sent to the database (what the limit costs it)
 
     def reshape(self, rate: float, capacity: float) -> None:
@@ -112,10 +120,13 @@ class SharedBucket:
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await self._connect()
-                self._shaped = False
+                self._ensured = False
             if not self._shaped:
+                await self._conn.execute(SHAPE_SQL, self.platform, self.scope, self.rate, self.capacity)
+                self._shaped = self._ensured = True
+            elif not self._ensured:
                 await self._conn.execute(ENSURE_SQL, self.platform, self.scope, self.rate, self.capacity)
-                self._shaped = True
+                self._ensured = True
             self.round_trips += 1
             row = await self._conn.fetchrow(TAKE_SQL, self.platform, self.scope, wanted)
         except DATABASE_ERRORS:
