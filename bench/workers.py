@@ -218,7 +218,14 @@ async def broadcast(
         delivery={"concurrency": args.concurrency},
     )
     async with AsyncExitStack() as stack:
-        bots = await start_bots(stack, config, [folder / f"bot{n}.log" for n in range(run.processes)])
+        # One after the other: processes starting together with 10,000 broadcasts wait on each
+        # other's sync of them longer than the store's statement timeout, and exit 2 (a bug to fix in
+        # the store; the start-up is not what this bench measures).
+        bots = [
+            bot
+            for n in range(run.processes)
+            for bot in await start_bots(stack, config, [folder / f"bot{n}.log"])
+        ]
         pids = [bot.process.pid for bot in bots]
         before = {pid: cpu_seconds(pid) for pid in pids}
         drop_broadcast(folder)
