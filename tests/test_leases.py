@@ -7,13 +7,12 @@ shared hand-moved clock makes leases run out without waiting for them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
-import pytest
 from clocks import ManualClock
-from db_reads import remember, select
+from db_reads import select
 from ledger_helpers import FakeSender, engine_for, ledger, part_of, plan
+from pg_cluster import Opener
 from waiting import wait_for
 
 from bot.store.db import Store
@@ -21,25 +20,6 @@ from bot.store.ledger import LEASE
 
 CHATS = [str(chat) for chat in range(8)]
 PAST_LEASE = LEASE.total_seconds() + 1
-
-
-Opener = Callable[[], Awaitable[Store]]
-
-
-@pytest.fixture
-async def processes(postgres_url: str, clock: ManualClock) -> AsyncIterator[Opener]:
-    """Opens another store ("process") on the test's database; all are closed at the end."""
-    opened: list[Store] = []
-
-    async def open_one() -> Store:
-        store = await Store.open(postgres_url, clock=clock)
-        remember(store, postgres_url)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        await store.close()
 
 
 def _states(store: Store) -> dict[int, str]:
