@@ -161,6 +161,20 @@ class LedgerOps(Database):
             (self.lease_owner,),
         )
 
+    async def unmark_sending(self, delivery_ids: Collection[int], now: datetime) -> int:
+        """Rows whose mark failed but may have committed (PostgreSQL: the connection was lost with the
+        COMMIT's answer) go back to pending, the attempt un-counted. Only this process's rows still
+        `sending` change, and they were never sent: a row is sent only after its mark returned. A
+        no-op on SQLite, where a failed mark did not commit (and takes no lease)."""
+        if self.dialect == "sqlite" or not delivery_ids:
+            return 0
+        return await self._write(
+            "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, updated_at = ?,"
+            " lease_owner = NULL, lease_until = NULL"
+            f" WHERE state = 'sending' AND lease_owner = ? AND id IN {json_ids(self.dialect)}",
+            (to_db(now), self.lease_owner, json.dumps(list(delivery_ids))),
+        )
+
     async def claim_due(
         self,
         now: datetime,
