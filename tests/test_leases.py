@@ -10,7 +10,7 @@ import asyncio
 from datetime import timedelta
 
 from clocks import ManualClock
-from db_reads import select
+from db_reads import change, select
 from ledger_helpers import FakeSender, engine_for, ledger, part_of, plan
 from pg_cluster import Opener
 from waiting import OPEN_STATES, wait_for
@@ -18,6 +18,7 @@ from waiting import OPEN_STATES, wait_for
 from bot.store.connection import Connection, Row
 from bot.store.db import Store
 from bot.store.ledger import LEASE
+from bot.store.times import to_db
 
 CHATS = [str(chat) for chat in range(8)]
 PAST_LEASE = LEASE.total_seconds() + 1
@@ -190,3 +191,21 @@ async def test_a_mark_whose_commit_answer_was_lost_is_sent_after_all(
     assert [part_of(text) for text in sender.sent_to("1")] == [1, 2]
     rows = ledger(store)
     assert [(rows["1", part]["state"], rows["1", part]["attempts"]) for part in (1, 2)] == [("sent", 1)] * 2
+
+
+async def test_the_next_due_time_waits_only_for_other_processes_leases(
+    processes: Opener, clock: ManualClock
+) -> None:
+    mine, other = await processes(), await processes()
+    await plan(mine, CHATS)
+    now = clock.now()
+    assert len(await other.claim_due(now, 3, ["telegram"])) == 3
+    assert await mine.next_attempt_at(["telegram"]) == now  # the other first parts are due now
+    assert len(await mine.claim_due(now, 100, ["telegram"])) == len(CHATS) - 3
+    assert await mine.next_attempt_at(["telegram"]) == now  # its own leases do not hold it back
+    await mine.release_leases()
+    change(
+        mine, "UPDATE deliveries SET next_attempt_at = ? WHERE lease_owner IS NULL", (to_db(now + LEASE * 2),)
+    )
+    assert await mine.next_attempt_at(["telegram"]) == now + LEASE  # when the other's lease ends
+    assert await other.next_attempt_at(["telegram"]) == now  # its own rows, due now
