@@ -6,7 +6,7 @@ URL), else a throwaway cluster in a temporary folder on a free 127.0.0.1 port, r
 (nothing here must survive a crash). A missing PostgreSQL fails the run: skipped tests would hide
 that the PostgreSQL store is untested. `postgres_url` (per test) is a new database made with
 CREATE DATABASE ... TEMPLATE from a database migrated once, so a test starts at the current schema
-without paying for the migration.
+without paying for the migration. `processes` opens several stores ("processes") on that database.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,8 +29,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from db_reads import remember
 
+from bot.core.clock import Clock
 from bot.net.pg_url import redact_url
+from bot.store.db import Store
 from bot.store.pg_schema import migrate_postgres
 from bot.store.postgres import PostgresConnection
 
@@ -228,3 +231,23 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
 def empty_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A database of this test's own with no schema at all (for migration tests), dropped after it."""
     yield from _own_database(postgres_server, "template0")
+
+
+Opener = Callable[[], Awaitable[Store]]
+
+
+@pytest.fixture
+async def processes(postgres_url: str, clock: Clock) -> AsyncIterator[Opener]:
+    """Opens another store ("process") on the test's database, all on the test's clock; all are
+    closed at the end."""
+    opened: list[Store] = []
+
+    async def open_one() -> Store:
+        store = await Store.open(postgres_url, clock=clock)
+        remember(store, postgres_url)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()

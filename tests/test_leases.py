@@ -7,39 +7,41 @@ shared hand-moved clock makes leases run out without waiting for them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
-import pytest
 from clocks import ManualClock
-from db_reads import remember, select
+from db_reads import change, select
 from ledger_helpers import FakeSender, engine_for, ledger, part_of, plan
-from waiting import wait_for
+from pg_cluster import Opener
+from waiting import OPEN_STATES, wait_for
 
+from bot.store.connection import Connection, Row
 from bot.store.db import Store
 from bot.store.ledger import LEASE
+from bot.store.times import to_db
 
 CHATS = [str(chat) for chat in range(8)]
 PAST_LEASE = LEASE.total_seconds() + 1
 
 
-Opener = Callable[[], Awaitable[Store]]
+class LostAnswer:
+    """A store's connection on which the first statement starting with `prefix` runs, and commits on
+    the server, but then fails as when the connection drops before the answer arrives."""
 
+    def __init__(self, conn: Connection, prefix: str) -> None:
+        self._conn = conn
+        self._prefix = prefix
+        self.lost = False
 
-@pytest.fixture
-async def processes(postgres_url: str, clock: ManualClock) -> AsyncIterator[Opener]:
-    """Opens another store ("process") on the test's database; all are closed at the end."""
-    opened: list[Store] = []
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
 
-    async def open_one() -> Store:
-        store = await Store.open(postgres_url, clock=clock)
-        remember(store, postgres_url)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        await store.close()
+    async def fetchall(self, sql: str, params: tuple[object, ...] = ()) -> list[Row]:
+        rows = await self._conn.fetchall(sql, params)
+        if not self.lost and sql.startswith(self._prefix):
+            self.lost = True
+            raise ConnectionResetError("connection reset by peer")
+        return rows
 
 
 def _states(store: Store) -> dict[int, str]:
@@ -160,3 +162,50 @@ async def test_a_running_engine_sweeps_a_process_killed_while_it_runs(
         await running
     assert [part_of(text) for text in sender.sent_to("1")] == [2]
     assert ledger(survivor)["1", 1]["state"] == "interrupted"
+
+
+async def test_a_mark_whose_commit_answer_was_lost_is_sent_after_all(
+    processes: Opener, clock: ManualClock
+) -> None:
+    """The server committed chat 1's first part `sending`, but the engine got a connection error, so
+    it never sent it: once the database answers again the row is pending again (not left to be
+    interrupted when its lease runs out), and both parts go out once, in order."""
+    store = await processes()
+    await plan(store, ["1"])
+    wrapped = LostAnswer(store._conn, "UPDATE deliveries SET state = 'sending'")
+    store._conn = wrapped  # type: ignore[assignment]
+    sender = FakeSender()
+    engine = engine_for(store, sender, clock)
+    running = asyncio.create_task(engine.run())
+
+    async def finished() -> bool:
+        await clock.advance(1)  # through the engine's back-off pause (and, unfixed, past the lease)
+        return all(row["state"] not in OPEN_STATES for row in ledger(store).values())
+
+    try:
+        await wait_for(finished, 10, "chat 1's rows to be finished")
+    finally:
+        await engine.stop()
+        await running
+    assert wrapped.lost
+    assert [part_of(text) for text in sender.sent_to("1")] == [1, 2]
+    rows = ledger(store)
+    assert [(rows["1", part]["state"], rows["1", part]["attempts"]) for part in (1, 2)] == [("sent", 1)] * 2
+
+
+async def test_the_next_due_time_waits_only_for_other_processes_leases(
+    processes: Opener, clock: ManualClock
+) -> None:
+    mine, other = await processes(), await processes()
+    await plan(mine, CHATS)
+    now = clock.now()
+    assert len(await other.claim_due(now, 3, ["telegram"])) == 3
+    assert await mine.next_attempt_at(["telegram"]) == now  # the other first parts are due now
+    assert len(await mine.claim_due(now, 100, ["telegram"])) == len(CHATS) - 3
+    assert await mine.next_attempt_at(["telegram"]) == now  # its own leases do not hold it back
+    await mine.release_leases()
+    change(
+        mine, "UPDATE deliveries SET next_attempt_at = ? WHERE lease_owner IS NULL", (to_db(now + LEASE * 2),)
+    )
+    assert await mine.next_attempt_at(["telegram"]) == now + LEASE  # when the other's lease ends
+    assert await other.next_attempt_at(["telegram"]) == now  # its own rows, due now

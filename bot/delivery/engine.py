@@ -175,6 +175,7 @@ class DeliveryEngine:
             try:
                 await self._expiry.maybe_sweep()
                 await self._leases.maybe_renew(self._claimed | self._sending)
+                await self._leases.settle()
                 await self._progress.maybe_log()
                 if self._queue.qsize() <= self._refill_below:
                     now = self._clock.now()
@@ -182,7 +183,7 @@ class DeliveryEngine:
                         now,
                         target - self._queue.qsize(),
                         platforms,
-                        self._claimed,
+                        self._claimed | self._leases.doubts,
                         fresh_since=now - self._max_age,
                     )
                     if not self._store.health.failing:
@@ -331,7 +332,10 @@ class DeliveryEngine:
         try:
             marked = await self._commit.mark_sending(row.id)
         except StoreUnavailable:
-            self._sending.discard(row.id)  # not marked: the row is still pending
+            # Not marked, or (the connection lost with the COMMIT's answer) marked: never sent either
+            # way, and put back to pending once the database answers again.
+            self._sending.discard(row.id)
+            self._leases.doubt(row.id)
             raise
         if not marked:
             self._sending.discard(row.id)

@@ -54,7 +54,11 @@ def share_the_interpreter() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-BATCH_SIZE = 2000
+# Subscriptions per fan-out transaction. Each commit writes every index leaf page the batch touched
+# (one per payload in deliveries_by_payload, whatever the batch size), so larger batches write far
+# fewer pages per row: 10,000 planned 1M subscriptions in 16 s instead of 26 s at 2,000, while one
+# batch still holds the store only ~0.1-0.2 s (a command waits at most that long).
+BATCH_SIZE = 10_000
 CACHE_SIZE = 2048
 
 

@@ -135,15 +135,17 @@ class Scheduler:
         """Retry a post that could not be built a little later, keeping its cursor, so one bad
         subscription neither blocks the others nor is retried in a tight loop."""
         async with self._store.transaction() as tx:
-            current = await tx.subscriptions.get_by_id(sub.id)
+            current = await tx.subscriptions.get_for_schedule(sub.id)
             if current is None or current.next_due_at != sub.next_due_at:
                 return  # changed meanwhile: its new due time stands
             covered = await tx.subscriptions.schedule_seq(sub.id)
             await tx.subscriptions.advance_schedule(sub.id, now + FAILED_RETRY, covered, now)
 
     async def _read_post(self, tx: Transaction, sub: Subscription, now: datetime) -> Post | None:
-        """What `sub` should post now, or None when it changed since it was found due."""
-        current = await tx.subscriptions.get_by_id(sub.id)
+        """What `sub` should post now, or None when it changed since it was found due (on PostgreSQL
+        the row stays locked until `tx` ends: another process posting it meanwhile is waited for, and
+        then seen to have moved its due instant)."""
+        current = await tx.subscriptions.get_for_schedule(sub.id)
         if current is None or current.next_due_at != sub.next_due_at or current.status != "active":
             return None
         covered = await tx.subscriptions.schedule_seq(sub.id)

@@ -33,6 +33,10 @@ from bot.store.schema import migrate
 from bot.store.subscriptions import SubscriptionRepo
 
 BUSY_TIMEOUT_MS = 10_000
+# Page cache of the connection (negative: KiB). SQLite's default 2 MB is smaller than the index pages
+# one fan-out batch dirties, so it spilled them to the WAL mid-transaction and read them back; 16 MB
+# holds a batch. It is a cap, filled only as pages are used: a small store stays small.
+CACHE_KIB = -16_384
 QUICK_CHECK_PROBLEMS = 3  # enough to say what is wrong without printing a damaged file's every page
 DAMAGED_HINT = "restore it from a backup, or move it away to start with an empty database"
 CHECKPOINT_WAIT_MS = 200
@@ -121,6 +125,7 @@ class Database:
             await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
             await _quick_check(conn, str(path))
             await migrate(conn, str(path))
         except sqlite3.DatabaseError as exc:

@@ -24,6 +24,8 @@ _INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_i
 # last, seq.
 _RANGE = "s.id > ? AND s.id <= ? AND s.status = 'active' AND s.schedule = 'instant' AND s.schedule_seq < ?"
 _VARIANTS = "fanout_variants v WHERE v.digest_seq = ? AND v.reading"
+# A variant `v` whose payload body retention emptied or removed: rendered again, never sent empty.
+_EMPTIED = "v.part > 0 AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != '')"
 # SQLite's CROSS JOIN keeps the subscriptions as the outer loop (their id range, by the partial
 # index); PostgreSQL's planner picks the order itself and allows no ON after CROSS JOIN.
 _OUTER_FIRST: dict[Dialect, str] = {"sqlite": "CROSS JOIN", "postgres": "JOIN"}
@@ -64,14 +66,22 @@ class FanOutRepo:
     ) -> dict[str, tuple[str, ...]]:
         """Readings of the batch (after, last] with no usable variant: key -> column values. A variant
         whose body retention emptied or removed meanwhile is not usable: it is rendered again rather
-        than sent as nothing. The key is computed once per distinct reading (group), not per subscription."""
+        than sent as nothing. Past the first batches every reading has its variant: a probe that
+        stops at the first subscription without one (and at the first emptied variant) answers that
+        without grouping the batch, which is what the full query costs."""
         values = ", ".join(f"s.{column}" for column in columns)
         key = reading_key(self._conn.dialect, columns)
+        probe = await self._conn.fetchall(
+            f"SELECT 1 FROM subscriptions s WHERE {_RANGE} AND NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
+            f" UNION ALL SELECT 1 FROM fanout_variants v WHERE v.digest_seq = ? AND {_EMPTIED} LIMIT 1",
+            (after, last, seq, seq, seq),
+        )
+        if not probe:
+            return {}
         rows = await self._conn.fetchall(
             f"SELECT {key}, {values} FROM subscriptions s WHERE {_RANGE} GROUP BY {values}"
             f" HAVING NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
-            f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND v.part > 0"
-            "  AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != ''))",
+            f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND {_EMPTIED})",
             (after, last, seq, seq, seq),
         )
         return {key: tuple(values) for key, *values in rows}

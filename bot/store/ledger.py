@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from bot.core.schedule import after_quiet, silenced
-from bot.store.connection import Dialect, Row
+from bot.store.connection import Connection, Dialect, Row
 from bot.store.database import Database
 from bot.store.deliveries import Delivery, Expired, StoredPayload
 from bot.store.dialect import json_ids, json_text_rows, json_texts
@@ -72,6 +72,24 @@ leased AS (
   UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM picked) RETURNING id)
 SELECT picked.* FROM picked JOIN leased ON leased.id = picked.id ORDER BY picked.next_attempt_at, picked.id
 """
+
+
+def _next_rows(dialect: Dialect) -> str:
+    """FROM and WHERE of the rows that may become claimable; parameters: fresh since, platforms."""
+    return f"""FROM deliveries d WHERE d.state = 'pending' AND d.due_at >= ?
+  AND d.platform IN {json_texts(dialect)} AND {_IN_ORDER}"""
+
+
+_NEXT_ATTEMPT = f"SELECT d.next_attempt_at {_next_rows('sqlite')} ORDER BY d.next_attempt_at LIMIT 1"
+# PostgreSQL (extra parameter: this process's lease owner). Rows no other process's lease holds past
+# their due time, in the order of deliveries_due; and the ends of the leases that do hold rows, in
+# the order of deliveries_leased (a claim's worth of rows per live process, not the whole backlog).
+_NEXT_UNLEASED = f"""SELECT d.next_attempt_at {_next_rows("postgres")}
+  AND (d.lease_owner IS NULL OR d.lease_owner = ? OR d.lease_until <= d.next_attempt_at)
+ORDER BY d.next_attempt_at LIMIT 1"""
+_NEXT_LEASE_END = f"""SELECT d.lease_until {_next_rows("postgres")}
+  AND d.lease_owner IS NOT NULL AND d.lease_owner != ? AND d.lease_until > d.next_attempt_at
+ORDER BY d.lease_until LIMIT 1"""
 
 _INTERRUPTED = "state = 'interrupted', last_error = 'interrupted while sending'"
 
@@ -161,6 +179,20 @@ class LedgerOps(Database):
             (self.lease_owner,),
         )
 
+    async def unmark_sending(self, delivery_ids: Collection[int], now: datetime) -> int:
+        """Rows whose mark failed but may have committed (PostgreSQL: the connection was lost with the
+        COMMIT's answer) go back to pending, the attempt un-counted. Only this process's rows still
+        `sending` change, and they were never sent: a row is sent only after its mark returned. A
+        no-op on SQLite, where a failed mark did not commit (and takes no lease)."""
+        if self.dialect == "sqlite" or not delivery_ids:
+            return 0
+        return await self._write(
+            "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, updated_at = ?,"
+            " lease_owner = NULL, lease_until = NULL"
+            f" WHERE state = 'sending' AND lease_owner = ? AND id IN {json_ids(self.dialect)}",
+            (to_db(now), self.lease_owner, json.dumps(list(delivery_ids))),
+        )
+
     async def claim_due(
         self,
         now: datetime,
@@ -199,27 +231,19 @@ class LedgerOps(Database):
         self, platforms: Collection[str], *, fresh_since: datetime | None = None
     ) -> datetime | None:
         """When the next row becomes claimable; rows waiting behind an earlier part, and rows too old
-        to be claimed (the expiry sweep's), do not count."""
+        to be claimed (the expiry sweep's), do not count. On PostgreSQL another process's live lease
+        holds its rows until it ends: the earlier of two index walks, the earliest row no such lease
+        holds past its due time (deliveries_due), and the earliest end of one (deliveries_leased)."""
         since = to_db(fresh_since) if fresh_since is not None else ""
+        rows_of = (since, json.dumps(list(platforms)))
         async with self.statement(write=False) as tx:
             dialect = tx.conn.dialect
-            # Another process's live lease holds its rows until it ends (PostgreSQL only).
-            at, params = (
-                ("d.next_attempt_at", ())
-                if dialect == "sqlite"
-                else (
-                    "CASE WHEN d.lease_owner != ? AND d.lease_until > d.next_attempt_at"
-                    " THEN d.lease_until ELSE d.next_attempt_at END",
-                    (self.lease_owner,),
-                )
-            )
-            rows = await tx.conn.fetchall(
-                f"SELECT {at} AS at FROM deliveries d WHERE d.state = 'pending' AND d.due_at >= ?"
-                f" AND d.platform IN {json_texts(dialect)} AND {_IN_ORDER}"
-                " ORDER BY at LIMIT 1",
-                (*params, since, json.dumps(list(platforms))),
-            )
-        return from_db(next(iter(rows))[0]) if rows else None
+            if dialect == "sqlite":
+                return await _earliest(tx.conn, _NEXT_ATTEMPT, rows_of)
+            owner = (self.lease_owner,)
+            free = await _earliest(tx.conn, _NEXT_UNLEASED, (*rows_of, *owner))
+            held = await _earliest(tx.conn, _NEXT_LEASE_END, (*rows_of, *owner))
+        return min((at for at in (free, held) if at is not None), default=None)
 
     async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
         """Committed before the platform call: the record that a send may have happened. False when
@@ -334,6 +358,12 @@ class LedgerOps(Database):
             f" WHERE state = 'sending' AND id IN {json_ids(self.dialect)}",
             (to_db(now), json.dumps(list(delivery_ids))),
         )
+
+
+async def _earliest(conn: Connection, sql: str, params: tuple[Any, ...]) -> datetime | None:
+    """The one time a `... LIMIT 1` query selects, if any row matched."""
+    rows = await conn.fetchall(sql, params)
+    return from_db(next(iter(rows))[0]) if rows else None
 
 
 def _parsed(payload_id: int, body: str) -> Any:

@@ -217,6 +217,14 @@ class SubscriptionRepo:
     async def get_by_id(self, subscription_id: int) -> Subscription | None:
         return await self._one("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))
 
+    async def get_for_schedule(self, subscription_id: int) -> Subscription | None:
+        """The subscription, locked until the transaction ends when several processes may share the
+        database (PostgreSQL, READ COMMITTED): a scheduler that posts it waits here for another one
+        posting it now, then reads the row that one committed (with its cursor and due instant
+        advanced). SQLite's write transaction already excludes every other writer."""
+        lock = " FOR UPDATE" if self._conn.dialect == "postgres" else ""
+        return await self._one(f"SELECT * FROM subscriptions WHERE id = ?{lock}", (subscription_id,))
+
     async def require(self, subscription_id: int) -> Subscription:
         sub = await self.get_by_id(subscription_id)
         if sub is None:
