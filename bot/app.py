@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -78,6 +79,7 @@ class App:
             settings.database, clock=clock, connect_timeout=settings.database_connect_timeout
         )
         stack.push_async_callback(store.close)
+        store.lease = timedelta(seconds=settings.delivery.lease)
         self.cluster = cluster = _cluster(settings, clock)
         if cluster is not None:
             stack.push_async_callback(cluster.close)

@@ -159,6 +159,14 @@ def test_delivery_age_and_rate_limit_ceilings_are_seconds_and_bounded() -> None:
     assert any(p.startswith("delivery.max_retry_wait: Input should be less than or equal") for p in problems)
 
 
+def test_delivery_lease_is_seconds_between_3_and_3600() -> None:
+    assert parse_settings({}, "test", Path(".")).delivery.lease == 60
+    assert parse_settings({"delivery": {"lease": 6}}, "test", Path(".")).delivery.lease == 6
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"delivery": {"lease": 1}}, "test", Path("."))
+    assert info.value.problems == ["delivery.lease: Input should be greater than or equal to 3"]
+
+
 def test_max_feed_bytes_is_a_positive_size(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, "max_feed_bytes: 2048\n")).max_feed_bytes == 2048
     assert load_settings(write(tmp_path, "{}\n")).max_feed_bytes == 10 * 1024 * 1024

@@ -30,6 +30,9 @@ class DeliveryConfig(Strict):
     max_age: float = Field(default=86_400.0, gt=0, le=31_536_000)
     # Seconds (up to a week) of rate-limit waits one row may add up before it fails.
     max_retry_wait: float = Field(default=3_600.0, gt=0, le=604_800)
+    # Seconds (PostgreSQL) a process holds outbox rows it claimed without renewing: how long a dead
+    # process's rows wait for another one, traded against a live one losing them to a long stall.
+    lease: float = Field(default=60.0, ge=3, le=3_600)
 
 
 class RetentionConfig(Strict):
