@@ -45,6 +45,7 @@ from bot.web.metrics import Metrics
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
+BROADCAST_SYNC_WAIT = 300.0  # seconds a PostgreSQL start-up waits for other processes' broadcast syncs
 
 
 class App:
@@ -83,7 +84,7 @@ class App:
         self.cluster = cluster = _cluster(settings, clock)
         if cluster is not None:
             stack.push_async_callback(cluster.close)
-        await store.sync_broadcasts(settings.broadcast_rows())
+        await self._sync_broadcasts(store)
         renderers = settings.renderers()
         self.service = CommandService(
             store,
@@ -281,6 +282,17 @@ class App:
                     self._rows_written()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)
+
+    async def _sync_broadcasts(self, store: Store) -> None:
+        """Write the configured broadcasts. On PostgreSQL, processes starting together write them one
+        after the other (row locks): one waiting longer than a statement may is retried, for a
+        while, instead of failing the start-up. A SQLite store is this process's alone."""
+        rows = self.settings.broadcast_rows()
+        if self.cluster is None:
+            await store.sync_broadcasts(rows)
+            return
+        sync = retrying(partial(store.sync_broadcasts, rows), Backoff(first=0.5, cap=5.0))
+        await asyncio.wait_for(sync, BROADCAST_SYNC_WAIT)
 
     @property
     def core_tasks(self) -> list[asyncio.Task[None]]:
