@@ -177,20 +177,31 @@ class LockSession:
 
     async def close(self) -> None:
         """Close the connection (releasing every lock) and stop the heartbeat; idempotent."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-            self._heartbeat = None
+        await stop_task(self._heartbeat)
+        self._heartbeat = None
         async with self._lock:
             conn, self._conn = self._conn, None
             for lease in self._leases.values():
                 lease.held = False
-            if conn is not None:
-                try:
-                    await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT)
-                except DATABASE_ERRORS:
-                    conn.terminate()
+            await close_connection(conn)
+
+
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background loop and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def close_connection(conn: Any) -> None:
+    """Say goodbye to the server, briefly; a server that does not answer is not waited for."""
+    if conn is None:
+        return
+    try:
+        await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT)
+    except DATABASE_ERRORS:
+        conn.terminate()
 
 
 def why(exc: BaseException) -> str:

@@ -29,6 +29,8 @@ from bot.store.coordination import (
     HEARTBEAT_SECONDS,
     KEEPALIVES,
     Connect,
+    close_connection,
+    stop_task,
     why,
 )
 
@@ -154,15 +156,8 @@ class WakeBus:
 
     async def close(self) -> None:
         """Stop listening and close the connection; idempotent."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         conn, self._conn = self._conn, None
         self.connected.clear()
-        if conn is not None:
-            try:
-                await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT)
-            except DATABASE_ERRORS:
-                conn.terminate()
+        await close_connection(conn)
