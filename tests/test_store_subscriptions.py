@@ -234,6 +234,19 @@ async def test_sync_broadcasts_upserts_and_retires(store: Store, clock: StepCloc
     assert {s.status for s in third} == {"active"} and third[0].id == first[0].id
 
 
+async def test_syncing_the_same_broadcasts_again_writes_nothing(store: Store, clock: StepClock) -> None:
+    """A restart (or every process of several starting) with an unchanged config leaves the rows
+    as they are: no update, no row locked for the others to wait on."""
+    rows = [_broadcast("telegram", "-1001", "group"), _broadcast("telegram", "-1002", "group", language="en")]
+    first = await store.sync_broadcasts(rows)
+    clock.advance(3600)
+    again = await store.sync_broadcasts(rows)
+    assert again == first  # updated_at included: nothing was written
+    changed = await store.sync_broadcasts([rows[0], replace(rows[1], language="zh")])
+    assert changed[0] == first[0] and changed[1].language == "zh"
+    assert changed[1].updated_at > first[1].updated_at
+
+
 async def test_sync_broadcasts_adopts_a_user_subscription_but_leaves_a_paused_one_paused(
     store: Store,
 ) -> None:

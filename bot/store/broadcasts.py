@@ -72,6 +72,8 @@ async def _upsert(tx: Transaction, row: BroadcastRow, now: datetime) -> Subscrip
             origin="config",
         )
         return await subscriptions.create(new, now)
+    if _matches(existing, row):
+        return existing  # a restart with the same config writes nothing (and locks no row)
     settings = {
         "filter": encode_filter(row.filter),
         "schedule": row.schedule,
@@ -85,3 +87,13 @@ async def _upsert(tx: Transaction, row: BroadcastRow, now: datetime) -> Subscrip
     if existing.status == "unsubscribed":
         await subscriptions.activate(await subscriptions.require(existing.id), now)
     return await subscriptions.require(existing.id)
+
+
+def _matches(existing: Subscription, row: BroadcastRow) -> bool:
+    """The chat's subscription is already this broadcast, as the config says it."""
+    return (
+        existing.origin == "config"
+        and existing.status != "unsubscribed"
+        and (existing.filter, existing.schedule, existing.timezone, existing.language)
+        == (row.filter, row.schedule, row.timezone, row.language)
+    )
