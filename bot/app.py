@@ -38,6 +38,7 @@ from bot.platforms.spec import PlatformContext
 from bot.platforms.starter import Starter
 from bot.sources.base import Incoming, Source
 from bot.sources.factory import build_source
+from bot.sources.feed import NewSourceCheck
 from bot.store.db import Store, StoreError
 from bot.store.lock import ProcessLock
 from bot.store.retry import Backoff, retrying
@@ -212,7 +213,7 @@ class App:
                 max_feed_bytes=settings.max_feed_bytes,
                 proxy=settings.proxy,
                 clock=self._clock,
-                new_source=not await store.source_known(spec.name),
+                new_source=await self._new_source(store, spec.name),
             )
             for spec in settings.sources
         ]
@@ -282,6 +283,17 @@ class App:
                     self._rows_written()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)
+
+    async def _new_source(self, store: Store, name: str) -> bool | NewSourceCheck:
+        """Whether nothing of source `name` is stored yet. With several processes it is asked when
+        this process first polls it: another may have polled it since this one started."""
+        if self.cluster is None:
+            return not await store.source_known(name)
+
+        async def unknown() -> bool:
+            return not await retrying(partial(store.source_known, name), Backoff())
+
+        return unknown
 
     async def _sync_broadcasts(self, store: Store) -> None:
         """Write the configured broadcasts. On PostgreSQL, processes starting together write them one

@@ -135,6 +135,27 @@ async def test_new_feed_first_poll_is_history_later_entries_are_news(
     assert len(later) == 1 and not later[0].history
 
 
+async def test_whether_a_feed_is_new_is_asked_at_its_first_poll(
+    server: FeedServer, poller_factory: Factory
+) -> None:
+    """Several processes: a standby built its poller when nothing was stored, but by the time it
+    first polls (having taken the source over) another process stored the feed: its news is news."""
+    asked: list[str] = []
+    stored = {"by another process": False}
+
+    async def is_new() -> bool:
+        asked.append("asked")
+        return not stored["by another process"]
+
+    server.serve(rss())
+    poller = poller_factory(history_first=is_new)
+    stored["by another process"] = True
+    first = await poller.poll()
+    assert asked == ["asked"] and len(first) == 2 and not any(i.history for i in first)
+    await poller.poll()
+    assert asked == ["asked"]  # once
+
+
 async def test_known_feed_first_poll_is_news(server: FeedServer, poller_factory: Factory) -> None:
     server.serve(rss())
     assert not any(i.history for i in await poller_factory().poll())

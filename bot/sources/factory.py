@@ -12,7 +12,7 @@ from bot.net import proxy as proxies
 from bot.net.aiohttp_route import AiohttpRoute
 from bot.sources.base import Source
 from bot.sources.directory import DirectoryWatcher
-from bot.sources.feed import FeedPoller
+from bot.sources.feed import FeedPoller, NewSourceCheck
 
 
 def build_source(
@@ -23,7 +23,7 @@ def build_source(
     max_feed_bytes: int,
     session: aiohttp.ClientSession | None = None,
     clock: Clock | None = None,
-    new_source: bool = False,
+    new_source: bool | NewSourceCheck = False,
     proxy: str | None = None,
 ) -> Source:
     """A watcher or poller for one `sources:` entry; `session` is shared by feed pollers when given.
@@ -33,8 +33,9 @@ def build_source(
 
     `proxy` is the top-level `proxy:` setting; a feed's own `proxy` overrides it.
 
-    `new_source` (nothing of it stored yet): a feed's first poll is kept as history, not sent; a
-    folder's files are all sent, since the operator put them there to be published.
+    `new_source` (nothing of it stored yet, or a check run at the first poll): a feed's first poll
+    is kept as history, not sent; a folder's files are all sent, since the operator put them there
+    to be published.
     """
     if isinstance(spec, DirectorySource):
         return DirectoryWatcher(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +24,8 @@ from bot.logs import redact
 from bot.net.aiohttp_route import AiohttpRoute
 from bot.sources.base import Incoming
 from bot.sources.feed_entries import FeedEntry, FeedFormatError, entry_source, entry_to_digest, parse_feed
+
+NewSourceCheck = Callable[[], Awaitable[bool]]  # whether nothing of the source is stored yet
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class FeedPoller:
         max_bytes: int = DEFAULT_MAX_FEED_BYTES,
         max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
         clock: Clock | None = None,
-        history_first: bool = False,
+        history_first: bool | NewSourceCheck = False,
         route: AiohttpRoute | None = None,
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
@@ -106,7 +109,10 @@ class FeedPoller:
         self._last_modified: str | None = None
         self._seen: dict[str, str] = {}
         self._problem: str | None = None
-        self._history_next = history_first
+        # Decided now, or at the first poll (several processes: the one that polls first may not
+        # be the one that started first, and what another stored meanwhile is not history).
+        self._history_next = history_first if isinstance(history_first, bool) else False
+        self._decide_history = None if isinstance(history_first, bool) else history_first
 
     @property
     def next_delay(self) -> float:
@@ -135,6 +141,9 @@ class FeedPoller:
 
     async def poll(self) -> list[Incoming]:
         """One conditional GET; never raises for network, HTTP or format problems (they are logged)."""
+        if self._decide_history is not None:
+            self._history_next = await self._decide_history()
+            self._decide_history = None
         try:
             fetched = await self._fetch()
             entries = [] if fetched is None else await self._parse(fetched)
