@@ -7,11 +7,15 @@ by (source, key, content_hash), so a source may re-announce everything on its fi
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.errors import DigestError
 from bot.core.model import Digest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +58,19 @@ class Source(Protocol):
     async def aclose(self) -> None:
         """Release what the source holds between polls (a feed's HTTP session); called once at stop."""
         ...
+
+
+async def poll_forever(
+    source: Source, queue: asyncio.Queue[Incoming], sleep: Callable[[float], Awaitable[None]], what: str
+) -> None:
+    """The run loop of every source: poll until cancelled, `next_delay` apart; an unexpected error
+    is logged (naming `what` was polled) and the next round goes on."""
+    while True:
+        try:
+            found = await source.poll()
+        except Exception:
+            log.exception("source %s: polling %s failed unexpectedly", source.name, what)
+            found = []
+        for incoming in found:
+            await queue.put(incoming)
+        await sleep(source.next_delay)

@@ -26,7 +26,7 @@ from pathlib import Path
 from bot.core.errors import DigestError
 from bot.core.model import Digest
 from bot.core.parse import parse_digest
-from bot.sources.base import Incoming
+from bot.sources.base import Incoming, poll_forever
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,7 @@ class DirectoryWatcher:
 
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll forever (until cancelled); an unexpected error is logged and the next poll goes on."""
-        while True:
-            try:
-                found = await self.poll()
-            except Exception:
-                log.exception("source %s: polling %s failed", self.name, self.path)
-                found = []
-            for incoming in found:
-                await queue.put(incoming)
-            await asyncio.sleep(self.next_delay)
+        await poll_forever(self, queue, asyncio.sleep, str(self.path))
 
     async def aclose(self) -> None:
         """Nothing to release: a folder holds no connection between polls."""

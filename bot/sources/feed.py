@@ -22,7 +22,7 @@ from bot.core.errors import DigestError
 from bot.core.model import Digest
 from bot.logs import redact
 from bot.net.aiohttp_route import AiohttpRoute
-from bot.sources.base import Incoming
+from bot.sources.base import Incoming, poll_forever
 from bot.sources.feed_entries import FeedEntry, FeedFormatError, entry_source, entry_to_digest, parse_feed
 
 NewSourceCheck = Callable[[], Awaitable[bool]]  # whether nothing of the source is stored yet
@@ -122,15 +122,7 @@ class FeedPoller:
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll until cancelled, waiting `next_delay` between polls."""
         try:
-            while True:
-                try:
-                    found = await self.poll()
-                except Exception:
-                    log.exception("feed %s: polling %s failed unexpectedly", self.name, redact_url(self.url))
-                    found = []
-                for incoming in found:
-                    await queue.put(incoming)
-                await self._clock.sleep(self.next_delay)
+            await poll_forever(self, queue, self._clock.sleep, redact_url(self.url))
         finally:
             await self.aclose()
 

@@ -15,7 +15,7 @@ import logging
 
 from bot.core.clock import Clock
 from bot.core.lease import Lease
-from bot.sources.base import Incoming, Source
+from bot.sources.base import Incoming, Source, poll_forever
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +50,7 @@ class LeasedSource:
     async def run(self, queue: asyncio.Queue[Incoming]) -> None:
         """Poll until cancelled, `next_delay` apart; an unexpected error is logged, the next round goes on."""
         try:
-            while True:
-                try:
-                    found = await self.poll()
-                except Exception:
-                    log.exception("source %s: polling failed unexpectedly", self.name)
-                    found = []
-                for incoming in found:
-                    await queue.put(incoming)
-                await self._clock.sleep(self.next_delay)
+            await poll_forever(self, queue, self._clock.sleep, "with its lease")
         finally:
             await self.aclose()
 
