@@ -48,8 +48,11 @@ async def test_three_takers_never_get_more_than_rate_t_plus_capacity(postgres_ur
         for gate in gates:
             await gate.close()
     sent.sort()
+    # One token of slack: grants are timed on the server's clock and slept out on this process's,
+    # read just after each grant; the two clocks' reads and the timers' wake-ups differ by well
+    # under a millisecond (a tenth of a token here), never by a whole token.
     for count, instant in enumerate(sent, start=1):
-        assert count <= RATE * (instant - start) + CAPACITY, (instant - start, count)
+        assert count <= RATE * (instant - start) + CAPACITY + 1, (instant - start, count)
     elapsed = sent[-1] - start
     assert len(sent) >= 0.9 * RATE * elapsed, (len(sent), elapsed)  # nothing left on the table either
     trips = sum(bucket.round_trips for bucket in buckets)
