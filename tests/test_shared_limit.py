@@ -120,10 +120,10 @@ async def test_a_paid_pace_reshapes_the_bucket_of_every_process(postgres_url: st
         assert tuple(await conn.fetchrow(shape)) == (28.5, 1.5)
         limiter.set_broadcast_rate("telegram", 1000)  # paid broadcasts on
         await limiter.acquire("telegram", "2", "private")
-        assert tuple(await conn.fetchrow(shape)) == (950.0, 50.0)
+        assert tuple(await conn.fetchrow(shape)) == (970.0, 30.0)
         limiter.set_broadcast_rate("telegram", None)  # refused: back to the free limit, bot-wide
         await limiter.acquire("telegram", "3", "private")
-        assert tuple(await conn.fetchrow(shape)) == (28.5, 1.5)
+        assert tuple(await conn.fetchrow(shape)) == (29.0, 1.0)
     finally:
         await conn.close()
         await gate.close()

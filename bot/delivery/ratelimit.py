@@ -27,7 +27,7 @@ from typing import Protocol
 from bot.core.clock import Clock
 from bot.delivery.config import RateLimits
 
-GLOBAL_BURST_SECONDS = 0.05
+GLOBAL_BURST_SECONDS = 0.03
 PRUNE_ABOVE = 1024
 EPSILON = 1e-9  # float refills land a hair short of a whole token; without this a waiter could spin
 
@@ -110,7 +110,7 @@ class TokenBucket:
 
 
 def global_shape(per_second: float) -> tuple[float, float]:
-    """Refill rate and capacity of a global bucket: a small burst (50 ms worth) absorbs scheduling
+    """Refill rate and capacity of a global bucket: a small burst (30 ms worth) absorbs scheduling
     hiccups; the refill rate is lowered by the same amount so that no one-second window ever holds
     more than `per_second` sends (the bot-wide bucket in PostgreSQL has the same shape)."""
     burst = max(1.0, per_second * GLOBAL_BURST_SECONDS)
