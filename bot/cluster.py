@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 
-import asyncpg
-
 from bot.core.clock import Clock
 from bot.core.lease import Lease
 from bot.delivery.ratelimit import RatePolicy, SharedGate, global_shape
 from bot.sources.base import Source
 from bot.sources.leased import LeasedSource, source_lease_name
-from bot.store.coordination import COMMAND_TIMEOUT, CONNECT_TIMEOUT, LockSession
+from bot.store.coordination import LockSession, connector
 from bot.store.notify import WakeBus
 from bot.store.rate_buckets import SharedBucket, SharedTokens
 
@@ -40,7 +38,7 @@ class Cluster:
         gates: dict[str, SharedGate] = {}
         for platform, policy in policies.items():
             rate, capacity = global_shape(policy.limits.global_per_second)
-            bucket = SharedBucket(self._connect, platform, "global", rate=rate, capacity=capacity)
+            bucket = SharedBucket(connector(self._url), platform, "global", rate=rate, capacity=capacity)
             tokens = SharedTokens(bucket, self._clock)
             self._limits.append(tokens)
             gates[platform] = tokens
@@ -59,9 +57,6 @@ class Cluster:
         """Tell the other processes `topic` changed (after the change is committed)."""
         if self._wakes is not None:
             self._wakes.publish(topic)
-
-    async def _connect(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
 
     async def close(self) -> None:
         """Close every connection; the leases go with theirs, so other processes take over at once."""

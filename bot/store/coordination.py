@@ -101,15 +101,7 @@ class LockSession:
 
     @classmethod
     def for_url(cls, url: str, *, heartbeat: float = HEARTBEAT_SECONDS) -> LockSession:
-        async def connect() -> Any:
-            return await asyncpg.connect(
-                url,
-                timeout=CONNECT_TIMEOUT,
-                command_timeout=COMMAND_TIMEOUT,
-                server_settings={"application_name": APPLICATION_NAME, **KEEPALIVES},
-            )
-
-        return cls(connect, heartbeat=heartbeat)
+        return cls(connector(url), heartbeat=heartbeat)
 
     def lease(self, name: str) -> AdvisoryLease:
         """The lease named `name` (the same object for the same name)."""
@@ -184,6 +176,21 @@ class LockSession:
             for lease in self._leases.values():
                 lease.held = False
             await close_connection(conn)
+
+
+def connector(url: str) -> Connect:
+    """How every coordination connection (locks, wake-ups, rate buckets) is opened: short
+    timeouts and server-side keepalives, so a vanished host is noticed in seconds."""
+
+    async def connect() -> Any:
+        return await asyncpg.connect(
+            url,
+            timeout=CONNECT_TIMEOUT,
+            command_timeout=COMMAND_TIMEOUT,
+            server_settings={"application_name": APPLICATION_NAME, **KEEPALIVES},
+        )
+
+    return connect
 
 
 async def stop_task(task: asyncio.Task[None] | None) -> None:

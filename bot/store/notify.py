@@ -20,16 +20,12 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import asyncpg
-
 from bot.store.coordination import (
-    COMMAND_TIMEOUT,
-    CONNECT_TIMEOUT,
     DATABASE_ERRORS,
     HEARTBEAT_SECONDS,
-    KEEPALIVES,
     Connect,
     close_connection,
+    connector,
     stop_task,
     why,
 )
@@ -69,15 +65,7 @@ class WakeBus:
     def for_url(
         cls, url: str, callbacks: Mapping[str, Callable[[], None]], *, heartbeat: float = HEARTBEAT_SECONDS
     ) -> WakeBus:
-        async def connect() -> Any:
-            return await asyncpg.connect(
-                url,
-                timeout=CONNECT_TIMEOUT,
-                command_timeout=COMMAND_TIMEOUT,
-                server_settings={"application_name": APPLICATION_NAME, **KEEPALIVES},
-            )
-
-        return cls(connect, callbacks, heartbeat=heartbeat)
+        return cls(connector(url), callbacks, heartbeat=heartbeat)
 
     def start(self) -> None:
         """Begin listening in the background (connecting with back-off while the database is down)."""
