@@ -178,16 +178,17 @@ class LockSession:
             await close_connection(conn)
 
 
-def connector(url: str) -> Connect:
+def connector(url: str, name: str = APPLICATION_NAME) -> Connect:
     """How every coordination connection (locks, wake-ups, rate buckets) is opened: short
-    timeouts and server-side keepalives, so a vanished host is noticed in seconds."""
+    timeouts and server-side keepalives, so a vanished host is noticed in seconds; `name` tells
+    them apart in pg_stat_activity."""
 
     async def connect() -> Any:
         return await asyncpg.connect(
             url,
             timeout=CONNECT_TIMEOUT,
             command_timeout=COMMAND_TIMEOUT,
-            server_settings={"application_name": APPLICATION_NAME, **KEEPALIVES},
+            server_settings={"application_name": name, **KEEPALIVES},
         )
 
     return connect

@@ -65,7 +65,7 @@ class WakeBus:
     def for_url(
         cls, url: str, callbacks: Mapping[str, Callable[[], None]], *, heartbeat: float = HEARTBEAT_SECONDS
     ) -> WakeBus:
-        return cls(connector(url), callbacks, heartbeat=heartbeat)
+        return cls(connector(url, APPLICATION_NAME), callbacks, heartbeat=heartbeat)
 
     def start(self) -> None:
         """Begin listening in the background (connecting with back-off while the database is down)."""
