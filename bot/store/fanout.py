@@ -13,11 +13,11 @@ stored as part 0, which the join skips.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.store.connection import Connection, Dialect
+from bot.store.connection import Connection, Dialect, Row
 from bot.store.dialect import json_array, json_ids, json_lookup
 from bot.store.times import to_db
 
@@ -33,7 +33,7 @@ _EMPTIED = "v.part > 0 AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.p
 _OUTER_FIRST: dict[Dialect, str] = {"sqlite": "CROSS JOIN", "postgres": "JOIN"}
 
 
-def _readings(rows: Any) -> dict[int, tuple[Any, ...]]:
+def _readings(rows: Iterable[Row]) -> dict[int, tuple[Any, ...]]:
     """(id, key) rows as reading id -> its column values, in READING_COLUMNS' order."""
     return {int(reading_id): tuple(json.loads(key)) for reading_id, key in rows}
 
