@@ -236,6 +236,10 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " INSERT INTO deliveries SELECT * FROM old; DROP TABLE old;"
             # and without what 006 added beside the table (its triggers went with the table)
             " DROP TABLE delivery_counts; DROP TABLE sent_per_hour; DROP INDEX subscriptions_paused;"
+            # and without 014's reading ids (its triggers name 008's columns)
+            " DROP TRIGGER subscriptions_reading_insert; DROP TRIGGER subscriptions_reading_update;"
+            " DROP INDEX subscriptions_reading; ALTER TABLE subscriptions DROP COLUMN reading_id;"
+            " DROP TABLE readings;"
             # and without 008's reader options
             " ALTER TABLE subscriptions DROP COLUMN format; ALTER TABLE subscriptions DROP COLUMN previews;"
             " ALTER TABLE subscriptions DROP COLUMN silent; ALTER TABLE subscriptions DROP COLUMN pin;"

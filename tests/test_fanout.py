@@ -1,4 +1,4 @@
-"""Set-based fan-out: the variant table, the one list of reading columns, index-served queries."""
+"""Set-based fan-out: the variant table and index-served queries (reading ids: test_readings.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from db_reads import change, values
 from ledger_helpers import Crash, SpyRenderer
 from sample_digests import VOCABULARY, incoming, make_digest
 
-from bot.delivery.planner import READING_COLUMNS, Planner, Reading
+from bot.delivery.planner import Planner
 from bot.store.db import Store
 from bot.store.deliveries import StoredPayload
-from bot.store.fanout import reading_key
 
 NOW = datetime(2025, 6, 1, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai, 02:30 in Berlin
 
@@ -38,20 +37,6 @@ async def _sub(store: Store, chat: str, timezone: str = "UTC", **settings: Any) 
 
 def _query(store: Store, sql: str) -> list[tuple[Any, ...]]:
     return values(store, sql)
-
-
-def test_the_reading_is_built_from_one_list_of_columns() -> None:
-    """A new reading column is one line of READING_COLUMNS (and the Reading field it fills)."""
-    assert tuple(READING_COLUMNS) == Reading._fields
-    assert reading_key("sqlite", list(READING_COLUMNS.values())) == (
-        "json_array(s.platform, s.filter, s.timezone, s.language, s.format, s.previews, s.silent)"
-    )
-
-
-@pytest.mark.parametrize("columns", [[], ["platform", "filter); DROP TABLE deliveries; --"]])
-def test_a_reading_column_must_be_a_plain_name(columns: list[str]) -> None:
-    with pytest.raises(ValueError, match="reading columns must be plain column names"):
-        reading_key("sqlite", columns)
 
 
 @pytest.mark.both_backends
@@ -106,18 +91,20 @@ async def test_a_resumed_fan_out_reuses_saved_variants_and_renders_emptied_ones_
 
 async def test_the_fan_out_and_the_queries_on_finished_rows_are_index_served(store: Store) -> None:
     """The fan-out reads subscriptions by the partial index on instant ones, the variants by their
-    key; retention and /stats find finished rows through the partial index that replaced the full
-    one on updated_at (pending rows no longer pay for it)."""
+    key, the readings in use by one probe each of the partial index on reading ids; retention and
+    /stats find finished rows through the partial index that replaced the full one on updated_at
+    (pending rows no longer pay for it)."""
     await store.record_incoming(incoming(make_digest()))
     await _sub(store, "1")
     await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
-    key = reading_key("sqlite", list(READING_COLUMNS.values()))
     plans = {
         "batch": "SELECT id FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > 0"
         " ORDER BY id LIMIT 1 OFFSET 9",
-        "rows": f"SELECT s.id FROM subscriptions s CROSS JOIN fanout_variants v ON v.digest_seq = 1"
-        f" AND v.reading = {key} AND v.part > 0 WHERE s.id > 0 AND s.id <= 10"
+        "rows": "SELECT s.id FROM subscriptions s CROSS JOIN fanout_variants v ON v.digest_seq = 1"
+        " AND v.reading_id = s.reading_id AND v.part > 0 WHERE s.id > 0 AND s.id <= 10"
         " AND s.status = 'active' AND s.schedule = 'instant'",
+        "in use": "SELECT r.id, r.key FROM readings r WHERE EXISTS (SELECT 1 FROM subscriptions s"
+        " WHERE s.reading_id = r.id AND s.status = 'active' AND s.schedule = 'instant')",
         "retention": "SELECT updated_at, id FROM deliveries WHERE updated_at < 'z'"
         " AND (updated_at, id) > ('', 0) AND state NOT IN ('pending', 'sending')"
         " ORDER BY updated_at, id LIMIT 10",
@@ -131,6 +118,7 @@ async def test_the_fan_out_and_the_queries_on_finished_rows_are_index_served(sto
         }
     assert "INDEX subscriptions_instant" in found["batch"] and "INDEX subscriptions_instant" in found["rows"]
     assert "SEARCH v USING PRIMARY KEY" in found["rows"]
+    assert "SEARCH s USING INDEX subscriptions_reading (reading_id=?)" in found["in use"]  # one per reading
     assert "COVERING INDEX deliveries_finished" in found["retention"]
     assert "COVERING INDEX deliveries_finished" in found["stats"]
     assert not any(re.search(r"SCAN (deliveries|subscriptions|s|v)\b", plan) for plan in found.values()), (
@@ -144,13 +132,12 @@ async def test_rows_whose_quiet_end_is_not_given_are_due_now_never_dropped(store
     result = await store.record_incoming(incoming(make_digest()))
     assert result.seq is not None
     sub = await _sub(store, "1", "Asia/Shanghai", quiet="22:00-09:00")
-    columns = list(READING_COLUMNS.values())
     body = StoredPayload.of({"text": "hello"})
     async with store.transaction() as tx:
-        [key] = await tx.fanout.missing_readings(result.seq, 0, sub, columns)
+        [reading_id] = await tx.fanout.missing_readings(result.seq, 0, sub)
         ids = await tx.deliveries.payload_ids({body.hash: body.body})
-        await tx.fanout.save_variants(result.seq, {key: [ids[body.hash]]})
-        assert await tx.fanout.insert(result.seq, 0, sub, columns, quiet_due={}, now=NOW) == 1
+        await tx.fanout.save_variants(result.seq, {reading_id: [ids[body.hash]]})
+        assert await tx.fanout.insert(result.seq, 0, sub, quiet_due={}, now=NOW) == 1
     assert _query(store, "SELECT subscription_id, due_at FROM deliveries") == [
         (sub, NOW.isoformat(timespec="microseconds"))
     ]

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 from clocks import START, StepClock
+from db_reads import values
 from sample_digests import incoming, make_digest
 
 from bot.core.model import Filter
 from bot.store.broadcasts import BroadcastRow
 from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
-from bot.store.subscriptions import NewSubscription, Subscription
+from bot.store.subscriptions import INSERT_ROWS, NewSubscription, Subscription
 
 pytestmark = pytest.mark.both_backends
 
@@ -332,6 +333,20 @@ async def test_insert_many_validates_and_skips_existing_chats(store: Store) -> N
     scheduled = await store.get_subscription("discord", "3", "9")
     assert scheduled is not None and scheduled.timezone == "UTC"
     assert scheduled.next_due_at == datetime(2025, 6, 1, 20, 0, tzinfo=UTC)
+
+
+async def test_insert_many_writes_many_statements_worth_in_order(store: Store) -> None:
+    """Rows go in INSERT_ROWS at a time: a chunk's count leaves out chats subscribed already,
+    whichever chunk they fall in, and ids follow the input's order across chunks."""
+    await _subscribe(store, chat=str(INSERT_ROWS + 1))
+    chats = [str(n) for n in range(2 * INSERT_ROWS + 3)] + ["0"]  # "0" twice, once in another chunk
+    async with store.transaction() as tx:
+        added = await tx.subscriptions.insert_many(
+            (NewSubscription("telegram", chat, "private") for chat in chats), START
+        )
+    assert added == len(chats) - 2
+    rows = values(store, "SELECT chat_id FROM subscriptions WHERE title = '' ORDER BY id")
+    assert [chat for (chat,) in rows] == [chat for chat in chats[:-1] if chat != str(INSERT_ROWS + 1)]
 
 
 @pytest.mark.parametrize(

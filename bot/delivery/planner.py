@@ -1,13 +1,14 @@
 """Fan-out: turn one new digest into ledger rows, one per (instant subscription, message part).
 
 Set-based: each distinct *reading* (platform, filter, time zone, language: what a rendering depends
-on) is selected and rendered once, its payload ids stored as the digest's variant for that reading
-(bot/store/fanout.py), and SQLite writes a batch's rows with one INSERT ... SELECT joining the
-subscriptions to those variants, so no Python object is built per row and memory does not grow with
-the number of subscriptions. Batches are id ranges of the active instant subscriptions, one per
-short transaction; the digest row remembers the last id planned, a crash resumes after it (with the
-variants already saved), and the ledger's unique (subscription, unit, part) key makes replaying a
-batch harmless. `at HH:MM` subscriptions are skipped here; the scheduler serves them.
+on; numbered by the database, see bot/store/fanout.py) is selected and rendered once, its payload
+ids stored as the digest's variant for that reading, and SQLite writes a batch's rows with one
+INSERT ... SELECT joining the subscriptions to those variants, so no Python object is built per row
+and memory does not grow with the number of subscriptions. Batches are id ranges of the active
+instant subscriptions, one per short transaction; the digest row remembers the last id planned, a
+crash resumes after it (with the variants already saved), and the ledger's unique (subscription,
+unit, part) key makes replaying a batch harmless. `at HH:MM` subscriptions are skipped here; the
+scheduler serves them.
 
 Rendering happens outside any transaction (commands and deliveries must not wait for it); the
 transaction that writes a batch first looks for readings without a variant and, if a subscription
@@ -101,8 +102,10 @@ class Reading(NamedTuple):
         )
 
 
-# Reading field -> the subscriptions column it is read from: the one list the fan-out's join key
-# (bot/store/fanout.py) and the readings it renders are built from. A new reading column is one line.
+# Reading field -> the subscriptions column it is read from: the one list a reading's key (the
+# `readings` table, bot/store/fanout.py) is built from, in this order. The database's triggers
+# (migration 014, both backends) spell it out; tests/test_readings.py fails when they disagree, so a
+# new reading column is one line here plus a migration replacing those triggers.
 READING_COLUMNS: Final[Mapping[str, str]] = {
     "platform": "platform",
     "filter": "filter",
@@ -336,19 +339,18 @@ class Planner:
         are rendered in a worker thread with no transaction open and their variants saved, then the
         batch is read again: the loop ends as soon as the batch holds still.
         """
-        columns = tuple(READING_COLUMNS.values())
         while True:
             async with self._store.transaction() as tx:
                 cursor = await tx.digests.plan_cursor(seq)
                 if cursor is None:
                     return None
                 count, last = await tx.fanout.batch_end(cursor, self._batch)
-                missing = await tx.fanout.missing_readings(seq, cursor, last, columns)
+                missing = await tx.fanout.missing_readings(seq, cursor, last)
                 if not missing:
                     now = self._clock.now()
                     quiet = await tx.fanout.quiet_pairs(seq, cursor, last)
                     due = {key: after_quiet(hours, zone, now) for key, (hours, zone) in quiet.items()}
-                    added = await tx.fanout.insert(seq, cursor, last, columns, quiet_due=due, now=now)
+                    added = await tx.fanout.insert(seq, cursor, last, quiet_due=due, now=now)
                     done = count < self._batch
                     await tx.digests.advance_plan(seq, last, done=done, now=now)
                     if done:

@@ -1,29 +1,31 @@
 """Set-based fan-out: a digest's ledger rows written by the database from the subscriptions table.
 
 The planner renders each distinct *reading* (the subscription columns a rendering depends on) once
-and records its payload ids here, in `fanout_variants`, keyed by the digest and the reading's key:
-a JSON array of those columns, computed by the database on both sides of the join, so a new reading
-column is one more name in the planner's list and no schema change. A batch of subscriptions (an id
-range) then becomes its delivery rows with one ``INSERT ... SELECT`` joining the subscriptions to
-their variants: no Python object per row. A reading that renders to nothing is stored as part 0,
-which the join skips.
+and records its payload ids here, in `fanout_variants`, keyed by the digest and the reading's id.
+Readings are numbered by the database itself (migration 014): the `readings` table holds each one's
+key, a JSON array of its columns, and triggers keep every subscription's `reading_id` pointing at
+its own, so the fan-out joins on an integer and builds no key per subscription. A batch of
+subscriptions (an id range) then becomes its delivery rows with one ``INSERT ... SELECT`` joining
+the subscriptions to their variants: no Python object per row. A reading that renders to nothing is
+stored as part 0, which the join skips.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from bot.store.connection import Connection, Dialect
-from bot.store.dialect import json_array, json_lookup, json_texts
+from bot.store.connection import Connection, Dialect, Row
+from bot.store.dialect import json_array, json_ids, json_lookup
 from bot.store.times import to_db
 
 _INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_instant's condition
 # The batch (after, last] of instant subscriptions not yet given digest seq; parameters: after,
 # last, seq.
 _RANGE = "s.id > ? AND s.id <= ? AND s.status = 'active' AND s.schedule = 'instant' AND s.schedule_seq < ?"
-_VARIANTS = "fanout_variants v WHERE v.digest_seq = ? AND v.reading"
+_VARIANTS = "fanout_variants v WHERE v.digest_seq = ? AND v.reading_id"
 # A variant `v` whose payload body retention emptied or removed: rendered again, never sent empty.
 _EMPTIED = "v.part > 0 AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.payload_id AND p.body != '')"
 # SQLite's CROSS JOIN keeps the subscriptions as the outer loop (their id range, by the partial
@@ -31,11 +33,9 @@ _EMPTIED = "v.part > 0 AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.id = v.p
 _OUTER_FIRST: dict[Dialect, str] = {"sqlite": "CROSS JOIN", "postgres": "JOIN"}
 
 
-def reading_key(dialect: Dialect, columns: Sequence[str]) -> str:
-    """The SQL expression of a subscription's reading key (`s` is the subscriptions table)."""
-    if not columns or not all(column.isidentifier() for column in columns):
-        raise ValueError(f"reading columns must be plain column names, got {list(columns)!r}")
-    return json_array(dialect, [f"s.{column}" for column in columns])
+def _readings(rows: Iterable[Row]) -> dict[int, tuple[Any, ...]]:
+    """(id, key) rows as reading id -> its column values, in READING_COLUMNS' order."""
+    return {int(reading_id): tuple(json.loads(key)) for reading_id, key in rows}
 
 
 class FanOutRepo:
@@ -61,47 +61,55 @@ class FanOutRepo:
         count, last = next(iter(rows))
         return int(count), int(last)
 
-    async def missing_readings(
-        self, seq: int, after: int, last: int, columns: Sequence[str]
-    ) -> dict[str, tuple[str, ...]]:
-        """Readings of the batch (after, last] with no usable variant: key -> column values. A variant
+    async def readings_in_use(self) -> dict[int, tuple[Any, ...]]:
+        """Every reading of the active instant subscriptions: id -> column values. One probe of the
+        partial index on reading_id per known reading, so it costs the number of readings, not of
+        subscriptions."""
+        rows = await self._conn.fetchall(
+            "SELECT r.id, r.key FROM readings r WHERE EXISTS (SELECT 1 FROM subscriptions s"
+            " WHERE s.reading_id = r.id AND s.status = 'active' AND s.schedule = 'instant')"
+        )
+        return _readings(rows)
+
+    async def missing_readings(self, seq: int, after: int, last: int) -> dict[int, tuple[Any, ...]]:
+        """Readings of the batch (after, last] with no usable variant: id -> column values. A variant
         whose body retention emptied or removed meanwhile is not usable: it is rendered again rather
         than sent as nothing. Past the first batches every reading has its variant: a probe that
         stops at the first subscription without one (and at the first emptied variant) answers that
-        without grouping the batch, which is what the full query costs."""
-        values = ", ".join(f"s.{column}" for column in columns)
-        key = reading_key(self._conn.dialect, columns)
+        without reading the batch's readings, which is what the full query costs."""
         probe = await self._conn.fetchall(
-            f"SELECT 1 FROM subscriptions s WHERE {_RANGE} AND NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
+            f"SELECT 1 FROM subscriptions s WHERE {_RANGE}"
+            f" AND NOT EXISTS (SELECT 1 FROM {_VARIANTS} = s.reading_id)"
             f" UNION ALL SELECT 1 FROM fanout_variants v WHERE v.digest_seq = ? AND {_EMPTIED} LIMIT 1",
             (after, last, seq, seq, seq),
         )
         if not probe:
             return {}
         rows = await self._conn.fetchall(
-            f"SELECT {key}, {values} FROM subscriptions s WHERE {_RANGE} GROUP BY {values}"
-            f" HAVING NOT EXISTS (SELECT 1 FROM {_VARIANTS} = {key})"
-            f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = {key} AND {_EMPTIED})",
+            "SELECT r.id, r.key FROM readings r"
+            f" WHERE r.id IN (SELECT s.reading_id FROM subscriptions s WHERE {_RANGE})"
+            f" AND (NOT EXISTS (SELECT 1 FROM {_VARIANTS} = r.id)"
+            f" OR EXISTS (SELECT 1 FROM {_VARIANTS} = r.id AND {_EMPTIED}))",
             (after, last, seq, seq, seq),
         )
-        return {key: tuple(values) for key, *values in rows}
+        return _readings(rows)
 
-    async def save_variants(self, seq: int, variants: Mapping[str, Sequence[int]]) -> None:
-        """Payload ids per reading key, in part order (none: the reading gets no message); they
+    async def save_variants(self, seq: int, variants: Mapping[int, Sequence[int]]) -> None:
+        """Payload ids per reading id, in part order (none: the reading gets no message); they
         replace what an earlier render of that reading left (another planner's, or an emptied one)."""
-        rows: list[tuple[int, str, int, int, int | None]] = []
-        for key, payload_ids in variants.items():
+        rows: list[tuple[int, int, int, int, int | None]] = []
+        for reading_id, payload_ids in variants.items():
             parts = len(payload_ids)
-            rows.extend((seq, key, part, parts, pid) for part, pid in enumerate(payload_ids, start=1))
+            rows.extend((seq, reading_id, part, parts, pid) for part, pid in enumerate(payload_ids, start=1))
             if not parts:
-                rows.append((seq, key, 0, 0, None))
+                rows.append((seq, reading_id, 0, 0, None))
         await self._conn.execute(
             "DELETE FROM fanout_variants WHERE digest_seq = ?"
-            f" AND reading IN {json_texts(self._conn.dialect)}",
+            f" AND reading_id IN {json_ids(self._conn.dialect)}",
             (seq, json.dumps(list(variants))),
         )
         await self._conn.executemany(
-            "INSERT INTO fanout_variants (digest_seq, reading, part, parts, payload_id)"
+            "INSERT INTO fanout_variants (digest_seq, reading_id, part, parts, payload_id)"
             " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
@@ -122,7 +130,6 @@ class FanOutRepo:
         seq: int,
         after: int,
         last: int,
-        columns: Sequence[str],
         *,
         quiet_due: Mapping[str, datetime],
         now: datetime,
@@ -132,7 +139,6 @@ class FanOutRepo:
         of `quiet_pairs`); a pair missing there makes its rows due now, never drops them: the engine
         checks quiet hours again as it claims a row. Returns the rows added."""
         dialect = self._conn.dialect
-        key = reading_key(dialect, columns)
         quiet_due_at = json_lookup(dialect, "?", json_array(dialect, ["s.quiet", "s.timezone"]))
         stamp = to_db(now)
         return await self._conn.execute(
@@ -144,7 +150,7 @@ class FanOutRepo:
             f"  CASE WHEN s.quiet IS NULL THEN CAST(? AS TEXT) ELSE coalesce({quiet_due_at}, CAST(? AS TEXT))"
             "  END AS due"
             f"  FROM subscriptions s {_OUTER_FIRST[dialect]} fanout_variants v"
-            f"  ON v.digest_seq = ? AND v.reading = {key} AND v.part > 0"
+            "  ON v.digest_seq = ? AND v.reading_id = s.reading_id AND v.part > 0"
             f"  WHERE {_RANGE} ORDER BY s.id, v.part) AS batch"
             " WHERE true ON CONFLICT DO NOTHING",
             (

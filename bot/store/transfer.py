@@ -3,10 +3,11 @@
 Every table is copied with its keys as they are (a delivery still names its subscription, digest
 and payload; a page button still names its query), in one read transaction on the file and one
 write transaction on the server: the copy lands whole or not at all. The server's triggers are
-switched off meanwhile, because the trigger-kept tables (dashboard counters, search items) are
-copied as the file has them (the chart's history of sends outlives pruned rows; search items keep
-their ids). Rows are upserted by primary key, so copying the same file again gives the same
-database; afterwards each identity sequence continues after the largest id ever given out.
+switched off meanwhile, because the trigger-kept tables (dashboard counters, search items, reading
+ids) are copied as the file has them (the chart's history of sends outlives pruned rows; search
+items keep their ids; a fan-out's saved variants name readings by id). Rows are upserted by primary
+key, so copying the same file again gives the same database; afterwards each identity sequence
+continues after the largest id ever given out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bot.store.connection import Connection
 from bot.store.errors import StoreError
 
 BATCH = 1000
-TRIGGERED = ("digests", "deliveries")  # the tables whose triggers write other tables
+TRIGGERED = ("digests", "subscriptions", "deliveries")  # the tables whose triggers write other tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +36,13 @@ class Table:
 # In foreign-key order: a row's references are copied before it.
 TABLES = (
     Table("digests", ("seq",), identity=True),
+    Table("readings", ("id",), identity=True),
     Table("subscriptions", ("id",), identity=True),
     Table("subscription_settings", ("subscription_id", "key")),
     Table("payloads", ("id",), identity=True),
     Table("announcements", ("id",), identity=True),
     Table("deliveries", ("id",), identity=True),
-    Table("fanout_variants", ("digest_seq", "reading", "part")),
+    Table("fanout_variants", ("digest_seq", "reading_id", "part")),
     Table("delivery_counts", ("digest_seq", "state")),
     Table("sent_per_hour", ("hour",)),
     Table("search_items", ("id",), identity=True),
