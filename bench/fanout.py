@@ -50,7 +50,7 @@ from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
-from bot.delivery.planner import Planner, share_the_interpreter
+from bot.delivery.planner import share_the_interpreter
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.spec import GROUP_KINDS
@@ -213,7 +213,7 @@ async def plan(db: Path, sample: int, rate: float) -> dict[str, float]:
         stop, replies = asyncio.Event(), [0.0]
         commands = asyncio.create_task(status_replies(service, replies, stop))
         started, cpu_before = time.perf_counter(), cpu_seconds()
-        messages = await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending()
+        messages = await fan_out(store, VOCABULARY, renderers=default_renderers())
         result = {
             "messages": messages,
             "seconds": time.perf_counter() - started,

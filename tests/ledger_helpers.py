@@ -18,8 +18,8 @@ from sample_digests import VOCABULARY, incoming, make_digest
 from bot.core.model import Digest
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.expander import fan_out
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
-from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.render.options import RenderOptions
@@ -103,7 +103,7 @@ async def plan(store: Store, chats: list[str], *, parts: int = 2, kind: str = "p
     for chat in chats:
         ids[chat] = (await subscribe(store, chat, kind=kind, language="zh")).id
     clock = ManualClock(store.clock.now())  # rows become due at the store's "now"
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(parts)}, clock=clock).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(parts)}, clock=clock)
     return ids
 
 
@@ -141,4 +141,4 @@ async def publish(store: Store, digest_id: str, key: str | None = None) -> None:
         incoming(make_digest(digest_id), key=key or digest_id, content_hash=digest_id)
     )
     assert result.status == "new" and result.seq is not None
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_digest(result.seq)
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)})

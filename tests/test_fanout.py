@@ -14,6 +14,7 @@ from db_reads import change, values
 from ledger_helpers import Crash, SpyRenderer
 from sample_digests import VOCABULARY, incoming, make_digest
 
+from bot.delivery.expander import Expander, fan_out
 from bot.delivery.planner import READING_COLUMNS, Planner, Reading
 from bot.store.db import Store
 from bot.store.deliveries import StoredPayload
@@ -40,6 +41,19 @@ def _query(store: Store, sql: str) -> list[tuple[Any, ...]]:
     return values(store, sql)
 
 
+def _crash() -> None:
+    raise Crash
+
+
+async def _crash_after_one_batch(store: Store) -> None:
+    """Expand one subscription's rows, then die (the batch committed, the next one not begun)."""
+    expander = Expander(
+        store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, batch_size=1, on_enqueued=_crash
+    )
+    with pytest.raises(Crash):
+        await expander.expand_all()
+
+
 def test_the_reading_is_built_from_one_list_of_columns() -> None:
     """A new reading column is one line of READING_COLUMNS (and the Reading field it fills)."""
     assert tuple(READING_COLUMNS) == Reading._fields
@@ -61,8 +75,7 @@ async def test_quiet_hours_in_several_zones_of_one_batch_each_get_their_end(stor
     shanghai = await _sub(store, "2", "Asia/Shanghai", quiet="22:00-09:00")  # 08:30 there: quiet
     berlin = await _sub(store, "3", "Europe/Berlin", quiet="22:00-09:00")  # 02:30 there: quiet
     awake = await _sub(store, "4", "Europe/Berlin", quiet="04:00-05:00")  # not quiet now
-    planner = Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=AutoClock(NOW))
-    assert await planner.plan_pending() == 4
+    assert await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=AutoClock(NOW)) == 4
     due = dict(_query(store, "SELECT subscription_id, due_at FROM deliveries"))
     assert due == {
         loud: NOW.isoformat(timespec="microseconds"),
@@ -77,24 +90,22 @@ async def test_quiet_hours_in_several_zones_of_one_batch_each_get_their_end(stor
 async def test_a_resumed_fan_out_reuses_saved_variants_and_renders_emptied_ones_again(store: Store) -> None:
     await store.record_incoming(incoming(make_digest()))
     subs = [await _sub(store, str(chat), ["UTC", "Asia/Tokyo", "UTC"][chat]) for chat in range(3)]
-    with pytest.raises(Crash):  # the first batch is written, the second one's render dies
-        await Planner(
-            store, VOCABULARY, renderers={"telegram": SpyRenderer(1, crash_after=1)}, batch_size=1
-        ).plan_pending()
-    assert _query(store, "SELECT count(*) FROM fanout_variants") == [(1,)]
+    planned = SpyRenderer(1)
+    await Planner(store, VOCABULARY, renderers={"telegram": planned}).plan_pending()
+    assert len(planned.calls) == 2
+    await _crash_after_one_batch(store)
+    assert _query(store, "SELECT count(*) FROM fanout_variants") == [(2,)]
     resumed = SpyRenderer(1)
-    assert await Planner(store, VOCABULARY, renderers={"telegram": resumed}).plan_pending() == 2
-    assert [options.timezone.key for _, options in resumed.calls] == ["Asia/Tokyo"]  # UTC was saved
+    assert await Expander(store, VOCABULARY, renderers={"telegram": resumed}).expand_all() == 2
+    assert resumed.calls == []  # both readings were saved when the digest was planned
 
     # Retention may empty a body while a fan-out is in progress: its reading is rendered again.
     await store.record_incoming(incoming(make_digest(digest_id="2025.06.01.12"), key="/d/b.md"))
-    with pytest.raises(Crash):
-        await Planner(
-            store, VOCABULARY, renderers={"telegram": SpyRenderer(1, crash_after=1)}, batch_size=1
-        ).plan_pending()
+    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
+    await _crash_after_one_batch(store)
     change(store, "UPDATE payloads SET body = ''")
     again = SpyRenderer(1)
-    assert await Planner(store, VOCABULARY, renderers={"telegram": again}).plan_pending() == 2
+    assert await Expander(store, VOCABULARY, renderers={"telegram": again}).expand_all() == 2
     assert sorted(options.timezone.key for _, options in again.calls) == ["Asia/Tokyo", "UTC"]
     bodies = _query(
         store,
@@ -110,7 +121,7 @@ async def test_the_fan_out_and_the_queries_on_finished_rows_are_index_served(sto
     one on updated_at (pending rows no longer pay for it)."""
     await store.record_incoming(incoming(make_digest()))
     await _sub(store, "1")
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)})
     key = reading_key("sqlite", list(READING_COLUMNS.values()))
     plans = {
         "batch": "SELECT id FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > 0"

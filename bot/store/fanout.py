@@ -86,6 +86,28 @@ class FanOutRepo:
         )
         return {key: tuple(values) for key, *values in rows}
 
+    async def readings_in_use(self, columns: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Every reading the active instant subscriptions use: key (as `save_variants` takes it) ->
+        column values. One grouped read of their partial index's rows, no Python object per
+        subscription: what planning renders, before any ledger row exists."""
+        values = ", ".join(f"s.{column}" for column in columns)
+        key = reading_key(self._conn.dialect, columns)
+        rows = await self._conn.fetchall(
+            f"SELECT {key}, {values} FROM subscriptions s WHERE {_INSTANT_INDEX} GROUP BY {values}"
+        )
+        return {key: tuple(values) for key, *values in rows}
+
+    async def unexpanded(self, seq: int) -> int:
+        """Subscriptions a digest's fan-out has not written rows for yet (0 once it is done): the
+        active instant ones past its cursor, counted on their partial index. Each is one chat still
+        to come, whatever its number of parts (or none, when its filter keeps nothing)."""
+        rows = await self._conn.fetchall(
+            f"SELECT count(*) FROM subscriptions WHERE {_INSTANT_INDEX} AND id >"
+            " (SELECT plan_cursor FROM digests WHERE seq = ? AND plan_state = 'pending')",
+            (seq,),
+        )
+        return int(next(iter(rows))[0])
+
     async def save_variants(self, seq: int, variants: Mapping[str, Sequence[int]]) -> None:
         """Payload ids per reading key, in part order (none: the reading gets no message); they
         replace what an earlier render of that reading left (another planner's, or an emptied one)."""
