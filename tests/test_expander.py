@@ -204,3 +204,17 @@ def test_the_stock_is_a_minute_of_sends_and_never_under_two_batches() -> None:
     assert stock_for(None, 10_000) == 20_000
     assert stock_for(30.0, 10_000) == 20_000
     assert stock_for(1_000.0, 10_000) == 60_000
+
+
+async def test_retention_keeps_the_variants_of_a_digest_being_expanded(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.record_incoming(incoming(make_digest()))
+    await _sub(store, "1")
+    spy = SpyRenderer(parts=2)
+    await Planner(store, VOCABULARY, renderers={"telegram": spy}, clock=clock).plan_pending()
+    async with store.transaction() as tx:
+        assert (await tx.retention.drop_payload_bodies(clock.now() + timedelta(days=9), 0, 100)).pruned == 0
+        assert (await tx.retention.prune_orphan_payloads(0, 100)).pruned == 0
+    assert await Expander(store, VOCABULARY, renderers={"telegram": spy}).expand_all() == 2
+    assert len(spy.calls) == 1  # nothing had to be rendered again

@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 # Subscriptions per expansion transaction. Each commit writes every index leaf page the batch
 # touched (one per payload in deliveries_by_payload, whatever the batch size), so larger batches
-# write far fewer pages per row, while one batch still holds the store only ~0.1-0.2 s (a command
-# waits at most that long).
+# write far fewer pages per row: 10,000 wrote 1M subscriptions' rows in 16 s instead of 26 s at
+# 2,000, while one batch still holds the store only ~0.1-0.2 s (a command waits at most that long).
 BATCH_SIZE = 10_000
 STOCK_SECONDS = 60.0  # the due rows kept ahead of the engine: this long at the global send rate
 RECHECK = 2.0  # seconds between two looks at the stock when no claim of ours says it went down

@@ -19,6 +19,7 @@ from bot.store.connection import Connection, Dialect
 from bot.store.dialect import json_array, json_lookup, json_texts
 from bot.store.times import to_db
 
+_BEYOND_ANY_ID = 2**63 - 1
 _INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_instant's condition
 # The batch (after, last] of instant subscriptions not yet given digest seq; parameters: after,
 # last, seq.
@@ -86,16 +87,25 @@ class FanOutRepo:
         )
         return {key: tuple(values) for key, *values in rows}
 
-    async def readings_in_use(self, columns: Sequence[str]) -> dict[str, tuple[str, ...]]:
-        """Every reading the active instant subscriptions use: key (as `save_variants` takes it) ->
-        column values. One grouped read of their partial index's rows, no Python object per
-        subscription: what planning renders, before any ledger row exists."""
+    async def readings_in_use(
+        self, columns: Sequence[str], after: int = 0, last: int = _BEYOND_ANY_ID
+    ) -> dict[str, tuple[str, ...]]:
+        """Every reading the active instant subscriptions with an id in (after, last] use: key (as
+        `save_variants` takes it) -> column values. One grouped read of their partial index's rows,
+        no Python object per subscription: what planning renders, before any ledger row exists."""
         values = ", ".join(f"s.{column}" for column in columns)
         key = reading_key(self._conn.dialect, columns)
         rows = await self._conn.fetchall(
-            f"SELECT {key}, {values} FROM subscriptions s WHERE {_INSTANT_INDEX} GROUP BY {values}"
+            f"SELECT {key}, {values} FROM subscriptions s WHERE {_INSTANT_INDEX} AND s.id > ? AND s.id <= ?"
+            f" GROUP BY {values}",
+            (after, last),
         )
         return {key: tuple(values) for key, *values in rows}
+
+    async def last_id(self) -> int:
+        """The highest subscription id (0 with none): where planning's id ranges end."""
+        rows = await self._conn.fetchall("SELECT coalesce(max(id), 0) FROM subscriptions")
+        return int(next(iter(rows))[0])
 
     async def unexpanded(self, seq: int) -> int:
         """Subscriptions a digest's fan-out has not written rows for yet (0 once it is done): the
