@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,6 +46,7 @@ BATCH_SIZE = 10_000
 STOCK_SECONDS = 60.0  # the due rows kept ahead of the engine: this long at the global send rate
 RECHECK = 2.0  # seconds between two looks at the stock when no claim of ours says it went down
 IDLE = 10.0  # seconds between two looks for planned digests (the planner wakes us at once)
+NEVER = sys.maxsize  # claims that wake the expander when it has nothing to expand: none
 
 
 def stock_for(send_rate: float | None, batch_size: int = BATCH_SIZE) -> int:
@@ -66,7 +68,8 @@ class _Expansion:
 
 @dataclass(slots=True)
 class _Stock:
-    """How many claims may bring the due rows under the bound since they were last counted."""
+    """Claims since the due rows were last counted, and how many may bring them under the bound
+    (NEVER while there is nothing to expand, or the store fails: claims then wake nobody)."""
 
     claimed: int = 0
     needed: int = 0
@@ -143,9 +146,11 @@ class Expander:
                 pause = await self._step()
                 backoff.reset()
             except StoreUnavailable:
+                self._stock = _Stock(needed=NEVER)
                 pause = backoff.delay()
             except Exception:
                 log.exception("expanding a digest failed; trying again")
+                self._stock = _Stock(needed=NEVER)
                 pause = backoff.delay()
             if pause:
                 await sleep_or_wake(self._clock, pause, self._wake)
@@ -154,6 +159,7 @@ class Expander:
         """One batch if the engine needs rows; else how long to wait (a wake-up cuts it short)."""
         seq = await self._oldest()
         if seq is None:
+            self._stock = _Stock(needed=NEVER)  # the planner's wake-up, or the timer
             return IDLE
         now = self._clock.now()
         fresh = None if self._max_age is None else now - self._max_age
