@@ -92,8 +92,8 @@ class Expander:
         on_enqueued: Callable[[], None] | None = None,
     ) -> None:
         """`stock`: due rows kept ahead of the engine (default `stock_for(None, batch_size)`), of
-        `platforms` (those this process sends; None: all) and first due less than `max_age`
-        seconds ago (older ones are the expiry sweep's; None: all); `on_enqueued` (e.g. engine.wake) runs
+        `platforms` (those this process sends; None: all) and first due less than `max_age` seconds
+        ago (older ones are the expiry sweep's; None: all). `on_enqueued` (e.g. engine.wake) runs
         after each committed batch that added rows."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -222,7 +222,7 @@ class Expander:
     def _finished(self, seq: int) -> None:
         expansion = self._expansions.pop(seq)
         log.info(
-            "expanded digest %s (%s): %d messages for %d subscriptions, written over %.2f s as it was sent",
+            "expanded digest %s (%s): %d messages for %d subscriptions, written over %.2f s",
             expansion.digest.id,
             expansion.digest.source,
             expansion.added,
