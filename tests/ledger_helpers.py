@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from clocks import ManualClock
 from db_reads import select
 from sample_digests import VOCABULARY, incoming, make_digest
@@ -18,7 +20,7 @@ from sample_digests import VOCABULARY, incoming, make_digest
 from bot.core.model import Digest
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.expander import fan_out
+from bot.delivery.expander import Expander, fan_out
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.telegram.spec import GROUP_KINDS
@@ -133,6 +135,19 @@ async def scheduled(store: Store, chat: str = "1", schedule: str = "at 08:00", *
     sub = await subscribe(store, chat)
     await store.update_subscription(sub.id, schedule=schedule, timezone="America/New_York", **extra)
     return sub.id
+
+
+def _crash() -> None:
+    raise Crash
+
+
+async def expand_one_batch_then_crash(store: Store, renderers: Mapping[str, Any] | None = None) -> None:
+    """Write the planned digest's first subscription's rows, then die as the process would: that
+    batch committed, the next one not begun."""
+    renderers = renderers or {"telegram": SpyRenderer(1)}
+    expander = Expander(store, VOCABULARY, renderers=renderers, batch_size=1, on_enqueued=_crash)
+    with pytest.raises(Crash):
+        await expander.expand_all()
 
 
 async def publish(store: Store, digest_id: str, key: str | None = None) -> None:

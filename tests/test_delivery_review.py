@@ -15,14 +15,23 @@ from typing import Any
 
 import pytest
 from clocks import ManualClock
-from ledger_helpers import CONFIG, Crash, FakeSender, SpyRenderer, engine_for, ledger, plan, subscribe
+from ledger_helpers import (
+    CONFIG,
+    FakeSender,
+    SpyRenderer,
+    engine_for,
+    expand_one_batch_then_crash,
+    ledger,
+    plan,
+    subscribe,
+)
 from sample_digests import VOCABULARY, incoming, make_digest
 from waiting import wait_for
 
 from bot.core.clock import SystemClock
 from bot.core.model import Filter
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.expander import Expander, fan_out
+from bot.delivery.expander import fan_out
 from bot.delivery.outcome import Migrated, RetryAfter, Transient
 from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter
@@ -54,10 +63,6 @@ async def _record(store: Store, digest_id: str, *, extra: str = "") -> int:
 async def _fan_out(store: Store, clock: ManualClock) -> int:
     """Plan the pending digests and write all their rows, as the app's planner and expander do."""
     return await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
-
-
-def _crash() -> None:
-    raise Crash
 
 
 def _scheduler(store: Store, clock: ManualClock, spy: SpyRenderer | None = None) -> Scheduler:
@@ -130,9 +135,7 @@ async def test_switching_to_at_during_a_fan_out_moves_the_digest_into_the_first_
     seq = await _record(store, "d1")
     renderers = {"telegram": SpyRenderer(1)}
     assert await Planner(store, VOCABULARY, renderers=renderers, clock=clock).plan_digest(seq) == 2
-    expander = Expander(store, VOCABULARY, renderers=renderers, batch_size=1, on_enqueued=_crash)
-    with pytest.raises(Crash):  # the process dies once the first subscription's rows are written
-        await expander.expand_all()
+    await expand_one_batch_then_crash(store, renderers)  # the first subscription's rows are written
     await store.update_subscription(second, schedule="at 08:00")  # not reached by the fan-out yet
     await store.update_subscription(first, schedule="at 08:00")  # already planned for it
     await _fan_out(store, clock)

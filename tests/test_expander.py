@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from clocks import ManualClock
 from db_reads import values
-from ledger_helpers import CONFIG, Crash, FakeSender, SpyRenderer
+from ledger_helpers import CONFIG, FakeSender, SpyRenderer, expand_one_batch_then_crash
 from sample_digests import VOCABULARY, incoming, make_digest
 from waiting import wait_for
 
@@ -39,16 +39,6 @@ def _rows(store: Store) -> list[tuple[Any, ...]]:
     return values(
         store, "SELECT subscription_id, part, state, due_at, created_at FROM deliveries ORDER BY id"
     )
-
-
-def _crash() -> None:
-    raise Crash
-
-
-async def _expand_one_batch_then_die(store: Store, renderers: dict[str, Any]) -> None:
-    expander = Expander(store, VOCABULARY, renderers=renderers, batch_size=1, on_enqueued=_crash)
-    with pytest.raises(Crash):
-        await expander.expand_all()
 
 
 @asynccontextmanager
@@ -95,7 +85,7 @@ async def test_changes_between_two_batches_are_what_the_later_rows_follow(store:
     leaving = await _sub(store, "3")
     renderers = {"telegram": SpyRenderer(parts=1)}
     await Planner(store, VOCABULARY, renderers=renderers).plan_pending()
-    await _expand_one_batch_then_die(store, renderers)
+    await expand_one_batch_then_crash(store, renderers)
     assert [row[0] for row in _rows(store)] == [first]
     await store.update_subscription(changed, filter=Filter(categories=frozenset({"policy"})))
     await store.unsubscribe(leaving)
@@ -182,7 +172,7 @@ async def test_progress_counts_the_subscriptions_not_expanded_yet(store: Store, 
     renderers = {"telegram": SpyRenderer(parts=1)}
     await Planner(store, VOCABULARY, renderers=renderers, clock=clock).plan_pending()
     assert await store.fanout_progress(1) == (5, 0, 5)
-    await _expand_one_batch_then_die(store, renderers)
+    await expand_one_batch_then_crash(store, renderers)
     assert await store.fanout_progress(1) == (5, 0, 5)  # one row, four chats still to come
     stats = await store.stats(clock.now())
     assert stats["last_digest"]["deliveries"] == {"pending": 1, "unexpanded": 4}

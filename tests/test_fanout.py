@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from clocks import AutoClock
 from db_reads import change, values
-from ledger_helpers import Crash, SpyRenderer
+from ledger_helpers import SpyRenderer, expand_one_batch_then_crash
 from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.delivery.expander import Expander, fan_out
-from bot.delivery.planner import READING_COLUMNS, Planner, Reading
+from bot.delivery.planner import READING_COLUMNS, Planner
 from bot.store.db import Store
 from bot.store.deliveries import StoredPayload
 from bot.store.fanout import reading_key
@@ -39,27 +39,6 @@ async def _sub(store: Store, chat: str, timezone: str = "UTC", **settings: Any) 
 
 def _query(store: Store, sql: str) -> list[tuple[Any, ...]]:
     return values(store, sql)
-
-
-def _crash() -> None:
-    raise Crash
-
-
-async def _crash_after_one_batch(store: Store) -> None:
-    """Expand one subscription's rows, then die (the batch committed, the next one not begun)."""
-    expander = Expander(
-        store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, batch_size=1, on_enqueued=_crash
-    )
-    with pytest.raises(Crash):
-        await expander.expand_all()
-
-
-def test_the_reading_is_built_from_one_list_of_columns() -> None:
-    """A new reading column is one line of READING_COLUMNS (and the Reading field it fills)."""
-    assert tuple(READING_COLUMNS) == Reading._fields
-    assert reading_key("sqlite", list(READING_COLUMNS.values())) == (
-        "json_array(s.platform, s.filter, s.timezone, s.language, s.format, s.previews, s.silent)"
-    )
 
 
 @pytest.mark.parametrize("columns", [[], ["platform", "filter); DROP TABLE deliveries; --"]])
@@ -93,7 +72,7 @@ async def test_a_resumed_fan_out_reuses_saved_variants_and_renders_emptied_ones_
     planned = SpyRenderer(1)
     await Planner(store, VOCABULARY, renderers={"telegram": planned}).plan_pending()
     assert len(planned.calls) == 2
-    await _crash_after_one_batch(store)
+    await expand_one_batch_then_crash(store)
     assert _query(store, "SELECT count(*) FROM fanout_variants") == [(2,)]
     resumed = SpyRenderer(1)
     assert await Expander(store, VOCABULARY, renderers={"telegram": resumed}).expand_all() == 2
@@ -102,7 +81,7 @@ async def test_a_resumed_fan_out_reuses_saved_variants_and_renders_emptied_ones_
     # Retention may empty a body while a fan-out is in progress: its reading is rendered again.
     await store.record_incoming(incoming(make_digest(digest_id="2025.06.01.12"), key="/d/b.md"))
     await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
-    await _crash_after_one_batch(store)
+    await expand_one_batch_then_crash(store)
     change(store, "UPDATE payloads SET body = ''")
     again = SpyRenderer(1)
     assert await Expander(store, VOCABULARY, renderers={"telegram": again}).expand_all() == 2
