@@ -208,3 +208,12 @@ async def test_retention_keeps_the_variants_of_a_digest_being_expanded(
         assert (await tx.retention.prune_orphan_payloads(0, 100)).pruned == 0
     assert await Expander(store, VOCABULARY, renderers={"telegram": spy}).expand_all() == 2
     assert len(spy.calls) == 1  # nothing had to be rendered again
+
+
+async def test_the_cursor_never_moves_back(store: Store, clock: ManualClock) -> None:
+    """A slower writer committing an older batch's cursor cannot undo a faster one's progress."""
+    await store.record_incoming(incoming(make_digest()))
+    async with store.transaction() as tx:
+        await tx.digests.advance_plan(1, 5, done=False, now=clock.now())
+        await tx.digests.advance_plan(1, 3, done=False, now=clock.now())
+        assert await tx.digests.plan_cursor(1) == 5
