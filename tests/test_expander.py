@@ -99,6 +99,7 @@ async def test_changes_between_two_batches_are_what_the_later_rows_follow(store:
             "SELECT d.subscription_id, p.body FROM deliveries d JOIN payloads p ON p.id = d.payload_id",
         )
     )
+    assert sorted(row[0] for row in _rows(store)) == [first, changed, added]  # one row each
     assert set(texts) == {first, changed, added}
     assert "[2] part 1" in texts[changed]
     assert await fan_out(store, VOCABULARY, renderers=renderers) == 0
@@ -217,3 +218,16 @@ async def test_the_cursor_never_moves_back(store: Store, clock: ManualClock) -> 
         await tx.digests.advance_plan(1, 5, done=False, now=clock.now())
         await tx.digests.advance_plan(1, 3, done=False, now=clock.now())
         assert await tx.digests.plan_cursor(1) == 5
+
+
+async def test_digests_are_expanded_oldest_first(store: Store) -> None:
+    await store.record_incoming(incoming(make_digest()))
+    for chat in range(3):
+        await _sub(store, str(chat))
+    renderers = {"telegram": SpyRenderer(parts=1)}
+    await Planner(store, VOCABULARY, renderers=renderers).plan_pending()
+    await expand_one_batch_then_crash(store, renderers)
+    await store.record_incoming(incoming(make_digest(digest_id="2025.06.01.12"), key="/d/b.md"))
+    assert await fan_out(store, VOCABULARY, renderers=renderers) == 5
+    units = [unit for (unit,) in values(store, "SELECT unit FROM deliveries ORDER BY id")]
+    assert units == ["d1"] * 3 + ["d2"] * 3
