@@ -135,7 +135,7 @@ class App:
             self.vocabulary,
             renderers=renderers,
             clock=clock,
-            stock=stock_for(_send_rate(policies, self.platforms)),
+            stock=stock_for(_send_rate(limiter, policies, self.platforms)),
             platforms=[p.name for p in self.platforms],
             max_age=settings.delivery.max_age,
             on_enqueued=self._rows_written,
@@ -364,10 +364,12 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _send_rate(policies: dict[str, RatePolicy], platforms: list[Platform]) -> float | None:
-    """Messages per second this process may send at most (its platforms' global limits); None when
-    one of them is unpaced (the console)."""
-    rates = [policies[p.name].limits.global_per_second for p in platforms if p.name in policies]
+def _send_rate(
+    limiter: RateLimiter, policies: dict[str, RatePolicy], platforms: list[Platform]
+) -> float | None:
+    """Digests per second this process may send at most (its platforms' broadcast paces: a paid
+    Telegram broadcast's included); None when one of them is unpaced (the console)."""
+    rates = [limiter.broadcast_rate(p.name) for p in platforms if p.name in policies]
     return sum(rates) if len(rates) == len(platforms) else None
 
 
