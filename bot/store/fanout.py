@@ -1,12 +1,13 @@
 """Set-based fan-out: a digest's ledger rows written by the database from the subscriptions table.
 
 The planner renders each distinct *reading* (the subscription columns a rendering depends on) in
-use once (`readings_in_use`) and records its payload ids here, in `fanout_variants`, keyed by the digest and the reading's key:
-a JSON array of those columns, computed by the database on both sides of the join, so a new reading
-column is one more name in the planner's list and no schema change. The expander then turns each
-batch of subscriptions (an id range) into its delivery rows with one ``INSERT ... SELECT`` joining
-the subscriptions to their variants, as the engine drains the ledger: no Python object per row. A reading that renders to nothing is stored as part 0,
-which the join skips.
+use once (`readings_in_use`) and records its payload ids here, in `fanout_variants`, keyed by the
+digest and the reading's key: a JSON array of those columns, computed by the database on both sides
+of the join, so a new reading column is one more name in the planner's list and no schema change.
+The expander then turns each batch of subscriptions (an id range) into its delivery rows with one
+``INSERT ... SELECT`` joining the subscriptions to their variants, as the engine drains the ledger:
+no Python object per row. A reading that renders to nothing is stored as part 0, which the join
+skips.
 """
 
 from __future__ import annotations
