@@ -16,6 +16,7 @@ from sample_digests import VOCABULARY, incoming, make_digest
 from waiting import wait_for
 
 from bot.core.model import Filter
+from bot.delivery import planner
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.expander import Expander, fan_out, stock_for
 from bot.delivery.planner import Planner
@@ -231,3 +232,16 @@ async def test_digests_are_expanded_oldest_first(store: Store) -> None:
     assert await fan_out(store, VOCABULARY, renderers=renderers) == 5
     units = [unit for (unit,) in values(store, "SELECT unit FROM deliveries ORDER BY id")]
     assert units == ["d1"] * 3 + ["d2"] * 3
+
+
+async def test_planning_reads_the_readings_range_by_range(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.record_incoming(incoming(make_digest()))
+    zones = ["UTC", "Asia/Tokyo", "Europe/Berlin", "America/New_York", "Asia/Shanghai"]
+    for chat, zone in enumerate(zones):
+        await _sub(store, str(chat), timezone=zone)
+    monkeypatch.setattr(planner, "READING_SCAN", 2)
+    spy = SpyRenderer(parts=1)
+    assert await Planner(store, VOCABULARY, renderers={"telegram": spy}).plan_digest(1) == 5
+    assert sorted(str(options.timezone) for _, options in spy.calls) == sorted(zones)

@@ -52,8 +52,8 @@ def share_the_interpreter() -> None:
 
 
 CACHE_SIZE = 2048
-# Subscription ids whose readings planning groups in one read: ~0.1 s of the store per range at
-# most, the time a command may wait for it (grouping 1M at once held the store 2.3 s).
+# Instant subscriptions whose readings planning groups in one read: ~0.1 s of the store per range
+# at most, the time a command may wait for it (grouping 1M at once held the store 2.3 s).
 READING_SCAN = 50_000
 
 
@@ -338,13 +338,14 @@ class Planner:
         return len(rendered)
 
     async def _readings_in_use(self) -> dict[str, tuple[Any, ...]]:
-        """The readings to render, grouped in id ranges of READING_SCAN subscriptions, each in a
-        read of its own, so a command waits for one range's grouping, never for a million's."""
+        """The readings to render, grouped READING_SCAN instant subscriptions at a time, each range
+        in a read of its own, so a command waits for one range's grouping, never for a million's."""
         columns = tuple(READING_COLUMNS.values())
-        async with self._store.transaction(write=False) as tx:
-            last = await tx.fanout.last_id()
         readings: dict[str, tuple[Any, ...]] = {}
-        for after in range(0, last, READING_SCAN):
+        after, count = 0, READING_SCAN
+        while count == READING_SCAN:
             async with self._store.transaction(write=False) as tx:
-                readings |= await tx.fanout.readings_in_use(columns, after, after + READING_SCAN)
+                count, last = await tx.fanout.batch_end(after, READING_SCAN)
+                readings |= await tx.fanout.readings_in_use(columns, after, last)
+            after = last
         return readings

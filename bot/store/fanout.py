@@ -103,11 +103,6 @@ class FanOutRepo:
         )
         return {key: tuple(values) for key, *values in rows}
 
-    async def last_id(self) -> int:
-        """The highest subscription id (0 with none): where planning's id ranges end."""
-        rows = await self._conn.fetchall("SELECT coalesce(max(id), 0) FROM subscriptions")
-        return int(next(iter(rows))[0])
-
     async def unexpanded(self, seq: int) -> int:
         """Subscriptions a digest's fan-out has not written rows for yet (0 once it is done): the
         active instant ones past its cursor, counted on their partial index. Each is one chat still
