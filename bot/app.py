@@ -368,7 +368,7 @@ def _send_rate(
     limiter: RateLimiter, policies: dict[str, RatePolicy], platforms: list[Platform]
 ) -> float | None:
     """Digests per second this process may send at most (its platforms' broadcast paces: a paid
-    Telegram broadcast's included); None when one of them is unpaced (the console)."""
+    broadcast's included); None when one of them is unpaced (the console)."""
     rates = [limiter.broadcast_rate(p.name) for p in platforms if p.name in policies]
     return sum(rates) if len(rates) == len(platforms) else None
 
