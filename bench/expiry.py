@@ -28,7 +28,7 @@ from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.delivery.ratelimit import RateLimiter
 from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
@@ -54,12 +54,11 @@ async def run(store: Store, subscriptions: int, digests: int) -> float:
         await tx.subscriptions.insert_many(
             (NewSubscription("telegram", str(n), "private") for n in range(1, subscriptions + 1)), T0
         )
-    planner = Planner(store, VOCABULARY, renderers=default_renderers())
     for n in range(digests):
         items = (Item(number=1, title=f"item {n}", summary=((Span("摘要 " * 40),),), categories=("tech",)),)
         value = Digest(id=f"d{n}", title=f"digest {n}", date=T0, items=items)
         await store.record_incoming(Incoming("folder", f"/d/{n}.md", f"h{n}", value))
-        await planner.plan_pending()
+        await fan_out(store, VOCABULARY, renderers=default_renderers())
     config = DeliveryConfig()
     later = Later(timedelta(seconds=config.max_age + 60))
     engine = DeliveryEngine(store, {}, RateLimiter({}, later), config, clock=later)

@@ -1,20 +1,27 @@
-"""Fan-out benchmark: planning time and peak memory for N subscriptions, then an engine-only send.
+"""Fan-out benchmark: planning, then expansion into ledger rows, for N subscriptions; an engine send.
 
     python bench/fanout.py [--sizes 10000,100000,1000000] [--sample 3000] [--rate 1000] [--keep DIR]
 
 Subscriptions are mixed like a real deployment: Telegram private chats, groups and channels plus
 Discord channels; several category sets, some keyword filters, quiet hours, four time zones, two
-languages, and some `at HH:MM` schedules (which instant fan-out skips). Planning uses the real
-select() and renderers and the real SQLite ledger.
+languages, and some `at HH:MM` schedules (which instant fan-out skips). Planning and expansion use
+the real select() and renderers and the real SQLite ledger.
 
-Each size runs in fresh processes: one writes the subscriptions, another plans the digest, so the
-planning process's peak RSS (ru_maxrss) is planning alone (plus imports), not the set-up's. Its CPU
-figure counts every thread of that process (renders and the database thread included). The send
-phase (smallest size only) runs the real engine and ledger with an in-process fake Telegram sender
-(5 ms simulated latency, no HTTP): an engine-only figure, not the platform path (bench/send.py).
+Planning (bot/delivery/planner.py) renders every reading the subscriptions use and records the
+fan-out instant: the digest is planned when it returns, before any ledger row exists. Expansion
+(bot/delivery/expander.py) then writes the rows; the app does it batch by batch as the engine drains
+them, this bench runs it to completion unthrottled (`expand_all`) and reports its cost per row and
+its rows per second.
 
-While it plans, a chat sends /status every 50 ms: the slowest reply is how long a command waits for
-the fan-out (its batches are short transactions).
+Each size runs in fresh processes: one writes the subscriptions, another plans and expands, so that
+process's peak RSS (ru_maxrss) is planning and expansion alone (plus imports), not the set-up's.
+Its CPU figure counts every thread of that process (renders and the database thread included).
+The send phase (smallest size only, a process and database of its own) plans, then runs the real
+engine fed by the expander (as the app wires them) with an in-process fake Telegram sender (5 ms
+simulated latency, no HTTP): an engine-only figure, not the platform path (bench/send.py).
+
+While it plans and expands, a chat sends /status every 50 ms: the slowest reply is how long a
+command waits for the fan-out (its batches are short transactions).
 
 Targets: planning 1M subscriptions < 5 s; peak RSS flat in N (1M within 50 MB of 10k); every
 /status answered within 1 s; achieved send rate >= 90% of the limit; engine CPU per message < 1 ms.
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -49,6 +57,7 @@ from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.expander import Expander, stock_for
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
 from bot.delivery.planner import Planner, share_the_interpreter
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
@@ -177,10 +186,12 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
+DIGEST_SEQ = 1  # the one digest the set-up stores
 SETUP_CHUNK = 50_000  # subscriptions per set-up transaction: the set-up's memory stays small too
 PLAN_TARGET_SECONDS = 5.0  # for 1M subscriptions
 RSS_GROWTH_MB = 50.0  # peak RSS at the largest size minus the smallest's
 REPLY_SECONDS = 1.0  # a command answered while a fan-out is planned
+SEND_PATIENCE = 30.0  # seconds the send phase waits for its sample beyond twice its time at the rate
 CHAT = ChatRef("telegram", "-200", None, kind="supergroup", title="Another chat")
 CALLER = Caller("7", language="en")
 
@@ -204,44 +215,66 @@ async def status_replies(service: CommandService, replies: list[float], stop: as
         await asyncio.sleep(0.05)
 
 
-async def plan(db: Path, sample: int, rate: float) -> dict[str, float]:
-    """Plan the digest (timed, peak RSS read right after) while a chat sends /status, then
-    optionally send a sample."""
+async def plan(db: Path) -> dict[str, float]:
+    """Plan the digest, then expand it to completion, each timed, while a chat sends /status."""
     async with await Store.open(db) as store:
         share_the_interpreter()  # as the app does
         service = CommandService(store, VOCABULARY, renderers=default_renderers())
         stop, replies = asyncio.Event(), [0.0]
         commands = asyncio.create_task(status_replies(service, replies, stop))
         started, cpu_before = time.perf_counter(), cpu_seconds()
-        messages = await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending()
-        result = {
-            "messages": messages,
-            "seconds": time.perf_counter() - started,
-            "cpu": cpu_seconds() - cpu_before,
-            "rss": peak_rss_mb(),
-            "reply": max(replies),
-        }
+        readings = await Planner(store, VOCABULARY, renderers=default_renderers()).plan_digest(DIGEST_SEQ)
+        planned, planned_cpu, replies_planning = time.perf_counter(), cpu_seconds(), len(replies)
+        expanded_from = time.perf_counter()
+        messages = await Expander(store, VOCABULARY, renderers=default_renderers()).expand_all()
         stop.set()
         await commands
-        if sample:
-            result |= await send(store, sample, rate)
-    return result
+        return {
+            "readings": readings or 0,
+            "messages": messages,
+            "seconds": planned - started,
+            "cpu": planned_cpu - cpu_before,
+            "expansion": time.perf_counter() - expanded_from,
+            "rss": peak_rss_mb(),
+            "reply_planning": max(replies[:replies_planning]),
+            "reply_expanding": max(replies[replies_planning:], default=0.0),
+            "reply": max(replies),
+        }
 
 
-async def send(store: Store, sample: int, rate: float) -> dict[str, float]:
-    """The engine and the ledger with an in-process fake sender: what the engine costs by itself."""
-    platform = PacedPlatform(sample)
-    limits = RateLimits(global_per_second=rate, per_chat_per_second=1, per_group_per_minute=20)
-    limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())
-    engine = DeliveryEngine(store, {"telegram": platform}, limiter, DeliveryConfig(concurrency=16))
-    cpu_before = cpu_seconds()
-    draining = asyncio.create_task(engine.drain(horizon=5))  # ends early when the ledger runs dry
-    reached = asyncio.create_task(platform.reached.wait())
-    await asyncio.wait({draining, reached}, return_when=asyncio.FIRST_COMPLETED)
-    await engine.stop(grace=5)
-    await draining
-    reached.cancel()
-    cpu_used = cpu_seconds() - cpu_before
+async def send(db: Path, sample: int, rate: float) -> dict[str, float]:
+    """Plan, then the engine fed by the expander (wired as in the app) with an in-process fake
+    sender: what the engine costs by itself, with the rows written as it drains them."""
+    async with await Store.open(db) as store:
+        await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending()
+        platform = PacedPlatform(sample)
+        limits = RateLimits(global_per_second=rate, per_chat_per_second=1, per_group_per_minute=20)
+        limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())
+        expander = Expander(
+            store,
+            VOCABULARY,
+            renderers=default_renderers(),
+            stock=stock_for(rate),
+            platforms=["telegram"],
+            on_enqueued=lambda: engine.wake(),
+        )
+        engine = DeliveryEngine(
+            store,
+            {"telegram": platform},
+            limiter,
+            DeliveryConfig(concurrency=16),
+            on_claimed=expander.claimed,
+        )
+        cpu_before = cpu_seconds()
+        expanding = asyncio.create_task(expander.run())
+        sending = asyncio.create_task(engine.run())  # not drain(): the first rows are not written yet
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(platform.reached.wait(), SEND_PATIENCE + 2 * sample / rate)
+        await engine.stop(grace=5)
+        await sending
+        expander.stop()
+        await expanding
+        cpu_used = cpu_seconds() - cpu_before
     arrivals = platform.arrivals[:sample]
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
     return {
@@ -262,23 +295,24 @@ def child(*args: str) -> dict[str, float]:
 def measure(sizes: list[int], sample: int, rate: float, folder: Path) -> bool:
     """Each size set up and planned in fresh processes; prints one table row per size."""
     print(
-        "| subscriptions | messages | planning (wall) | planning (CPU, all threads) | peak RSS"
-        " | slowest /status meanwhile |"
+        "| subscriptions | readings | planning (wall) | planning (CPU) | messages | expansion (wall)"
+        " | per message | messages/s | peak RSS | slowest /status planning / expanding |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     results: dict[int, dict[str, float]] = {}
     for size in sizes:
         db = folder / f"fanout-{size}.db"
         child("--setup", str(size), "--db", str(db))
-        sampled = sample if size == sizes[0] else 0
-        got = results[size] = child("--plan", "--db", str(db), "--sample", str(sampled), "--rate", str(rate))
+        got = results[size] = child("--plan", "--db", str(db))
+        messages = max(1, int(got["messages"]))
         print(
-            f"| {size:,} | {int(got['messages']):,} | {got['seconds']:.2f} s | {got['cpu']:.2f} s"
-            f" | {got['rss']:.0f} MB | {got['reply']:.2f} s |",
+            f"| {size:,} | {int(got['readings']):,} | {got['seconds']:.2f} s | {got['cpu']:.2f} s"
+            f" | {int(got['messages']):,} | {got['expansion']:.2f} s"
+            f" | {got['expansion'] / messages * 1e6:.1f} µs | {messages / got['expansion']:,.0f}"
+            f" | {got['rss']:.0f} MB | {got['reply_planning']:.2f} s / {got['reply_expanding']:.2f} s |",
             flush=True,
         )
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        _remove(db)
     largest, smallest = results[sizes[-1]], results[sizes[0]]
     checks = {
         f"planning {sizes[-1]:,} < {PLAN_TARGET_SECONDS:.0f} s": largest["seconds"]
@@ -289,17 +323,25 @@ def measure(sizes: list[int], sample: int, rate: float, folder: Path) -> bool:
         "every /status answered within 1 s": all(got["reply"] < REPLY_SECONDS for got in results.values()),
     }
     if sample:
-        first = results[sizes[0]]
+        db = folder / f"send-{sizes[0]}.db"
+        child("--setup", str(sizes[0]), "--db", str(db))
+        first = child("--send", "--db", str(db), "--sample", str(sample), "--rate", str(rate))
+        _remove(db)
         print(
-            f"send, engine only (in-process fake sender, {LATENCY * 1000:.0f} ms latency, no HTTP):"
-            f" {first['send_rate']:.0f}/s of the {rate:.0f}/s limit, busiest second {first['busiest']:.0f},"
-            f" {first['send_cpu_us']:.0f} µs CPU per message"
+            f"send, engine fed by the expander (in-process fake sender, {LATENCY * 1000:.0f} ms latency,"
+            f" no HTTP): {first['send_rate']:.0f}/s of the {rate:.0f}/s limit, busiest second"
+            f" {first['busiest']:.0f}, {first['send_cpu_us']:.0f} µs CPU per message"
         )
         checks["engine send rate >= 90% of the limit"] = first["send_rate"] >= 0.9 * rate
         checks["engine CPU per message < 1 ms"] = first["send_cpu_us"] < 1000
     for name, ok in checks.items():
         print(f"{name}: {verdict(ok)}")
     return all(checks.values())
+
+
+def _remove(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
 def main() -> int:
@@ -309,17 +351,20 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="configured global sends per second")
     parser.add_argument("--keep", type=Path, help="folder for the databases (default: a temporary one)")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)  # child: write N subscriptions
-    parser.add_argument("--plan", action="store_true", help=argparse.SUPPRESS)  # child: plan and send
+    parser.add_argument("--plan", action="store_true", help=argparse.SUPPRESS)  # child: plan and expand
+    parser.add_argument("--send", action="store_true", help=argparse.SUPPRESS)  # child: plan and send
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.setup is not None or args.plan:
+    if args.setup is not None or args.plan or args.send:
         if args.db is None:
-            parser.error("--setup and --plan need --db")
+            parser.error("--setup, --plan and --send need --db")
         if args.setup is not None:
             asyncio.run(setup(args.setup, args.db))
             print("{}")
+        elif args.plan:
+            print(json.dumps(asyncio.run(plan(args.db))))
         else:
-            print(json.dumps(asyncio.run(plan(args.db, args.sample, args.rate))))
+            print(json.dumps(asyncio.run(send(args.db, args.sample, args.rate))))
         return 0
     try:
         sizes = sorted({int(size) for size in args.sizes.split(",")})

@@ -26,7 +26,7 @@ from pathlib import Path
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
 from bot.store.db import Store
@@ -98,7 +98,7 @@ async def run(size_kb: int, count: int, folder: Path) -> bool:
             asyncio.create_task(commands(service, replies, stop)),
         ]
         started = time.perf_counter()
-        added = await Planner(store, VOCABULARY, renderers=default_renderers()).plan_digest(recorded.seq)
+        added = await fan_out(store, VOCABULARY, renderers=default_renderers())
         planning = time.perf_counter() - started
         stop.set()
         await asyncio.gather(*watchers)

@@ -30,7 +30,7 @@ from store_probe import probe
 
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import RetentionConfig
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.delivery.retention import Pruner
 from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
@@ -74,10 +74,9 @@ async def prune_backlog(store: Store, clock: Clock, subscriptions: int, digests:
         await tx.subscriptions.insert_many(
             (NewSubscription("telegram", str(n), "private") for n in range(1, subscriptions + 1)), T0
         )
-    planner = Planner(store, VOCABULARY, renderers=default_renderers())
     for n in range(digests):
         await store.record_incoming(arrival("folder", f"/d/{n}.md", digest(f"d{n}", "摘要 " * 40), ""))
-        await planner.plan_pending()
+        await fan_out(store, VOCABULARY, renderers=default_renderers())
     for subscription_id in range(1, subscriptions + 1):
         await store.pause(subscription_id, "bench")
     rows = subscriptions * digests

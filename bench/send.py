@@ -44,7 +44,8 @@ from bot.core.heap import settle_heap
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner, share_the_interpreter
+from bot.delivery.expander import fan_out
+from bot.delivery.planner import share_the_interpreter
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.adapter import BOT_POOL_SIZE, TIMEOUTS
@@ -118,7 +119,7 @@ async def digestbot(base_url: str, chats: int, rate: float, concurrency: int, fo
             )
         await store.record_incoming(Incoming("bench", "send.md", "send-hash", digest()))
         started = time.perf_counter()
-        planned = await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending()
+        planned = await fan_out(store, VOCABULARY, renderers=default_renderers())
         print(f"  (digestbot planned {planned} messages in {time.perf_counter() - started:.2f} s)")
         limits = RateLimits(global_per_second=rate, per_chat_per_second=1, per_group_per_minute=20)
         limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())

@@ -186,7 +186,7 @@ async def measure(args: argparse.Namespace, server: Server) -> list[dict[str, fl
     from bot.core.model import Category, Vocabulary
     from bot.delivery.config import DeliveryConfig, RateLimits
     from bot.delivery.engine import DeliveryEngine
-    from bot.delivery.planner import Planner
+    from bot.delivery.expander import fan_out
     from bot.delivery.ratelimit import RateLimiter, RatePolicy
     from bot.platforms.discord.client import DiscordPlatform
     from bot.platforms.discord.config import DiscordConfig
@@ -223,7 +223,7 @@ async def measure(args: argparse.Namespace, server: Server) -> list[dict[str, fl
                 await store.record_incoming(Incoming("bench", f"{number}.md", f"key-{number}", digest))
                 before, _ = await asyncio.to_thread(open_rows, store.path)
                 cpu = resource.getrusage(resource.RUSAGE_SELF)
-                planned = await Planner(store, vocabulary, renderers=renderers).plan_pending()
+                planned = await fan_out(store, vocabulary, renderers=renderers)
                 engine.wake()
                 while (await asyncio.to_thread(open_rows, store.path))[1]:
                     await asyncio.sleep(0.05)

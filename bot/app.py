@@ -26,6 +26,7 @@ from bot.core.heap import settle_heap
 from bot.core.model import Digest, Vocabulary
 from bot.core.schedule import parse_timezone
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.expander import Expander, stock_for
 from bot.delivery.planner import Planner, share_the_interpreter
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.delivery.reports import ProblemReporter, ReportTarget
@@ -120,16 +121,27 @@ class App:
             clock=clock,
             problems=problems,
             observer=self.metrics,
+            on_claimed=self._rows_claimed,
         )
         engine_task: list[asyncio.Task[None]] = []
         stack.push_async_callback(self._stop_engine, engine_task)
         share_the_interpreter()  # renders run in worker threads beside the loop
-        self.planner = Planner(
-            store, self.vocabulary, renderers=renderers, clock=clock, on_enqueued=self._rows_written
-        )
-        await self.planner.plan_pending()
+        self.planner = Planner(store, self.vocabulary, renderers=renderers, clock=clock)
+        await self.planner.plan_pending()  # renders only: rows come from the expander
         self._start_pruner(store)
         engine_task.append(asyncio.create_task(engine.run(), name="engine"))
+        self.expander = expander = Expander(
+            store,
+            self.vocabulary,
+            renderers=renderers,
+            clock=clock,
+            stock=stock_for(_send_rate(limiter, policies, self.platforms)),
+            platforms=[p.name for p in self.platforms],
+            max_age=settings.delivery.max_age,
+            on_enqueued=self._rows_written,
+        )
+        expander_task = asyncio.create_task(expander.run(), name="expander")
+        stack.push_async_callback(_stop_expander, expander, expander_task)
         self.scheduler = scheduler = Scheduler(
             store,
             self.vocabulary,
@@ -140,7 +152,7 @@ class App:
         )
         scheduler_task = asyncio.create_task(scheduler.run(), name="scheduler")
         stack.push_async_callback(_stop_scheduler, scheduler, scheduler_task)
-        self._tasks = [*engine_task, scheduler_task]
+        self._tasks = [*engine_task, expander_task, scheduler_task]
         if cluster is not None:
             cluster.listen({"deliveries": engine.wake, "schedule": scheduler.wake})
         await self._start_intake(store)
@@ -278,9 +290,9 @@ class App:
                     self.problems.rejected(result.source, str(result.error))
                 self.metrics.digest_read(ok=isinstance(incoming.result, Digest))
                 if result.deliverable:
-                    # also any fan-out an earlier error cut short
+                    # renders only (also any plan an earlier error cut short); the expander writes the rows
                     await retrying(self.planner.plan_pending, backoff)
-                    self._rows_written()
+                    self.expander.wake()
             except Exception:
                 log.exception("could not ingest %s from %s", incoming.key, incoming.source)
 
@@ -308,7 +320,7 @@ class App:
 
     @property
     def core_tasks(self) -> list[asyncio.Task[None]]:
-        """Engine and scheduler: if one of them dies the bot cannot deliver and must say so."""
+        """Engine, expander and scheduler: if one of them dies the bot cannot deliver and must say so."""
         return self._tasks
 
     def _rows_written(self) -> None:
@@ -318,6 +330,11 @@ class App:
             self.engine.wake()
         if self.cluster is not None:
             self.cluster.publish("deliveries")
+
+    def _rows_claimed(self, rows: int) -> None:
+        """The engine took rows: the expander writes more once the due stock is under its bound."""
+        if hasattr(self, "expander"):
+            self.expander.claimed(rows)
 
     def _schedules_changed(self) -> None:
         if self.scheduler is not None:
@@ -345,6 +362,20 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _send_rate(
+    limiter: RateLimiter, policies: dict[str, RatePolicy], platforms: list[Platform]
+) -> float | None:
+    """Digests per second this process may send at most (its platforms' broadcast paces: a paid
+    broadcast's included); None when one of them is unpaced (the console)."""
+    rates = [limiter.broadcast_rate(p.name) for p in platforms if p.name in policies]
+    return sum(rates) if len(rates) == len(platforms) else None
+
+
+async def _stop_expander(expander: Expander, task: asyncio.Task[None]) -> None:
+    expander.stop()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _stop_scheduler(scheduler: Scheduler, task: asyncio.Task[None]) -> None:

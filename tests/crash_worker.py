@@ -25,8 +25,8 @@ from bot.core.clock import SystemClock
 from bot.core.model import Category, Digest, Item, Span, Vocabulary
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.expander import fan_out
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
-from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.render import render_telegram
@@ -115,7 +115,7 @@ async def main(
         if LEASE_VARIABLE in os.environ:
             store.lease = timedelta(seconds=float(os.environ[LEASE_VARIABLE]))
         await setup(store, subscriptions)
-        await Planner(store, VOCABULARY, batch_size=100, renderers=default_renderers()).plan_pending()
+        await fan_out(store, VOCABULARY, batch_size=100, renderers=default_renderers())
         limits = RateLimits(global_per_second=1000, per_chat_per_second=100)
         limiter = RateLimiter({"telegram": RatePolicy(limits, GROUP_KINDS)}, SystemClock())
         config = DeliveryConfig(concurrency=concurrency, max_attempts=3)

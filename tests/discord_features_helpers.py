@@ -8,7 +8,7 @@ from fake_discord_model import Channel, Posted
 from bot.core.clock import SystemClock
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 
@@ -22,7 +22,7 @@ async def deliver(world: World, number: int = 1) -> None:
         DeliveryConfig(backoff_base=0.05),
     )
     await record(world.store, number)
-    await Planner(world.store, VOCABULARY, renderers=default_renderers()).plan_pending()
+    await fan_out(world.store, VOCABULARY, renderers=default_renderers())
     await engine.drain(horizon=0.5)
 
 

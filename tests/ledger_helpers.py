@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from clocks import ManualClock
 from db_reads import select
 from sample_digests import VOCABULARY, incoming, make_digest
@@ -18,8 +20,8 @@ from sample_digests import VOCABULARY, incoming, make_digest
 from bot.core.model import Digest
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.expander import Expander, fan_out
 from bot.delivery.outcome import Outcome, Payload, Sent, Target
-from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.telegram.spec import GROUP_KINDS
 from bot.render.options import RenderOptions
@@ -103,7 +105,7 @@ async def plan(store: Store, chats: list[str], *, parts: int = 2, kind: str = "p
     for chat in chats:
         ids[chat] = (await subscribe(store, chat, kind=kind, language="zh")).id
     clock = ManualClock(store.clock.now())  # rows become due at the store's "now"
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(parts)}, clock=clock).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(parts)}, clock=clock)
     return ids
 
 
@@ -135,10 +137,23 @@ async def scheduled(store: Store, chat: str = "1", schedule: str = "at 08:00", *
     return sub.id
 
 
+def _crash() -> None:
+    raise Crash
+
+
+async def expand_one_batch_then_crash(store: Store, renderers: Mapping[str, Any] | None = None) -> None:
+    """Write the planned digest's first subscription's rows, then die as the process would: that
+    batch committed, the next one not begun."""
+    renderers = renderers or {"telegram": SpyRenderer(1)}
+    expander = Expander(store, VOCABULARY, renderers=renderers, batch_size=1, on_enqueued=_crash)
+    with pytest.raises(Crash):
+        await expander.expand_all()
+
+
 async def publish(store: Store, digest_id: str, key: str | None = None) -> None:
     """Store and fan out a digest, as the app does: its instant fan-out is over before the next step."""
     result = await store.record_incoming(
         incoming(make_digest(digest_id), key=key or digest_id, content_hash=digest_id)
     )
     assert result.status == "new" and result.seq is not None
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_digest(result.seq)
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)})

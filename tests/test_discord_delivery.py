@@ -22,8 +22,8 @@ from bot.core.clock import SystemClock
 from bot.core.model import Digest, Item, Span
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.expander import fan_out
 from bot.delivery.outcome import ChatGone, FormatRejected, RetryAfter, Sent, Target, Transient
-from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.discord.client import DiscordPlatform
 from bot.platforms.discord.render import render_discord
@@ -148,7 +148,6 @@ async def test_digest_arrives_with_only_the_selected_items_and_a_lost_channel_pa
     """subscribe -> a digest is planned and sent as embeds with only the chosen categories; then the
     bot loses Send Messages: one refused post, the subscription pauses, nothing more is sent there."""
     await world.command(world.admin, world.news, "subscribe", {"categories": "robotics, jobs"})
-    planner = Planner(world.store, VOCABULARY, renderers=default_renderers())
     engine = DeliveryEngine(
         world.store,
         {"discord": world.platform.sender},
@@ -157,7 +156,7 @@ async def test_digest_arrives_with_only_the_selected_items_and_a_lost_channel_pa
     )
 
     await record(world.store, 1)
-    assert await planner.plan_pending() >= 1
+    assert await fan_out(world.store, VOCABULARY, renderers=default_renderers()) >= 1
     await engine.drain(horizon=0.5)
     posts = [p for p in world.fake.posted if p.channel_id == world.news.id]
     urls = [e["url"] for p in posts for e in p.body.get("embeds", [])]
@@ -166,7 +165,7 @@ async def test_digest_arrives_with_only_the_selected_items_and_a_lost_channel_pa
 
     world.fake.set_overwrite(world.news, world.fake.bot.id, deny=SEND_MESSAGES, member=True)
     await record(world.store, 2)
-    await planner.plan_pending()
+    await fan_out(world.store, VOCABULARY, renderers=default_renderers())
     await engine.drain(horizon=0.5)
     sub = await world.subscription(world.news)
     assert sub.status == "paused" and "Missing Permissions" in (sub.paused_reason or "")
@@ -174,7 +173,7 @@ async def test_digest_arrives_with_only_the_selected_items_and_a_lost_channel_pa
     assert [r[2] for r in attempts][-1] == 403
 
     await record(world.store, 3)
-    await planner.plan_pending()
+    await fan_out(world.store, VOCABULARY, renderers=default_renderers())
     await engine.drain(horizon=0.5)
     assert [
         r for r in world.fake.requests if r[1].endswith(f"/channels/{world.news.id}/messages")
@@ -196,14 +195,14 @@ async def test_a_post_whose_answer_is_lost_is_not_sent_again(world: World) -> No
         DeliveryConfig(backoff_base=0.05),
     )
     await record(world.store, 1)
-    assert await Planner(world.store, VOCABULARY, renderers=default_renderers()).plan_pending() == 1
+    assert await fan_out(world.store, VOCABULARY, renderers=default_renderers()) == 1
     await engine.drain(horizon=0.5)  # a retry (backoff 25-50 ms) would fall well inside this
     posts = [p for p in world.fake.posted if p.channel_id == world.news.id]
     assert len(posts) == 1
     stats = await world.store.stats(world.store.clock.now())
     assert stats["deliveries_24h"] == {"uncertain": 1}
     await record(world.store, 2)
-    await Planner(world.store, VOCABULARY, renderers=default_renderers()).plan_pending()
+    await fan_out(world.store, VOCABULARY, renderers=default_renderers())
     await engine.drain(horizon=0.5)
     assert len([p for p in world.fake.posted if p.channel_id == world.news.id]) == 2
 
@@ -238,7 +237,6 @@ async def test_a_forum_subscription_posts_each_digest_as_a_new_post(world: World
     )
     assert answer.text() == "Subscribed: Tech."
     assert (await world.subscription(forum)).kind == "forum"
-    planner = Planner(world.store, VOCABULARY, renderers=default_renderers())
     engine = DeliveryEngine(
         world.store,
         {"discord": world.platform.sender},
@@ -247,7 +245,7 @@ async def test_a_forum_subscription_posts_each_digest_as_a_new_post(world: World
     )
     for number in (1, 2):
         await record(world.store, number)
-        await planner.plan_pending()
+        await fan_out(world.store, VOCABULARY, renderers=default_renderers())
         await engine.drain(horizon=0.5)
     posts = [p for p in world.fake.posted if world.fake.channels[p.channel_id].parent_id == forum.id]
     assert [p.thread_name for p in posts] == ["2031.04.01.08 AI 要闻", "2031.04.02.08 AI 要闻"]

@@ -18,7 +18,7 @@ from waiting import ledger_settled, wait_for
 from bot.core.errors import DigestError
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.delivery.reports import MAX_REPORT_CHARS, REPORT_EVERY, ProblemReporter, ReportTarget
 from bot.platforms import telegram
 from bot.platforms.registry import default_renderers
@@ -101,7 +101,7 @@ async def test_a_blocked_chat_is_reported_in_the_error_chat(tmp_path: Path) -> N
                 )
             fake.fail(502, blocked)
             await store_digest(bot.store, small_digest())
-            await Planner(bot.store, VOCABULARY, renderers=default_renderers()).plan_pending()
+            await fan_out(bot.store, VOCABULARY, renderers=default_renderers())
             engine: DeliveryEngine | None = None
             reporter = ProblemReporter(
                 bot.store, [target()], bot.store.clock, on_enqueued=lambda: engine and engine.wake()

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from clocks import AutoClock
 from db_reads import change, values
-from ledger_helpers import Crash, SpyRenderer
+from ledger_helpers import SpyRenderer, expand_one_batch_then_crash
 from sample_digests import VOCABULARY, incoming, make_digest
 
+from bot.delivery.expander import Expander, fan_out
 from bot.delivery.planner import Planner
 from bot.store.db import Store
 from bot.store.deliveries import StoredPayload
@@ -46,8 +47,7 @@ async def test_quiet_hours_in_several_zones_of_one_batch_each_get_their_end(stor
     shanghai = await _sub(store, "2", "Asia/Shanghai", quiet="22:00-09:00")  # 08:30 there: quiet
     berlin = await _sub(store, "3", "Europe/Berlin", quiet="22:00-09:00")  # 02:30 there: quiet
     awake = await _sub(store, "4", "Europe/Berlin", quiet="04:00-05:00")  # not quiet now
-    planner = Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=AutoClock(NOW))
-    assert await planner.plan_pending() == 4
+    assert await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=AutoClock(NOW)) == 4
     due = dict(_query(store, "SELECT subscription_id, due_at FROM deliveries"))
     assert due == {
         loud: NOW.isoformat(timespec="microseconds"),
@@ -62,24 +62,22 @@ async def test_quiet_hours_in_several_zones_of_one_batch_each_get_their_end(stor
 async def test_a_resumed_fan_out_reuses_saved_variants_and_renders_emptied_ones_again(store: Store) -> None:
     await store.record_incoming(incoming(make_digest()))
     subs = [await _sub(store, str(chat), ["UTC", "Asia/Tokyo", "UTC"][chat]) for chat in range(3)]
-    with pytest.raises(Crash):  # the first batch is written, the second one's render dies
-        await Planner(
-            store, VOCABULARY, renderers={"telegram": SpyRenderer(1, crash_after=1)}, batch_size=1
-        ).plan_pending()
-    assert _query(store, "SELECT count(*) FROM fanout_variants") == [(1,)]
+    planned = SpyRenderer(1)
+    await Planner(store, VOCABULARY, renderers={"telegram": planned}).plan_pending()
+    assert len(planned.calls) == 2
+    await expand_one_batch_then_crash(store)
+    assert _query(store, "SELECT count(*) FROM fanout_variants") == [(2,)]
     resumed = SpyRenderer(1)
-    assert await Planner(store, VOCABULARY, renderers={"telegram": resumed}).plan_pending() == 2
-    assert [options.timezone.key for _, options in resumed.calls] == ["Asia/Tokyo"]  # UTC was saved
+    assert await Expander(store, VOCABULARY, renderers={"telegram": resumed}).expand_all() == 2
+    assert resumed.calls == []  # both readings were saved when the digest was planned
 
     # Retention may empty a body while a fan-out is in progress: its reading is rendered again.
     await store.record_incoming(incoming(make_digest(digest_id="2025.06.01.12"), key="/d/b.md"))
-    with pytest.raises(Crash):
-        await Planner(
-            store, VOCABULARY, renderers={"telegram": SpyRenderer(1, crash_after=1)}, batch_size=1
-        ).plan_pending()
+    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
+    await expand_one_batch_then_crash(store)
     change(store, "UPDATE payloads SET body = ''")
     again = SpyRenderer(1)
-    assert await Planner(store, VOCABULARY, renderers={"telegram": again}).plan_pending() == 2
+    assert await Expander(store, VOCABULARY, renderers={"telegram": again}).expand_all() == 2
     assert sorted(options.timezone.key for _, options in again.calls) == ["Asia/Tokyo", "UTC"]
     bodies = _query(
         store,
@@ -96,7 +94,7 @@ async def test_the_fan_out_and_the_queries_on_finished_rows_are_index_served(sto
     (pending rows no longer pay for it)."""
     await store.record_incoming(incoming(make_digest()))
     await _sub(store, "1")
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)})
     plans = {
         "batch": "SELECT id FROM subscriptions WHERE status = 'active' AND schedule = 'instant' AND id > 0"
         " ORDER BY id LIMIT 1 OFFSET 9",

@@ -42,8 +42,8 @@ from waiting import ledger_settled, wait_for
 from bot.core.model import Digest
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.expander import fan_out
 from bot.delivery.outcome import RetryAfter, Sent, Target
-from bot.delivery.planner import Planner
 from bot.logs import setup_logging
 from bot.platforms.registry import default_renderers
 
@@ -73,7 +73,7 @@ async def broadcasting(bot: Bot, digest: Digest, rows: int) -> AsyncIterator[Del
     """Plan `digest` for every subscriber (`rows`: one per message), then run the delivery engine
     until the block ends."""
     await store_digest(bot.store, digest)
-    assert await Planner(bot.store, VOCABULARY, renderers=default_renderers()).plan_pending() == rows
+    assert await fan_out(bot.store, VOCABULARY, renderers=default_renderers()) == rows
     engine = DeliveryEngine(
         bot.store, {"telegram": bot.platform.sender}, bot.limiter, DeliveryConfig(concurrency=16)
     )

@@ -14,7 +14,7 @@ from telegram_helpers import VOCABULARY, Bot, small_digest, store_digest
 from bot.core.model import Digest
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.platforms.registry import default_renderers
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")
@@ -26,7 +26,7 @@ async def deliver(bot: Bot, number: int) -> list[int]:
     before = len(bot.fake.sent_to(CHANNEL))
     digest: Digest = replace(small_digest(), id=f"pin-{number}", title=f"Digest {number}")
     await store_digest(bot.store, digest)
-    await Planner(bot.store, VOCABULARY, renderers=default_renderers()).plan_pending()
+    await fan_out(bot.store, VOCABULARY, renderers=default_renderers())
     engine = DeliveryEngine(bot.store, {"telegram": bot.platform.sender}, bot.limiter, DeliveryConfig())
     await engine.drain()
     return [m.message_id for m in bot.fake.sent_to(CHANNEL)[before:]]

@@ -15,6 +15,7 @@ from ledger_helpers import Crash, SpyRenderer
 from sample_digests import VOCABULARY, incoming, make_digest
 
 from bot.core.model import Category, Digest, Filter
+from bot.delivery.expander import Expander, fan_out
 from bot.delivery.planner import Composer, Planner, as_payload
 from bot.platforms.registry import default_renderers
 from bot.render.options import RenderOptions
@@ -67,7 +68,9 @@ async def test_each_subscription_gets_its_selection_rendered_for_its_platform(st
     discord = await _sub(store, "4", platform="discord", language="en", categories=frozenset({"policy"}))
     console = await _sub(store, "local", platform="console")
     planner = Planner(store, VOCABULARY, clock=AutoClock(NOW), renderers=default_renderers())
-    assert await planner.plan_pending() == 4
+    assert await planner.plan_pending() == 1
+    expander = Expander(store, VOCABULARY, clock=AutoClock(NOW), renderers=default_renderers())
+    assert await expander.expand_all() == 4
     rows = {row.subscription_id: row for row in await _rows(store)}
     assert set(rows) == {everything, tech, discord, console}
     assert nothing not in rows
@@ -78,6 +81,7 @@ async def test_each_subscription_gets_its_selection_rendered_for_its_platform(st
     assert rows[console].payload["text"].startswith("2025.06.01.08")
     assert all(row.unit == "d1" and (row.part, row.parts) == (1, 1) for row in rows.values())
     assert await planner.plan_pending() == 0
+    assert await expander.expand_all() == 0
 
 
 async def test_a_digest_with_no_items_plans_nothing(store: Store) -> None:
@@ -86,10 +90,7 @@ async def test_a_digest_with_no_items_plans_nothing(store: Store) -> None:
     await _sub(store, "1")
     await _sub(store, "2", platform="discord")
     await _sub(store, "local", platform="console")
-    assert (
-        await Planner(store, VOCABULARY, clock=AutoClock(NOW), renderers=default_renderers()).plan_pending()
-        == 0
-    )
+    assert await fan_out(store, VOCABULARY, clock=AutoClock(NOW), renderers=default_renderers()) == 0
     assert await _all_rows(store) == []
 
 
@@ -99,7 +100,7 @@ async def test_render_options_follow_the_subscription(store: Store) -> None:
     await store.record_incoming(incoming(digest))
     await _sub(store, "1", language="en", timezone="Europe/Berlin", categories=frozenset({"tech", "policy"}))
     spy = SpyRenderer(parts=1)
-    await Planner(store, VOCABULARY, renderers={"telegram": spy}).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": spy})
     [(_, options)] = spy.calls
     assert options.language == "en" and str(options.timezone) == "Europe/Berlin"
     assert options.selected == frozenset({"tech", "policy"})
@@ -112,12 +113,14 @@ async def test_parts_become_ordered_rows_and_renders_are_shared(store: Store) ->
         await _sub(store, str(chat), categories=frozenset({"tech"}) if chat % 2 else None)
     spy = SpyRenderer(parts=3)
     woken: list[int] = []
-    planner = Planner(
+    await Planner(store, VOCABULARY, renderers={"telegram": spy}).plan_pending()
+    assert len(spy.calls) == 2  # one render per distinct (filter, time zone, language)
+    expander = Expander(
         store, VOCABULARY, renderers={"telegram": spy}, batch_size=7, on_enqueued=lambda: woken.append(1)
     )
-    assert await planner.plan_pending() == 90
-    assert len(spy.calls) == 2  # one render per distinct (filter, time zone, language)
-    assert len(woken) == 5  # after each committed batch: sending starts while planning goes on
+    assert await expander.expand_all() == 90
+    assert len(spy.calls) == 2  # expanding renders nothing again
+    assert len(woken) == 5  # after each committed batch: sending starts while expansion goes on
     rows = await _all_rows(store)
     assert [(r[2], r[3]) for r in rows[:3]] == [(1, 3), (2, 3), (3, 3)]
 
@@ -128,7 +131,7 @@ async def test_scheduled_paused_and_unsubscribed_subscriptions_are_skipped(store
     await _sub(store, "2", schedule="at 20:00")
     await store.pause(await _sub(store, "3"), "by owner")
     await store.unsubscribe(await _sub(store, "4"))
-    await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)})
     assert {r[0] for r in await _all_rows(store)} == {instant}
 
 
@@ -136,9 +139,7 @@ async def test_quiet_hours_delay_instant_rows_until_they_end(store: Store) -> No
     await store.record_incoming(incoming(make_digest()))
     loud = await _sub(store, "1")
     sleepy = await _sub(store, "2", quiet="22:00-09:00")  # it is 08:30 in Shanghai
-    await Planner(
-        store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=AutoClock(NOW)
-    ).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=AutoClock(NOW))
     due = {r[0]: datetime.fromisoformat(r[5]) for r in await _all_rows(store)}
     assert due[loud] == NOW
     assert due[sleepy] == datetime(2025, 6, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -151,34 +152,34 @@ async def test_changed_and_broken_digests_are_not_planned(store: Store) -> None:
     await _sub(store, "1")
     planner = Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)})
     assert await planner.plan_pending() == 1
-    assert await planner.plan_digest(2) == 0
+    assert await planner.plan_digest(2) is None
 
 
-async def test_a_crash_mid_fan_out_resumes_without_duplicates(store: Store) -> None:
+async def test_a_crash_while_planning_leaves_no_rows_and_planning_again_resumes(store: Store) -> None:
     await store.record_incoming(incoming(make_digest()))
     subs = [await _sub(store, str(chat), timezone=["UTC", "Asia/Tokyo"][chat % 2]) for chat in range(10)]
-    crashing = SpyRenderer(parts=2, crash_after=1)  # dies on the first batch that needs a new render
+    crashing = SpyRenderer(parts=2, crash_after=1)  # dies rendering the second reading
     with pytest.raises(Crash):
-        await Planner(store, VOCABULARY, renderers={"telegram": crashing}, batch_size=1).plan_pending()
-    first = await _all_rows(store)
-    assert [r[0] for r in first] == [subs[0], subs[0]]
+        await fan_out(store, VOCABULARY, renderers={"telegram": crashing}, batch_size=1)
+    assert await _all_rows(store) == []
     resumed = SpyRenderer(parts=2)
-    added = await Planner(store, VOCABULARY, renderers={"telegram": resumed}, batch_size=3).plan_pending()
-    assert added == 18
+    assert await fan_out(store, VOCABULARY, renderers={"telegram": resumed}, batch_size=3) == 20
     rows = await _all_rows(store)
     assert sorted((r[0], r[2]) for r in rows) == sorted((s, p) for s in subs for p in (1, 2))
-    assert await Planner(store, VOCABULARY, renderers={"telegram": resumed}).plan_pending() == 0
+    assert await fan_out(store, VOCABULARY, renderers={"telegram": resumed}) == 0
 
 
 async def test_replanning_from_scratch_adds_nothing(store: Store) -> None:
     await store.record_incoming(incoming(make_digest()))
     for chat in range(5):
         await _sub(store, str(chat))
-    planner = Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(2)}, batch_size=2)
-    assert await planner.plan_pending() == 10
+    renderers = {"telegram": SpyRenderer(2)}
+    assert await fan_out(store, VOCABULARY, renderers=renderers, batch_size=2) == 10
     async with store.transaction() as tx:  # as if the cursor had been lost
-        await tx.digests.advance_plan(1, 0, done=False, now=NOW)
-    assert await planner.plan_pending() == 0
+        await tx.conn.execute(
+            "UPDATE digests SET plan_state = 'pending', plan_cursor = 0, planned_at = NULL WHERE seq = 1"
+        )
+    assert await fan_out(store, VOCABULARY, renderers=renderers, batch_size=2) == 0
     assert len(await _all_rows(store)) == 10
 
 
@@ -194,7 +195,7 @@ async def test_a_failing_renderer_costs_only_its_subscribers(
 
     renderers = {"telegram": broken, "discord": SpyRenderer(1)}
     with caplog.at_level(logging.ERROR):
-        assert await Planner(store, VOCABULARY, renderers=renderers).plan_pending() == 1
+        assert await fan_out(store, VOCABULARY, renderers=renderers) == 1
     assert "cannot compose digest" in caplog.text
     assert {r[0] for r in await _all_rows(store)} == {fine}
 
@@ -212,6 +213,6 @@ def test_default_renderers_cover_every_platform() -> None:
     assert as_payload({"content": "x"}) == {"content": "x"}
 
 
-def test_planner_rejects_a_useless_batch_size(tmp_path: Path) -> None:
+def test_the_expander_rejects_a_useless_batch_size(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        Planner(None, VOCABULARY, batch_size=0, renderers=default_renderers())  # type: ignore[arg-type]
+        Expander(None, VOCABULARY, batch_size=0, renderers=default_renderers())  # type: ignore[arg-type]

@@ -21,8 +21,8 @@ from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.problems import Problem
 from bot.core.schedule import QuietHours, after_quiet, silenced
+from bot.delivery.expander import fan_out
 from bot.delivery.outcome import Target, Transient
-from bot.delivery.planner import Planner
 from bot.delivery.scheduler import Scheduler
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.render import TELEGRAM_TEXT, render_telegram, visible_text
@@ -114,7 +114,7 @@ async def test_only_the_first_sent_part_of_a_pinning_subscription_is_followed_up
         assert [f[:2] for f in sender.followed] == [("-100pin", 1), ("-100retry", 1)]
 
         await store.record_incoming(incoming(make_digest("d2"), key="d2", content_hash="d2"))
-        await Planner(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock).plan_pending()
+        await fan_out(store, VOCABULARY, renderers={"telegram": SpyRenderer(1)}, clock=clock)
         failing = PinningSender(fail=True)
         with caplog.at_level(logging.ERROR, logger="bot.delivery.engine"):
             await engine_for(store, failing, clock).drain(horizon=0)
@@ -181,7 +181,7 @@ async def test_each_reading_is_rendered_with_its_options_once(store: Store) -> N
         for name, value in options.items():
             await store.set_reader_option(sub.id, name, value)
     spy = SpyRenderer(1)
-    await Planner(store, VOCABULARY, renderers={"telegram": spy}).plan_pending()
+    await fan_out(store, VOCABULARY, renderers={"telegram": spy})
     seen = sorted(str((o.compact, o.previews, o.silent)) for _, o in spy.calls)
     assert seen == [
         "(False, None, False)",  # a and b share one rendering

@@ -25,7 +25,7 @@ from telegram_helpers import (
 from bot.core.model import Digest
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.platforms import telegram
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram.config import TelegramConfig
@@ -40,7 +40,7 @@ async def deliver(bot: Bot, digest: Digest, config: TelegramConfig | None = None
     if config is not None:
         renderers["telegram"] = telegram.SPEC.make_renderer(config)
     await store_digest(bot.store, digest)
-    await Planner(bot.store, VOCABULARY, renderers=renderers).plan_pending()
+    await fan_out(bot.store, VOCABULARY, renderers=renderers)
     engine = DeliveryEngine(bot.store, {"telegram": bot.platform.sender}, bot.limiter, DeliveryConfig())
     await engine.drain()
 

@@ -14,7 +14,7 @@ from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.core.parse import load_digest
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.logs import REDACTED
 from bot.platforms.registry import default_renderers
 from bot.sources.base import Incoming
@@ -35,7 +35,7 @@ async def test_status_shows_the_last_error_scrubbed(tmp_path: Path) -> None:
         await service.handle(Command("subscribe", (), CHAT, caller))
         digest = load_digest(ROOT / "digests" / "2025.11.20.20.md")  # every category: no need to classify
         await store.record_incoming(Incoming("posts", "sample.md", "h1", digest))
-        await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending()
+        await fan_out(store, VOCABULARY, renderers=default_renderers())
         now = datetime.now(UTC)
         [row, *_] = await store.claim_due(now, 10, ["telegram"])
         assert await store.mark_sending(row.id, now)

@@ -1,4 +1,4 @@
-"""Planning and scheduled posts render with no transaction open, and still write what is current.
+"""Planning, expansion and scheduled posts render with no transaction open, yet write what is current.
 
 A render may take seconds (a large digest, many distinct filters); commands and deliveries must not
 wait for it, and a subscription changed meanwhile must get rows for its new settings.
@@ -26,6 +26,7 @@ from sample_digests import incoming, make_digest
 from bot.commands.model import Caller, ChatRef, Command
 from bot.commands.service import CommandService
 from bot.core.model import Category, Digest, Filter, Item, Span, Vocabulary
+from bot.delivery.expander import Expander, fan_out
 from bot.delivery.planner import Planner, share_the_interpreter
 from bot.delivery.scheduler import Scheduler
 from bot.platforms.registry import default_renderers
@@ -112,7 +113,7 @@ async def command_during_fan_out(store: Store) -> None:
     result = await store.record_incoming(incoming(digest))
     assert result.seq is not None
     gate = Gate(default_renderers()["telegram"], held=False)
-    planner = Planner(store, VOCABULARY, renderers={"telegram": gate}, batch_size=1000)
+    planner = Planner(store, VOCABULARY, renderers={"telegram": gate})
     service = CommandService(store, VOCABULARY, renderers=default_renderers())
     planning = asyncio.ensure_future(planner.plan_digest(result.seq))
     try:
@@ -126,7 +127,8 @@ async def command_during_fan_out(store: Store) -> None:
         store._lock = lock.lock
         still_planning = not planning.done()
     finally:
-        added = await planning
+        assert await planning == len(filters)  # every distinct filter rendered once
+    added = await Expander(store, VOCABULARY, renderers={"telegram": gate}, batch_size=1000).expand_all()
     assert not reply.error and "subscribed" in reply.text.lower()
     assert waited < REPLY_BOUND, f"a command waited {waited:.2f} s for the fan-out's render"
     assert lock.waits and max(lock.waits) < LOCK_BOUND, f"the command waited for the store: {lock.waits}"
@@ -164,14 +166,15 @@ async def test_settings_changed_while_a_batch_renders_are_what_its_rows_follow(s
     )
     try:
         await gate.rendering()
-        # The render holds no lock: these commit at once, before the batch's rows are written.
+        # The render holds no lock: these commit at once, before any row is written.
         await asyncio.wait_for(
             store.update_subscription(changed, filter=Filter(categories=frozenset({"policy"}))), WAIT / 2
         )
         await asyncio.wait_for(store.unsubscribe(left), WAIT / 2)
     finally:
         gate.opened.set()
-        added = await planning
+        assert await planning == 3
+    added = await Expander(store, VOCABULARY_SMALL, renderers={"telegram": gate}).expand_all()
     texts = _payload_texts(store)
     assert added == 2 and set(texts) == {changed, kept}
     assert texts[changed] == ["2025.06.01.08 [2] part 1"]  # item 2 is the policy item
@@ -190,7 +193,7 @@ async def test_a_scheduled_post_renders_without_the_lock_and_follows_a_change_ma
     )
     result = await store.record_incoming(incoming(make_digest(items=4)))
     assert result.seq is not None
-    await Planner(store, VOCABULARY_SMALL, renderers={"telegram": SpyRenderer(1)}).plan_digest(result.seq)
+    await fan_out(store, VOCABULARY_SMALL, renderers={"telegram": SpyRenderer(1)})
     gate = Gate(SpyRenderer(parts=1))
     scheduler = Scheduler(store, VOCABULARY_SMALL, renderers={"telegram": gate}, clock=clock)
     await clock.advance(timedelta(hours=1).total_seconds())
@@ -208,15 +211,16 @@ async def test_a_scheduled_post_renders_without_the_lock_and_follows_a_change_ma
     assert await scheduler.run_due() == 0  # the slot is spent: nothing fires twice
 
 
-async def test_two_planners_of_one_digest_add_every_row_once(store: Store) -> None:
+async def test_two_planners_and_expanders_of_one_digest_add_every_row_once(store: Store) -> None:
     result = await store.record_incoming(incoming(make_digest(items=4)))
     assert result.seq is not None
     subs = [await _instant(store, str(chat), language=["zh", "en"][chat % 2]) for chat in range(7)]
-    planners = [
-        Planner(store, VOCABULARY_SMALL, renderers={"telegram": SpyRenderer(parts=2)}, batch_size=2)
-        for _ in range(2)
-    ]
-    added = await asyncio.gather(*(planner.plan_digest(result.seq) for planner in planners))
+    renderers = {"telegram": SpyRenderer(parts=2)}
+    planners = [Planner(store, VOCABULARY_SMALL, renderers=renderers) for _ in range(2)]
+    planned = await asyncio.gather(*(planner.plan_digest(result.seq) for planner in planners))
+    assert sorted(planned, key=str) == [2, None]  # one planned it, the other found it planned
+    expanders = [Expander(store, VOCABULARY_SMALL, renderers=renderers, batch_size=2) for _ in range(2)]
+    added = await asyncio.gather(*(expander.expand_all() for expander in expanders))
     assert sum(added) == 14
     assert sorted(len(texts) for texts in _payload_texts(store).values()) == [2] * len(subs)
 

@@ -19,7 +19,7 @@ from waiting import ledger_settled, wait_for
 
 from bot.delivery.config import DeliveryConfig, RateLimits
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.planner import Planner
+from bot.delivery.expander import fan_out
 from bot.platforms.registry import default_renderers
 from bot.store.db import Store
 
@@ -73,10 +73,7 @@ async def test_429_storm_during_broadcast_to_200_chats_delivers_each_message_onc
             fake.fail(MIGRATING, lambda: migrated(MIGRATED_TO))
             fake.fail(None, lambda: flood(1), times=STORM)
             await store_digest(bot.store, small_digest())
-            assert (
-                await Planner(bot.store, VOCABULARY, renderers=default_renderers()).plan_pending()
-                == len(CHATS) + 1
-            )
+            assert await fan_out(bot.store, VOCABULARY, renderers=default_renderers()) == len(CHATS) + 1
 
             engine = DeliveryEngine(
                 bot.store,

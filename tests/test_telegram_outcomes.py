@@ -22,8 +22,8 @@ from telegram_helpers import FAST, TOKEN, VOCABULARY, running, small_digest, sto
 from bot.core.clock import SystemClock
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import SEND_TIMEOUT, DeliveryEngine
+from bot.delivery.expander import fan_out
 from bot.delivery.outcome import Target, Transient, Uncertain
-from bot.delivery.planner import Planner
 from bot.delivery.ratelimit import RateLimiter, RatePolicy
 from bot.platforms.registry import default_renderers
 from bot.platforms.telegram import adapter
@@ -69,7 +69,7 @@ async def test_a_lost_answer_leaves_exactly_one_copy_and_an_uncertain_row(tmp_pa
                 categories=None,
             )
             await store_digest(store, small_digest())
-            assert await Planner(store, VOCABULARY, renderers=default_renderers()).plan_pending() == 1
+            assert await fan_out(store, VOCABULARY, renderers=default_renderers()) == 1
             engine = DeliveryEngine(
                 store,
                 {"telegram": TelegramSender(api)},

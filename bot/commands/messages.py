@@ -191,6 +191,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "state_interrupted": {"zh": "中断（可能已送达）", "en": "interrupted (may have arrived)"},
     "state_uncertain": {"zh": "结果未知（可能已送达）", "en": "uncertain (may have arrived)"},
     "state_expired": {"zh": "过期未发", "en": "expired"},
+    "state_unexpanded": {"zh": "尚未排队（聊天）", "en": "chats not queued yet"},
     "seconds": {"zh": "{value:g} 秒", "en": "{value:g} s"},
     "slow_down": {
         "zh": "命令太频繁了：最多连续 {burst} 条，之后每 {seconds:g} 秒 1 条。"

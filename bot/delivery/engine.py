@@ -72,7 +72,10 @@ class DeliveryEngine:
         store_backoff: Backoff | None = None,
         problems: ProblemSink | None = None,
         observer: SendObserver | None = None,
+        on_claimed: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_claimed(rows)` runs after each claim that got rows (the expander writes more once the
+        engine has taken enough of them)."""
         if send_timeout <= 0:
             raise ValueError(f"send_timeout must be positive, got {send_timeout}")
         self._store = store
@@ -111,6 +114,7 @@ class DeliveryEngine:
         self._held_until = 0.0  # monotonic: no claims before this while the database fails
         self._max_age = timedelta(seconds=config.max_age)
         self._observer = observer or IgnoreSends()
+        self._on_claimed = on_claimed
 
     def wake(self) -> None:
         """New rows were planned or scheduled: look for due work now."""
@@ -192,6 +196,8 @@ class DeliveryEngine:
                         self._claimed.add(row.id)
                         self._queue.put_nowait(row)
                     if rows:
+                        if self._on_claimed is not None:
+                            self._on_claimed(len(rows))
                         self._progress.claimed(rows)
                         self._tally.claimed(self._clock.monotonic())
                         continue

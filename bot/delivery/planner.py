@@ -1,19 +1,15 @@
-"""Fan-out: turn one new digest into ledger rows, one per (instant subscription, message part).
+"""Fan-out planning: decide who gets a new digest and render it, before any ledger row exists.
 
-Set-based: each distinct *reading* (platform, filter, time zone, language: what a rendering depends
-on; numbered by the database, see bot/store/fanout.py) is selected and rendered once, its payload
-ids stored as the digest's variant for that reading, and SQLite writes a batch's rows with one
-INSERT ... SELECT joining the subscriptions to those variants, so no Python object is built per row
-and memory does not grow with the number of subscriptions. Batches are id ranges of the active
-instant subscriptions, one per short transaction; the digest row remembers the last id planned, a
-crash resumes after it (with the variants already saved), and the ledger's unique (subscription,
-unit, part) key makes replaying a batch harmless. `at HH:MM` subscriptions are skipped here; the
-scheduler serves them.
+Set-based: each distinct *reading* (platform, filter, time zone, language, reader options: what a
+rendering depends on; numbered by the database, see bot/store/fanout.py) that the active instant
+subscriptions use is read from the `readings` table and rendered once, its payload ids stored as
+the digest's variant for that reading, and the digest's fan-out instant recorded: its rows' due and creation time. The rows themselves,
+one per (instant subscription, message part), are written later in batches, as the engine drains
+the ledger (bot/delivery/expander.py). `at HH:MM` subscriptions are skipped; the scheduler serves
+them.
 
 Rendering happens outside any transaction (commands and deliveries must not wait for it); the
-transaction that writes a batch first looks for readings without a variant and, if a subscription
-switched to a new one meanwhile, lets go of the lock to render it: rows always match the
-subscriptions as they are when the rows are committed.
+expansion renders, the same way, any reading a subscription switched to after planning.
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ import logging
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
@@ -34,10 +30,10 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import Clock, SystemClock
 from bot.core.codec import filter_from_dict
 from bot.core.model import Digest, Filter, Vocabulary
-from bot.core.schedule import after_quiet
 from bot.core.select import PreparedDigest
 from bot.render import Renderer
 from bot.render.options import PLAIN_LOOK, Look, RenderOptions
+from bot.store.database import Transaction
 from bot.store.db import Store
 from bot.store.deliveries import NewDelivery, StoredPayload
 from bot.store.subscriptions import Recipient
@@ -55,11 +51,6 @@ def share_the_interpreter() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-# Subscriptions per fan-out transaction. Each commit writes every index leaf page the batch touched
-# (one per payload in deliveries_by_payload, whatever the batch size), so larger batches write far
-# fewer pages per row: 10,000 planned 1M subscriptions in 16 s instead of 26 s at 2,000, while one
-# batch still holds the store only ~0.1-0.2 s (a command waits at most that long).
-BATCH_SIZE = 10_000
 CACHE_SIZE = 2048
 
 
@@ -271,8 +262,32 @@ def deliveries_for(
     ]
 
 
+async def render_readings(
+    store: Store, composer: Composer, seq: int, digest: Digest, readings: Mapping[int, Sequence[Any]]
+) -> dict[int, Payloads]:
+    """Each reading (id -> column values) rendered once in a worker thread, with no transaction
+    open, and its bodies stored; `save_rendered` then records them as the digest's variants."""
+    by_key = {key: Reading._make(values) for key, values in readings.items()}
+    fresh = await asyncio.to_thread(composer.compose_each, seq, digest, by_key.values())
+    await store.save_payloads(itertools.chain.from_iterable(fresh.values()))
+    return {key: fresh[reading] for key, reading in by_key.items()}
+
+
+async def save_rendered(tx: Transaction, seq: int, rendered: Mapping[int, Payloads]) -> None:
+    """The rendered readings as the digest's variants (payload ids in part order), in `tx`."""
+    bodies = {p.hash: p.body for payloads in rendered.values() for p in payloads}
+    ids = await tx.deliveries.payload_ids(bodies)
+    variants = {key: [ids[p.hash] for p in payloads] for key, payloads in rendered.items()}
+    await tx.fanout.save_variants(seq, variants)
+
+
 class Planner:
-    """Plans every digest the store marked pending, resuming any fan-out a crash interrupted."""
+    """Plans every digest the store marked pending: decides who gets it and renders it, fast.
+
+    Planning renders each reading the active instant subscriptions use (one grouped read, no
+    object per subscription), saves them as the digest's variants and records its fan-out instant;
+    the ledger rows are written later, batch by batch as the engine drains (bot/delivery/expander.py).
+    """
 
     def __init__(
         self,
@@ -281,87 +296,48 @@ class Planner:
         *,
         renderers: Mapping[str, Renderer],
         clock: Clock | None = None,
-        batch_size: int = BATCH_SIZE,
-        on_enqueued: Callable[[], None] | None = None,
     ) -> None:
-        """`on_enqueued` (e.g. engine.wake) runs after each committed batch that added rows, so
-        sending starts while a large fan-out is still being planned."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self._store = store
         self._vocabulary = vocabulary
         self._renderers = renderers
         self._clock = clock or SystemClock()
-        self._batch = batch_size
-        self._on_enqueued = on_enqueued
 
     async def plan_pending(self) -> int:
-        """Plan all digests waiting for fan-out, oldest first; returns the number of rows created."""
+        """Plan all digests waiting for it, oldest first; returns how many this call planned."""
         async with self._store.transaction(write=False) as tx:
             pending = await tx.digests.to_plan()
-        total = 0
+        planned = 0
         for seq in pending:
-            total += await self.plan_digest(seq)
-        return total
+            planned += await self.plan_digest(seq) is not None
+        return planned
 
-    async def plan_digest(self, seq: int) -> int:
-        """Fan one digest out in committed batches; safe to call again after a crash or twice."""
+    async def plan_digest(self, seq: int) -> int | None:
+        """Render the readings in use and record the fan-out instant; returns the readings rendered,
+        None when the digest was planned already (here, by another process, or before a crash)."""
         async with self._store.transaction(write=False) as tx:
-            if await tx.digests.plan_cursor(seq) is None:
-                return 0
+            if seq not in await tx.digests.to_plan():
+                return None
+        started = self._clock.monotonic()
         digest = (await self._store.load_digests([seq]))[seq]
+        readings = await self._readings_in_use()
         composer = Composer(self._vocabulary, self._renderers)
-        started, added, planned = self._clock.monotonic(), 0, 0
-        while (batch := await self._plan_batch(seq, digest, composer)) is not None:
-            batch_added, batch_planned, done = batch
-            added += batch_added
-            planned += batch_planned
-            if batch_added and self._on_enqueued is not None:
-                self._on_enqueued()
-            if done:
-                break
+        rendered = await render_readings(self._store, composer, seq, digest, readings)
+        async with self._store.transaction() as tx:
+            if not await tx.digests.mark_planned(seq, self._clock.now()):
+                return None
+            await save_rendered(tx, seq, rendered)
         log.info(
-            "planned digest %s (%s): %d messages for %d subscriptions in %.2f s",
+            "planned digest %s (%s): %d readings rendered in %.2f s; its messages are queued as the"
+            " engine sends",
             digest.id,
             digest.source,  # the file or entry: two sources may publish the same id
-            added,
-            planned,
+            len(rendered),
             self._clock.monotonic() - started,
         )
-        return added
+        return len(rendered)
 
-    async def _plan_batch(self, seq: int, digest: Digest, composer: Composer) -> tuple[int, int, bool] | None:
-        """Plan the next batch: (rows added, subscriptions planned, fan-out done), None if it was done.
-
-        The transaction finds the batch (the next `batch_size` active instant subscriptions) and, when
-        every reading in it has its variant, writes the batch's rows with one statement. Readings
-        without one (all of them at first; later only those a subscription switched to meanwhile)
-        are rendered in a worker thread with no transaction open and their variants saved, then the
-        batch is read again: the loop ends as soon as the batch holds still.
-        """
-        while True:
-            async with self._store.transaction() as tx:
-                cursor = await tx.digests.plan_cursor(seq)
-                if cursor is None:
-                    return None
-                count, last = await tx.fanout.batch_end(cursor, self._batch)
-                missing = await tx.fanout.missing_readings(seq, cursor, last)
-                if not missing:
-                    now = self._clock.now()
-                    quiet = await tx.fanout.quiet_pairs(seq, cursor, last)
-                    due = {key: after_quiet(hours, zone, now) for key, (hours, zone) in quiet.items()}
-                    added = await tx.fanout.insert(seq, cursor, last, quiet_due=due, now=now)
-                    done = count < self._batch
-                    await tx.digests.advance_plan(seq, last, done=done, now=now)
-                    if done:
-                        await tx.fanout.forget(seq)
-                    return added, count, done
-            readings = {key: Reading._make(values) for key, values in missing.items()}
-            fresh = await asyncio.to_thread(composer.compose_each, seq, digest, readings.values())
-            await self._store.save_payloads(itertools.chain.from_iterable(fresh.values()))
-            async with self._store.transaction() as tx:
-                bodies = {p.hash: p.body for payloads in fresh.values() for p in payloads}
-                ids = await tx.deliveries.payload_ids(bodies)
-                await tx.fanout.save_variants(
-                    seq, {key: [ids[p.hash] for p in fresh[reading]] for key, reading in readings.items()}
-                )
+    async def _readings_in_use(self) -> dict[int, tuple[Any, ...]]:
+        """The readings to render: one probe of the subscriptions' reading index per known reading,
+        so a command waits for the number of readings, never for a million subscriptions."""
+        async with self._store.transaction(write=False) as tx:
+            return await tx.fanout.readings_in_use()

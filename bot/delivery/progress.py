@@ -3,6 +3,8 @@ PROGRESS_EVERY seconds with sent / total, what remains, the rate and the estimat
 
 The engine tells it which digests it claims rows of (no scan of the ledger to find them); the counts
 come from one indexed query per digest in flight, so a 1M-chat fan-out costs one count every 10 s.
+Chats the expander has not written rows for yet count as remaining, one message each (a count over
+the partial index of instant subscriptions past the digest's cursor).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.store.connection import Connection
 from bot.store.database import Database
 from bot.store.dialect import json_field
+from bot.store.fanout import FanOutRepo
 from bot.store.times import from_db, to_db
 
 RATE_WINDOW = 10.0  # seconds of sends a broadcast's current rate is measured over
@@ -21,21 +22,23 @@ OPEN_STATES = ("pending", "sending")
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """One digest's fan-out: its rows by state, and how many went out in the last RATE_WINDOW."""
+    """One digest's fan-out: its rows by state, how many went out in the last RATE_WINDOW, and the
+    subscriptions its expansion has not written rows for yet (counted as one open message each)."""
 
     digest_seq: int
     title: str
     stored_at: datetime | None
     states: dict[str, int]
     recent_sent: int
+    unexpanded: int = 0
 
     @property
     def total(self) -> int:
-        return sum(self.states.values())
+        return sum(self.states.values()) + self.unexpanded
 
     @property
     def open(self) -> int:
-        return sum(self.states.get(state, 0) for state in OPEN_STATES)
+        return sum(self.states.get(state, 0) for state in OPEN_STATES) + self.unexpanded
 
     @property
     def done(self) -> int:
@@ -84,12 +87,15 @@ class DashboardOps(Database):
         return Gauges(queue, paused)
 
     async def broadcast_progress(self, now: datetime) -> Progress | None:
-        """The newest digest still being sent, else the newest one sent at all; None before any.
-        (Announcements and error-chat summaries are counted under seq 0 and are no broadcast here.)"""
+        """The newest digest still being sent (or expanded), else the newest one sent at all; None
+        before any. (Announcements and error-chat summaries are counted under seq 0 and are no
+        broadcast here.)"""
         async with self.transaction(write=False) as tx:
             rows = await tx.conn.fetchall(
-                "SELECT max(digest_seq) FROM delivery_counts"
+                "SELECT max(seq) FROM (SELECT max(digest_seq) AS seq FROM delivery_counts"
                 " WHERE state IN ('pending', 'sending') AND digest_seq > 0"
+                " UNION ALL SELECT max(seq) FROM digests"
+                " WHERE plan_state = 'pending' AND planned_at IS NOT NULL) AS candidates"
             )
             seq = next(iter(rows))[0]
             if seq is None:
@@ -140,18 +146,20 @@ async def _paused_count(conn: Connection) -> int:
 
 
 async def _progress(conn: Connection, seqs: list[int], now: datetime) -> list[Progress]:
-    """Each digest's rows by state (the trigger-kept counts) and recent sends (an index range)."""
+    """Each digest's rows by state (the trigger-kept counts), recent sends (an index range) and,
+    while it is being expanded, the subscriptions still to reach (a count on their partial index)."""
     since = to_db(now - timedelta(seconds=RATE_WINDOW))
     found: list[Progress] = []
     for seq in seqs:
         head = await conn.fetchall(
-            f"SELECT coalesce({json_field(conn.dialect, 'model', 'title')}, digest_id, ''), stored_at"
-            " FROM digests WHERE seq = ?",
+            f"SELECT coalesce({json_field(conn.dialect, 'model', 'title')}, digest_id, ''), stored_at,"
+            " plan_state FROM digests WHERE seq = ?",
             (seq,),
         )
         if not head:
             continue
-        title, stored_at = next(iter(head))
+        title, stored_at, plan_state = next(iter(head))
+        unexpanded = await FanOutRepo(conn).unexpanded(seq) if plan_state == "pending" else 0
         rows = await conn.fetchall("SELECT state, count FROM delivery_counts WHERE digest_seq = ?", (seq,))
         recent = await conn.fetchall(
             "SELECT count(*) FROM deliveries WHERE digest_seq = ? AND state = 'sent' AND sent_at >= ?",
@@ -164,6 +172,7 @@ async def _progress(conn: Connection, seqs: list[int], now: datetime) -> list[Pr
                 stored_at=from_db(stored_at),
                 states={state: count for state, count in rows},
                 recent_sent=int(next(iter(recent))[0]),
+                unexpanded=unexpanded,
             )
         )
     return found

@@ -22,7 +22,7 @@ from bot.core.codec import CodecError, digest_from_dict, digest_to_dict
 from bot.core.errors import DigestError
 from bot.core.model import Digest
 from bot.store.connection import Connection
-from bot.store.times import to_db
+from bot.store.times import from_db, to_db
 
 if TYPE_CHECKING:
     from bot.sources.base import Incoming
@@ -145,7 +145,17 @@ class DigestRepo:
         return int(row[0]) if row is not None else 0
 
     async def to_plan(self) -> list[int]:
-        rows = await self._conn.fetchall("SELECT seq FROM digests WHERE plan_state = 'pending' ORDER BY seq")
+        """Digests waiting to be planned (their readings rendered), oldest first."""
+        rows = await self._conn.fetchall(
+            "SELECT seq FROM digests WHERE plan_state = 'pending' AND planned_at IS NULL ORDER BY seq"
+        )
+        return [row["seq"] for row in rows]
+
+    async def to_expand(self) -> list[int]:
+        """Planned digests whose ledger rows are still being written, oldest first."""
+        rows = await self._conn.fetchall(
+            "SELECT seq FROM digests WHERE plan_state = 'pending' AND planned_at IS NOT NULL ORDER BY seq"
+        )
         return [row["seq"] for row in rows]
 
     async def plan_cursor(self, seq: int) -> int | None:
@@ -155,10 +165,41 @@ class DigestRepo:
         )
         return next(iter(rows))[0] if rows else None
 
+    async def expansion(self, seq: int) -> tuple[int, datetime] | None:
+        """(cursor, fan-out instant) of a planned digest whose rows are still being written; None
+        when it is not planned or done. On PostgreSQL the digest row stays locked until the
+        transaction ends: two processes' expanders write its batches one after the other, each
+        from the cursor the other committed. (SQLite's write transaction excludes other writers.)"""
+        lock = " FOR UPDATE" if self._conn.dialect == "postgres" else ""
+        rows = await self._conn.fetchall(
+            "SELECT plan_cursor, planned_at FROM digests WHERE seq = ? AND plan_state = 'pending'"
+            f" AND planned_at IS NOT NULL{lock}",
+            (seq,),
+        )
+        if not rows:
+            return None
+        cursor, planned_at = next(iter(rows))
+        instant = from_db(planned_at)
+        return None if instant is None else (int(cursor), instant)
+
+    async def mark_planned(self, seq: int, now: datetime) -> bool:
+        """Record the fan-out instant of a digest whose readings are rendered (its rows' due and
+        creation time); False when another planner did first (or it is not pending)."""
+        return bool(
+            await self._conn.execute(
+                "UPDATE digests SET planned_at = ? WHERE seq = ? AND plan_state = 'pending'"
+                " AND planned_at IS NULL",
+                (to_db(now), seq),
+            )
+        )
+
     async def advance_plan(self, seq: int, cursor: int, *, done: bool, now: datetime) -> None:
+        """Move the cursor forward (never back: a slower writer cannot undo a faster one's batch);
+        a digest done without a fan-out instant gets `now` as its planned_at."""
         await self._conn.execute(
-            "UPDATE digests SET plan_cursor = ?, plan_state = ?, planned_at = ? WHERE seq = ?",
-            (cursor, "done" if done else "pending", to_db(now) if done else None, seq),
+            "UPDATE digests SET plan_cursor = CASE WHEN plan_cursor < ? THEN ? ELSE plan_cursor END,"
+            " plan_state = ?, planned_at = coalesce(planned_at, ?) WHERE seq = ?",
+            (cursor, cursor, "done" if done else "pending", to_db(now) if done else None, seq),
         )
 
     async def max_seq(self) -> int:

@@ -4,8 +4,9 @@ The planner renders each distinct *reading* (the subscription columns a renderin
 and records its payload ids here, in `fanout_variants`, keyed by the digest and the reading's id.
 Readings are numbered by the database itself (migration 014): the `readings` table holds each one's
 key, a JSON array of its columns, and triggers keep every subscription's `reading_id` pointing at
-its own, so the fan-out joins on an integer and builds no key per subscription. A batch of
-subscriptions (an id range) then becomes its delivery rows with one ``INSERT ... SELECT`` joining
+its own, so the fan-out joins on an integer and builds no key per subscription. The expander
+(bot/delivery/expander.py) then turns each batch of subscriptions (an id range), as the engine
+drains the ledger, into its delivery rows with one ``INSERT ... SELECT`` joining
 the subscriptions to their variants: no Python object per row. A reading that renders to nothing is
 stored as part 0, which the join skips.
 """
@@ -93,6 +94,17 @@ class FanOutRepo:
             (after, last, seq, seq, seq),
         )
         return _readings(rows)
+
+    async def unexpanded(self, seq: int) -> int:
+        """Subscriptions a digest's fan-out has not written rows for yet (0 once it is done): the
+        active instant ones past its cursor, counted on their partial index. Each is one chat still
+        to come, whatever its number of parts (or none, when its filter keeps nothing)."""
+        rows = await self._conn.fetchall(
+            f"SELECT count(*) FROM subscriptions WHERE {_INSTANT_INDEX} AND id >"
+            " (SELECT plan_cursor FROM digests WHERE seq = ? AND plan_state = 'pending')",
+            (seq,),
+        )
+        return int(next(iter(rows))[0])
 
     async def save_variants(self, seq: int, variants: Mapping[int, Sequence[int]]) -> None:
         """Payload ids per reading id, in part order (none: the reading gets no message); they

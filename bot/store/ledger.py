@@ -245,6 +245,22 @@ class LedgerOps(Database):
             held = await _earliest(tx.conn, _NEXT_LEASE_END, (*rows_of, *owner))
         return min((at for at in (free, held) if at is not None), default=None)
 
+    async def due_stock(
+        self, now: datetime, limit: int, platforms: Collection[str] | None, *, fresh_since: datetime | None
+    ) -> int:
+        """How many pending rows are due now (up to `limit`: a bounded walk of deliveries_due), of
+        `platforms` (None: all) and not too old to send: what the engine has left to claim. Rows
+        waiting for a retry, or for quiet hours to end, are due later and do not count."""
+        platform = f" AND platform IN {json_texts(self.dialect)}" if platforms is not None else ""
+        chosen = () if platforms is None else (json.dumps(list(platforms)),)
+        async with self.statement(write=False) as tx:
+            rows = await tx.conn.fetchall(
+                "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE state = 'pending'"
+                f" AND next_attempt_at <= ? AND due_at >= ?{platform} LIMIT ?) AS due",
+                (to_db(now), "" if fresh_since is None else to_db(fresh_since), *chosen, limit),
+            )
+        return int(next(iter(rows))[0])
+
     async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
         """Committed before the platform call: the record that a send may have happened. False when
         the row is no longer pending (its subscription was paused meanwhile)."""

@@ -8,6 +8,7 @@ from typing import Any
 from bot.store.connection import Connection
 from bot.store.database import Database
 from bot.store.digests import decode_digest
+from bot.store.fanout import FanOutRepo
 from bot.store.times import from_db, to_db
 
 
@@ -35,7 +36,8 @@ class ReportOps(Database):
         }
 
     async def fanout_progress(self, digest_seq: int) -> tuple[int, int, int]:
-        """A digest's fan-out as (total rows, sent, still pending or sending), for the progress log."""
+        """A digest's fan-out as (total, sent, still to send), for the progress log: its rows, plus
+        one for each subscription its expansion has not reached yet (pending, in effect)."""
         async with self.transaction(write=False) as tx:
             rows = await tx.conn.fetchall(
                 "SELECT count(*), coalesce(sum(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0),"
@@ -43,8 +45,9 @@ class ReportOps(Database):
                 " FROM deliveries WHERE digest_seq = ? AND unit = ?",
                 (digest_seq, f"d{digest_seq}"),
             )
+            unexpanded = await tx.fanout.unexpanded(digest_seq)
         total, sent, remaining = next(iter(rows))
-        return int(total), int(sent), int(remaining)
+        return int(total) + unexpanded, int(sent), int(remaining) + unexpanded
 
     async def delivery_summary(self, subscription_id: int) -> dict[str, Any]:
         """For /status: last_sent_at, pending (unsent rows), last_error and last_error_at."""
@@ -124,15 +127,21 @@ async def _last_digest(conn: Connection) -> dict[str, Any] | None:
 
 
 async def _fanout(conn: Connection, digest_seq: int, stored_at: datetime) -> dict[str, Any]:
-    """Progress of one digest's instant fan-out: rows by state, and once none is open any more, the
-    seconds from storing the digest to its last send."""
+    """Progress of one digest's instant fan-out: rows by state, plus `unexpanded` (subscriptions its
+    expansion has not written rows for yet) while there are any; `fanout_seconds` is the time from
+    storing the digest to its last send, once every row is written and none is open any more."""
     rows = await conn.fetchall(
         "SELECT state, count(*), max(sent_at) FROM deliveries WHERE digest_seq = ? AND unit = ?"
         " GROUP BY state",
         (digest_seq, f"d{digest_seq}"),
     )
     states: dict[str, int] = {state: count for state, count, _ in rows}
+    expanding = await conn.fetchall(
+        "SELECT 1 FROM digests WHERE seq = ? AND plan_state = 'pending'", (digest_seq,)
+    )
+    if expanding:
+        states["unexpanded"] = await FanOutRepo(conn).unexpanded(digest_seq)
     last_sent = from_db(max((sent for _, _, sent in rows if sent), default=None))
-    done = not states.get("pending") and not states.get("sending")
+    done = not expanding and not states.get("pending") and not states.get("sending")
     seconds = round((last_sent - stored_at).total_seconds(), 3) if done and last_sent else None
     return {"deliveries": states, "fanout_seconds": seconds}

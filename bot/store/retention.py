@@ -57,11 +57,17 @@ WHERE id IN {json_ids(dialect)}
 """
 
 
+# A payload a digest still being expanded will write rows for: kept, like one a pending row uses (the
+# expander would render it again, but it would be work thrown away). The table holds the variants of
+# the digests being expanded only: a few thousand rows at most.
+_NOT_A_VARIANT = "NOT EXISTS (SELECT 1 FROM fanout_variants v WHERE v.payload_id = payloads.id)"
+
+
 def _drop_bodies(dialect: Dialect) -> str:
     """Of a window of payloads (a JSON id list), empty the bodies no unfinished or recent row uses."""
     return f"""
 UPDATE payloads SET body = ''
-WHERE id IN {json_ids(dialect)}
+WHERE id IN {json_ids(dialect)} AND {_NOT_A_VARIANT}
   AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.updated_at >= ?)
   AND NOT EXISTS (
     SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.state IN ('pending', 'sending'))
@@ -120,7 +126,7 @@ class RetentionRepo:
         return Batch(deleted, (last[0], last[1]) if len(window) == limit else None)
 
     async def prune_orphan_payloads(self, after: int, limit: int) -> Batch[int]:
-        """Payloads no delivery uses any more (their rows were pruned)."""
+        """Payloads no delivery uses any more (their rows were pruned), nor a fan-out's variant."""
         window = await self._conn.fetchall(
             "SELECT id FROM payloads WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
         )
@@ -128,7 +134,7 @@ class RetentionRepo:
             return Batch(0, None)
         ids = [row[0] for row in window]
         deleted = await self._conn.execute(
-            f"DELETE FROM payloads WHERE id IN {json_ids(self._conn.dialect)}"
+            f"DELETE FROM payloads WHERE id IN {json_ids(self._conn.dialect)} AND {_NOT_A_VARIANT}"
             " AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id)",
             (json.dumps(ids),),
         )

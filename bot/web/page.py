@@ -73,6 +73,7 @@ def progress_json(progress: Progress | None, now: datetime) -> dict[str, Any]:
         "open": progress.open,
         "sent": progress.states.get("sent", 0),
         "states": progress.states,
+        "unexpanded": progress.unexpanded,
         "rate": round(rate, 2),
         "eta_seconds": round(progress.open / rate, 1) if progress.open and rate > 0 else None,
     }
@@ -146,7 +147,10 @@ def _digests_table(digests: list[Progress]) -> str:
     rows = ["<table><tr><th>digest</th><th>stored</th><th class=num>messages</th><th>outcomes</th></tr>"]
     for digest in digests:
         stored = digest.stored_at.strftime("%Y-%m-%d %H:%M") if digest.stored_at else ""
-        outcomes = ", ".join(f"{state} {count}" for state, count in sorted(digest.states.items()))
+        shown = sorted(digest.states.items())
+        if digest.unexpanded:
+            shown.append(("unexpanded", digest.unexpanded))
+        outcomes = ", ".join(f"{state} {count}" for state, count in shown)
         rows.append(
             f"<tr><td>{escape(digest.title)}</td><td>{escape(stored)}</td>"
             f"<td class=num>{digest.total}</td><td>{escape(outcomes) or '-'}</td></tr>"
