@@ -64,7 +64,7 @@ async def test_planning_renders_each_reading_once_and_returns_before_any_row_exi
     assert await Planner(store, VOCABULARY, renderers={"telegram": spy}, clock=clock).plan_pending() == 1
     assert len(spy.calls) == 4  # (zh, en) x (UTC, Tokyo)
     assert _rows(store) == []
-    assert values(store, "SELECT count(DISTINCT reading) FROM fanout_variants") == [(4,)]
+    assert values(store, "SELECT count(DISTINCT reading_id) FROM fanout_variants") == [(4,)]
     assert values(store, "SELECT plan_state, plan_cursor FROM digests") == [("pending", 0)]
     assert await Planner(store, VOCABULARY, renderers={"telegram": spy}).plan_pending() == 0  # planned once
 
@@ -231,5 +231,3 @@ async def test_digests_are_expanded_oldest_first(store: Store) -> None:
     assert await fan_out(store, VOCABULARY, renderers=renderers) == 5
     units = [unit for (unit,) in values(store, "SELECT unit FROM deliveries ORDER BY id")]
     assert units == ["d1"] * 3 + ["d2"] * 3
-
-

@@ -3,10 +3,10 @@
 Set-based: each distinct *reading* (platform, filter, time zone, language, reader options: what a
 rendering depends on; numbered by the database, see bot/store/fanout.py) that the active instant
 subscriptions use is read from the `readings` table and rendered once, its payload ids stored as
-the digest's variant for that reading, and the digest's fan-out instant recorded: its rows' due and creation time. The rows themselves,
-one per (instant subscription, message part), are written later in batches, as the engine drains
-the ledger (bot/delivery/expander.py). `at HH:MM` subscriptions are skipped; the scheduler serves
-them.
+the digest's variant for that reading, and the digest's fan-out instant recorded: its rows' due and
+creation time. The rows themselves, one per (instant subscription, message part), are written later
+in batches, as the engine drains the ledger (bot/delivery/expander.py). `at HH:MM` subscriptions
+are skipped; the scheduler serves them.
 
 Rendering happens outside any transaction (commands and deliveries must not wait for it); the
 expansion renders, the same way, any reading a subscription switched to after planning.
