@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.store.connection import Connection
 from bot.store.dialect import json_texts
+from bot.store.ledger_insert import insert_deliveries_many
 from bot.store.times import to_db
 
 
@@ -126,7 +127,8 @@ class DeliveryRepo:
         ids = await self.payload_ids({row.payload.hash: row.payload.body for row in rows})
         stamp = to_db(now)
         due: dict[datetime, str] = {}
-        return await self._conn.executemany(
+        return await insert_deliveries_many(
+            self._conn,
             "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
@@ -150,7 +152,7 @@ class DeliveryRepo:
                 )
                 for row in rows
             ],
-        )  # the count is of rows inserted, not the trigger-kept counts (total_changes would be)
+        )
 
     async def _update(self, sql: str, params: tuple[Any, ...]) -> int:
         return await self._conn.execute(sql, params)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.store.database import Database
 from bot.store.deliveries import StoredPayload
+from bot.store.ledger_insert import insert_deliveries
 from bot.store.times import to_db
 
 # One row per active subscription of the platform, written by SQLite itself (no row passes through
@@ -93,8 +94,8 @@ class OperatorOps(Database):
             await tx.deliveries.save_payloads({payload.hash: payload.body})
             ids = await conn.fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
             payload_id = next(iter(ids))[0]
-            count = await conn.execute(
-                _FAN_OUT, (f"a{announcement_id}", payload_id, now, now, now, now, platform)
+            count = await insert_deliveries(
+                conn, _FAN_OUT, (f"a{announcement_id}", payload_id, now, now, now, now, platform)
             )
             await conn.execute(
                 "UPDATE announcements SET confirmed_at = ?, recipients = ? WHERE id = ?",
@@ -108,7 +109,8 @@ class OperatorOps(Database):
         async with self.transaction() as tx:
             await tx.deliveries.save_payloads({payload.hash: payload.body})
             ids = await tx.conn.fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
-            await tx.conn.execute(
+            await insert_deliveries(
+                tx.conn,
                 "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform, chat_id,"
                 " kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
                 " VALUES (NULL, ?, 1, 1, NULL, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
