@@ -359,7 +359,7 @@ class Planner:
             await self._store.save_payloads(itertools.chain.from_iterable(fresh.values()))
             async with self._store.transaction() as tx:
                 bodies = {p.hash: p.body for payloads in fresh.values() for p in payloads}
-                ids = await tx.deliveries.payload_ids(bodies)
+                ids = await tx.deliveries.payload_ids(bodies, self._clock.now())
                 await tx.fanout.save_variants(
                     seq, {key: [ids[p.hash] for p in fresh[reading]] for key, reading in readings.items()}
                 )

@@ -162,6 +162,7 @@ class FanOutRepo:
                 last,
                 seq,
             ),
+            each=(seq, "pending"),
         )
 
     async def forget(self, seq: int) -> None:

@@ -20,8 +20,9 @@
 -- deliveries_by_payload was (payload_id, updated_at): rewritten on every mark, and 3.1 µs of a
 -- fan-out row. Retention asked it two things of a payload: is a row using it unfinished (now the
 -- (payload_id, state) seek) and was a row using it updated since the cutoff. The latter is now
--- payloads.used_at, when a row using it was last queued, written once per insert statement
--- (store/ledger_insert.py), not per row; existing payloads start from their newest row's update.
+-- payloads.used_at, when a row using it was last queued, stamped as bodies are resolved for new
+-- rows (DeliveryRepo.payload_ids: once per body, not per row); existing payloads start from their
+-- newest row's update.
 ALTER TABLE payloads ADD COLUMN used_at TEXT;
 UPDATE payloads SET used_at = (SELECT max(x.updated_at) FROM deliveries x WHERE x.payload_id = payloads.id);
 DROP INDEX deliveries_by_payload;
@@ -35,7 +36,7 @@ CREATE INDEX deliveries_sent_by_digest ON deliveries (digest_seq, sent_at) WHERE
 
 -- The counters' INSERT triggers ran once per row; every insert now goes through
 -- store/ledger_insert.py, which counts once per statement in the same transaction (as PostgreSQL's
--- statement triggers do). The UPDATE and DELETE triggers stay: the send path's statements change a
+-- statement triggers do; their functions are unchanged). The UPDATE and DELETE triggers stay: the send path's statements change a
 -- handful of rows each, and retention's deletes are batches of 500.
 DROP TRIGGER delivery_counts_insert;
 DROP TRIGGER deliveries_sent_hour_insert;
