@@ -58,8 +58,8 @@ WHERE id IN {json_ids(dialect)}
 
 
 def _drop_bodies(dialect: Dialect) -> str:
-    """Of a window of payloads (a JSON id list), empty the bodies no row queued since the cutoff
-    uses (`used_at`, stamped per insert statement) and no unfinished row uses (two index seeks)."""
+    """Of a window of payloads (a JSON id list), empty the bodies last queued before the cutoff
+    (`used_at`, stamped by DeliveryRepo.payload_ids) that no unfinished row uses (two index seeks)."""
     return f"""
 UPDATE payloads SET body = ''
 WHERE id IN {json_ids(dialect)}
