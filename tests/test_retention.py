@@ -392,7 +392,4 @@ async def test_an_existing_ledger_keeps_when_its_bodies_were_last_used(tmp_path:
             (2, "2026-01-02"),
             (3, None),
         ]
-        assert rows(store, "SELECT name FROM pragma_index_info('deliveries_by_payload')") == [
-            ("payload_id",),
-            ("state",),
-        ]
+        assert rows(store, "SELECT name FROM pragma_index_info('deliveries_by_payload')") == [("payload_id",)]

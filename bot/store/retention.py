@@ -59,7 +59,8 @@ WHERE id IN {json_ids(dialect)}
 
 def _drop_bodies(dialect: Dialect) -> str:
     """Of a window of payloads (a JSON id list), empty the bodies last queued before the cutoff
-    (`used_at`, stamped by DeliveryRepo.payload_ids) that no unfinished row uses (two index seeks)."""
+    (`used_at`, stamped by DeliveryRepo.payload_ids) that no unfinished row uses (one seek in
+    deliveries_open_by_payload)."""
     return f"""
 UPDATE payloads SET body = ''
 WHERE id IN {json_ids(dialect)}
