@@ -250,6 +250,8 @@ async def test_a_database_from_before_issue_14_keeps_its_rows_and_takes_the_new_
             " DROP TRIGGER search_digest_insert; DROP TRIGGER search_digest_delete;"
             " DROP TRIGGER search_digest_rescope; DROP VIEW search_source; DROP TABLE search_fts;"
             " DROP TABLE search_items; DROP TABLE search_queries;"
+            # and without 015's payload stamp
+            " ALTER TABLE payloads DROP COLUMN used_at;"
             " PRAGMA user_version = 3;"
         )
     async with await Store.open(path) as store:

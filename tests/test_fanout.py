@@ -133,7 +133,7 @@ async def test_rows_whose_quiet_end_is_not_given_are_due_now_never_dropped(store
     body = StoredPayload.of({"text": "hello"})
     async with store.transaction() as tx:
         [reading_id] = await tx.fanout.missing_readings(result.seq, 0, sub)
-        ids = await tx.deliveries.payload_ids({body.hash: body.body})
+        ids = await tx.deliveries.payload_ids({body.hash: body.body}, NOW)
         await tx.fanout.save_variants(result.seq, {reading_id: [ids[body.hash]]})
         assert await tx.fanout.insert(result.seq, 0, sub, quiet_due={}, now=NOW) == 1
     assert _query(store, "SELECT subscription_id, due_at FROM deliveries") == [

@@ -368,3 +368,28 @@ async def test_an_existing_database_gets_the_retention_indexes(tmp_path: Path) -
         indexes = {r[0] for r in rows(store, "SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"digests_revisions", "deliveries_by_payload", "payloads_with_body"} <= indexes
         assert rows(store, "PRAGMA user_version") == [(load_migrations()[-1].version,)]
+
+
+async def test_an_existing_ledger_keeps_when_its_bodies_were_last_used(tmp_path: Path) -> None:
+    """Migration 015 moves "was a row using it updated lately" from an index entry per row to one
+    stamp per payload: an existing payload starts from its newest row's update."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as raw:
+        for migration in load_migrations()[:15]:
+            raw.executescript(migration.sql)
+        raw.execute("PRAGMA user_version = 15")
+        payloads = [(1, "a"), (2, "b"), (3, "c")]
+        raw.executemany("INSERT INTO payloads (id, hash, body) VALUES (?, ?, 'x')", payloads)
+        raw.executemany(
+            "INSERT INTO deliveries (subscription_id, unit, part, parts, platform, chat_id, kind, payload_id,"
+            " state, next_attempt_at, due_at, created_at, updated_at)"
+            " VALUES (?, 'a1', 1, 1, 'telegram', 'c', 'private', ?, 'sent', 't', 't', 't', ?)",
+            [(1, 1, "2026-01-01"), (2, 1, "2026-01-05"), (3, 2, "2026-01-02")],
+        )
+    async with await Store.open(path) as store:
+        assert rows(store, "SELECT id, used_at FROM payloads ORDER BY id") == [
+            (1, "2026-01-05"),
+            (2, "2026-01-02"),
+            (3, None),
+        ]
+        assert rows(store, "SELECT name FROM pragma_index_info('deliveries_by_payload')") == [("payload_id",)]

@@ -203,7 +203,7 @@ class Expander:
                     break
             rendered = await render_readings(self._store, expansion.composer, seq, expansion.digest, missing)
             async with self._store.transaction() as tx:
-                await save_rendered(tx, seq, rendered)
+                await save_rendered(tx, seq, rendered, self._clock.now())
         expansion.added += added
         expansion.subscriptions += count
         if added and self._on_enqueued is not None:

@@ -273,10 +273,11 @@ async def render_readings(
     return {key: fresh[reading] for key, reading in by_key.items()}
 
 
-async def save_rendered(tx: Transaction, seq: int, rendered: Mapping[int, Payloads]) -> None:
-    """The rendered readings as the digest's variants (payload ids in part order), in `tx`."""
+async def save_rendered(tx: Transaction, seq: int, rendered: Mapping[int, Payloads], now: datetime) -> None:
+    """The rendered readings as the digest's variants (payload ids in part order), in `tx`; `now`
+    stamps their bodies as last queued (retention counts from it)."""
     bodies = {p.hash: p.body for payloads in rendered.values() for p in payloads}
-    ids = await tx.deliveries.payload_ids(bodies)
+    ids = await tx.deliveries.payload_ids(bodies, now)
     variants = {key: [ids[p.hash] for p in payloads] for key, payloads in rendered.items()}
     await tx.fanout.save_variants(seq, variants)
 
@@ -325,7 +326,7 @@ class Planner:
         async with self._store.transaction() as tx:
             if not await tx.digests.mark_planned(seq, self._clock.now()):
                 return None
-            await save_rendered(tx, seq, rendered)
+            await save_rendered(tx, seq, rendered, self._clock.now())
         log.info(
             "planned digest %s (%s): %d readings rendered in %.2f s; its messages are queued as the"
             " engine sends",

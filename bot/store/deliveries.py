@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.connection import Connection
-from bot.store.dialect import json_texts
+from bot.store.dialect import json_ids, json_texts
+from bot.store.ledger_insert import insert_deliveries_many
 from bot.store.times import to_db
 
 
@@ -102,14 +103,22 @@ class DeliveryRepo:
             list(payloads.items()),
         )
 
-    async def payload_ids(self, payloads: Mapping[str, str]) -> dict[str, int]:
-        """Ids by hash; only bodies not stored yet (or dropped by retention) are sent to SQLite, so
-        bodies the planner saved ahead do not pass through the batch's write transaction again."""
+    async def payload_ids(self, payloads: Mapping[str, str], now: datetime) -> dict[str, int]:
+        """Ids by hash of bodies about to be queued; only bodies not stored yet (or dropped by
+        retention) are sent to SQLite, so bodies the planner saved ahead do not pass through the
+        batch's write transaction again. Each is stamped `used_at` (retention keeps a body that
+        long after): once per body here, not once per ledger row that uses it."""
         ids = await self._stored_ids(payloads)
         missing = {digest: body for digest, body in payloads.items() if digest not in ids}
         if missing:
             await self.save_payloads(missing)
             ids |= await self._stored_ids(missing)
+        stamp = to_db(now)
+        await self._conn.execute(
+            f"UPDATE payloads SET used_at = ? WHERE id IN {json_ids(self._conn.dialect)}"
+            " AND coalesce(used_at, '') < ?",
+            (stamp, json.dumps(sorted(ids.values())), stamp),
+        )
         return ids
 
     async def _stored_ids(self, payloads: Mapping[str, str]) -> dict[str, int]:
@@ -123,10 +132,11 @@ class DeliveryRepo:
         """Insert rows that do not exist yet; returns how many were new."""
         if not rows:
             return 0
-        ids = await self.payload_ids({row.payload.hash: row.payload.body for row in rows})
+        ids = await self.payload_ids({row.payload.hash: row.payload.body for row in rows}, now)
         stamp = to_db(now)
         due: dict[datetime, str] = {}
-        return await self._conn.executemany(
+        return await insert_deliveries_many(
+            self._conn,
             "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
@@ -150,7 +160,7 @@ class DeliveryRepo:
                 )
                 for row in rows
             ],
-        )  # the count is of rows inserted, not the trigger-kept counts (total_changes would be)
+        )
 
     async def _update(self, sql: str, params: tuple[Any, ...]) -> int:
         return await self._conn.execute(sql, params)

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.store.connection import Connection, Dialect, Row
 from bot.store.dialect import json_array, json_ids, json_lookup
+from bot.store.ledger_insert import insert_deliveries
 from bot.store.times import to_db
 
 _INSTANT_INDEX = "status = 'active' AND schedule = 'instant'"  # subscriptions_instant's condition
@@ -153,7 +154,8 @@ class FanOutRepo:
         dialect = self._conn.dialect
         quiet_due_at = json_lookup(dialect, "?", json_array(dialect, ["s.quiet", "s.timezone"]))
         stamp = to_db(now)
-        return await self._conn.execute(
+        return await insert_deliveries(
+            self._conn,
             "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform,"
             " chat_id, thread_id, kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
             " SELECT id, CAST(? AS TEXT), part, parts, CAST(? AS BIGINT), platform, chat_id, thread_id, kind,"
@@ -178,7 +180,8 @@ class FanOutRepo:
                 last,
                 seq,
             ),
-        )  # the count is of rows inserted, not the trigger-kept counts (total_changes would be)
+            each=(seq, "pending"),
+        )
 
     async def forget(self, seq: int) -> None:
         """The digest's variants once its fan-out is done."""

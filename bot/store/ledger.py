@@ -75,8 +75,11 @@ SELECT picked.* FROM picked JOIN leased ON leased.id = picked.id ORDER BY picked
 
 
 def _next_rows(dialect: Dialect) -> str:
-    """FROM and WHERE of the rows that may become claimable; parameters: fresh since, platforms."""
-    return f"""FROM deliveries d WHERE d.state = 'pending' AND d.due_at >= ?
+    """FROM and WHERE of the rows that may become claimable; parameters: fresh since, platforms.
+    SQLite would serve the due_at range from deliveries_stale, reading every fresh row of a backlog
+    to find the earliest attempt; `+` keeps it on deliveries_due, whose order LIMIT 1 stops in."""
+    due_at = "+d.due_at" if dialect == "sqlite" else "d.due_at"
+    return f"""FROM deliveries d WHERE d.state = 'pending' AND {due_at} >= ?
   AND d.platform IN {json_texts(dialect)} AND {_IN_ORDER}"""
 
 

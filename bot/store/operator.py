@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.store.database import Database
 from bot.store.deliveries import StoredPayload
+from bot.store.ledger_insert import insert_deliveries
 from bot.store.times import to_db
 
 # One row per active subscription of the platform, written by SQLite itself (no row passes through
@@ -90,11 +91,12 @@ class OperatorOps(Database):
             confirmed_at, recipients = next(iter(rows))
             if confirmed_at is not None:
                 return Confirmed(found=True, already=True, recipients=int(recipients))
-            await tx.deliveries.save_payloads({payload.hash: payload.body})
-            ids = await conn.fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
-            payload_id = next(iter(ids))[0]
-            count = await conn.execute(
-                _FAN_OUT, (f"a{announcement_id}", payload_id, now, now, now, now, platform)
+            ids = await tx.deliveries.payload_ids({payload.hash: payload.body}, self.clock.now())
+            count = await insert_deliveries(
+                conn,
+                _FAN_OUT,
+                (f"a{announcement_id}", ids[payload.hash], now, now, now, now, platform),
+                each=(None, "pending"),
             )
             await conn.execute(
                 "UPDATE announcements SET confirmed_at = ?, recipients = ? WHERE id = ?",
@@ -104,15 +106,17 @@ class OperatorOps(Database):
 
     async def enqueue_report(self, platform: str, chat_id: str, kind: str, payload: StoredPayload) -> None:
         """One error-chat summary into the outbox: a row of no subscription, due now."""
-        now = to_db(self.clock.now())
+        moment = self.clock.now()
+        now = to_db(moment)
         async with self.transaction() as tx:
-            await tx.deliveries.save_payloads({payload.hash: payload.body})
-            ids = await tx.conn.fetchall("SELECT id FROM payloads WHERE hash = ?", (payload.hash,))
-            await tx.conn.execute(
+            ids = await tx.deliveries.payload_ids({payload.hash: payload.body}, moment)
+            await insert_deliveries(
+                tx.conn,
                 "INSERT INTO deliveries (subscription_id, unit, part, parts, digest_seq, platform, chat_id,"
                 " kind, payload_id, state, next_attempt_at, due_at, created_at, updated_at)"
                 " VALUES (NULL, ?, 1, 1, NULL, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                (f"r{now}", platform, chat_id, kind, next(iter(ids))[0], now, now, now, now),
+                (f"r{now}", platform, chat_id, kind, ids[payload.hash], now, now, now, now),
+                each=(None, "pending"),
             )
 
     async def forget(self, subscription_id: int) -> Forgotten:

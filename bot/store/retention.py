@@ -64,11 +64,13 @@ _NOT_A_VARIANT = "NOT EXISTS (SELECT 1 FROM fanout_variants v WHERE v.payload_id
 
 
 def _drop_bodies(dialect: Dialect) -> str:
-    """Of a window of payloads (a JSON id list), empty the bodies no unfinished or recent row uses."""
+    """Of a window of payloads (a JSON id list), empty the bodies last queued before the cutoff
+    (`used_at`, stamped by DeliveryRepo.payload_ids) that no unfinished row uses (one seek in
+    deliveries_open_by_payload)."""
     return f"""
 UPDATE payloads SET body = ''
 WHERE id IN {json_ids(dialect)} AND {_NOT_A_VARIANT}
-  AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.updated_at >= ?)
+  AND coalesce(used_at, '') < ?
   AND NOT EXISTS (
     SELECT 1 FROM deliveries x WHERE x.payload_id = payloads.id AND x.state IN ('pending', 'sending'))
 """
@@ -141,8 +143,8 @@ class RetentionRepo:
         return Batch(deleted, ids[-1] if len(ids) == limit else None)
 
     async def drop_payload_bodies(self, before: datetime, after: int, limit: int) -> Batch[int]:
-        """Empty the body of payloads whose deliveries all finished before `before`; the rows stay
-        (history), and the same rendering needed again restores it (DeliveryRepo.add)."""
+        """Empty the body of payloads last queued before `before` whose deliveries all finished;
+        the rows stay (history), and the same rendering needed again restores it (DeliveryRepo.add)."""
         window = await self._conn.fetchall(
             "SELECT id FROM payloads WHERE body != '' AND id > ? ORDER BY id LIMIT ?", (after, limit)
         )
