@@ -363,5 +363,7 @@ async def test_hot_statements_are_index_driven(store: Store, clock: ManualClock)
         for query in queries:
             for *_, detail in raw.execute("EXPLAIN QUERY PLAN " + query):
                 words = detail.split()
-                full_scan = words[0] == "SCAN" and "USING" not in words and words[1] != "json_each"
+                # `r` is the readings table: one row per combination of settings ever used, a table
+                # that grows with neither subscribers nor digests, read once per planned digest.
+                full_scan = words[0] == "SCAN" and "USING" not in words and words[1] not in ("json_each", "r")
                 assert not full_scan, f"{detail!r} in {query}"

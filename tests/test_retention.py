@@ -375,9 +375,9 @@ async def test_an_existing_ledger_keeps_when_its_bodies_were_last_used(tmp_path:
     stamp per payload: an existing payload starts from its newest row's update."""
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as raw:
-        for migration in load_migrations()[:15]:
+        for migration in load_migrations()[:14]:
             raw.executescript(migration.sql)
-        raw.execute("PRAGMA user_version = 15")
+        raw.execute("PRAGMA user_version = 14")
         payloads = [(1, "a"), (2, "b"), (3, "c")]
         raw.executemany("INSERT INTO payloads (id, hash, body) VALUES (?, ?, 'x')", payloads)
         raw.executemany(
