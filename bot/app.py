@@ -113,23 +113,6 @@ class App:
         )
         reporting = asyncio.create_task(problems.run(), name="error-chat")
         stack.push_async_callback(_cancel, [reporting])
-        self.engine = engine = DeliveryEngine(
-            store,
-            {s.platform.name: s.sender for s in self._starters},
-            limiter,
-            settings.delivery,
-            clock=clock,
-            problems=problems,
-            observer=self.metrics,
-            on_claimed=self._rows_claimed,
-        )
-        engine_task: list[asyncio.Task[None]] = []
-        stack.push_async_callback(self._stop_engine, engine_task)
-        share_the_interpreter()  # renders run in worker threads beside the loop
-        self.planner = Planner(store, self.vocabulary, renderers=renderers, clock=clock)
-        await self.planner.plan_pending()  # renders only: rows come from the expander
-        self._start_pruner(store)
-        engine_task.append(asyncio.create_task(engine.run(), name="engine"))
         self.expander = expander = Expander(
             store,
             self.vocabulary,
@@ -140,6 +123,23 @@ class App:
             max_age=settings.delivery.max_age,
             on_enqueued=self._rows_written,
         )
+        self.engine = engine = DeliveryEngine(
+            store,
+            {s.platform.name: s.sender for s in self._starters},
+            limiter,
+            settings.delivery,
+            clock=clock,
+            problems=problems,
+            observer=self.metrics,
+            on_claimed=expander.claimed,
+        )
+        engine_task: list[asyncio.Task[None]] = []
+        stack.push_async_callback(self._stop_engine, engine_task)
+        share_the_interpreter()  # renders run in worker threads beside the loop
+        self.planner = Planner(store, self.vocabulary, renderers=renderers, clock=clock)
+        await self.planner.plan_pending()  # renders only: rows come from the expander
+        self._start_pruner(store)
+        engine_task.append(asyncio.create_task(engine.run(), name="engine"))
         expander_task = asyncio.create_task(expander.run(), name="expander")
         stack.push_async_callback(_stop_expander, expander, expander_task)
         self.scheduler = scheduler = Scheduler(
@@ -330,11 +330,6 @@ class App:
             self.engine.wake()
         if self.cluster is not None:
             self.cluster.publish("deliveries")
-
-    def _rows_claimed(self, rows: int) -> None:
-        """The engine took rows: the expander writes more once the due stock is under its bound."""
-        if hasattr(self, "expander"):
-            self.expander.claimed(rows)
 
     def _schedules_changed(self) -> None:
         if self.scheduler is not None:

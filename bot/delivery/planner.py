@@ -285,9 +285,10 @@ async def save_rendered(tx: Transaction, seq: int, rendered: Mapping[int, Payloa
 class Planner:
     """Plans every digest the store marked pending: decides who gets it and renders it, fast.
 
-    Planning renders each reading the active instant subscriptions use (one grouped read, no
-    object per subscription), saves them as the digest's variants and records its fan-out instant;
-    the ledger rows are written later, batch by batch as the engine drains (bot/delivery/expander.py).
+    Planning renders each reading the active instant subscriptions use (one probe of their reading
+    index per known reading, no object per subscription), saves them as the digest's variants and
+    records its fan-out instant; the ledger rows are written later, batch by batch as the engine
+    drains (bot/delivery/expander.py).
     """
 
     def __init__(

@@ -158,13 +158,6 @@ class DigestRepo:
         )
         return [row["seq"] for row in rows]
 
-    async def plan_cursor(self, seq: int) -> int | None:
-        """The fan-out cursor of a digest still being planned; None once it is done."""
-        rows = await self._conn.fetchall(
-            "SELECT plan_cursor FROM digests WHERE seq = ? AND plan_state = 'pending'", (seq,)
-        )
-        return next(iter(rows))[0] if rows else None
-
     async def expansion(self, seq: int) -> tuple[int, datetime] | None:
         """(cursor, fan-out instant) of a planned digest whose rows are still being written; None
         when it is not planned or done. On PostgreSQL the digest row stays locked until the
